@@ -1,0 +1,3 @@
+from d3.cli import main
+
+main()

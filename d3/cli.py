@@ -1,0 +1,135 @@
+"""``d3`` command line: ``d3 run`` and ``d3 validate`` (SPEC §10).
+
+This is the only module that turns exceptions into exit codes:
+0 OK, 2 invalid input (every problem printed as ``FILE:LOCATION: problem — fix``),
+3 internal error or interrupted (Ctrl-C). Progress is JSONL on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from d3.core.errors import Issue, ValidationError
+from d3.core.progress import Emitter
+from d3.core.runner import PIPELINES, RunOptions, StageIO, run_stages, stage_runner
+from d3.core.validator import validated_inputs
+from d3.io.loader import read_inputs_tree, resolve_params_path
+from d3.registry import STAGE_BY_NAME, Roots
+
+EXIT_OK, EXIT_INVALID, EXIT_INTERNAL = 0, 2, 3
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Deterministic Monte Carlo financial plan for a GPU-inference business.")
+
+
+def _report_invalid(exc: ValidationError, emitter: Emitter) -> int:
+    for issue in exc.issues:
+        if issue.severity == "error":
+            emitter.emit("validate_error", level="error", **issue.as_dict())
+            sys.stderr.write(issue.line() + "\n")
+    for issue in exc.issues:
+        if issue.severity == "warning":
+            sys.stderr.write(f"warning: {issue.line()}\n")
+    return EXIT_INVALID
+
+
+def guarded(action: Callable[[], None], emitter: Emitter) -> int:
+    """Run ``action`` and map its outcome to an exit code."""
+    try:
+        action()
+    except ValidationError as exc:
+        return _report_invalid(exc, emitter)
+    except KeyboardInterrupt:
+        emitter.emit("error", level="error", message="interrupted")
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - every internal failure becomes exit 3
+        emitter.emit("error", level="error", message=f"{type(exc).__name__}: {exc}")
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
+        if os.environ.get("D3_TRACEBACK"):
+            traceback.print_exc()
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _pipelines(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    bad = [n for n in names if n not in PIPELINES]
+    if bad or not names:
+        raise ValidationError([Issue("--pipelines", "value", f"unknown pipeline(s) {bad or text!r}",
+                                     "use public, private or public,private")])
+    return names
+
+
+@app.command()
+def run(
+    inputs: Path = typer.Option(Path("inputs"), "--inputs", help="Inputs tree (operator/, "
+                                "variables/, facts/)."),
+    out: Path = typer.Option(Path("outputs"), "--out", help="Output directory."),
+    params: Path | None = typer.Option(None, "--params", help="Plan file (default: "
+                                       "<inputs>/simulation.yaml, else params.yaml)."),
+    pipelines: str | None = typer.Option(None, "--pipelines", help="public,private"),
+    seed: int | None = typer.Option(None, "--seed", help="Overrides every seed."),
+    fail_on_warning: bool = typer.Option(False, "--fail-on-warning"),
+    max_concurrency: int = typer.Option(1, "--max-concurrency", min=1),
+    chunk_blocks: int | None = typer.Option(None, "--chunk-blocks", min=1, help="Blocks per "
+                                            "work chunk (results never depend on it)."),
+) -> None:
+    """Run the whole pipeline in-process: the same stages, bytes and outputs as `dvc repro`."""
+    emitter = Emitter()
+
+    def action() -> None:
+        options = RunOptions(seed=seed, max_concurrency=max_concurrency,
+                             fail_on_warning=fail_on_warning, pipelines=_pipelines(pipelines),
+                             chunk_blocks=chunk_blocks)
+        roots = Roots(inputs, out, resolve_params_path(inputs, params))
+        emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
+        run_stages(roots, options, emitter)
+        emitter.emit("run_done")
+
+    raise typer.Exit(guarded(action, emitter))
+
+
+@app.command()
+def validate(
+    inputs: Path = typer.Option(Path("inputs"), "--inputs"),
+    params: Path | None = typer.Option(None, "--params"),
+    seed: int | None = typer.Option(None, "--seed"),
+    fail_on_warning: bool = typer.Option(False, "--fail-on-warning"),
+) -> None:
+    """Check the inputs only; writes nothing."""
+    emitter = Emitter()
+
+    def action() -> None:
+        emitter.emit("load_start")
+        raw = read_inputs_tree(inputs, resolve_params_path(inputs, params))
+        emitter.emit("load_done", files=len(raw.sha256))
+        emitter.emit("validate_start")
+        v = validated_inputs(raw, seed_override=seed, fail_on_warning=fail_on_warning)
+        for issue in v.issues:
+            emitter.emit("validate_warning", level="warning", **issue.as_dict())
+            sys.stderr.write(f"warning: {issue.line()}\n")
+        emitter.emit("validate_done", warnings=len(v.issues))
+
+    raise typer.Exit(guarded(action, emitter))
+
+
+def stage_main(name: str) -> None:
+    """Entry point of ``python -m stages.<name>`` under DVC (paths from the registry)."""
+    emitter = Emitter()
+    stage = STAGE_BY_NAME[name]
+    options = RunOptions(max_concurrency=int(os.environ.get("D3_MAX_CONCURRENCY", "1")))
+    io = StageIO(stage, Roots.dvc(), options, emitter)
+    sys.exit(guarded(lambda: stage_runner(stage)(io), emitter))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,402 @@
+"""Variables: fixed / low_to_high / random knobs over the operator constants (SPEC §3).
+
+A variables CSV row names an operator key (``path``) in its scope and says how the key varies:
+
+* ``fixed``       — always ``default``;
+* ``low_to_high`` — every grid value ``min + k*step`` (k = 0..n, computed in decimal, so 0.1
+  steps from 0 to 1 give exactly 0.0, 0.1, …, 1.0), or every value of a discrete variable;
+* ``random``      — one draw per ``(grid_index, replicate_index)`` from the variable's own keyed
+  stream, quantised to the step grid, uniform unless the ``distribution`` column says
+  ``triangular``, ``pert``, ``normal`` or ``lognormal`` (mode/median = default).
+
+The run grid is the cartesian product of all ``low_to_high`` values, scopes in the order
+general × public_tap × private_tap and rows in file order; the last variable varies fastest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+
+from d3.core.errors import Issue
+from d3.core.rng import params_stream
+
+SCOPES = ("general", "public_tap", "private_tap")
+ALLOWED_ROOTS = {
+    "general": ("finance.", "insurances.", "tax.", "reserves."),
+    "public_tap": (
+        "pricing_policy.public_tap.", "prepaid_policy.credits.", "acquisition.", "autoscaling.",
+    ),
+    "private_tap": ("pricing_policy.private_tap.", "acquisition."),
+}
+REQUIRED_COLUMNS = (
+    "variable_id", "scope", "path", "type", "unit", "min", "max", "step", "default",
+    "treatment", "notes",
+)
+TREATMENTS = ("fixed", "low_to_high", "random")
+KINDS = ("numeric", "discrete")
+DISTRIBUTIONS = ("uniform", "triangular", "pert", "normal", "lognormal")
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+_TRUNCATION_TRIES = 10_000  # rejection-sampling bound for normal/lognormal truncation
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One parsed, validated variables row. Numeric bounds are exact decimals."""
+
+    variable_id: str
+    scope: str
+    path: str
+    kind: str  # numeric | discrete
+    unit: str
+    treatment: str
+    distribution: str
+    file: str
+    row: int
+    lo: Decimal | None = None
+    hi: Decimal | None = None
+    step: Decimal | None = None
+    default: Any = None  # Decimal for numeric, typed value for discrete
+    values: tuple[Any, ...] = ()
+    as_int: bool = False  # the operator key holds an integer
+
+    @property
+    def location(self) -> str:
+        return f"row {self.row} ({self.variable_id})"
+
+    @property
+    def decimals(self) -> int:
+        """Decimals of the step as written (1e6 → 0, 0.25 → 2): the precision of every value."""
+        if self.step is None:
+            return 0
+        return max(0, -int(self.step.normalize().as_tuple().exponent))
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps from min to the largest grid value ≤ max."""
+        assert self.lo is not None and self.hi is not None and self.step is not None
+        return int((self.hi - self.lo) // self.step)
+
+    def grid_point(self, k: int) -> Decimal:
+        assert self.lo is not None and self.step is not None
+        return self.lo + self.step * k
+
+    def grid_points(self) -> tuple[Any, ...]:
+        """Every value a ``low_to_high`` treatment visits, in order."""
+        if self.kind == "discrete":
+            return self.values
+        return tuple(self.grid_point(k) for k in range(self.n_steps + 1))
+
+    def typed(self, value: Any) -> Any:
+        """The value as it overrides the operator key: int, float or the discrete value."""
+        if self.kind == "discrete":
+            return value
+        if self.as_int and value == value.to_integral_value():
+            return int(value)
+        return float(value)
+
+    def text(self, value: Any) -> str:
+        """Transcript text: numeric values at the step's decimals, exactly."""
+        if self.kind == "discrete":
+            return str(value).lower() if isinstance(value, bool) else str(value)
+        return format(value.quantize(Decimal(1).scaleb(-self.decimals)), "f")
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _decimal(text: Any) -> Decimal | None:
+    try:
+        value = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def discrete_value(text: str) -> Any:
+    """``"3"`` → 3, ``"0.5"`` → 0.5, ``"true"`` → True, else the text itself."""
+    stripped = text.strip()
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            value = cast(stripped)
+        except ValueError:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            break
+        return value
+    return stripped
+
+
+def discrete_values(notes: str) -> tuple[Any, ...] | None:
+    match = re.search(r"values\s*=\s*([^;]*)", notes or "")
+    if not match:
+        return None
+    items = [v for v in match.group(1).split("|") if v.strip() != ""]
+    return tuple(discrete_value(v) for v in items)
+
+
+def leaf(tree: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """(found, value) for a dotted path in nested mappings; a mapping is not a leaf."""
+    node: Any = tree
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return (not isinstance(node, Mapping)), node
+
+
+def with_override(tree: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``tree`` with the leaf at ``path`` replaced (the input is not mutated)."""
+    head, _, rest = path.partition(".")
+    out = dict(tree)
+    out[head] = with_override(tree.get(head, {}), rest, value) if rest else value
+    return out
+
+
+def with_overrides(tree: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(tree)
+    for path, value in overrides.items():
+        out = with_override(out, path, value)
+    return out
+
+
+def _row_issue(file: str, row: int, vid: str, message: str, hint: str) -> Issue:
+    return Issue(file, f"row {row} ({vid})", message, hint)
+
+
+def _numeric_fields(
+    record: Mapping[str, Any], file: str, row: int, vid: str, issues: list[Issue]
+) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+    parsed = {}
+    for col in ("min", "max", "step", "default"):
+        if col not in record:
+            issues.append(_row_issue(file, row, vid, f"{col} is empty",
+                                     "numeric variables need min, max, step and default"))
+            continue
+        value = _decimal(record[col])
+        if value is None:
+            issues.append(_row_issue(file, row, vid, f"{col} must be a finite number, got "
+                                     f"{record[col]!r}", "write a plain number such as 0.5"))
+        else:
+            parsed[col] = value
+    if len(parsed) < 4:
+        return None
+    lo, hi, step, default = parsed["min"], parsed["max"], parsed["step"], parsed["default"]
+    ok = True
+    if step <= 0:
+        issues.append(_row_issue(file, row, vid, f"step must be > 0, got {step}",
+                                 "use a positive step"))
+        ok = False
+    if lo > hi:
+        issues.append(_row_issue(file, row, vid, f"min {lo} is greater than max {hi}",
+                                 "swap min and max"))
+        ok = False
+    elif not lo <= default <= hi:
+        issues.append(_row_issue(file, row, vid, f"default {default} is outside [{lo}, {hi}]",
+                                 "put default between min and max"))
+        ok = False
+    if ok and (default - lo) % step != 0:
+        below = lo + step * ((default - lo) // step)
+        issues.append(_row_issue(file, row, vid,
+                                 f"default {default} is not on the step grid {lo} + k×{step}",
+                                 f"use {below} or {below + step}, or change step"))
+        ok = False
+    return (lo, hi, step, default) if ok else None
+
+
+def parse_variable(
+    record: Mapping[str, Any],
+    *,
+    file: str,
+    row: int,
+    file_scope: str,
+    operator: Mapping[str, Any] | None,
+    issues: list[Issue],
+) -> Variable | None:
+    """One CSV record → a :class:`Variable`, appending every problem found to ``issues``."""
+    vid = str(record.get("variable_id", "")).strip()
+    if not vid:
+        issues.append(Issue(file, f"row {row}", "variable_id is empty", "give the row an id"))
+        return None
+    start = len(issues)
+    if not _ID.match(vid):
+        issues.append(_row_issue(file, row, vid, "variable_id has characters other than "
+                                 "letters, digits, _ . -", "rename it, e.g. pub_target_margin"))
+    scope = str(record.get("scope", "")).strip()
+    if scope != file_scope:
+        issues.append(_row_issue(file, row, vid, f"scope {scope!r} in the {file_scope} "
+                                 "variables file", f"set scope to {file_scope} or move the row"))
+    kind = str(record.get("type", "")).strip()
+    if kind not in KINDS:
+        issues.append(_row_issue(file, row, vid, f"type must be one of {KINDS}, got {kind!r}",
+                                 "use numeric or discrete"))
+    treatment = str(record.get("treatment", "")).strip()
+    if treatment not in TREATMENTS:
+        issues.append(_row_issue(file, row, vid, f"treatment must be one of {TREATMENTS}, got "
+                                 f"{treatment!r}", "use fixed, low_to_high or random"))
+    distribution = str(record.get("distribution", "uniform")).strip() or "uniform"
+    if distribution not in DISTRIBUTIONS:
+        issues.append(_row_issue(file, row, vid, f"distribution must be one of {DISTRIBUTIONS}, "
+                                 f"got {distribution!r}", "use uniform, triangular, pert, "
+                                 "normal or lognormal"))
+    path = str(record.get("path", "")).strip()
+    roots = ALLOWED_ROOTS.get(file_scope, ())
+    found, current = False, None
+    if not path.startswith(roots):
+        issues.append(_row_issue(file, row, vid, f"path {path!r} is outside the {file_scope} "
+                                 "scope", f"paths here start with {', '.join(roots)}"))
+    elif operator is not None:
+        found, current = leaf(operator, path)
+        if not found:
+            issues.append(_row_issue(file, row, vid, f"path {path!r} names no key of the "
+                                     f"{file_scope} operator YAML",
+                                     "use the dotted path of an existing key (docs/INPUTS.md)"))
+    if len(issues) > start:
+        return None
+
+    common = dict(variable_id=vid, scope=scope, path=path, kind=kind,
+                  unit=str(record.get("unit", "")), treatment=treatment,
+                  distribution=distribution, file=file, row=row)
+    if kind == "discrete":
+        values = discrete_values(str(record.get("notes", "")))
+        if not values:
+            issues.append(_row_issue(file, row, vid, "discrete variable without values",
+                                     "write values=a|b|c in the notes column"))
+            return None
+        default = discrete_value(str(record.get("default", "")))
+        if default not in values:
+            issues.append(_row_issue(file, row, vid, f"default {default!r} is not one of the "
+                                     f"values {list(values)}", "add it to values= or change it"))
+            return None
+        if distribution != "uniform":
+            issues.append(_row_issue(file, row, vid, f"distribution {distribution} needs a "
+                                     "numeric variable", "leave distribution empty (uniform)"))
+            return None
+        return Variable(**common, default=default, values=values)
+
+    bounds = _numeric_fields(record, file, row, vid, issues)
+    if bounds is None:
+        return None
+    lo, hi, step, default = bounds
+    if isinstance(current, bool | str):
+        issues.append(_row_issue(file, row, vid, f"path {path!r} holds {current!r}, not a number",
+                                 "use type discrete with values=… for this key"))
+        return None
+    if distribution == "lognormal" and lo <= 0:
+        issues.append(_row_issue(file, row, vid, "lognormal needs min > 0", "raise min above 0"))
+        return None
+    return Variable(**common, lo=lo, hi=hi, step=step, default=default,
+                    as_int=isinstance(current, int) and step == step.to_integral_value()
+                    and lo == lo.to_integral_value())
+
+
+# --- the sample space -------------------------------------------------------------------------
+
+
+def grid_variables(variables: Sequence[Variable]) -> tuple[Variable, ...]:
+    return tuple(v for v in variables if v.treatment == "low_to_high")
+
+
+def random_variables(variables: Sequence[Variable]) -> tuple[Variable, ...]:
+    return tuple(v for v in variables if v.treatment == "random")
+
+
+def grid_size(variables: Sequence[Variable]) -> int:
+    """Number of run-grid points (1 when nothing is ``low_to_high``)."""
+    return math.prod(len(v.grid_points()) for v in grid_variables(variables))
+
+
+def grid_point_values(variables: Sequence[Variable], grid_index: int) -> dict[str, Any]:
+    """Values of the ``low_to_high`` variables at ``grid_index`` (last variable fastest)."""
+    axes = grid_variables(variables)
+    out: dict[str, Any] = {}
+    rest = grid_index
+    for var in reversed(axes):
+        points = var.grid_points()
+        rest, k = divmod(rest, len(points))
+        out[var.variable_id] = points[k]
+    return {v.variable_id: out[v.variable_id] for v in axes}
+
+
+def grid_points(variables: Sequence[Variable]) -> list[dict[str, Any]]:
+    """All grid points in ``grid_index`` order (cartesian product, last variable fastest)."""
+    axes = grid_variables(variables)
+    return [
+        {v.variable_id: p for v, p in zip(axes, combo, strict=True)}
+        for combo in itertools.product(*(v.grid_points() for v in axes))
+    ]
+
+
+def _quantised(var: Variable, x: float) -> Decimal:
+    k = round((x - float(var.lo)) / float(var.step))
+    return var.grid_point(min(max(k, 0), var.n_steps))
+
+
+def _truncated(draw, lo: float, hi: float) -> float:
+    for _ in range(_TRUNCATION_TRIES):
+        x = float(draw())
+        if lo <= x <= hi:
+            return x
+    return min(max(x, lo), hi)
+
+
+def random_draw(var: Variable, gen: np.random.Generator) -> Any:
+    """One draw of a ``random`` variable from its own stream (SPEC §3 distributions)."""
+    if var.kind == "discrete":
+        return var.values[int(gen.integers(0, len(var.values)))]
+    n = var.n_steps
+    if var.distribution == "uniform" or n == 0:
+        return var.grid_point(int(gen.integers(0, n + 1)))
+    lo, hi, mode = float(var.lo), float(var.grid_point(n)), float(var.default)
+    if var.distribution == "triangular":
+        x = float(gen.triangular(lo, mode, hi))
+    elif var.distribution == "pert":
+        # Beta-PERT with lambda = 4: mean = (min + 4·mode + max) / 6.
+        a = 1 + 4 * (mode - lo) / (hi - lo)
+        b = 1 + 4 * (hi - mode) / (hi - lo)
+        x = lo + float(gen.beta(a, b)) * (hi - lo)
+    elif var.distribution == "normal":
+        # mean = default, sd = range / 6 (±3 sd spans [min, max]); truncated by rejection.
+        x = _truncated(lambda: gen.normal(mode, (hi - lo) / 6), lo, hi)
+    else:
+        # lognormal: median = default, log-sd = log-range / 6; truncated by rejection.
+        sigma = (math.log(hi) - math.log(lo)) / 6
+        x = _truncated(lambda: gen.lognormal(math.log(mode), sigma), lo, hi)
+    return _quantised(var, x)
+
+
+def block_values(
+    variables: Sequence[Variable],
+    seeds: Mapping[str, int],
+    grid_index: int,
+    replicate_index: int,
+    grid_values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every variable's value (decimal or discrete) in one ``(grid_index, replicate_index)``."""
+    at_grid = grid_values if grid_values is not None else grid_point_values(variables, grid_index)
+    out: dict[str, Any] = {}
+    for var in variables:
+        if var.treatment == "fixed":
+            out[var.variable_id] = var.default
+        elif var.treatment == "low_to_high":
+            out[var.variable_id] = at_grid[var.variable_id]
+        else:
+            gen = params_stream(seeds[var.scope], var.scope, var.variable_id, grid_index,
+                                replicate_index)
+            out[var.variable_id] = random_draw(var, gen)
+    return out
+
+
+def overrides_of(variables: Sequence[Variable], values: Mapping[str, Any], scope: str) -> dict:
+    """``{path: typed value}`` for one scope, ready for :func:`with_overrides`."""
+    return {v.path: v.typed(values[v.variable_id]) for v in variables if v.scope == scope}

@@ -1,0 +1,213 @@
+"""Read an inputs tree (SPEC §1) into raw documents and tables, collecting file-level issues.
+
+Nothing here judges values: it finds files, parses YAML 1.2 and CSV, applies the CSV-over-YAML
+precedence rule and records each file's sha256. :mod:`d3.core.validator` checks the contents.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from d3.core.errors import Issue
+from d3.io.yaml12 import YamlReadError, parse_yaml_text
+
+# Logical name → path below the inputs dir, without extension.
+OPERATOR_DOCS = {
+    "general": "operator/general",
+    "public_tap": "operator/public_tap",
+    "private_tap": "operator/private_tap",
+}
+FACT_DOCS = {"market_env": "facts/market_env"}
+TABLES = {
+    "models": "operator/curated_public_tap_models",
+    "offers": "operator/curated_gpu",
+    "tps": "facts/tps_model_gpu",
+    "gpu_specs": "facts/gpu_specs",
+    "ads_channels": "facts/ads_channels",
+    "agency_fees": "facts/agency_fees",
+    "insurances": "facts/insurances",
+    "variables_general": "variables/general",
+    "variables_public_tap": "variables/public_tap",
+    "variables_private_tap": "variables/private_tap",
+}
+INPUTS_LABEL = "inputs"  # files are shown as inputs/<rel>, whatever the directory is called
+
+
+@dataclass(frozen=True)
+class RawDoc:
+    file: str  # display path, e.g. inputs/operator/general.yaml
+    data: Any
+
+
+@dataclass(frozen=True)
+class RawTable:
+    file: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[int, dict[str, Any]], ...]  # (row number as shown to users, record)
+    kind: str  # "csv" (row = line number, header is row 1) or "yaml" (row = item number)
+
+
+@dataclass
+class RawInputs:
+    docs: dict[str, RawDoc] = field(default_factory=dict)
+    tables: dict[str, RawTable] = field(default_factory=dict)
+    plan: RawDoc | None = None
+    issues: list[Issue] = field(default_factory=list)
+    sha256: dict[str, str] = field(default_factory=dict)
+
+
+def display_path(path: Path, inputs_dir: Path) -> str:
+    """``inputs/<rel>`` for files in the inputs tree, else the file name (no absolute paths)."""
+    try:
+        return f"{INPUTS_LABEL}/{path.resolve().relative_to(inputs_dir.resolve()).as_posix()}"
+    except ValueError:
+        return path.name
+
+
+def _read_bytes(path: Path, shown: str, raw: RawInputs) -> bytes:
+    data = path.read_bytes()
+    raw.sha256[shown] = hashlib.sha256(data).hexdigest()
+    return data
+
+
+def _yaml_doc(path: Path, shown: str, raw: RawInputs) -> RawDoc | None:
+    try:
+        text = _read_bytes(path, shown, raw).decode("utf-8")
+        data = parse_yaml_text(text)
+    except UnicodeDecodeError:
+        raw.issues.append(Issue(shown, "(file)", "is not UTF-8 text", "save it as UTF-8"))
+        return None
+    except YamlReadError as exc:
+        where = f"line {exc.line}" if exc.line else "(file)"
+        raw.issues.append(Issue(shown, where, f"is not valid YAML: {exc}", "fix the syntax"))
+        return None
+    if not isinstance(data, dict):
+        raw.issues.append(
+            Issue(shown, "(file)", "must be a mapping of keys", "start with `key: value` lines")
+        )
+        return None
+    return RawDoc(shown, data)
+
+
+def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
+    try:
+        text = _read_bytes(path, shown, raw).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raw.issues.append(Issue(shown, "(file)", "is not UTF-8 text", "save it as UTF-8 CSV"))
+        return None
+    reader = csv.reader(text.splitlines())
+    lines = list(reader)
+    if not lines or not any(c.strip() for c in lines[0]):
+        raw.issues.append(Issue(shown, "header", "file is empty", "add a header row"))
+        return None
+    header = tuple(c.strip() for c in lines[0])
+    rows = []
+    for number, cells in enumerate(lines[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        record = {}
+        for name, cell in zip(header, cells, strict=False):
+            value = cell.strip()
+            if value != "" and name:
+                record[name] = value
+        if len(cells) > len(header):
+            raw.issues.append(
+                Issue(shown, f"row {number}", f"has {len(cells)} cells but the header has "
+                      f"{len(header)}", "remove the extra cells or quote values with commas")
+            )
+        rows.append((number, record))
+    return RawTable(shown, header, tuple(rows), "csv")
+
+
+def _yaml_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
+    doc = None
+    try:
+        data = parse_yaml_text(_read_bytes(path, shown, raw).decode("utf-8"))
+    except YamlReadError as exc:
+        where = f"line {exc.line}" if exc.line else "(file)"
+        raw.issues.append(Issue(shown, where, f"is not valid YAML: {exc}", "fix the syntax"))
+        return None
+    doc = data.get("rows") if isinstance(data, dict) else data
+    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+        raw.issues.append(
+            Issue(shown, "(file)", "must be a list of records", "write `- key: value` items")
+        )
+        return None
+    header: list[str] = []
+    for record in doc:
+        header += [k for k in record if k not in header]
+    rows = tuple(
+        (i, {str(k): v for k, v in r.items() if v is not None}) for i, r in enumerate(doc, 1)
+    )
+    return RawTable(shown, tuple(str(h) for h in header), rows, "yaml")
+
+
+def _table(inputs_dir: Path, stem: str, raw: RawInputs) -> RawTable | None:
+    csv_path = inputs_dir / f"{stem}.csv"
+    yaml_path = next(
+        (p for p in (inputs_dir / f"{stem}.yaml", inputs_dir / f"{stem}.yml") if p.exists()), None
+    )
+    if csv_path.exists():
+        shown = display_path(csv_path, inputs_dir)
+        if yaml_path is not None:
+            raw.issues.append(
+                Issue(shown, "(file)",
+                      f"shadows {display_path(yaml_path, inputs_dir)}; the CSV is used",
+                      "delete one of the two files", "warning", "shadowed_input")
+            )
+        return _csv_table(csv_path, shown, raw)
+    if yaml_path is not None:
+        return _yaml_table(yaml_path, display_path(yaml_path, inputs_dir), raw)
+    shown = f"{INPUTS_LABEL}/{stem}.csv"
+    raw.issues.append(Issue(shown, "(file)", "file not found",
+                            "create it (docs/INPUTS.md describes its columns)"))
+    return None
+
+
+def _doc(inputs_dir: Path, stem: str, raw: RawInputs) -> RawDoc | None:
+    for ext in (".yaml", ".yml"):
+        path = inputs_dir / f"{stem}{ext}"
+        if path.exists():
+            return _yaml_doc(path, display_path(path, inputs_dir), raw)
+    raw.issues.append(Issue(f"{INPUTS_LABEL}/{stem}.yaml", "(file)", "file not found",
+                            "create it (docs/INPUTS.md describes its keys)"))
+    return None
+
+
+def resolve_params_path(inputs_dir: Path, params: Path | None) -> Path:
+    """``--params`` if given; else an older tree's ``<inputs>/simulation.yaml``; else
+    ``params.yaml`` beside the inputs dir; else ``./params.yaml``."""
+    if params is not None:
+        return params
+    for candidate in (inputs_dir / "simulation.yaml", inputs_dir.parent / "params.yaml"):
+        if candidate.exists():
+            return candidate
+    return Path("params.yaml")
+
+
+def read_inputs_tree(inputs_dir: Path, params_path: Path) -> RawInputs:
+    """Every input file parsed, plus the issues that stop a file from being read at all."""
+    raw = RawInputs()
+    if not inputs_dir.is_dir():
+        raw.issues.append(Issue(str(inputs_dir), "(dir)", "inputs directory not found",
+                                "pass --inputs DIR pointing at operator/, variables/, facts/"))
+        return raw
+    for name, stem in {**OPERATOR_DOCS, **FACT_DOCS}.items():
+        doc = _doc(inputs_dir, stem, raw)
+        if doc is not None:
+            raw.docs[name] = doc
+    for name, stem in TABLES.items():
+        table = _table(inputs_dir, stem, raw)
+        if table is not None:
+            raw.tables[name] = table
+    shown = display_path(params_path, inputs_dir)
+    if params_path.exists():
+        raw.plan = _yaml_doc(params_path, shown, raw)
+    else:
+        raw.issues.append(Issue(shown, "(file)", "params file not found",
+                                "create params.yaml or pass --params FILE"))
+    return raw

@@ -1,0 +1,103 @@
+"""Normalised inputs as written by the ``validate`` stage and read back by later stages.
+
+The JSON documents are canonical (sorted keys, fixed number formats) so the stage outputs are
+byte-stable, and every reader rebuilds the same typed objects the validator produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from d3.core.names import gpu_class, model_key
+from d3.core.validator import ValidatedInputs
+from d3.core.variables import Variable
+from d3.io.writers import fmt_float
+from d3.io.yaml12 import read_yaml  # noqa: F401  (re-exported for stages reading params)
+from d3.models.operator import GeneralOperator, PrivateOperator, PublicOperator
+
+OPERATOR_CLASSES = {"general": GeneralOperator, "public_tap": PublicOperator,
+                    "private_tap": PrivateOperator}
+GPU_OFFER_COLUMNS = ("gpu", "vram_gb", "provider", "usd_hr", "num_gpus", "availability_frac",
+                     "reputation_frac")
+
+
+def variable_record(var: Variable) -> dict[str, Any]:
+    out = asdict(var)
+    for key in ("lo", "hi", "step", "default"):
+        if isinstance(out[key], Decimal):
+            out[key] = {"decimal": str(out[key])}
+    out["values"] = list(var.values)
+    return out
+
+
+def variable_from_record(record: dict[str, Any]) -> Variable:
+    kwargs = {}
+    for f in fields(Variable):
+        value = record[f.name]
+        if isinstance(value, dict) and "decimal" in value:
+            value = Decimal(value["decimal"])
+        if f.name == "values":
+            value = tuple(value)
+        kwargs[f.name] = value
+    return Variable(**kwargs)
+
+
+def catalog_document(v: ValidatedInputs) -> dict[str, Any]:
+    return {
+        "models": [{"model": model_key(m.Model, m.Variant), **m.model_dump(mode="json")}
+                   for m in v.models],
+        "offers": [asdict(o) for o in v.offers],
+        "tps": [{**t.model_dump(mode="json"), "gpu": gpu_class(t.gpu)} for t in v.tps],
+        "gpu_specs": [{**s.model_dump(mode="json"), "gpu": gpu_class(s.gpu)} for s in v.gpu_specs],
+    }
+
+
+def market_document(v: ValidatedInputs) -> dict[str, Any]:
+    return {
+        "market_env": v.market.model_dump(mode="json"),
+        "ads_channels": [c.model_dump(mode="json") for c in v.channels],
+        "agency_fees": [a.model_dump(mode="json") for a in v.agency_fees],
+        "insurances": [i.model_dump(mode="json") for i in v.insurances],
+    }
+
+
+def plan_document(v: ValidatedInputs) -> dict[str, Any]:
+    return {"plan": v.plan.model_dump(mode="json"), "seeds": v.seeds,
+            "seed_sources": v.seed_sources}
+
+
+def report_document(v: ValidatedInputs) -> dict[str, Any]:
+    return {
+        "issues": [i.as_dict() for i in v.issues],
+        "inputs_sha256": v.sha256,
+        "counts": {"models": len(v.models), "gpu_offers": len(v.offers),
+                   "gpu_classes": len({o.gpu for o in v.offers}),
+                   "providers": len({o.provider for o in v.offers}),
+                   "tps_rows": len(v.tps), "variables": len(v.variables)},
+    }
+
+
+def gpu_offer_rows(v: ValidatedInputs) -> list[list[str]]:
+    """Canonical offers ``[gpu, vram_gb, provider, usd_hr]`` (+ SKU size and scores), sorted."""
+    rows = []
+    for o in sorted(v.offers, key=lambda o: (o.gpu, o.provider, o.num_gpus, o.usd_hr)):
+        rows.append([o.gpu, fmt_float(o.vram_gb, 1), o.provider, fmt_float(o.usd_hr, 6),
+                     str(o.num_gpus),
+                     "" if o.availability_frac is None else fmt_float(o.availability_frac, 4),
+                     "" if o.reputation_frac is None else fmt_float(o.reputation_frac, 4)])
+    return rows
+
+
+def read_operator(path: Path, scope: str):
+    import json
+
+    return OPERATOR_CLASSES[scope].model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def read_variables(path: Path) -> tuple[Variable, ...]:
+    import json
+
+    return tuple(variable_from_record(r) for r in json.loads(path.read_text(encoding="utf-8")))

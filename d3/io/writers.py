@@ -1,0 +1,90 @@
+"""Deterministic, atomic writers for every artefact D3 produces.
+
+Determinism rules (docs/DETERMINISM.md): UTF-8, ``\\n`` line endings, keys in a fixed order,
+numbers rendered with an explicit precision by the caller, no timestamps or absolute paths.
+Every file is written to a temporary sibling and renamed, so a failing stage never leaves a
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def json_text(obj: Any) -> str:
+    """Canonical JSON: sorted keys, two-space indent, no NaN, trailing newline."""
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text_atomic(path, json_text(obj))
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV with ``\\n`` line endings; values must already be formatted strings or ints."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    write_text_atomic(path, csv_text(header, rows))
+
+
+def write_parquet(path: Path, table: pa.Table) -> None:
+    """Parquet without pandas metadata, fixed compression: the bytes depend only on the data
+    and the pinned pyarrow version."""
+    buf = pa.BufferOutputStream()
+    pq.write_table(
+        table.replace_schema_metadata(None),
+        buf,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=False,
+        write_statistics=False,
+        store_schema=True,
+    )
+    write_bytes_atomic(path, buf.getvalue().to_pybytes())
+
+
+def fmt_float(value: float, decimals: int) -> str:
+    """Fixed-point text for a float; ``-0.00`` is written ``0.00``."""
+    text = f"{value:.{decimals}f}"
+    if text.lstrip("-").strip("0.") == "":
+        text = text.lstrip("-")
+    return text
+
+
+def fmt_sig(value: float, digits: int = 6) -> str:
+    """Rates and ratios: ``digits`` significant digits, no exponent for ordinary magnitudes."""
+    return format(float(f"{value:.{digits}g}"), "f").rstrip("0").rstrip(".") or "0"

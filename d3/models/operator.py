@@ -1,0 +1,239 @@
+"""Operator constants: ``inputs/operator/{general,public_tap,private_tap}.yaml`` (SPEC §1).
+
+Units are in the key names: ``_eur`` money in EUR, ``_pct`` 0..100, ``_frac`` 0..1, ``_s``
+seconds, ``_months`` calendar months. docs/INPUTS.md documents every key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from d3.models.common import Eur, Frac, Month, NonNegInt, Pct, PosFloat, PosInt, Strict
+
+GrowthPct = Annotated[float, Field(ge=-100, le=100)]  # month-on-month change, percent
+
+
+class Meta(Strict):
+    seed: int | None = None
+    fx_buffer_pct: Pct = 0.0  # added on top of the FX conversion of USD prices
+    currency: Literal["EUR"] = "EUR"
+    description: str = ""
+
+
+# --- general.yaml -----------------------------------------------------------------------------
+
+
+class Finance(Strict):
+    fixed_costs_monthly_eur: dict[str, Eur]
+    inflation_pct_yoy_by_category: dict[str, Annotated[float, Field(ge=-50, le=100)]] = {}
+    bizdev_budget_monthly_eur: Eur = 0.0
+    contingency_pct_of_costs: Pct = 0.0
+    equity_injection_eur: Eur = 0.0
+
+
+class Loan(Strict):
+    amount_eur: Eur
+    term_months: PosInt
+    interest_rate_pct_flat: Pct  # annual nominal; monthly rate = rate / 12
+    grace_period_months: NonNegInt = 0
+    repayment: Literal["annuity", "flat", "bullet"] = "annuity"
+
+
+
+class Tax(Strict):
+    corporate_tax_pct: Pct
+    vat_pct: Pct = 21.0
+    vat_payment_lag_months: NonNegInt = 1
+    vat_buffer_policy: Literal["none", "set_aside_net", "set_aside_collected"] = "set_aside_net"
+    loss_carry_forward: bool = True
+
+
+class Calendar(Strict):
+    start_year: Annotated[int, Field(ge=2000, le=2100)]
+    start_month: Month
+    hours_in_month: PosFloat = 720.0
+
+
+class WorkingCapital(Strict):
+    ar_days: Annotated[float, Field(ge=0, le=365)] = 30.0
+    ap_days: Annotated[float, Field(ge=0, le=365)] = 30.0
+
+
+class Asset(Strict):
+    asset_id: str
+    cost_eur: Eur
+    useful_life_months: PosInt
+    purchase_month: PosInt = 1
+
+
+class Depreciation(Strict):
+    method: Literal["straight_line"] = "straight_line"
+    assets: list[Asset] = []
+
+
+class Insurances(Strict):
+    selected: list[str] = []
+    premiums_buffer_pct: Pct = 0.0
+
+
+class Reserves(Strict):
+    cash_buffer_eur: Eur = 0.0
+
+
+class GeneralOperator(Strict):
+    meta: Meta = Meta()
+    finance: Finance
+    loan: Loan
+    tax: Tax
+    calendar: Calendar
+    working_capital: WorkingCapital = WorkingCapital()
+    depreciation: Depreciation = Depreciation()
+    insurances: Insurances = Insurances()
+    reserves: Reserves = Reserves()
+
+
+# --- public_tap.yaml --------------------------------------------------------------------------
+
+
+class NonGpuCosts(Strict):
+    infra_overhead_pct_of_gpu: Pct = 0.0
+    base_eur_per_1M: Eur = 0.0
+
+
+class PublicPricing(Strict):
+    target_margin_pct: Annotated[float, Field(ge=0, le=95)]
+    round_increment_eur_per_1k: PosFloat
+    min_floor_eur_per_1k: Eur = 0.0
+    max_cap_eur_per_1k: PosFloat | None = None
+    allow_tps_heuristic: bool = True
+    non_gpu_costs: NonGpuCosts = NonGpuCosts()
+
+
+class PublicPricingPolicy(Strict):
+    public_tap: PublicPricing
+
+
+class Credits(Strict):
+    expiry_months: PosInt = 12
+    credit_consumption_months: PosInt = 1
+    min_topup_eur: Eur = 0.0
+    refundable: Literal[False] = False
+
+
+class PublicPrepaid(Strict):
+    credits: Credits = Credits()
+
+
+class Acquisition(Strict):
+    """Shared by both taps: budget, growth, CAC and churn."""
+
+    budget_month0_eur: Eur
+    budget_growth_pct_mom: GrowthPct = 0.0
+    cac_base_eur: PosFloat | None = None
+    churn_pct_mom: Pct
+    channel_allocation: dict[str, Frac] = {}
+    cac_noise_sd_frac: Annotated[float, Field(ge=0, le=2)] = 0.0
+
+
+class PublicAcquisition(Acquisition):
+    tokens_per_conversion: Annotated[float, Field(ge=0)]
+    tokens_per_returning_customer_month: Annotated[float, Field(ge=0)] = 0.0
+
+
+class RatePolicy(Strict):
+    type: Literal["pods", "percent"]
+    value: PosFloat
+    period_s: PosFloat
+
+
+class Autoscaling(Strict):
+    target_utilization_pct: Annotated[float, Field(gt=0, le=100)]
+    min_instances_per_model: NonNegInt = 1
+    max_instances_per_model: PosInt = 8
+    evaluation_interval_s: PosFloat = 60.0
+    scale_up_threshold_pct: Annotated[float, Field(gt=0, le=100)] = 80.0
+    scale_down_threshold_pct: Annotated[float, Field(gt=0, le=100)] = 40.0
+    scale_up_step_replicas: PosInt = 1
+    scale_down_step_replicas: PosInt = 1
+    stabilization_window_s: Annotated[float, Field(ge=0)] = 300.0
+    warmup_s: Annotated[float, Field(ge=0)] = 120.0
+    cooldown_s: Annotated[float, Field(ge=0)] = 300.0
+    peak_factor: Annotated[float, Field(ge=1)] = 2.0
+    capacity_peak_percentile: Annotated[float, Field(gt=0, le=100)] | None = None
+    mode: Literal["threshold", "proportional"] = "threshold"
+    count_pending: bool = False
+    tolerance_frac: Frac = 0.1
+    scale_up_window_s: Annotated[float, Field(ge=0)] = 0.0
+    scale_up_policies: list[RatePolicy] = []
+    scale_down_policies: list[RatePolicy] = []
+    scale_up_select: Literal["max", "min", "disabled"] = "max"
+    scale_down_select: Literal["max", "min", "disabled"] = "max"
+    tick_noise: Literal["none", "poisson"] = "none"
+
+
+class Runtime(Strict):
+    slots_total_default: PosInt = 16
+    batching_efficiency_pct: Pct = 70.0
+
+
+class DemandProfile(Strict):
+    type: Literal["uniform", "diurnal"] = "uniform"
+    hourly_weights: list[Annotated[float, Field(ge=0)]] | None = None
+
+
+
+class PublicOperator(Strict):
+    meta: Meta = Meta()
+    pricing_policy: PublicPricingPolicy
+    prepaid_policy: PublicPrepaid = PublicPrepaid()
+    acquisition: PublicAcquisition
+    autoscaling: Autoscaling
+    runtime: Runtime = Runtime()
+    model_mix: dict[str, Frac] = {}
+    demand_profile: DemandProfile = DemandProfile()
+
+
+# --- private_tap.yaml -------------------------------------------------------------------------
+
+
+class VendorWeights(Strict):
+    cost: Frac = 0.6
+    availability: Frac = 0.2
+    reputation: Frac = 0.2
+
+
+class PrivatePricing(Strict):
+    markup_pct: Annotated[float, Field(ge=0, le=1000)]
+    management_fee_eur_per_month: Eur = 0.0
+    base_fee_eur_per_month: Eur = 0.0
+    base_fee_by_gpu_class: dict[str, Eur] = {}
+    vendor_weights: VendorWeights = VendorWeights()
+    billing_unit_minutes: PosInt = 60
+
+
+class PrivatePricingPolicy(Strict):
+    private_tap: PrivatePricing
+
+
+class PrivateBlocks(Strict):
+    block_hours: PosFloat = 100.0
+    expiry_months: PosInt = 12
+
+
+class PrivatePrepaid(Strict):
+    private_tap: PrivateBlocks = PrivateBlocks()
+
+
+class PrivateAcquisition(Acquisition):
+    hours_per_client_month: Annotated[float, Field(ge=0)]
+    hours_per_client_month_sd: Annotated[float, Field(ge=0, le=5)] = 0.0  # lognormal sd, mean 1
+    gpu_class_mix: dict[str, Frac] = {}
+
+
+class PrivateOperator(Strict):
+    meta: Meta = Meta()
+    pricing_policy: PrivatePricingPolicy
+    prepaid_policy: PrivatePrepaid = PrivatePrepaid()
+    acquisition: PrivateAcquisition

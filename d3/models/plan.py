@@ -1,0 +1,78 @@
+"""The simulation plan: root ``params.yaml`` (or an older inputs tree's ``simulation.yaml``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from d3.models.common import Pct, PosInt, Strict
+
+
+class RunPlan(Strict):
+    random_seed: int | None = None
+    random_runs_per_simulation: PosInt = 1  # replicates per grid point
+    max_grid_size: PosInt = 10_000
+    max_samples: PosInt = 10_000_000
+    pipelines: list[Literal["public", "private"]] = ["public", "private"]
+    fail_on_warning: bool = False
+    chunk_blocks: PosInt = 64  # (grid, replicate) blocks per work chunk; never changes bytes
+
+
+class Stochastic(Strict):
+    random_seed: int | None = None
+    simulations_per_run: Annotated[int, Field(ge=1)] = 1000  # Monte Carlo iterations per block
+    percentiles: list[int] = [10, 50, 90]
+
+
+class Stress(Strict):
+    provider_price_drift_pct: Pct = 10.0
+    tps_downshift_pct: Annotated[float, Field(ge=0, lt=100)] = 10.0
+    fx_widen_buffer_pct: Pct = 5.0
+
+
+class Consolidation(Strict):
+    overhead_allocation_driver: Literal["revenue", "gpu_hours", "tokens"] = "revenue"
+
+
+class Targets(Strict):
+    horizon_months: PosInt = 24
+    min_dscr: Annotated[float, Field(ge=0)] = 1.2
+    min_cash_eur: float = 0.0
+    public_growth_min_mom_pct: float = 0.0
+    private_growth_required: bool = False
+    private_margin_threshold_pct: Pct = 20.0
+    autoscaling_util_tolerance_pct: Pct = 15.0
+
+
+class ScenarioMultipliers(Strict):
+    budget_multiplier: Annotated[float, Field(ge=0)] = 1.0
+    cac_multiplier: Annotated[float, Field(gt=0)] = 1.0
+    churn_multiplier: Annotated[float, Field(ge=0)] = 1.0
+    tokens_multiplier: Annotated[float, Field(ge=0)] = 1.0
+
+
+def _default_scenarios() -> dict[str, ScenarioMultipliers]:
+    return {
+        "worst": ScenarioMultipliers(
+            budget_multiplier=0.8, cac_multiplier=1.3, churn_multiplier=1.5, tokens_multiplier=0.7
+        ),
+        "base": ScenarioMultipliers(),
+        "best": ScenarioMultipliers(
+            budget_multiplier=1.2, cac_multiplier=0.8, churn_multiplier=0.7, tokens_multiplier=1.3
+        ),
+    }
+
+
+class Logging(Strict):
+    level: Literal["debug", "info", "warning"] = "info"
+
+
+class Plan(Strict):
+    run: RunPlan = RunPlan()
+    stochastic: Stochastic = Stochastic()
+    stress: Stress = Stress()
+    consolidation: Consolidation = Consolidation()
+    targets: Targets = Targets()
+    scenarios: dict[str, ScenarioMultipliers] = Field(default_factory=_default_scenarios)
+    logging: Logging = Logging()

@@ -1,0 +1,180 @@
+"""The one registry of pipeline stages: names → deps, params, outs.
+
+``dvc.yaml`` is generated from this table (``python -m d3.registry > dvc.yaml``; a test fails if
+the committed file differs), the stage modules look their paths up here, and ``d3 run`` executes
+the same stages in-process with ``{inputs}``, ``{out}`` and ``{params}`` bound to its arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from d3.io.yaml12 import parse_yaml_text
+
+DVC_ROOTS = {"inputs": "inputs", "out": "outputs", "params": "params.yaml"}
+OPERATOR_YAMLS = tuple(f"{{inputs}}/operator/{s}.yaml" for s in ("general", "public_tap",
+                                                                  "private_tap"))
+
+
+@dataclass(frozen=True)
+class ParamsRef:
+    """Params read from one YAML file; ``keys=None`` means the whole file."""
+
+    file: str
+    keys: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    deps: dict[str, str]
+    outs: dict[str, str]
+    params: tuple[ParamsRef, ...] = ()
+    outs_no_cache: dict[str, str] = field(default_factory=dict)
+    desc: str = ""
+
+    @property
+    def module(self) -> str:
+        return f"stages.{self.name}"
+
+    @property
+    def code_deps(self) -> tuple[str, ...]:
+        return ("d3", f"stages/{self.name}.py")
+
+    def param_keys(self, file: str = "{params}") -> tuple[str, ...]:
+        for ref in self.params:
+            if ref.file == file:
+                return ref.keys or ()
+        return ()
+
+
+@dataclass(frozen=True)
+class Roots:
+    inputs: Path
+    out: Path
+    params: Path
+
+    def resolve(self, template: str) -> Path:
+        return Path(template.format(inputs=self.inputs, out=self.out, params=self.params))
+
+    @classmethod
+    def dvc(cls) -> Roots:
+        return cls(Path(DVC_ROOTS["inputs"]), Path(DVC_ROOTS["out"]), Path(DVC_ROOTS["params"]))
+
+
+VALIDATED = {
+    "plan": "{out}/validated/plan.json",
+    "general": "{out}/validated/operator_general.json",
+    "public_tap": "{out}/validated/operator_public_tap.json",
+    "private_tap": "{out}/validated/operator_private_tap.json",
+    "catalog": "{out}/validated/catalog.json",
+    "market": "{out}/validated/market.json",
+    "variables": "{out}/validated/variables.json",
+    "gpu_offers": "{out}/validated/gpu_offers.csv",
+    "report": "{out}/validated/validation_report.json",
+}
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        name="validate",
+        desc="Validate every input file; write normalised inputs and the resolved plan.",
+        deps={"inputs": "{inputs}"},
+        params=(ParamsRef("{params}"), *(ParamsRef(f) for f in OPERATOR_YAMLS)),
+        outs=dict(VALIDATED),
+    ),
+    Stage(
+        name="variables",
+        desc="Expand the run grid and replicates; draw random variables; write the transcript.",
+        deps={k: VALIDATED[k] for k in ("variables", "general", "public_tap", "private_tap")},
+        params=(
+            ParamsRef("{params}", (
+                "run.random_seed", "run.random_runs_per_simulation", "run.chunk_blocks",
+                "stochastic.random_seed", "stochastic.simulations_per_run",
+            )),
+        ),
+        outs={
+            "variable_draws": "{out}/variable_draws.csv",
+            "blocks": "{out}/samples/blocks.parquet",
+            "report": "{out}/logs/variables.json",
+        },
+    ),
+    Stage(
+        name="summary",
+        desc="Collect seeds, sizes, overrides and warnings into the run summary.",
+        deps={
+            "validation_report": VALIDATED["report"],
+            "plan": VALIDATED["plan"],
+            "variables_report": "{out}/logs/variables.json",
+        },
+        outs={"run_summary_json": "{out}/run_summary.json",
+              "run_summary_md": "{out}/run_summary.md"},
+    ),
+)
+
+STAGE_BY_NAME = {s.name: s for s in STAGES}
+
+
+def _dvc_path(template: str) -> str:
+    return template.format(**DVC_ROOTS)
+
+
+def dvc_stage_dict(stage: Stage) -> dict:
+    params: list = []
+    for ref in stage.params:
+        file = _dvc_path(ref.file)
+        if file == DVC_ROOTS["params"] and ref.keys is not None:
+            params.extend(ref.keys)
+        else:
+            params.append({file: list(ref.keys) if ref.keys is not None else None})
+    out: dict = {"cmd": f"python -m {stage.module}", "desc": stage.desc,
+                 "deps": [*stage.code_deps, *(_dvc_path(d) for d in stage.deps.values())]}
+    if params:
+        out["params"] = params
+    out["outs"] = [_dvc_path(o) for o in stage.outs.values()] + [
+        {_dvc_path(o): {"cache": False}} for o in stage.outs_no_cache.values()
+    ]
+    return out
+
+
+def _yaml_scalar(value) -> str:
+    return str(value)
+
+
+def dvc_yaml_text() -> str:
+    """The full ``dvc.yaml`` for :data:`STAGES` (deterministic text, stable key order)."""
+    lines = ["# Generated from d3/registry.py by `python -m d3.registry > dvc.yaml`; do not edit.",
+             "stages:"]
+    for stage in STAGES:
+        d = dvc_stage_dict(stage)
+        lines += [f"  {stage.name}:", f"    desc: {d['desc']}", f"    cmd: {d['cmd']}", "    deps:"]
+        lines += [f"      - {dep}" for dep in d["deps"]]
+        if "params" in d:
+            lines.append("    params:")
+            for p in d["params"]:
+                if isinstance(p, str):
+                    lines.append(f"      - {p}")
+                else:
+                    ((file, keys),) = p.items()
+                    if keys is None:
+                        lines.append(f"      - {file}:")
+                    else:
+                        lines.append(f"      - {file}:")
+                        lines += [f"          - {k}" for k in keys]
+        lines.append("    outs:")
+        for o in d["outs"]:
+            if isinstance(o, str):
+                lines.append(f"      - {o}")
+            else:
+                ((path, opts),) = o.items()
+                lines.append(f"      - {path}:")
+                lines += [f"          {k}: {str(v).lower()}" for k, v in opts.items()]
+    text = "\n".join(lines) + "\n"
+    parse_yaml_text(text)  # must stay valid YAML
+    return text
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(dvc_yaml_text())

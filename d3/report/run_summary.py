@@ -1,0 +1,84 @@
+"""The run summary (``run_summary.{json,md}``): seeds, input hashes, sample-space sizes,
+overrides, shadowing, warnings. Later stages add their sections; nothing here is timestamped."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def run_summary(
+    validation_report: Mapping[str, Any],
+    plan_doc: Mapping[str, Any],
+    variables_report: Mapping[str, Any],
+) -> dict[str, Any]:
+    issues = list(validation_report["issues"])
+    warnings = [i for i in issues if i["severity"] == "warning"]
+    for item in variables_report.get("allocation_renormalised", []):
+        warnings.append({
+            "severity": "warning", "code": "allocation_renormalised", "file": item["scope"],
+            "location": item["path"], "message": f"weights did not sum to 1 in {item['blocks']} "
+            f"of {item['of_blocks']} samples; renormalised", "hint": "make them sum to 1",
+            "line": f"{item['scope']}:{item['path']}: weights renormalised in {item['blocks']} "
+                    f"of {item['of_blocks']} samples",
+        })
+    plan = plan_doc["plan"]
+    return {
+        "seeds": plan_doc["seeds"],
+        "seed_sources": plan_doc["seed_sources"],
+        "inputs_sha256": validation_report["inputs_sha256"],
+        "catalog_counts": validation_report["counts"],
+        "sample_space": {
+            k: variables_report[k]
+            for k in ("grid_size", "replicates", "simulations_per_run", "blocks", "samples")
+        },
+        "horizon_months": plan["targets"]["horizon_months"],
+        "pipelines": plan["run"]["pipelines"],
+        "overrides": variables_report["overrides"],
+        "shadowing": [w for w in warnings if w["code"] == "shadowed_input"],
+        "heuristics": [],
+        "warnings": warnings,
+        "notes": [i for i in issues if i["severity"] == "info"],
+    }
+
+
+def run_summary_markdown(summary: Mapping[str, Any]) -> str:
+    s = summary["sample_space"]
+    lines = [
+        "# Run summary",
+        "",
+        "## Seeds",
+        "",
+        "| scope | seed | from |",
+        "|---|---:|---|",
+        *(f"| {k} | {v} | {summary['seed_sources'][k]} |" for k, v in summary["seeds"].items()),
+        "",
+        "## Sample space",
+        "",
+        f"- grid points: {s['grid_size']}",
+        f"- replicates per grid point: {s['replicates']}",
+        f"- Monte Carlo iterations per replicate: {s['simulations_per_run']}",
+        f"- samples: {s['samples']} ({s['blocks']} blocks)",
+        f"- horizon: {summary['horizon_months']} months; pipelines: "
+        f"{', '.join(summary['pipelines'])}",
+        "",
+        "## Variables overriding operator constants",
+        "",
+        "| variable | scope | path | treatment | default |",
+        "|---|---|---|---|---:|",
+        *(f"| {o['variable_id']} | {o['scope']} | `{o['path']}` | {o['treatment']}"
+          f"{'' if o['distribution'] == 'uniform' else ' (' + o['distribution'] + ')'} | "
+          f"{o['default']} |" for o in summary["overrides"]),
+        "",
+        f"## Warnings ({len(summary['warnings'])})",
+        "",
+        *([f"- {w['line']}" for w in summary["warnings"]] or ["None."]),
+        "",
+        "## Input files (sha256)",
+        "",
+        "| file | sha256 |",
+        "|---|---|",
+        *(f"| {f} | `{h}` |" for f, h in summary["inputs_sha256"].items()),
+        "",
+    ]
+    return "\n".join(lines)

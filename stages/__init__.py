@@ -1,0 +1,1 @@
+"""Thin DVC stage modules: read deps -> call d3 -> write outs."""

@@ -1,0 +1,29 @@
+"""Stage ``summary``: the run summary from the upstream stage reports."""
+
+from __future__ import annotations
+
+import json
+
+from d3.core.runner import StageIO
+from d3.io.writers import write_json, write_text_atomic
+from d3.report.run_summary import run_summary, run_summary_markdown
+
+
+def run(io: StageIO) -> None:
+    def load(name: str):
+        return json.loads(io.dep(name).read_text(encoding="utf-8"))
+
+    summary = run_summary(load("validation_report"), load("plan"), load("variables_report"))
+    write_json(io.out("run_summary_json"), summary)
+    write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
+    io.emitter.emit("summary_written", warnings=len(summary["warnings"]))
+
+
+def main() -> None:
+    from d3.cli import stage_main
+
+    stage_main("summary")
+
+
+if __name__ == "__main__":
+    main()
