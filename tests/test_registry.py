@@ -1,0 +1,42 @@
+"""One registry of stages: dvc.yaml is generated from it, and params are read as DVC reads them."""
+
+from __future__ import annotations
+
+import importlib
+
+from d3.core.runner import declared_params
+from d3.io.yaml12 import read_yaml
+from d3.registry import STAGES, dvc_yaml_text
+from tests.helpers import ROOT
+
+
+def test_committed_dvc_yaml_matches_the_registry():
+    assert (ROOT / "dvc.yaml").read_text() == dvc_yaml_text(), (
+        "dvc.yaml is stale: run `python -m d3.registry > dvc.yaml`")
+
+
+def test_every_stage_module_has_run_and_main():
+    for stage in STAGES:
+        module = importlib.import_module(stage.module)
+        assert callable(module.run) and callable(module.main)
+        assert (ROOT / f"stages/{stage.name}.py").exists()
+
+
+def test_declared_params_exist_in_params_yaml():
+    plan = read_yaml(ROOT / "params.yaml")
+    for stage in STAGES:
+        for key in stage.param_keys():
+            node = plan
+            for part in key.split("."):
+                assert part in node, f"{stage.name}: {key} missing from params.yaml"
+                node = node[part]
+
+
+def test_values_a_stage_reads_equal_the_values_in_dvc_lock():
+    lock = read_yaml(ROOT / "dvc.lock")
+    for stage in STAGES:
+        keys = stage.param_keys()
+        if not keys:
+            continue
+        locked = lock["stages"][stage.name]["params"]["params.yaml"]
+        assert declared_params(ROOT / "params.yaml", keys) == locked
