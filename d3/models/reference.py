@@ -36,7 +36,8 @@ UNIT_SUFFIXES = (
     ("_pct_of_gpu", "% of GPU cost"), ("_pct_of_costs", "% of costs"), ("_pct", "% (0..100)"),
     ("_frac", "fraction (0..1)"), ("_s", "seconds"), ("_months", "months"),
     ("_days", "days"), ("hours_in_month", "hours"), ("_hours", "hours"),
-    ("_minutes", "minutes"), ("_month", "hours per client-month"), ("_gb", "GB"), ("_gb_s", "GB/s"), ("_replicas", "replicas"),
+    ("hours_per_client_month", "hours per client per month"), ("_minutes", "minutes"),
+    ("_gb", "GB"), ("_gb_s", "GB/s"), ("_replicas", "replicas"),
     ("_per_gpu_hr", "USD per GPU-hour"), ("_usd_hr", "USD per hour"),
     ("_tokens_per_s", "tokens/s"), ("_b", "billions"), ("_k", "thousands of tokens"),
 )
