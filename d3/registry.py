@@ -7,6 +7,7 @@ the same stages in-process with ``{inputs}``, ``{out}`` and ``{params}`` bound t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,28 @@ STAGES: tuple[Stage, ...] = (
         },
     ),
     Stage(
+        name="public_gpu_costs",
+        desc="Public Tap: EUR/hr per GPU class, vendor choice, throughput, cost per 1M tokens.",
+        deps={k: VALIDATED[k] for k in ("catalog", "public_tap", "market", "variables")},
+        outs={
+            "vendor_choice": "{out}/public_vendor_choice.csv",
+            "gpu_costs": "{out}/public_tap_gpu_costs.csv",
+            "cost_rows": "{out}/intermediate/public_cost_rows.json",
+        },
+    ),
+    Stage(
+        name="public_pricing",
+        desc="Public Tap: sell price per model (margin, round up, floor/cap), p90 stress, blend.",
+        deps={"cost_rows": "{out}/intermediate/public_cost_rows.json",
+              "public_tap": VALIDATED["public_tap"], "variables": VALIDATED["variables"]},
+        params=(ParamsRef("{params}", ("stress.provider_price_drift_pct",
+                                       "stress.tps_downshift_pct", "stress.fx_widen_buffer_pct")),),
+        outs={
+            "prices": "{out}/public_tap_prices_per_model.csv",
+            "price_card": "{out}/intermediate/public_price_card.json",
+        },
+    ),
+    Stage(
         name="summary",
         desc="Collect seeds, sizes, overrides and warnings into the run summary.",
         deps={
@@ -147,7 +170,8 @@ def dvc_yaml_text() -> str:
              "stages:"]
     for stage in STAGES:
         d = dvc_stage_dict(stage)
-        lines += [f"  {stage.name}:", f"    desc: {d['desc']}", f"    cmd: {d['cmd']}", "    deps:"]
+        desc = json.dumps(d["desc"], ensure_ascii=False)
+        lines += [f"  {stage.name}:", f"    desc: {desc}", f"    cmd: {d['cmd']}", "    deps:"]
         lines += [f"      - {dep}" for dep in d["deps"]]
         if "params" in d:
             lines.append("    params:")

@@ -7,7 +7,6 @@ from d3.core.validator import validated_inputs
 from d3.io.loader import read_inputs_tree
 from d3.io.normalised import (
     GPU_OFFER_COLUMNS,
-    catalog_document,
     gpu_offer_rows,
     market_document,
     plan_document,
@@ -15,6 +14,7 @@ from d3.io.normalised import (
     variable_record,
 )
 from d3.io.writers import write_csv, write_json
+from d3.pipelines.public.catalog import catalog_document, catalog_from_validated
 
 
 def run(io: StageIO) -> None:
@@ -31,7 +31,7 @@ def run(io: StageIO) -> None:
     write_json(io.out("plan"), plan_document(v))
     for scope in ("general", "public_tap", "private_tap"):
         write_json(io.out(scope), v.operator(scope).model_dump(mode="json"))
-    write_json(io.out("catalog"), catalog_document(v))
+    write_json(io.out("catalog"), catalog_document(catalog_from_validated(v)))
     write_json(io.out("market"), market_document(v))
     write_json(io.out("variables"), [variable_record(x) for x in v.variables])
     write_csv(io.out("gpu_offers"), GPU_OFFER_COLUMNS, gpu_offer_rows(v))

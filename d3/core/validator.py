@@ -9,7 +9,7 @@ the WARNING/INFO issues for the run summary.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -504,10 +504,9 @@ def validated_inputs(
                                 "or meta.seed here), or pass --seed"))
 
     effective_fail = fail_on_warning or (plan is not None and plan.run.fail_on_warning)
-    final = _deduplicated(promoted(issues, fail_on_warning=effective_fail))
-    if errors_of(final):
-        raise ValidationError(final)
-    return ValidatedInputs(
+    if errors_of(issues):
+        raise ValidationError(_deduplicated(promoted(issues, fail_on_warning=effective_fail)))
+    validated = ValidatedInputs(
         general=general, public=public, private=private, market=market, plan=plan,
         models=tuple(m for _, _, m in models),
         offers=tuple(offers),
@@ -518,8 +517,41 @@ def validated_inputs(
         insurances=tuple(r for _, _, r in insurer_rows),
         variables=tuple(variables),
         seeds=seeds, seed_sources=sources, sha256=dict(sorted(raw.sha256.items())),
-        issues=tuple(final),
     )
+    issues += public_cost_issues(validated, files)
+    final = _deduplicated(promoted(issues, fail_on_warning=effective_fail))
+    if errors_of(final):
+        raise ValidationError(final)
+    return replace(validated, issues=tuple(final))
+
+
+def public_cost_issues(v: ValidatedInputs, files: Mapping[str, str]) -> list[Issue]:
+    """Throughput gaps and infeasible models, found by building the Public Tap cost table:
+    each heuristic use is a WARNING (or an ERROR when allow_tps_heuristic is false), each
+    infeasible (model, GPU) pair an INFO, a model with no feasible GPU an ERROR."""
+    from d3.pipelines.public.catalog import catalog_from_validated, public_cost_rows
+
+    catalog = catalog_from_validated(v)
+    fx = v.market.finance.eur_usd_fx_rate.value
+    strict = not v.public.pricing_policy.public_tap.allow_tps_heuristic
+    rows = public_cost_rows(catalog, v.public, eur_usd_fx_rate=fx, allow_heuristic=True)
+    out = []
+    tps_file = files["tps"]
+    for r in rows:
+        where = f"model={r.model},gpu={r.gpu}"
+        if not r.feasible:
+            out.append(Issue(files["offers"], where, f"pair skipped: {r.reason}", "",
+                             "info", "infeasible_pair"))
+        elif r.tps_source != "measured":
+            out.append(Issue(tps_file, where, f"no measurement; throughput {r.tps:.0f} tokens/s "
+                             f"from {r.tps_source} ({r.tps_detail})", "add a measured row",
+                             "error" if strict else "warning", "tps_heuristic"))
+    for model in catalog.models:
+        if not any(r.feasible for r in rows if r.model == model.key):
+            out.append(Issue(files["models"], f"model={model.key}", "no curated GPU can serve "
+                             "this model (see the skipped pairs)", "add an offer with enough "
+                             "GPUs per SKU, or drop the model"))
+    return out
 
 
 def _deduplicated(issues: Iterable[Issue]) -> list[Issue]:

@@ -400,3 +400,9 @@ def block_values(
 def overrides_of(variables: Sequence[Variable], values: Mapping[str, Any], scope: str) -> dict:
     """``{path: typed value}`` for one scope, ready for :func:`with_overrides`."""
     return {v.path: v.typed(values[v.variable_id]) for v in variables if v.scope == scope}
+
+
+def reference_overrides(variables: Sequence[Variable], scope: str) -> dict[str, Any]:
+    """``{path: default}`` for one scope: the reference configuration (every variable at its
+    default) that the price card and the base-case paths use."""
+    return {v.path: v.typed(v.default) for v in variables if v.scope == scope}

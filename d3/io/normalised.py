@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from d3.core.names import gpu_class, model_key
 from d3.core.validator import ValidatedInputs
 from d3.core.variables import Variable
 from d3.io.writers import fmt_float
@@ -44,15 +43,6 @@ def variable_from_record(record: dict[str, Any]) -> Variable:
         kwargs[f.name] = value
     return Variable(**kwargs)
 
-
-def catalog_document(v: ValidatedInputs) -> dict[str, Any]:
-    return {
-        "models": [{"model": model_key(m.Model, m.Variant), **m.model_dump(mode="json")}
-                   for m in v.models],
-        "offers": [asdict(o) for o in v.offers],
-        "tps": [{**t.model_dump(mode="json"), "gpu": gpu_class(t.gpu)} for t in v.tps],
-        "gpu_specs": [{**s.model_dump(mode="json"), "gpu": gpu_class(s.gpu)} for s in v.gpu_specs],
-    }
 
 
 def market_document(v: ValidatedInputs) -> dict[str, Any]:

@@ -167,3 +167,36 @@ def test_seed_resolution_order(tmp_path):
     assert invoke("run", "--inputs", str(root / "inputs"), "--out", str(out)).exit_code == 0
     assert _plan(out)["seeds"] == {"general": 11, "public_tap": 11, "private_tap": 22}
     assert _plan(out)["seed_sources"]["general"] == "public_tap.meta.seed"
+
+
+def test_tps_heuristic_is_a_warning_and_an_error_when_disallowed(tmp_path):
+    root = copy_minimal(tmp_path / "tree")
+    result = invoke("validate", "--inputs", str(root / "inputs"))
+    assert result.exit_code == 0
+    line = ("warning: inputs/facts/tps_model_gpu.csv:model=Mistral Small 24B,gpu=4090: no "
+            "measurement; throughput 933 tokens/s from heuristic:bandwidth")
+    assert line in result.stderr
+    edit_yaml(root / "inputs/operator/public_tap.yaml",
+              lambda d: d["pricing_policy"]["public_tap"].update(allow_tps_heuristic=False))
+    result = invoke("validate", "--inputs", str(root / "inputs"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("inputs/facts/tps_model_gpu.csv:model=Mistral Small 24B,"
+                                    "gpu=4090: no measurement")
+
+
+def test_model_no_gpu_can_serve_is_an_error(tmp_path):
+    root = copy_minimal(tmp_path / "tree")
+
+    # Only 4090s, as 1- and 4-GPU SKUs; the model needs 60 GB.
+    def only_single_4090(header, rows):
+        rows[:] = [r for r in rows if r["gpu_model"] == "RTX 4090" and r["num_gpus"] == "1"]
+        rows.append({"provider": "gamma", "gpu_model": "RTX 4090", "gpu_vram_gb": "24",
+                     "num_gpus": "4", "price_usd_hr": "3.0"})
+    edit_csv(root / "inputs/operator/curated_gpu.csv", only_single_4090)
+    edit_csv(root / "inputs/operator/curated_public_tap_models.csv",
+             lambda h, rows: rows[1].update(vram_needed_gb="60"))
+    result = invoke("validate", "--inputs", str(root / "inputs"))
+    assert result.exit_code == 2
+    # k = ⌈60/24⌉ = 3; SKUs of 1 and 4 GPUs cannot host 3-GPU instances.
+    assert ("inputs/operator/curated_public_tap_models.csv:model=Mistral Small 24B: no curated "
+            "GPU can serve this model") in result.stderr

@@ -1,0 +1,82 @@
+"""Stage ``public_pricing``: the price card (reference configuration) with p90 stress."""
+
+from __future__ import annotations
+
+import json
+
+from d3.core.runner import StageIO
+from d3.io.normalised import read_variables
+from d3.io.writers import write_csv, write_json
+from d3.pipelines.public.gpu_costs import CostRow, best_rows
+from d3.pipelines.public.pricing import (
+    Stress,
+    non_gpu_costs,
+    price_card,
+    pricing_policy,
+    stressed_cost_eur_per_1M,
+)
+from d3.pipelines.public.reference import reference_operator
+from d3.pipelines.public.tables import PRICE_COLUMNS, price_rows
+
+
+def pricing_warnings(card, stress_costs, policy, file: str) -> list[dict]:
+    out = []
+    for model, price in card.prices.items():
+        where = f"model={model}"
+        if price.status == "private_only":
+            out.append({"code": "private_only", "location": where,
+                        "message": f"not sold on the Public Tap: {price.reason}"})
+        elif price.capped_below_target:
+            out.append({"code": "cap_below_target", "location": where,
+                        "message": f"max_cap_eur_per_1k {policy.max_cap_eur_per_1k:g} gives "
+                        f"margin {price.margin_pct:.2f} % below the target "
+                        f"{policy.target_margin_pct:g} %"})
+        stress_margin = (price.sell_eur_per_1k * 1000 - stress_costs[model]) / (
+            price.sell_eur_per_1k * 1000) * 100
+        if price.status == "public" and stress_margin < 0:
+            out.append({"code": "stress_negative_margin", "location": where,
+                        "message": f"p90 stress margin {stress_margin:.2f} % is negative at the "
+                        f"fixed sell price {price.sell_eur_per_1k:g} EUR/1k"})
+    return [{"severity": "warning", "file": file, **w,
+             "line": f"{file}:{w['location']}: {w['message']}"} for w in out]
+
+
+def run(io: StageIO) -> None:
+    p = io.params()
+    costs = json.loads(io.dep("cost_rows").read_text(encoding="utf-8"))
+    best = best_rows([CostRow(**r) for r in costs["rows"]])
+    public = reference_operator("public_tap",
+                                json.loads(io.dep("public_tap").read_text(encoding="utf-8")),
+                                read_variables(io.dep("variables")))
+    stress = Stress(p["stress.provider_price_drift_pct"], p["stress.tps_downshift_pct"],
+                    p["stress.fx_widen_buffer_pct"])
+    card = price_card(best, public)
+    stress_costs = {
+        m: stressed_cost_eur_per_1M(r, stress, fx_buffer_pct=costs["fx_buffer_pct"],
+                                    eur_usd_fx_rate=costs["eur_usd_fx_rate"],
+                                    non_gpu=non_gpu_costs(public))
+        for m, r in best.items()
+    }
+    policy = pricing_policy(public)
+    write_csv(io.out("prices"), PRICE_COLUMNS, price_rows(card, best, stress_costs, policy))
+    warnings = pricing_warnings(card, stress_costs, policy, "public_tap_prices_per_model.csv")
+    write_json(io.out("price_card"), {
+        "blended_sell_eur_per_1k": card.blended_sell_eur_per_1k,
+        "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,
+        "mix": card.mix,
+        "public_models": sorted(card.mix),
+        "private_only": sorted(m for m, pr in card.prices.items() if pr.status != "public"),
+        "warnings": warnings,
+    })
+    for w in warnings:
+        io.emitter.emit("pricing_warning", level="warning", **w)
+
+
+def main() -> None:
+    from d3.cli import stage_main
+
+    stage_main("public_pricing")
+
+
+if __name__ == "__main__":
+    main()
