@@ -123,6 +123,50 @@ STAGES: tuple[Stage, ...] = (
         },
     ),
     Stage(
+        name="public_demand",
+        desc="Public Tap: budget, CAC, customers, tokens and prepaid credits per sample and month.",
+        deps={
+            "blocks": "{out}/samples/blocks.parquet",
+            "variables_report": "{out}/logs/variables.json",
+            "variables": VALIDATED["variables"],
+            "public_tap": VALIDATED["public_tap"],
+            "general": VALIDATED["general"],
+            "market": VALIDATED["market"],
+            "cost_rows": "{out}/intermediate/public_cost_rows.json",
+        },
+        params=(ParamsRef("{params}", (
+            "targets.horizon_months", "stochastic.simulations_per_run",
+            "stochastic.percentiles", "stochastic.outcome_noise", "run.chunk_blocks",
+            "scenarios",
+        )),),
+        outs={
+            "customers_by_month": "{out}/public_tap_customers_by_month.csv",
+            "scenarios": "{out}/public_tap_scenarios.csv",
+            "summary": "{out}/intermediate/public_demand.json",
+            "samples": "{out}/samples/public_demand.parquet",
+        },
+    ),
+    Stage(
+        name="public_capacity",
+        desc="Public Tap: hourly demand, peak, replicas per model, GPU COGS per sample.",
+        deps={
+            "demand_samples": "{out}/samples/public_demand.parquet",
+            "demand_summary": "{out}/intermediate/public_demand.json",
+            "blocks": "{out}/samples/blocks.parquet",
+            "variables_report": "{out}/logs/variables.json",
+            "variables": VALIDATED["variables"],
+            "public_tap": VALIDATED["public_tap"],
+            "general": VALIDATED["general"],
+            "cost_rows": "{out}/intermediate/public_cost_rows.json",
+        },
+        outs={
+            "plan": "{out}/public_tap_capacity_plan.csv",
+            "by_month": "{out}/public_tap_capacity_by_month.csv",
+            "summary": "{out}/intermediate/public_capacity.json",
+            "samples": "{out}/samples/public_capacity.parquet",
+        },
+    ),
+    Stage(
         name="summary",
         desc="Collect seeds, sizes, overrides and warnings into the run summary.",
         deps={

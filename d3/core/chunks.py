@@ -47,3 +47,29 @@ def map_ranges(
             if on_done:
                 on_done(len(results))
     return results
+
+
+def iter_ranges(
+    fn: Callable[[int, int], T],
+    ranges: Sequence[tuple[int, int]],
+    *,
+    max_concurrency: int = 1,
+):
+    """Yield ``fn(start, stop)`` for each range, in range order, keeping at most
+    ``2 × max_concurrency`` chunks in flight (memory stays bounded for large runs)."""
+    if max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be ≥ 1, got {max_concurrency}")
+    if max_concurrency == 1 or len(ranges) <= 1:
+        for start, stop in ranges:
+            yield fn(start, stop)
+        return
+    window = 2 * max_concurrency
+    with ProcessPoolExecutor(max_workers=max_concurrency) as pool:
+        pending = [pool.submit(fn, *r) for r in ranges[:window]]
+        submitted = len(pending)
+        while pending:
+            result = pending.pop(0).result()
+            if submitted < len(ranges):
+                pending.append(pool.submit(fn, *ranges[submitted]))
+                submitted += 1
+            yield result

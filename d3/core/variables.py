@@ -98,6 +98,8 @@ class Variable:
         """The value as it overrides the operator key: int, float or the discrete value."""
         if self.kind == "discrete":
             return value
+        if not isinstance(value, Decimal):  # read back from the sample table as int/float
+            value = Decimal(repr(value))
         if self.as_int and value == value.to_integral_value():
             return int(value)
         return float(value)
@@ -400,6 +402,14 @@ def block_values(
 def overrides_of(variables: Sequence[Variable], values: Mapping[str, Any], scope: str) -> dict:
     """``{path: typed value}`` for one scope, ready for :func:`with_overrides`."""
     return {v.path: v.typed(values[v.variable_id]) for v in variables if v.scope == scope}
+
+
+def reference_values(variables: Sequence[Variable], grid_index: int | None = None) -> dict:
+    """Every variable at its default, except ``low_to_high`` ones at ``grid_index``."""
+    values = {v.variable_id: v.default for v in variables}
+    if grid_index is not None:
+        values.update(grid_point_values(variables, grid_index))
+    return values
 
 
 def reference_overrides(variables: Sequence[Variable], scope: str) -> dict[str, Any]:

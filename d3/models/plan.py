@@ -23,6 +23,7 @@ class Stochastic(Strict):
     random_seed: int | None = None
     simulations_per_run: Annotated[int, Field(ge=1)] = 1000  # Monte Carlo iterations per block
     percentiles: list[int] = [10, 50, 90]
+    outcome_noise: bool = True  # false: every Monte Carlo path equals the expected path
 
 
 class Stress(Strict):

@@ -1,0 +1,105 @@
+"""Runs the Public Tap demand over all ``(grid_index, replicate_index)`` blocks.
+
+Each block gets its own operator configuration (the variables' values of that block), its own
+price card and its own keyed random streams, so the result of a block does not depend on which
+chunk or process computes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from d3.core.variables import Variable, overrides_of
+from d3.pipelines.public.demand import DemandInputs, simulated_demand
+from d3.pipelines.public.gpu_costs import CostRow
+from d3.pipelines.public.pricing import PriceCard, price_card
+from d3.pipelines.public.reference import configured
+from d3.services.acquisition import customers_per_eur
+
+
+@dataclass(frozen=True)
+class DemandContext:
+    variables: tuple[Variable, ...]
+    block_values: tuple[Mapping[str, Any], ...]  # per block number
+    replicates: int
+    operator_dump: Mapping[str, Any]
+    best: Mapping[str, CostRow]
+    channels: Mapping[str, Mapping[str, Any]]
+    eur_usd_fx_rate: float
+    months: int
+    seed: int
+    simulations: int
+    noise: bool = True
+
+
+def demand_inputs(public, card: PriceCard, channels, *, eur_usd_fx_rate: float,
+                  months: int) -> DemandInputs:
+    acq = public.acquisition
+    credits = public.prepaid_policy.credits
+    return DemandInputs(
+        months=months,
+        budget_month0_eur=acq.budget_month0_eur,
+        budget_growth_pct_mom=acq.budget_growth_pct_mom,
+        customers_per_eur=customers_per_eur(acq.channel_allocation, channels,
+                                            cac_base_eur=acq.cac_base_eur,
+                                            eur_usd_fx_rate=eur_usd_fx_rate),
+        churn_frac=acq.churn_pct_mom / 100.0,
+        tokens_per_conversion=acq.tokens_per_conversion,
+        tokens_per_returning_customer_month=acq.tokens_per_returning_customer_month,
+        blended_sell_eur_per_1k=card.blended_sell_eur_per_1k,
+        blended_cost_eur_per_1M=card.blended_cost_eur_per_1M,
+        consumption_months=credits.credit_consumption_months,
+        expiry_months=credits.expiry_months,
+        cac_noise_sd_frac=acq.cac_noise_sd_frac,
+    )
+
+
+def block_inputs(ctx: DemandContext, values: Mapping[str, Any]) -> tuple[DemandInputs, PriceCard]:
+    public = configured("public_tap", ctx.operator_dump,
+                        overrides_of(ctx.variables, values, "public_tap"))
+    card = price_card(ctx.best, public)
+    return demand_inputs(public, card, ctx.channels, eur_usd_fx_rate=ctx.eur_usd_fx_rate,
+                         months=ctx.months), card
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    grid_index: np.ndarray  # per sample
+    replicate_index: np.ndarray
+    mc_index: np.ndarray
+    series: dict[str, np.ndarray]  # (samples, months)
+    blended_sell_eur_per_1k: np.ndarray  # per block
+
+
+def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkResult:
+    """Blocks ``start..stop-1`` stacked in block order (pure; runs in a worker process)."""
+    parts, prices = [], []
+    for block in range(start, stop):
+        g, r = divmod(block, ctx.replicates)
+        inp, card = block_inputs(ctx, ctx.block_values[block])
+        parts.append(simulated_demand(inp, seed=ctx.seed, grid_index=g, replicate_index=r,
+                                      simulations=ctx.simulations, noise=ctx.noise))
+        prices.append(card.blended_sell_eur_per_1k)
+    blocks = np.arange(start, stop)
+    s = ctx.simulations
+    return ChunkResult(
+        grid_index=np.repeat(blocks // ctx.replicates, s),
+        replicate_index=np.repeat(blocks % ctx.replicates, s),
+        mc_index=np.tile(np.arange(s), len(blocks)),
+        series={k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
+        blended_sell_eur_per_1k=np.array(prices),
+    )
+
+
+def simulate_fn(ctx: DemandContext):
+    return partial(simulate_range, ctx)
+
+
+def percentile_paths(values: np.ndarray, percentiles: Sequence[int]) -> np.ndarray:
+    """Per-month percentiles across samples (linear interpolation): ``(len(q), months)``."""
+    return np.percentile(values, list(percentiles), axis=0, method="linear")

@@ -1,0 +1,73 @@
+"""Rows of public_tap_customers_by_month.csv and public_tap_scenarios.csv."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from d3.io.writers import fmt_float
+
+PERCENTILE_SERIES = ("active_customers", "new_customers", "tokens", "credits_sold_eur",
+                     "revenue_eur", "gross_margin_eur", "tokens_served")
+_DECIMALS = {"active_customers": 2, "new_customers": 2, "tokens": 0, "tokens_served": 0}
+BASE_COLUMNS = (
+    "month", "budget_eur", "cac_eur", "expected_new_customers", "active_customers", "tokens",
+    "blended_sell_eur_per_1k", "credits_sold_eur", "cumulative_credits_eur", "cogs_eur",
+    "gross_margin_eur", "grid_index", "calendar_month", "revenue_eur", "expired_eur",
+    "deferred_eur", "tokens_served",
+)
+SCENARIO_COLUMNS = (
+    "scenario", "grid_index", "period", "months", "new_customers", "active_customers_end",
+    "tokens", "credits_sold_eur", "revenue_eur", "cogs_eur", "gross_margin_eur",
+    "marketing_eur", "net_eur",
+)
+
+
+def customers_columns(percentiles: Sequence[int]) -> tuple[str, ...]:
+    return BASE_COLUMNS + tuple(f"p{q}_{s}" for s in PERCENTILE_SERIES for q in percentiles)
+
+
+def calendar_month(start_year: int, start_month: int, month: int) -> str:
+    index = start_year * 12 + (start_month - 1) + (month - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def customers_rows(grid_index: int, expected: Mapping[str, np.ndarray], cac_eur: float,
+                   price: float, pct: Mapping[str, np.ndarray], percentiles: Sequence[int],
+                   calendar: tuple[int, int]) -> list[list[str]]:
+    e = {k: v[0] for k, v in expected.items()}
+    cumulative = np.cumsum(e["credits_sold_eur"])
+    rows = []
+    for m in range(len(e["budget_eur"])):
+        row = [str(m + 1), fmt_float(e["budget_eur"][m], 2), fmt_float(cac_eur, 2),
+               fmt_float(e["new_customers"][m], 4), fmt_float(e["active_customers"][m], 4),
+               fmt_float(e["tokens"][m], 0), fmt_float(price, 6),
+               fmt_float(e["credits_sold_eur"][m], 2), fmt_float(cumulative[m], 2),
+               fmt_float(e["cogs_eur"][m], 2), fmt_float(e["gross_margin_eur"][m], 2),
+               str(grid_index), calendar_month(*calendar, m + 1),
+               fmt_float(e["revenue_eur"][m], 2), fmt_float(e["expired_eur"][m], 2),
+               fmt_float(e["deferred_eur"][m], 2), fmt_float(e["tokens_served"][m], 0)]
+        for s in PERCENTILE_SERIES:
+            for i, _ in enumerate(percentiles):
+                row.append(fmt_float(pct[s][i, m], _DECIMALS.get(s, 2)))
+        rows.append(row)
+    return rows
+
+
+def scenario_rows(name: str, grid_index: int, paths: Mapping[str, np.ndarray],
+                  periods: Mapping[str, int]) -> list[list[str]]:
+    e = {k: v[0] for k, v in paths.items()}
+    rows = []
+    for period, n in periods.items():
+        margin = e["gross_margin_eur"][:n].sum()
+        marketing = e["budget_eur"][:n].sum()
+        rows.append([name, str(grid_index), period, str(n),
+                     fmt_float(e["new_customers"][:n].sum(), 2),
+                     fmt_float(e["active_customers"][n - 1], 2),
+                     fmt_float(e["tokens"][:n].sum(), 0),
+                     fmt_float(e["credits_sold_eur"][:n].sum(), 2),
+                     fmt_float(e["revenue_eur"][:n].sum(), 2),
+                     fmt_float(e["cogs_eur"][:n].sum(), 2), fmt_float(margin, 2),
+                     fmt_float(marketing, 2), fmt_float(margin - marketing, 2)])
+    return rows

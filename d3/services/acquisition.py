@@ -1,0 +1,82 @@
+"""Acquisition maths shared by both taps (SPEC §5.3, §6.3): budget growth, CAC from ad
+channels, expected and Monte Carlo customer paths.
+
+Shapes: expected paths are ``(months,)``; Monte Carlo paths ``(simulations, months)``. Money is
+EUR; ``churn_frac`` is the monthly churn as a fraction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+
+def budget_path(budget_month0_eur: float, growth_pct_mom: float, months: int) -> np.ndarray:
+    """``budget_m = budget_0 × (1 + g/100)^(m−1)`` for m = 1..months, never negative."""
+    growth = (1.0 + growth_pct_mom / 100.0) ** np.arange(months, dtype=np.float64)
+    return np.maximum(budget_month0_eur * growth, 0.0)
+
+
+def channel_cac_eur(channel: Mapping[str, Any], *, eur_usd_fx_rate: float) -> float:
+    """EUR per new customer from one ad channel: cpc / cvr, or cpm/1000 / (ctr × cvr)."""
+    if channel["billing"] == "cpc":
+        cost = channel["cost_per_click"] / channel["cvr_click_to_customer_frac"]
+    else:
+        per_click = channel["cpm"] / 1000.0 / channel["ctr_frac"]
+        cost = per_click / channel["cvr_click_to_customer_frac"]
+    return cost / eur_usd_fx_rate if channel["currency"] == "USD" else cost
+
+
+def customers_per_eur(
+    channel_allocation: Mapping[str, float],
+    channels: Mapping[str, Mapping[str, Any]],
+    *,
+    cac_base_eur: float | None,
+    eur_usd_fx_rate: float,
+) -> float:
+    """New customers per EUR of budget: ``Σ_c a_c / CAC_c`` over the allocated channels, or
+    ``1 / cac_base_eur`` without an allocation (the validator guarantees one of the two)."""
+    if channel_allocation:
+        return sum(
+            share / channel_cac_eur(channels[c], eur_usd_fx_rate=eur_usd_fx_rate)
+            for c, share in sorted(channel_allocation.items())
+        )
+    return 1.0 / cac_base_eur
+
+
+def expected_active(new: np.ndarray, churn_frac: float) -> np.ndarray:
+    """``active_m = active_{m−1} × (1 − churn) + new_m`` (works on the last axis)."""
+    active = np.empty_like(new, dtype=np.float64)
+    previous = np.zeros(new.shape[:-1])
+    for m in range(new.shape[-1]):
+        previous = previous * (1.0 - churn_frac) + new[..., m]
+        active[..., m] = previous
+    return active
+
+
+def lognormal_mean_one(gen: np.random.Generator, sd_frac: float, shape) -> np.ndarray:
+    """Multiplicative noise with mean 1 and standard deviation ``sd_frac`` (1 when sd is 0)."""
+    if sd_frac <= 0:
+        return np.ones(shape)
+    sigma2 = np.log1p(sd_frac**2)
+    return gen.lognormal(-sigma2 / 2.0, np.sqrt(sigma2), size=shape)
+
+
+def mc_new(gen: np.random.Generator, lam: np.ndarray) -> np.ndarray:
+    """New customers ``~ Poisson(λ)``; ``lam`` is ``(simulations, months)``, drawn in one call."""
+    return gen.poisson(lam).astype(np.float64)
+
+
+def mc_active(gen: np.random.Generator, new: np.ndarray, churn_frac: float) -> np.ndarray:
+    """Active customers with ``churned_m ~ Binomial(active_{m−1}, churn)``, month by month
+    (one draw of shape ``(simulations,)`` per month, in month order)."""
+    sims, months = new.shape
+    active = np.empty((sims, months))
+    previous = np.zeros(sims, dtype=np.int64)
+    for m in range(months):
+        churned = gen.binomial(previous, churn_frac)
+        previous = previous - churned + new[:, m].astype(np.int64)
+        active[:, m] = previous
+    return active

@@ -1,0 +1,131 @@
+"""Stage ``public_capacity``: replicas per model and month, and public GPU COGS per sample."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from d3.core.runner import StageIO
+from d3.core.variables import overrides_of, reference_values
+from d3.io.normalised import read_operator, read_variables
+from d3.io.parquet_stream import SampleWriter, read_series, sample_schema, sample_table
+from d3.io.writers import fmt_float, write_csv, write_json
+from d3.pipelines.public.capacity import capacity, capacity_policy, model_capacities
+from d3.pipelines.public.gpu_costs import CostRow, best_rows
+from d3.pipelines.public.pricing import non_gpu_costs, price_card
+from d3.pipelines.public.reference import configured
+
+PLAN_COLUMNS = (
+    "model", "gpu", "avg_tokens_per_hour", "peak_tokens_per_hour", "tps",
+    "cap_tokens_per_hour_per_instance", "instances_needed", "target_utilization_pct",
+    "capacity_violation", "grid_index", "month", "instance_eur_hr", "gpu_cost_eur_month",
+)
+BY_MONTH_COLUMNS = (
+    "grid_index", "month", "model", "gpu", "tokens", "avg_tokens_per_hour",
+    "peak_tokens_per_hour", "instances_needed", "capacity_violation", "gpu_cost_eur",
+)
+SAMPLE_SERIES = ("gpu_cogs_eur", "non_gpu_cogs_eur", "instances_total", "capacity_violations")
+
+
+class _Configs:
+    """Operator configuration, capacity policy and model mix per block (cached)."""
+
+    def __init__(self, variables, dump, best, hours):
+        self.variables, self.dump, self.best, self.hours = variables, dump, best, hours
+        self.cache: dict = {}
+
+    def __call__(self, values):
+        key = tuple(sorted((k, str(v)) for k, v in values.items()))
+        if key not in self.cache:
+            public = configured("public_tap", self.dump,
+                                overrides_of(self.variables, values, "public_tap"))
+            card = price_card(self.best, public)
+            self.cache[key] = (public, capacity_policy(public, self.hours),
+                               model_capacities(self.best, card.mix))
+        return self.cache[key]
+
+
+def run(io: StageIO) -> None:
+    load = lambda name: json.loads(io.dep(name).read_text(encoding="utf-8"))  # noqa: E731
+    variables = read_variables(io.dep("variables"))
+    general = read_operator(io.dep("general"), "general")
+    hours = int(general.calendar.hours_in_month)
+    best = best_rows([CostRow(**r) for r in load("cost_rows")["rows"]])
+    configs = _Configs(variables, load("public_tap"), best, hours)
+    demand = load("demand_summary")
+    months = demand["months"]
+    blocks = pq.read_table(io.dep("blocks")).to_pylist()
+    replicates = load("variables_report")["replicates"]
+
+    schema = sample_schema(SAMPLE_SERIES, months)
+    source = pq.ParquetFile(io.dep("demand_samples"))
+    with SampleWriter(io.out("samples"), schema) as writer:
+        for group in range(source.num_row_groups):
+            s = read_series(io.dep("demand_samples"), ["tokens_served"], row_group=group)
+            out = {k: np.zeros((len(s["grid_index"]), months)) for k in SAMPLE_SERIES}
+            block_ids = s["grid_index"] * replicates + s["replicate_index"]
+            for block in np.unique(block_ids):
+                rows = block_ids == block
+                public, policy, models = configs(blocks[int(block)])
+                ng = non_gpu_costs(public)
+                res = capacity(s["tokens_served"][rows], models, policy,
+                               infra_overhead_pct_of_gpu=ng.infra_overhead_pct_of_gpu,
+                               base_eur_per_1M=ng.base_eur_per_1M)
+                out["gpu_cogs_eur"][rows] = res.gpu_cogs_eur
+                out["non_gpu_cogs_eur"][rows] = res.non_gpu_cogs_eur
+                out["instances_total"][rows] = res.instances.sum(axis=0)
+                out["capacity_violations"][rows] = res.violation.sum(axis=0)
+            writer.write(sample_table(schema, s["grid_index"], s["replicate_index"],
+                                      s["mc_index"], out))
+
+    plan_rows, month_rows, plan_summary = [], [], {}
+    median = str(50) if "50" in demand["grid"]["0"]["percentile_tokens_served"] else None
+    for g, info in sorted(demand["grid"].items(), key=lambda kv: int(kv[0])):
+        public, policy, models = configs(reference_values(variables, int(g)))
+        path_key = median or sorted(info["percentile_tokens_served"], key=int)[
+            len(info["percentile_tokens_served"]) // 2]
+        tokens = np.array(info["percentile_tokens_served"][path_key])
+        ng = non_gpu_costs(public)
+        res = capacity(tokens, models, policy,
+                       infra_overhead_pct_of_gpu=ng.infra_overhead_pct_of_gpu,
+                       base_eur_per_1M=ng.base_eur_per_1M)
+        peak_month = int(np.argmax(tokens))
+        for i, m in enumerate(models):
+            for t in range(months):
+                month_rows.append([g, str(t + 1), m.model, m.gpu,
+                                   fmt_float(tokens[t] * m.mix_frac, 0),
+                                   fmt_float(res.avg_tokens_per_hour[i, t], 2),
+                                   fmt_float(res.peak_tokens_per_hour[i, t], 2),
+                                   str(int(res.instances[i, t])),
+                                   "true" if res.violation[i, t] else "false",
+                                   fmt_float(res.instances[i, t] * hours * m.instance_eur_hr, 2)])
+            t = peak_month
+            plan_rows.append([m.model, m.gpu, fmt_float(res.avg_tokens_per_hour[i, t], 2),
+                              fmt_float(res.peak_tokens_per_hour[i, t], 2), fmt_float(m.tps, 2),
+                              fmt_float(res.cap_per_instance[i], 2),
+                              str(int(res.instances[i, t])),
+                              fmt_float(policy.target_utilization_pct, 2),
+                              "true" if res.violation[i, t] else "false", g, str(t + 1),
+                              fmt_float(m.instance_eur_hr, 6),
+                              fmt_float(res.instances[i, t] * hours * m.instance_eur_hr, 2)])
+        plan_summary[g] = {
+            "trace": f"p{path_key}", "peak_month": peak_month + 1,
+            "violations": int(res.violation.sum()),
+            "gpu_cogs_eur": res.gpu_cogs_eur.tolist(),
+            "instances_total": res.instances.sum(axis=0).tolist(),
+        }
+    write_csv(io.out("plan"), PLAN_COLUMNS, plan_rows)
+    write_csv(io.out("by_month"), BY_MONTH_COLUMNS, month_rows)
+    write_json(io.out("summary"), {"hours_in_month": hours, "grid": plan_summary})
+
+
+def main() -> None:
+    from d3.cli import stage_main
+
+    stage_main("public_capacity")
+
+
+if __name__ == "__main__":
+    main()

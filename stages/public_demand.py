@@ -1,0 +1,120 @@
+"""Stage ``public_demand``: customers, tokens and credits per sample and month."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.runner import StageIO
+from d3.core.variables import reference_values
+from d3.io.normalised import read_operator, read_variables
+from d3.io.parquet_stream import SampleWriter, sample_schema, sample_table
+from d3.io.writers import write_csv, write_json
+from d3.pipelines.public.demand import SERIES, DemandInputs, expected_demand
+from d3.pipelines.public.demand_blocks import (
+    DemandContext,
+    block_inputs,
+    percentile_paths,
+    simulate_fn,
+)
+from d3.pipelines.public.demand_tables import (
+    PERCENTILE_SERIES,
+    SCENARIO_COLUMNS,
+    customers_columns,
+    customers_rows,
+    scenario_rows,
+)
+from d3.pipelines.public.gpu_costs import CostRow, best_rows
+
+
+def _load(io: StageIO, name: str):
+    return json.loads(io.dep(name).read_text(encoding="utf-8"))
+
+
+def run(io: StageIO) -> None:
+    p = io.params()
+    variables = read_variables(io.dep("variables"))
+    report = _load(io, "variables_report")
+    general = read_operator(io.dep("general"), "general")
+    market = _load(io, "market")
+    horizon = p["targets.horizon_months"]
+    months = max(horizon, general.loan.term_months)
+    blocks = pq.read_table(io.dep("blocks")).to_pylist()
+    ctx = DemandContext(
+        variables=variables,
+        block_values=tuple(blocks),
+        replicates=report["replicates"],
+        operator_dump=_load(io, "public_tap"),
+        best=best_rows([CostRow(**r) for r in _load(io, "cost_rows")["rows"]]),
+        channels={c["channel_id"]: c for c in market["ads_channels"]},
+        eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
+        months=months,
+        seed=report["seeds"]["public_tap"],
+        simulations=p["stochastic.simulations_per_run"],
+        noise=p["stochastic.outcome_noise"],
+    )
+    percentiles = p["stochastic.percentiles"]
+    chunk = io.options.chunk_blocks or p["run.chunk_blocks"]
+    ranges = chunk_ranges(len(blocks), chunk)
+    schema = sample_schema(SERIES, months)
+    by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
+    block_prices: list[float] = []
+    with SampleWriter(io.out("samples"), schema) as writer:
+        results = iter_ranges(simulate_fn(ctx), ranges, max_concurrency=io.options.max_concurrency)
+        for done, res in enumerate(results, start=1):
+            writer.write(sample_table(schema, res.grid_index, res.replicate_index, res.mc_index,
+                                      res.series))
+            block_prices.extend(res.blended_sell_eur_per_1k.tolist())
+            for g in np.unique(res.grid_index):
+                rows = res.grid_index == g
+                acc = by_grid.setdefault(int(g), {s: [] for s in PERCENTILE_SERIES})
+                for s in PERCENTILE_SERIES:
+                    acc[s].append(res.series[s][rows])
+            io.emitter.emit("job_done", chunk=done, of=len(ranges),
+                            grid_index=int(res.grid_index[-1]),
+                            replicate_index=int(res.replicate_index[-1]))
+            io.emitter.progress(done, len(ranges), "public demand")
+
+    calendar = (general.calendar.start_year, general.calendar.start_month)
+    customer_rows, scenario_out, summary = [], [], {}
+    periods = {"first_12_months": min(12, months), "horizon": horizon, "full_term": months}
+    for g in sorted(by_grid):
+        inp, card = block_inputs(ctx, reference_values(variables, g))
+        expected = expected_demand(inp)
+        pct = {s: percentile_paths(np.concatenate(by_grid[g][s]), percentiles)
+               for s in PERCENTILE_SERIES}
+        customer_rows += customers_rows(g, expected, 1.0 / inp.customers_per_eur,
+                                        card.blended_sell_eur_per_1k, pct, percentiles, calendar)
+        for name, mult in p["scenarios"].items():
+            scenario: DemandInputs = inp.scenario(
+                budget=mult["budget_multiplier"], cac=mult["cac_multiplier"],
+                churn=mult["churn_multiplier"], tokens=mult["tokens_multiplier"])
+            scenario_out += scenario_rows(name, g, expected_demand(scenario), periods)
+        summary[str(g)] = {
+            "blended_sell_eur_per_1k": card.blended_sell_eur_per_1k,
+            "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,
+            "mix": card.mix,
+            "expected_tokens_served": expected["tokens_served"][0].tolist(),
+            "percentile_tokens_served": {str(q): pct["tokens_served"][i].tolist()
+                                         for i, q in enumerate(percentiles)},
+        }
+    write_csv(io.out("customers_by_month"), customers_columns(percentiles), customer_rows)
+    write_csv(io.out("scenarios"), SCENARIO_COLUMNS, scenario_out)
+    write_json(io.out("summary"), {
+        "months": months, "horizon_months": horizon, "percentiles": percentiles,
+        "calendar": list(calendar), "grid": summary,
+        "block_blended_sell_eur_per_1k": block_prices,
+    })
+
+
+def main() -> None:
+    from d3.cli import stage_main
+
+    stage_main("public_demand")
+
+
+if __name__ == "__main__":
+    main()
