@@ -173,6 +173,8 @@ STAGES: tuple[Stage, ...] = (
             "validation_report": VALIDATED["report"],
             "plan": VALIDATED["plan"],
             "variables_report": "{out}/logs/variables.json",
+            "public_costs": "{out}/intermediate/public_cost_rows.json",
+            "public_prices": "{out}/intermediate/public_price_card.json",
         },
         outs={"run_summary_json": "{out}/run_summary.json",
               "run_summary_md": "{out}/run_summary.md"},

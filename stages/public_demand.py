@@ -17,6 +17,7 @@ from d3.pipelines.public.demand import SERIES, DemandInputs, expected_demand
 from d3.pipelines.public.demand_blocks import (
     DemandContext,
     block_inputs,
+    chunk_result,
     percentile_paths,
     simulate_fn,
 )
@@ -64,7 +65,8 @@ def run(io: StageIO) -> None:
     block_prices: list[float] = []
     with SampleWriter(io.out("samples"), schema) as writer:
         results = iter_ranges(simulate_fn(ctx), ranges, max_concurrency=io.options.max_concurrency)
-        for done, res in enumerate(results, start=1):
+        for done, chunk in enumerate(results, start=1):
+            res = chunk_result(ctx, chunk)
             writer.write(sample_table(schema, res.grid_index, res.replicate_index, res.mc_index,
                                       res.series))
             block_prices.extend(res.blended_sell_eur_per_1k.tolist())

@@ -13,7 +13,8 @@ def run(io: StageIO) -> None:
     def load(name: str):
         return json.loads(io.dep(name).read_text(encoding="utf-8"))
 
-    summary = run_summary(load("validation_report"), load("plan"), load("variables_report"))
+    summary = run_summary(load("validation_report"), load("plan"), load("variables_report"),
+                          load("public_costs"), load("public_prices"))
     write_json(io.out("run_summary_json"), summary)
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
     io.emitter.emit("summary_written", warnings=len(summary["warnings"]))

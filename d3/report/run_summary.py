@@ -11,9 +11,12 @@ def run_summary(
     validation_report: Mapping[str, Any],
     plan_doc: Mapping[str, Any],
     variables_report: Mapping[str, Any],
+    public_costs: Mapping[str, Any] | None = None,
+    public_prices: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     issues = list(validation_report["issues"])
     warnings = [i for i in issues if i["severity"] == "warning"]
+    warnings += list((public_prices or {}).get("warnings", []))
     for item in variables_report.get("allocation_renormalised", []):
         warnings.append({
             "severity": "warning", "code": "allocation_renormalised", "file": item["scope"],
@@ -36,7 +39,7 @@ def run_summary(
         "pipelines": plan["run"]["pipelines"],
         "overrides": variables_report["overrides"],
         "shadowing": [w for w in warnings if w["code"] == "shadowed_input"],
-        "heuristics": [],
+        "heuristics": list((public_costs or {}).get("heuristics", [])),
         "warnings": warnings,
         "notes": [i for i in issues if i["severity"] == "info"],
     }
@@ -69,6 +72,13 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         *(f"| {o['variable_id']} | {o['scope']} | `{o['path']}` | {o['treatment']}"
           f"{'' if o['distribution'] == 'uniform' else ' (' + o['distribution'] + ')'} | "
           f"{o['default']} |" for o in summary["overrides"]),
+        "",
+        f"## Throughput heuristics ({len(summary['heuristics'])})",
+        "",
+        "| model | GPU | tokens/s | method |",
+        "|---|---|---:|---|",
+        *(f"| {h['model']} | {h['gpu']} | {h['tps']:.0f} | {h['tps_source']}: {h['detail']} |"
+          for h in summary["heuristics"]),
         "",
         f"## Warnings ({len(summary['warnings'])})",
         "",

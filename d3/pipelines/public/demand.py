@@ -89,13 +89,13 @@ def expected_demand(inp: DemandInputs) -> dict[str, np.ndarray]:
     return demand_series(inp, budget, new, expected_active(new, inp.churn_frac))
 
 
-def simulated_demand(inp: DemandInputs, *, seed: int, grid_index: int, replicate_index: int,
-                     simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
-    """``simulations`` Monte Carlo paths of one block, shape ``(simulations, months)``."""
-    if not noise:
-        return {k: np.repeat(v, simulations, axis=0)
-                for k, v in expected_demand(inp).items()}
+def simulated_customers(inp: DemandInputs, *, seed: int, grid_index: int, replicate_index: int,
+                        simulations: int, noise: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The random part of a block: new and active customers, ``(simulations, months)`` each."""
     budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    if not noise:
+        new = np.repeat((budget * inp.customers_per_eur)[None, :], simulations, axis=0)
+        return new, expected_active(new, inp.churn_frac)
     shape = (simulations, inp.months)
 
     def gen(name: str) -> np.random.Generator:
@@ -104,5 +104,14 @@ def simulated_demand(inp: DemandInputs, *, seed: int, grid_index: int, replicate
     cac_factor = lognormal_mean_one(gen("cac"), inp.cac_noise_sd_frac, shape)
     lam = budget[None, :] * inp.customers_per_eur / cac_factor
     new = mc_new(gen("new"), lam)
-    active = mc_active(gen("churn"), new, inp.churn_frac)
+    return new, mc_active(gen("churn"), new, inp.churn_frac)
+
+
+def simulated_demand(inp: DemandInputs, *, seed: int, grid_index: int, replicate_index: int,
+                     simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
+    """``simulations`` Monte Carlo paths of one block, shape ``(simulations, months)``."""
+    new, active = simulated_customers(inp, seed=seed, grid_index=grid_index,
+                                      replicate_index=replicate_index, simulations=simulations,
+                                      noise=noise)
+    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
     return demand_series(inp, budget, new, active)

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from d3.core.variables import Variable, overrides_of
-from d3.pipelines.public.demand import DemandInputs, simulated_demand
+from d3.pipelines.public.demand import DemandInputs, demand_series, simulated_customers
 from d3.pipelines.public.gpu_costs import CostRow
 from d3.pipelines.public.pricing import PriceCard, price_card
 from d3.pipelines.public.reference import configured
-from d3.services.acquisition import customers_per_eur
+from d3.services.acquisition import budget_path, customers_per_eur
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,17 @@ def block_inputs(ctx: DemandContext, values: Mapping[str, Any]) -> tuple[DemandI
 
 
 @dataclass(frozen=True)
+class ChunkCustomers:
+    """What a worker sends back: only the random series (the rest is derived from them)."""
+
+    start: int
+    inputs: tuple[DemandInputs, ...]  # per block
+    blended_sell_eur_per_1k: np.ndarray  # per block
+    new: np.ndarray  # (samples, months), blocks stacked in order
+    active: np.ndarray
+
+
+@dataclass(frozen=True)
 class ChunkResult:
     grid_index: np.ndarray  # per sample
     replicate_index: np.ndarray
@@ -76,23 +87,37 @@ class ChunkResult:
     blended_sell_eur_per_1k: np.ndarray  # per block
 
 
-def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkResult:
-    """Blocks ``start..stop-1`` stacked in block order (pure; runs in a worker process)."""
-    parts, prices = [], []
+def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkCustomers:
+    """Random customer paths of blocks ``start..stop-1`` (pure; runs in a worker process)."""
+    inputs, prices, news, actives = [], [], [], []
     for block in range(start, stop):
         g, r = divmod(block, ctx.replicates)
         inp, card = block_inputs(ctx, ctx.block_values[block])
-        parts.append(simulated_demand(inp, seed=ctx.seed, grid_index=g, replicate_index=r,
-                                      simulations=ctx.simulations, noise=ctx.noise))
+        new, active = simulated_customers(inp, seed=ctx.seed, grid_index=g, replicate_index=r,
+                                          simulations=ctx.simulations, noise=ctx.noise)
+        inputs.append(inp)
         prices.append(card.blended_sell_eur_per_1k)
-    blocks = np.arange(start, stop)
+        news.append(new)
+        actives.append(active)
+    return ChunkCustomers(start, tuple(inputs), np.array(prices), np.concatenate(news),
+                          np.concatenate(actives))
+
+
+def chunk_result(ctx: DemandContext, chunk: ChunkCustomers) -> ChunkResult:
+    """Every demand series of a chunk, derived from its random customer paths."""
     s = ctx.simulations
+    parts = []
+    for i, inp in enumerate(chunk.inputs):
+        rows = slice(i * s, (i + 1) * s)
+        budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+        parts.append(demand_series(inp, budget, chunk.new[rows], chunk.active[rows]))
+    blocks = np.arange(chunk.start, chunk.start + len(chunk.inputs))
     return ChunkResult(
         grid_index=np.repeat(blocks // ctx.replicates, s),
         replicate_index=np.repeat(blocks % ctx.replicates, s),
         mc_index=np.tile(np.arange(s), len(blocks)),
         series={k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
-        blended_sell_eur_per_1k=np.array(prices),
+        blended_sell_eur_per_1k=chunk.blended_sell_eur_per_1k,
     )
 
 

@@ -68,3 +68,11 @@ def test_blended_price_and_cap_warning(out):
     assert card["blended_sell_eur_per_1k"] == pytest.approx((0.00015 + 0.0005) / 2)
     assert [w["code"] for w in card["warnings"]] == ["cap_below_target"]
     assert card["warnings"][0]["location"] == "model=Mistral Small 24B"
+
+
+def test_run_summary_lists_the_heuristic_and_the_cap_warning(out):
+    summary = json.loads((out / "run_summary.json").read_text())
+    assert [(h["model"], h["gpu"], h["tps_source"]) for h in summary["heuristics"]] == [
+        ("Mistral Small 24B", "4090", "heuristic:bandwidth")]
+    codes = [w["code"] for w in summary["warnings"]]
+    assert "tps_heuristic" in codes and "cap_below_target" in codes
