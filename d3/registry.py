@@ -148,7 +148,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="public_capacity",
-        desc="Public Tap: hourly demand, peak, replicas per model, GPU COGS per sample.",
+        desc="Public Tap: hourly demand, peak, replicas, GPU COGS per sample; autoscaler runs.",
         deps={
             "demand_samples": "{out}/samples/public_demand.parquet",
             "demand_summary": "{out}/intermediate/public_demand.json",
@@ -159,8 +159,11 @@ STAGES: tuple[Stage, ...] = (
             "general": VALIDATED["general"],
             "cost_rows": "{out}/intermediate/public_cost_rows.json",
         },
+        params=(ParamsRef("{params}", ("targets.autoscaling_util_tolerance_pct",)),),
         outs={
             "plan": "{out}/public_tap_capacity_plan.csv",
+            "kpis": "{out}/public_tap_autoscaling_kpis.csv",
+            "events": "{out}/public_tap_scaling_events.csv",
             "by_month": "{out}/public_tap_capacity_by_month.csv",
             "summary": "{out}/intermediate/public_capacity.json",
             "samples": "{out}/samples/public_capacity.parquet",

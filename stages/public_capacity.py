@@ -12,10 +12,23 @@ from d3.core.variables import overrides_of, reference_values
 from d3.io.normalised import read_operator, read_variables
 from d3.io.parquet_stream import SampleWriter, read_series, sample_schema, sample_table
 from d3.io.writers import fmt_float, write_csv, write_json
-from d3.pipelines.public.capacity import capacity, capacity_policy, model_capacities
+from d3.pipelines.public.capacity import (
+    capacity,
+    capacity_policy,
+    hourly_weights,
+    model_capacities,
+)
 from d3.pipelines.public.gpu_costs import CostRow, best_rows
 from d3.pipelines.public.pricing import non_gpu_costs, price_card
 from d3.pipelines.public.reference import configured
+from d3.pipelines.public.scaling import (
+    EVENT_CSV_COLUMNS,
+    KPI_COLUMNS,
+    event_rows,
+    kpi_rows,
+    run_traces,
+)
+from d3.services.autoscaling import AutoscalingPolicy
 
 PLAN_COLUMNS = (
     "model", "gpu", "avg_tokens_per_hour", "peak_tokens_per_hour", "tps",
@@ -47,7 +60,15 @@ class _Configs:
         return self.cache[key]
 
 
+def trace_keys(available) -> dict[str, str]:
+    """The p50 and p90 traces (nearest percentiles run when those are not in the plan)."""
+    qs = sorted(int(q) for q in available)
+    return {"p50": str(min(qs, key=lambda q: (abs(q - 50), q))),
+            "p90": str(min(qs, key=lambda q: (abs(q - 90), -q)))}
+
+
 def run(io: StageIO) -> None:
+    p = io.params()
     load = lambda name: json.loads(io.dep(name).read_text(encoding="utf-8"))  # noqa: E731
     variables = read_variables(io.dep("variables"))
     general = read_operator(io.dep("general"), "general")
@@ -80,12 +101,13 @@ def run(io: StageIO) -> None:
             writer.write(sample_table(schema, s["grid_index"], s["replicate_index"],
                                       s["mc_index"], out))
 
-    plan_rows, month_rows, plan_summary = [], [], {}
-    median = str(50) if "50" in demand["grid"]["0"]["percentile_tokens_served"] else None
+    plan_rows, month_rows, plan_summary, kpi_out, events_out = [], [], {}, [], []
+    seed = load("variables_report")["seeds"]["public_tap"]
+    horizon = demand["horizon_months"]
     for g, info in sorted(demand["grid"].items(), key=lambda kv: int(kv[0])):
         public, policy, models = configs(reference_values(variables, int(g)))
-        path_key = median or sorted(info["percentile_tokens_served"], key=int)[
-            len(info["percentile_tokens_served"]) // 2]
+        keys = trace_keys(info["percentile_tokens_served"])
+        path_key = keys["p50"]
         tokens = np.array(info["percentile_tokens_served"][path_key])
         ng = non_gpu_costs(public)
         res = capacity(tokens, models, policy,
@@ -110,6 +132,23 @@ def run(io: StageIO) -> None:
                               "true" if res.violation[i, t] else "false", g, str(t + 1),
                               fmt_float(m.instance_eur_hr, 6),
                               fmt_float(res.instances[i, t] * hours * m.instance_eur_hr, 2)])
+        scaler = AutoscalingPolicy.from_operator(public.autoscaling)
+        shares = hourly_weights(public.demand_profile.type, public.demand_profile.hourly_weights,
+                                hours)
+        runs = []
+        for m in models:
+            # The simulator replays the acceptance horizon (SPEC §5.4), not the loan term.
+            traces = {name: np.array(info["percentile_tokens_served"][key][:horizon]) * m.mix_frac
+                      for name, key in keys.items()}
+            runs += run_traces(model=m.model, gpu=m.gpu, tps=m.tps,
+                               instance_eur_hr=m.instance_eur_hr, traces=traces, shares=shares,
+                               peak_share=policy.peak_share, hours_in_month=hours,
+                               policy=scaler, tick_noise=public.autoscaling.tick_noise,
+                               seed=seed, grid_index=int(g))
+            io.emitter.emit("autoscaler_done", grid_index=int(g), model=m.model)
+        kpi_out += kpi_rows(int(g), runs, scaler.target_utilization_pct,
+                            p["targets.autoscaling_util_tolerance_pct"])
+        events_out += event_rows(int(g), runs)
         plan_summary[g] = {
             "trace": f"p{path_key}", "peak_month": peak_month + 1,
             "violations": int(res.violation.sum()),
@@ -117,6 +156,8 @@ def run(io: StageIO) -> None:
             "instances_total": res.instances.sum(axis=0).tolist(),
         }
     write_csv(io.out("plan"), PLAN_COLUMNS, plan_rows)
+    write_csv(io.out("kpis"), KPI_COLUMNS, kpi_out)
+    write_csv(io.out("events"), EVENT_CSV_COLUMNS, events_out)
     write_csv(io.out("by_month"), BY_MONTH_COLUMNS, month_rows)
     write_json(io.out("summary"), {"hours_in_month": hours, "grid": plan_summary})
 

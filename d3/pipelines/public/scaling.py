@@ -1,0 +1,126 @@
+"""Autoscaler runs of the Public Tap: one demand trace per model and trace (p50, p90) over the
+full term, replayed through :func:`d3.services.autoscaling.simulate_autoscaler`.
+
+Trace: monthly tokens of the model → hourly by the demand profile → one value per evaluation
+tick, constant within the hour (tokens per hour). Optional ``tick_noise: poisson`` replaces each
+tick's demand by ``Poisson(tokens in the tick)`` converted back to tokens per hour, drawn from
+the ``sim`` stream ``autoscaler.<model>.<trace>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from d3.core.rng import sim_stream
+from d3.services.autoscaling import (
+    AutoscalerKpis,
+    AutoscalingPolicy,
+    planner_instances_needed,
+    simulate_autoscaler,
+)
+
+
+def tick_trace(monthly_tokens: np.ndarray, shares: np.ndarray, interval_s: float) -> np.ndarray:
+    """Tokens per hour at every tick of every month (hours of a month sum to its tokens)."""
+    per_hour = 3600.0 / interval_s
+    if abs(per_hour - round(per_hour)) > 1e-9:
+        raise ValueError(f"evaluation_interval_s {interval_s} must divide an hour")
+    hourly = np.outer(monthly_tokens, shares)  # (months, hours)
+    hourly[:, -1] = monthly_tokens - hourly[:, :-1].sum(axis=1)
+    return np.repeat(hourly.ravel(), int(round(per_hour)))
+
+
+def noisy_trace(trace: np.ndarray, interval_s: float, gen: np.random.Generator) -> np.ndarray:
+    """Poisson tick noise: tokens in a tick ~ Poisson(expected tokens in the tick)."""
+    per_tick = trace * interval_s / 3600.0
+    return gen.poisson(per_tick).astype(np.float64) * 3600.0 / interval_s
+
+
+@dataclass(frozen=True)
+class TraceRun:
+    model: str
+    gpu: str
+    trace: str
+    kpis: AutoscalerKpis
+    events: pd.DataFrame
+    planner_instance_hours: float
+    planner_max_sufficient: bool  # the planner never needed more than max_instances
+
+
+def run_traces(*, model: str, gpu: str, tps: float, instance_eur_hr: float,
+               traces: dict[str, np.ndarray], shares: np.ndarray, peak_share: float,
+               hours_in_month: int, policy: AutoscalingPolicy, tick_noise: str, seed: int,
+               grid_index: int) -> list[TraceRun]:
+    """Simulate every trace of one model; monthly tokens in, KPIs and events out."""
+    capacity = tps * 3600.0
+    out = []
+    for name, monthly in traces.items():
+        trace = tick_trace(monthly, shares, policy.evaluation_interval_s)
+        if tick_noise == "poisson":
+            gen = sim_stream(seed, "public_tap", f"autoscaler.{model}.{name}", grid_index, 0)
+            trace = noisy_trace(trace, policy.evaluation_interval_s, gen)
+        result = simulate_autoscaler(trace, capacity, policy, model=model, gpu=gpu,
+                                     instance_eur_hr=instance_eur_hr)
+        planned = [planner_instances_needed(tokens * peak_share, tps,
+                                            policy.target_utilization_pct,
+                                            policy.min_instances_per_model,
+                                            policy.max_instances_per_model)
+                   for tokens in monthly]
+        out.append(TraceRun(model, gpu, name, result.kpis, result.events.assign(trace=name),
+                            float(sum(p.instances_needed for p in planned) * hours_in_month),
+                            not any(p.capacity_violation for p in planned)))
+    return out
+
+
+KPI_COLUMNS = (
+    "grid_index", "model", "gpu", "trace", "scale_events", "avg_util_pct", "p95_util_pct",
+    "sla_violations", "violation_minutes", "instance_hours", "gpu_cost_eur", "max_replicas",
+    "planner_instance_hours", "oracle_instance_hours", "planner_max_sufficient",
+    "p95_within_tolerance",
+)
+
+
+def kpi_rows(grid_index: int, runs: Sequence[TraceRun], target_pct: float,
+             tolerance_pct: float) -> list[list[str]]:
+    from d3.io.writers import fmt_float
+
+    rows = []
+    for r in runs:
+        k = r.kpis
+        within = abs(k.p95_util_pct - target_pct) <= tolerance_pct
+        rows.append([str(grid_index), r.model, r.gpu, r.trace, str(k.scale_events),
+                     fmt_float(k.avg_util_pct, 4), fmt_float(k.p95_util_pct, 4),
+                     str(k.sla_violations), fmt_float(k.violation_minutes, 2),
+                     fmt_float(k.instance_hours, 4), fmt_float(k.gpu_cost_eur, 2),
+                     str(k.max_replicas), fmt_float(r.planner_instance_hours, 2),
+                     fmt_float(k.oracle_instance_hours, 4),
+                     "true" if r.planner_max_sufficient else "false",
+                     "true" if within else "false"])
+    return rows
+
+
+EVENT_CSV_COLUMNS = ("timestamp", "model", "gpu", "demand_tokens_per_hour",
+                     "effective_capacity", "replicas_prev", "replicas_new", "reason", "util_pct",
+                     "trace", "grid_index")
+
+
+def event_rows(grid_index: int, runs: Sequence[TraceRun]) -> list[list[str]]:
+    from d3.io.writers import fmt_float
+
+    frames = [r.events for r in runs if not r.events.empty]
+    if not frames:
+        return []
+    e = pd.concat(frames).sort_values(["model", "gpu", "timestamp", "trace"], kind="stable")
+    columns = [
+        [fmt_float(x, 0) for x in e["timestamp"]], e["model"].tolist(), e["gpu"].tolist(),
+        [f"{x:.2f}" for x in e["demand_tokens_per_hour"]],
+        [f"{x:.2f}" for x in e["effective_capacity"]],
+        e["replicas_prev"].astype(str).tolist(), e["replicas_new"].astype(str).tolist(),
+        e["reason"].tolist(), [f"{x:.4f}" for x in e["util_pct"]], e["trace"].tolist(),
+        [str(grid_index)] * len(e),
+    ]
+    return [list(row) for row in zip(*columns, strict=True)]
