@@ -34,6 +34,7 @@ class Stage:
     params: tuple[ParamsRef, ...] = ()
     outs_no_cache: dict[str, str] = field(default_factory=dict)
     desc: str = ""
+    pipeline: str | None = None  # "public" / "private": skipped when that line is not run
 
     @property
     def module(self) -> str:
@@ -102,6 +103,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="public_gpu_costs",
+        pipeline="public",
         desc="Public Tap: EUR/hr per GPU class, vendor choice, throughput, cost per 1M tokens.",
         deps={k: VALIDATED[k] for k in ("catalog", "public_tap", "market", "variables")},
         outs={
@@ -112,6 +114,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="public_pricing",
+        pipeline="public",
         desc="Public Tap: sell price per model (margin, round up, floor/cap), p90 stress, blend.",
         deps={"cost_rows": "{out}/intermediate/public_cost_rows.json",
               "public_tap": VALIDATED["public_tap"], "variables": VALIDATED["variables"]},
@@ -124,6 +127,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="public_demand",
+        pipeline="public",
         desc="Public Tap: budget, CAC, customers, tokens and prepaid credits per sample and month.",
         deps={
             "blocks": "{out}/samples/blocks.parquet",
@@ -148,6 +152,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         name="public_capacity",
+        pipeline="public",
         desc="Public Tap: hourly demand, peak, replicas, GPU COGS per sample; autoscaler runs.",
         deps={
             "demand_samples": "{out}/samples/public_demand.parquet",
@@ -167,6 +172,51 @@ STAGES: tuple[Stage, ...] = (
             "by_month": "{out}/public_tap_capacity_by_month.csv",
             "summary": "{out}/intermediate/public_capacity.json",
             "samples": "{out}/samples/public_capacity.parquet",
+        },
+    ),
+    Stage(
+        name="private_provider_costs",
+        desc="Private Tap: EUR/hr per provider and GPU class (private FX buffer), class median.",
+        pipeline="private",
+        deps={k: VALIDATED[k] for k in ("catalog", "market", "private_tap")},
+        outs={
+            "provider_costs": "{out}/private_tap_provider_costs.csv",
+            "offers": "{out}/intermediate/private_offers.json",
+        },
+    ),
+    Stage(
+        name="private_pricing",
+        desc="Private Tap: sell EUR/hr at markup over the median, fees, recommended vendor.",
+        pipeline="private",
+        deps={"offers": "{out}/intermediate/private_offers.json",
+              "private_tap": VALIDATED["private_tap"], "variables": VALIDATED["variables"]},
+        outs={
+            "economics": "{out}/private_tap_economics.csv",
+            "vendors": "{out}/private_vendor_recommendation.csv",
+            "summary": "{out}/intermediate/private_pricing.json",
+        },
+    ),
+    Stage(
+        name="private_clients",
+        desc="Private Tap: clients, GPU-hours, revenue and COGS per sample and month.",
+        pipeline="private",
+        deps={
+            "blocks": "{out}/samples/blocks.parquet",
+            "variables_report": "{out}/logs/variables.json",
+            "variables": VALIDATED["variables"],
+            "private_tap": VALIDATED["private_tap"],
+            "general": VALIDATED["general"],
+            "market": VALIDATED["market"],
+            "offers": "{out}/intermediate/private_offers.json",
+        },
+        params=(ParamsRef("{params}", (
+            "targets.horizon_months", "stochastic.simulations_per_run",
+            "stochastic.percentiles", "stochastic.outcome_noise", "run.chunk_blocks",
+        )),),
+        outs={
+            "customers_by_month": "{out}/private_tap_customers_by_month.csv",
+            "summary": "{out}/intermediate/private_clients.json",
+            "samples": "{out}/samples/private_clients.parquet",
         },
     ),
     Stage(

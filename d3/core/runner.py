@@ -63,10 +63,28 @@ def stage_runner(stage: Stage):
     return importlib.import_module(stage.module).run
 
 
+def selected_pipelines(roots: Roots, options: RunOptions) -> tuple[str, ...]:
+    """``--pipelines`` if given, else ``run.pipelines`` of the plan."""
+    if options.pipelines is not None:
+        return options.pipelines
+    return tuple(declared_params(roots.params, ("run.pipelines",))["run.pipelines"])
+
+
 def run_stages(roots: Roots, options: RunOptions, emitter: Emitter,
                stages: Sequence[Stage] = STAGES) -> None:
-    """Run ``stages`` in order. The first (``validate``) raises before anything is written."""
-    for stage in stages:
+    """Run ``stages`` in order, skipping the lines not selected. The first (``validate``)
+    raises before anything is written; ``pipeline_<line>_start/done`` bracket each line."""
+    pipelines: tuple[str, ...] | None = None
+    for i, stage in enumerate(stages):
+        line = stage.pipeline
+        if line is not None:
+            pipelines = pipelines if pipelines is not None else selected_pipelines(roots, options)
+            if line not in pipelines:
+                continue
+            if i == 0 or stages[i - 1].pipeline != line:
+                emitter.emit(f"pipeline_{line}_start")
         emitter.emit("stage_start", stage=stage.name)
         stage_runner(stage)(StageIO(stage, roots, options, emitter))
         emitter.emit("stage_done", stage=stage.name)
+        if line is not None and (i + 1 == len(stages) or stages[i + 1].pipeline != line):
+            emitter.emit(f"pipeline_{line}_done")

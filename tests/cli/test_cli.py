@@ -200,3 +200,14 @@ def test_model_no_gpu_can_serve_is_an_error(tmp_path):
     # k = ⌈60/24⌉ = 3; SKUs of 1 and 4 GPUs cannot host 3-GPU instances.
     assert ("inputs/operator/curated_public_tap_models.csv:model=Mistral Small 24B: no curated "
             "GPU can serve this model") in result.stderr
+
+
+def test_vendor_weights_not_summing_to_one_are_renormalised_with_a_warning(tmp_path):
+    root = copy_minimal(tmp_path / "tree")
+    edit_yaml(root / "inputs/operator/private_tap.yaml",
+              lambda d: d["pricing_policy"]["private_tap"].update(
+                  vendor_weights={"cost": 0.6, "availability": 0.3, "reputation": 0.3}))
+    result = invoke("validate", "--inputs", str(root / "inputs"))
+    assert result.exit_code == 0
+    assert ("warning: inputs/operator/private_tap.yaml:pricing_policy.private_tap.vendor_weights:"
+            " weights sum to 1.2, not 1; they are renormalised") in result.stderr

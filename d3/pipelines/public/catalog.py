@@ -64,7 +64,8 @@ def catalog_from_validated(v) -> Catalog:
                      m.active_params_b if m.active_params_b is not None else m.params_b,
                      m.architecture, m.quantization, m.vram_needed_gb)
         for m in v.models)
-    offers = tuple(Offer(o.gpu, o.vram_gb, o.provider, o.usd_hr, o.num_gpus) for o in v.offers)
+    offers = tuple(Offer(o.gpu, o.vram_gb, o.provider, o.usd_hr, o.num_gpus, o.availability_frac,
+                         o.reputation_frac) for o in v.offers)
     measurements = tuple({**t.model_dump(mode="json"), "gpu": gpu_class(t.gpu)} for t in v.tps)
     specs = tuple({**s.model_dump(mode="json"), "gpu": gpu_class(s.gpu)} for s in v.gpu_specs)
     return Catalog(models, offers, measurements, specs)

@@ -24,6 +24,8 @@ class Offer:
     provider: str
     usd_hr: float  # per GPU-hour
     num_gpus: int
+    availability_frac: float | None = None  # optional offer scores (Private Tap vendor choice)
+    reputation_frac: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""Private Tap clients per sample and month (SPEC §6.3).
+
+Budget and CAC as the Public Tap; ``new ~ Poisson(λ)``, ``churned ~ Binomial(active, churn)``;
+hours per client × a mean-1 lognormal factor (sd ``hours_per_client_month_sd``) per sample-month,
+rounded up to the billing unit; revenue = hours × blended sell EUR/hr + active × fees; COGS =
+hours × the recommended vendors' blended EUR/hr. Shapes ``(simulations, months)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from d3.core.names import gpu_class
+from d3.core.rng import sim_stream
+from d3.pipelines.private.pricing import base_fee_for, recommended_vendor, sell_eur_hr
+from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
+from d3.services.acquisition import (
+    budget_path,
+    customers_per_eur,
+    expected_active,
+    lognormal_mean_one,
+    mc_active,
+    mc_new,
+)
+
+SERIES = ("budget_eur", "new_clients", "active_clients", "hours", "usage_revenue_eur",
+          "fee_revenue_eur", "revenue_eur", "cogs_eur", "gross_margin_eur")
+STREAMS = {"new": "private.new_clients", "churn": "private.churn", "hours": "private.hours",
+           "cac": "private.cac_noise"}
+
+
+@dataclass(frozen=True)
+class ClientInputs:
+    months: int
+    budget_month0_eur: float
+    budget_growth_pct_mom: float
+    customers_per_eur: float
+    churn_frac: float
+    hours_per_client_month: float
+    hours_sd: float  # sd of the mean-1 lognormal factor on hours
+    billing_unit_minutes: int
+    sell_eur_hr: float  # blended over the GPU class mix
+    cost_eur_hr: float  # blended recommended-vendor price
+    fees_eur_per_client_month: float  # management fee + blended base fee
+    cac_noise_sd_frac: float = 0.0
+
+
+def billed_hours(hours: np.ndarray, billing_unit_minutes: int) -> np.ndarray:
+    """Hours rounded up to whole billing units (15-minute units: 10.1 h → 10.25 h)."""
+    units = np.ceil(np.asarray(hours) * 60.0 / billing_unit_minutes - 1e-9).clip(min=0)
+    return units * billing_unit_minutes / 60.0
+
+
+def class_mix(mix: Mapping[str, float], classes: Sequence[str]) -> dict[str, float]:
+    """GPU class mix over the offered classes (unknown classes dropped), summing to 1;
+    uniform when none is given."""
+    kept = {gpu_class(k): v for k, v in mix.items() if gpu_class(k) in classes}
+    total = sum(kept.values())
+    if not kept or total <= 0:
+        return {g: 1.0 / len(classes) for g in classes}
+    return {g: kept.get(g, 0.0) / total for g in sorted(classes)}
+
+
+def client_inputs(private, offers: Sequence[ProviderOffer], channels, *, eur_usd_fx_rate: float,
+                  months: int) -> ClientInputs:
+    """Blend the per-class economics of one operator configuration into a block's inputs."""
+    acq, pricing = private.acquisition, private.pricing_policy.private_tap
+    classes = sorted({o.gpu for o in offers})
+    mix = class_mix(acq.gpu_class_mix, classes)
+    weights = pricing.vendor_weights.model_dump()
+    total_w = sum(weights.values())
+    weights = {k: v / total_w for k, v in weights.items()}
+    sell = sum(w * sell_eur_hr(median_eur_hr(offers, g), pricing.markup_pct)
+               for g, w in mix.items())
+    cost = sum(w * recommended_vendor(offers, g, weights).eur_hr for g, w in mix.items())
+    base = sum(w * base_fee_for(g, base_fee_eur_per_month=pricing.base_fee_eur_per_month,
+                                base_fee_by_gpu_class=pricing.base_fee_by_gpu_class)
+               for g, w in mix.items())
+    return ClientInputs(
+        months=months, budget_month0_eur=acq.budget_month0_eur,
+        budget_growth_pct_mom=acq.budget_growth_pct_mom,
+        customers_per_eur=customers_per_eur(acq.channel_allocation, channels,
+                                            cac_base_eur=acq.cac_base_eur,
+                                            eur_usd_fx_rate=eur_usd_fx_rate),
+        churn_frac=acq.churn_pct_mom / 100.0, hours_per_client_month=acq.hours_per_client_month,
+        hours_sd=acq.hours_per_client_month_sd, billing_unit_minutes=pricing.billing_unit_minutes,
+        sell_eur_hr=sell, cost_eur_hr=cost,
+        fees_eur_per_client_month=pricing.management_fee_eur_per_month + base,
+        cac_noise_sd_frac=acq.cac_noise_sd_frac)
+
+
+def client_series(inp: ClientInputs, budget: np.ndarray, new: np.ndarray, active: np.ndarray,
+                  hours_factor: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
+    per_client = billed_hours(inp.hours_per_client_month * hours_factor,
+                              inp.billing_unit_minutes)
+    hours = active * per_client
+    usage = hours * inp.sell_eur_hr
+    fees = active * inp.fees_eur_per_client_month
+    cogs = hours * inp.cost_eur_hr
+    return {"budget_eur": np.broadcast_to(budget, new.shape).copy(), "new_clients": new,
+            "active_clients": active, "hours": hours, "usage_revenue_eur": usage,
+            "fee_revenue_eur": fees, "revenue_eur": usage + fees, "cogs_eur": cogs,
+            "gross_margin_eur": usage + fees - cogs}
+
+
+def expected_clients(inp: ClientInputs) -> dict[str, np.ndarray]:
+    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    new = (budget * inp.customers_per_eur)[None, :]
+    return client_series(inp, budget, new, expected_active(new, inp.churn_frac))
+
+
+def simulated_paths(inp: ClientInputs, *, seed: int, grid_index: int, replicate_index: int,
+                    simulations: int, noise: bool = True):
+    """The random part of a block: new and active clients and the hours factor."""
+    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    shape = (simulations, inp.months)
+    if not noise:
+        new = np.repeat((budget * inp.customers_per_eur)[None, :], simulations, axis=0)
+        return new, expected_active(new, inp.churn_frac), np.ones(shape)
+
+    def gen(name: str) -> np.random.Generator:
+        return sim_stream(seed, "private_tap", STREAMS[name], grid_index, replicate_index)
+
+    lam = budget[None, :] * inp.customers_per_eur / lognormal_mean_one(
+        gen("cac"), inp.cac_noise_sd_frac, shape)
+    new = mc_new(gen("new"), lam)
+    active = mc_active(gen("churn"), new, inp.churn_frac)
+    return new, active, lognormal_mean_one(gen("hours"), inp.hours_sd, shape)
+
+
+def simulated_clients(inp: ClientInputs, *, seed: int, grid_index: int, replicate_index: int,
+                      simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
+    new, active, factor = simulated_paths(inp, seed=seed, grid_index=grid_index,
+                                          replicate_index=replicate_index,
+                                          simulations=simulations, noise=noise)
+    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    return client_series(inp, budget, new, active, factor)
+

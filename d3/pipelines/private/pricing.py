@@ -1,0 +1,74 @@
+"""Private Tap pricing, fees and vendor recommendation (SPEC §6.2). EUR per GPU-hour; fees EUR
+per client per month."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from d3.core.names import gpu_class
+from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
+
+
+@dataclass(frozen=True)
+class ClassEconomics:
+    gpu: str
+    provider_eur_hr_med: float
+    markup_pct: float
+    sell_eur_hr: float
+    margin_eur_hr: float
+    margin_pct: float
+    management_fee_eur_per_month: float
+    base_fee_eur_per_month: float
+
+
+def sell_eur_hr(median: float, markup_pct: float) -> float:
+    """``median × (1 + markup/100)``."""
+    return median * (1.0 + markup_pct / 100.0)
+
+
+def base_fee_for(gpu: str, *, base_fee_eur_per_month: float,
+                 base_fee_by_gpu_class: Mapping[str, float]) -> float:
+    """The class's own base fee when set, else the general one."""
+    by_class = {gpu_class(k): v for k, v in base_fee_by_gpu_class.items()}
+    return by_class.get(gpu, base_fee_eur_per_month)
+
+
+def class_economics(offers: Sequence[ProviderOffer], gpu: str, pricing) -> ClassEconomics:
+    med = median_eur_hr(offers, gpu)
+    sell = sell_eur_hr(med, pricing.markup_pct)
+    margin = sell - med
+    return ClassEconomics(
+        gpu, med, pricing.markup_pct, sell, margin, margin / sell * 100.0 if sell > 0 else 0.0,
+        pricing.management_fee_eur_per_month,
+        base_fee_for(gpu, base_fee_eur_per_month=pricing.base_fee_eur_per_month,
+                     base_fee_by_gpu_class=pricing.base_fee_by_gpu_class))
+
+
+@dataclass(frozen=True)
+class VendorScore:
+    gpu: str
+    provider: str
+    usd_hr: float
+    eur_hr: float
+    score: float
+
+
+def vendor_scores(offers: Sequence[ProviderOffer], gpu: str,
+                  weights: Mapping[str, float]) -> list[VendorScore]:
+    """``w_cost × (min_eur_hr / eur_hr) + w_avail × availability + w_rep × reputation`` per
+    provider of ``gpu``, best first (ties → lower EUR/hr, then provider name). ``weights``
+    must already sum to 1."""
+    of_class = [o for o in offers if o.gpu == gpu]
+    cheapest = min(o.eur_hr for o in of_class)
+    scored = [VendorScore(gpu, o.provider, o.usd_hr, o.eur_hr,
+                          weights["cost"] * cheapest / o.eur_hr
+                          + weights["availability"] * o.availability_frac
+                          + weights["reputation"] * o.reputation_frac) for o in of_class]
+    # Scores equal up to float noise are ties (12 decimals), broken by price, then name.
+    return sorted(scored, key=lambda v: (-round(v.score, 12), v.eur_hr, v.provider))
+
+
+def recommended_vendor(offers: Sequence[ProviderOffer], gpu: str,
+                       weights: Mapping[str, float]) -> VendorScore:
+    return vendor_scores(offers, gpu, weights)[0]

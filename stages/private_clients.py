@@ -1,0 +1,88 @@
+"""Stage ``private_clients``: clients, GPU-hours, revenue and COGS per sample and month."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.runner import StageIO
+from d3.core.variables import reference_values
+from d3.io.normalised import read_operator, read_variables
+from d3.io.parquet_stream import SampleWriter, sample_schema, sample_table
+from d3.io.writers import write_csv, write_json
+from d3.pipelines.private.client_blocks import (
+    ClientContext,
+    block_client_inputs,
+    chunk_result,
+    simulate_fn,
+)
+from d3.pipelines.private.clients import SERIES, expected_clients
+from d3.pipelines.private.provider_costs import ProviderOffer
+from d3.pipelines.private.tables import PERCENTILE_SERIES, customers_columns, customers_rows
+from d3.pipelines.public.demand_blocks import percentile_paths
+
+
+def run(io: StageIO) -> None:
+    p = io.params()
+    load = lambda name: json.loads(io.dep(name).read_text(encoding="utf-8"))  # noqa: E731
+    variables = read_variables(io.dep("variables"))
+    report = load("variables_report")
+    general = read_operator(io.dep("general"), "general")
+    market = load("market")
+    horizon = p["targets.horizon_months"]
+    months = max(horizon, general.loan.term_months)
+    blocks = pq.read_table(io.dep("blocks")).to_pylist()
+    ctx = ClientContext(
+        variables=variables, block_values=tuple(blocks), replicates=report["replicates"],
+        operator_dump=load("private_tap"),
+        offers=tuple(ProviderOffer(**o) for o in load("offers")["offers"]),
+        channels={c["channel_id"]: c for c in market["ads_channels"]},
+        eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
+        months=months, seed=report["seeds"]["private_tap"],
+        simulations=p["stochastic.simulations_per_run"], noise=p["stochastic.outcome_noise"])
+    percentiles = p["stochastic.percentiles"]
+    chunk = io.options.chunk_blocks or p["run.chunk_blocks"]
+    ranges = chunk_ranges(len(blocks), chunk)
+    schema = sample_schema(SERIES, months)
+    by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
+    with SampleWriter(io.out("samples"), schema) as writer:
+        results = iter_ranges(simulate_fn(ctx), ranges, max_concurrency=io.options.max_concurrency)
+        for done, chunk in enumerate(results, start=1):
+            res = chunk_result(ctx, chunk)
+            writer.write(sample_table(schema, res.grid_index, res.replicate_index, res.mc_index,
+                                      res.series))
+            for g in np.unique(res.grid_index):
+                rows = res.grid_index == g
+                acc = by_grid.setdefault(int(g), {s: [] for s in PERCENTILE_SERIES})
+                for s in PERCENTILE_SERIES:
+                    acc[s].append(res.series[s][rows])
+            io.emitter.emit("job_done", pipeline="private", chunk=done, of=len(ranges),
+                            grid_index=int(res.grid_index[-1]),
+                            replicate_index=int(res.replicate_index[-1]))
+            io.emitter.progress(done, len(ranges), "private clients")
+    calendar = (general.calendar.start_year, general.calendar.start_month)
+    rows, summary = [], {}
+    for g in sorted(by_grid):
+        inp = block_client_inputs(ctx, reference_values(variables, g))
+        expected = expected_clients(inp)
+        pct = {s: percentile_paths(np.concatenate(by_grid[g][s]), percentiles)
+               for s in PERCENTILE_SERIES}
+        rows += customers_rows(g, expected, inp, pct, percentiles, calendar)
+        summary[str(g)] = {"sell_eur_hr": inp.sell_eur_hr, "cost_eur_hr": inp.cost_eur_hr,
+                           "fees_eur_per_client_month": inp.fees_eur_per_client_month,
+                           "expected_active_clients": expected["active_clients"][0].tolist()}
+    write_csv(io.out("customers_by_month"), customers_columns(percentiles), rows)
+    write_json(io.out("summary"), {"months": months, "horizon_months": horizon, "grid": summary})
+
+
+def main() -> None:
+    from d3.cli import stage_main
+
+    stage_main("private_clients")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Private Tap goldens of the minimal fixture (derivation in tests/fixtures/minimal/README.md)."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from tests.helpers import MINIMAL, invoke
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("golden_private")
+    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out),
+                    "--pipelines", "private")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.mark.parametrize("name", ["private_tap_economics.csv",
+                                  "private_vendor_recommendation.csv"])
+def test_golden_bytes(out, name):
+    assert (out / name).read_bytes() == (MINIMAL / "expected" / name).read_bytes()
+
+
+def test_economics_arithmetic(out):
+    with (out / "private_tap_economics.csv").open() as fh:
+        rows = {r["gpu"]: r for r in csv.DictReader(fh)}
+    med = (0.50 * 0.84 + 0.55 * 0.84) / 2  # median of an even number of providers
+    assert float(rows["4090"]["provider_eur_hr_med"]) == pytest.approx(med, abs=1e-6)
+    assert float(rows["4090"]["sell_eur_hr"]) == pytest.approx(med * 1.30, abs=1e-6)
+    assert float(rows["4090"]["margin_pct"]) == pytest.approx(30 / 130 * 100, abs=1e-4)
+    assert rows["4090"]["management_fee_eur_per_month"] == "100.00"
+
+
+def test_public_outputs_absent_when_only_private_runs(out):
+    assert not (out / "public_tap_prices_per_model.csv").exists()
+    assert (out / "run_summary.json").exists()
