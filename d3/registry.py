@@ -220,6 +220,68 @@ STAGES: tuple[Stage, ...] = (
         },
     ),
     Stage(
+        name="consolidate",
+        desc="P&L, cashflow, loan, VAT, DSCR and KPIs per sample; percentiles; covenants.",
+        deps={
+            "public_samples": "{out}/samples/public_demand.parquet",
+            "capacity_samples": "{out}/samples/public_capacity.parquet",
+            "private_samples": "{out}/samples/private_clients.parquet",
+            "public_summary": "{out}/intermediate/public_demand.json",
+            "capacity_summary": "{out}/intermediate/public_capacity.json",
+            "private_summary": "{out}/intermediate/private_clients.json",
+            "public_prices": "{out}/intermediate/public_price_card.json",
+            "private_pricing": "{out}/intermediate/private_pricing.json",
+            "blocks": "{out}/samples/blocks.parquet",
+            "variables_report": "{out}/logs/variables.json",
+            "validation_report": VALIDATED["report"],
+            "variables": VALIDATED["variables"],
+            "general": VALIDATED["general"],
+            "market": VALIDATED["market"],
+        },
+        params=(ParamsRef("{params}", (
+            "targets.horizon_months", "targets.min_dscr", "stochastic.percentiles",
+            "consolidation.overhead_allocation_driver", "run.pipelines",
+        )),),
+        outs={
+            "pnl": "{out}/pnl_by_month.csv",
+            "cashflow": "{out}/cashflow_by_month.csv",
+            "vat": "{out}/vat_set_aside.csv",
+            "loan": "{out}/loan_schedule.csv",
+            "break_even": "{out}/break_even_targets.csv",
+            "kpis": "{out}/consolidated_kpis.csv",
+            "summary_json": "{out}/consolidated_summary.json",
+            "summary_md": "{out}/consolidated_summary.md",
+            "expected": "{out}/intermediate/consolidated_expected.json",
+            "sample_kpis": "{out}/samples/consolidated_kpis.parquet",
+        },
+        outs_no_cache={
+            "metrics": "{out}/metrics.json",
+            "plot_revenue": "{out}/plots/revenue.csv",
+            "plot_cash": "{out}/plots/closing_cash.csv",
+            "plot_dscr": "{out}/plots/dscr_t12.csv",
+            "plot_customers": "{out}/plots/active_customers.csv",
+        },
+    ),
+    Stage(
+        name="acceptance",
+        desc="Acceptance criteria on the expected path and as probabilities over samples.",
+        deps={
+            "expected": "{out}/intermediate/consolidated_expected.json",
+            "sample_kpis": "{out}/samples/consolidated_kpis.parquet",
+            "public_samples": "{out}/samples/public_demand.parquet",
+            "capacity_samples": "{out}/samples/public_capacity.parquet",
+            "private_samples": "{out}/samples/private_clients.parquet",
+            "autoscaling_kpis": "{out}/public_tap_autoscaling_kpis.csv",
+            "private_pricing": "{out}/intermediate/private_pricing.json",
+            "public_tap": VALIDATED["public_tap"],
+        },
+        params=(ParamsRef("{params}", (
+            "targets", "run.pipelines", "run.fail_on_warning",
+        )),),
+        outs={},
+        outs_no_cache={"acceptance": "{out}/acceptance.json"},
+    ),
+    Stage(
         name="summary",
         desc="Collect seeds, sizes, overrides and warnings into the run summary.",
         deps={
@@ -228,6 +290,7 @@ STAGES: tuple[Stage, ...] = (
             "variables_report": "{out}/logs/variables.json",
             "public_costs": "{out}/intermediate/public_cost_rows.json",
             "public_prices": "{out}/intermediate/public_price_card.json",
+            "acceptance": "{out}/acceptance.json",
         },
         outs={"run_summary_json": "{out}/run_summary.json",
               "run_summary_md": "{out}/run_summary.md"},
@@ -235,6 +298,13 @@ STAGES: tuple[Stage, ...] = (
 )
 
 STAGE_BY_NAME = {s.name: s for s in STAGES}
+METRICS = "{out}/metrics.json"
+PLOTS = (
+    ("{out}/plots/revenue.csv", "Monthly revenue, EUR (grid point 0, p10/p50/p90)"),
+    ("{out}/plots/closing_cash.csv", "Closing cash, EUR (grid point 0, p10/p50/p90)"),
+    ("{out}/plots/dscr_t12.csv", "Trailing-12-month DSCR (grid point 0, p10/p50/p90)"),
+    ("{out}/plots/active_customers.csv", "Public active customers (grid point 0)"),
+)
 
 
 def _dvc_path(template: str) -> str:
@@ -292,6 +362,10 @@ def dvc_yaml_text() -> str:
                 ((path, opts),) = o.items()
                 lines.append(f"      - {path}:")
                 lines += [f"          {k}: {str(v).lower()}" for k, v in opts.items()]
+    lines += ["metrics:", f"  - {_dvc_path(METRICS)}", "plots:"]
+    for template, title in PLOTS:
+        lines += [f"  - {_dvc_path(template)}:", f"      title: {json.dumps(title)}",
+                  "      x: month", "      y: [p10, p50, p90]"]
     text = "\n".join(lines) + "\n"
     parse_yaml_text(text)  # must stay valid YAML
     return text

@@ -73,7 +73,7 @@ def run(io: StageIO) -> None:
         rows += customers_rows(g, expected, inp, pct, percentiles, calendar)
         summary[str(g)] = {"sell_eur_hr": inp.sell_eur_hr, "cost_eur_hr": inp.cost_eur_hr,
                            "fees_eur_per_client_month": inp.fees_eur_per_client_month,
-                           "expected_active_clients": expected["active_clients"][0].tolist()}
+                           "expected": {k: v[0].tolist() for k, v in expected.items()}}
     write_csv(io.out("customers_by_month"), customers_columns(percentiles), rows)
     write_json(io.out("summary"), {"months": months, "horizon_months": horizon, "grid": summary})
 

@@ -149,7 +149,15 @@ def run(io: StageIO) -> None:
         kpi_out += kpi_rows(int(g), runs, scaler.target_utilization_pct,
                             p["targets.autoscaling_util_tolerance_pct"])
         events_out += event_rows(int(g), runs)
+        expected_tokens = np.array(info["expected_tokens_served"])
+        expected_res = capacity(expected_tokens, models, policy,
+                                infra_overhead_pct_of_gpu=ng.infra_overhead_pct_of_gpu,
+                                base_eur_per_1M=ng.base_eur_per_1M)
         plan_summary[g] = {
+            "expected_gpu_cogs_eur": expected_res.gpu_cogs_eur.tolist(),
+            "expected_non_gpu_cogs_eur": expected_res.non_gpu_cogs_eur.tolist(),
+            "expected_instances_total": expected_res.instances.sum(axis=0).tolist(),
+            "expected_violations": expected_res.violation.sum(axis=0).tolist(),
             "trace": f"p{path_key}", "peak_month": peak_month + 1,
             "violations": int(res.violation.sum()),
             "gpu_cogs_eur": res.gpu_cogs_eur.tolist(),

@@ -100,6 +100,7 @@ def run(io: StageIO) -> None:
             "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,
             "mix": card.mix,
             "expected_tokens_served": expected["tokens_served"][0].tolist(),
+            "expected": {k: v[0].tolist() for k, v in expected.items()},
             "percentile_tokens_served": {str(q): pct["tokens_served"][i].tolist()
                                          for i, q in enumerate(percentiles)},
         }

@@ -16,7 +16,7 @@ def run(io: StageIO) -> None:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
     summary = run_summary(load("validation_report"), load("plan"), load("variables_report"),
-                          load("public_costs"), load("public_prices"))
+                          load("public_costs"), load("public_prices"), load("acceptance"))
     write_json(io.out("run_summary_json"), summary)
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
     io.emitter.emit("summary_written", warnings=len(summary["warnings"]))

@@ -13,6 +13,7 @@ def run_summary(
     variables_report: Mapping[str, Any],
     public_costs: Mapping[str, Any] | None = None,
     public_prices: Mapping[str, Any] | None = None,
+    acceptance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     issues = list(validation_report["issues"])
     warnings = [i for i in issues if i["severity"] == "warning"]
@@ -25,6 +26,14 @@ def run_summary(
             "line": f"{item['scope']}:{item['path']}: weights renormalised in {item['blocks']} "
                     f"of {item['of_blocks']} samples",
         })
+    for g, info in ((acceptance or {}).get("grid") or {}).items():
+        for c in info["criteria"]:
+            if not c["ok"]:
+                warnings.append({
+                    "severity": "warning", "code": "acceptance_failed", "file": "acceptance.json",
+                    "location": f"grid {g}.{c['name']}", "message": c["detail"], "hint": "",
+                    "line": f"acceptance.json:grid {g}.{c['name']}: criterion failed: "
+                            f"{c['detail']}"})
     plan = plan_doc["plan"]
     return {
         "seeds": plan_doc["seeds"],
@@ -42,6 +51,11 @@ def run_summary(
         "heuristics": list((public_costs or {}).get("heuristics", [])),
         "warnings": warnings,
         "notes": [i for i in issues if i["severity"] == "info"],
+        "acceptance": None if acceptance is None else {
+            "accepted": acceptance["accepted"],
+            "grid": {g: {"accepted": v["accepted"],
+                         "failed": [c["name"] for c in v["criteria"] if not c["ok"]]}
+                     for g, v in acceptance["grid"].items()}},
     }
 
 
@@ -80,6 +94,10 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         *(f"| {h['model']} | {h['gpu']} | {h['tps']:.0f} | {h['tps_source']}: {h['detail']} |"
           for h in summary["heuristics"]),
         "",
+        "## Acceptance",
+        "",
+        *acceptance_lines(summary.get("acceptance")),
+        "",
         f"## Warnings ({len(summary['warnings'])})",
         "",
         *([f"- {w['line']}" for w in summary["warnings"]] or ["None."]),
@@ -92,3 +110,13 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def acceptance_lines(acceptance: Mapping[str, Any] | None) -> list[str]:
+    if acceptance is None:
+        return ["Not evaluated (consolidation did not run)."]
+    lines = [f"Accepted: {'yes' if acceptance['accepted'] else 'no'}", ""]
+    for g, v in acceptance["grid"].items():
+        status = "accepted" if v["accepted"] else "failed: " + ", ".join(v["failed"])
+        lines.append(f"- grid {g}: {status}")
+    return lines

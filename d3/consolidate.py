@@ -1,0 +1,114 @@
+"""Consolidation: both lines' samples → per-sample P&L and cashflow → KPIs and percentiles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from d3.finance.loan import loan_schedule
+from d3.finance.statements import (
+    GeneralSchedules,
+    LineResults,
+    depreciation_and_capex,
+    fixed_costs_by_month,
+    insurance_monthly_eur,
+    pnl_and_cashflow,
+    vatable_fixed_costs,
+)
+
+
+def general_schedules(general, annual_premiums: Mapping[str, float], months: int,
+                      loan_amount_eur: float | None = None) -> GeneralSchedules:
+    """Month schedules of one general configuration (``loan_amount_eur`` overrides the loan)."""
+    f = general.finance
+    fixed = fixed_costs_by_month(f.fixed_costs_monthly_eur, f.inflation_pct_yoy_by_category,
+                                 months)
+    dep, capex = depreciation_and_capex(general.depreciation.assets, months)
+    amount = general.loan.amount_eur if loan_amount_eur is None else loan_amount_eur
+    loan = loan_schedule(amount_eur=amount, term_months=general.loan.term_months,
+                         interest_rate_pct_flat=general.loan.interest_rate_pct_flat,
+                         grace_period_months=general.loan.grace_period_months,
+                         repayment=general.loan.repayment).padded(months)
+    insurance = insurance_monthly_eur(general.insurances.selected, annual_premiums,
+                                      general.insurances.premiums_buffer_pct)
+    return GeneralSchedules(
+        fixed_costs=sum(fixed.values()) if fixed else np.zeros(months),
+        vatable_fixed_costs=vatable_fixed_costs(fixed, months),
+        insurance=np.full(months, insurance), bizdev=np.full(months, f.bizdev_budget_monthly_eur),
+        depreciation=dep, capex=capex, interest=loan.interest, principal=loan.principal,
+        contingency_pct=f.contingency_pct_of_costs,
+        corporate_tax_pct=general.tax.corporate_tax_pct,
+        loss_carry_forward=general.tax.loss_carry_forward, vat_pct=general.tax.vat_pct,
+        vat_lag_months=general.tax.vat_payment_lag_months,
+        vat_policy=general.tax.vat_buffer_policy, ar_days=general.working_capital.ar_days,
+        ap_days=general.working_capital.ap_days,
+        opening_cash_eur=amount + f.equity_injection_eur)
+
+
+def empty_line(shape) -> LineResults:
+    z = np.zeros(shape)
+    return LineResults(z, z, z, z, z, z, z)
+
+
+def public_line(demand: Mapping[str, np.ndarray],
+                capacity: Mapping[str, np.ndarray]) -> LineResults:
+    """Public Tap: revenue = credits consumed + expired; COGS = provisioned GPU + non-GPU;
+    cash = credits sold (prepaid); the unconsumed balance is deferred revenue."""
+    z = np.zeros_like(demand["revenue_eur"])
+    return LineResults(demand["revenue_eur"], capacity["gpu_cogs_eur"]
+                       + capacity["non_gpu_cogs_eur"], demand["budget_eur"],
+                       demand["credits_sold_eur"], demand["deferred_eur"], z, z)
+
+
+def private_line(clients: Mapping[str, np.ndarray]) -> LineResults:
+    """Private Tap: invoiced monthly (AR days on revenue, AP days on GPU costs)."""
+    z = np.zeros_like(clients["revenue_eur"])
+    return LineResults(clients["revenue_eur"], clients["cogs_eur"], clients["budget_eur"],
+                       clients["revenue_eur"], z, clients["revenue_eur"], clients["cogs_eur"])
+
+
+ALLOCATION_DRIVERS = ("revenue", "gpu_hours", "tokens")
+
+
+def overhead_allocation(r: Mapping[str, np.ndarray], *, driver: str,
+                        public_driver: np.ndarray, private_driver: np.ndarray) -> dict:
+    """Split the shared overhead (opex less each line's own acquisition) between the lines by
+    the driver's monthly shares; only these allocated columns depend on the driver."""
+    overhead = r["opex_eur"] - r["acquisition_eur"]
+    total = public_driver + private_driver
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total > 0, public_driver / np.where(total > 0, total, 1.0), 0.5)
+    return {"overhead_public_eur": overhead * share,
+            "overhead_private_eur": overhead * (1.0 - share)}
+
+
+def consolidated(public: LineResults | None, private: LineResults | None,
+                 schedules: GeneralSchedules, shape) -> dict[str, np.ndarray]:
+    return pnl_and_cashflow(public or empty_line(shape), private or empty_line(shape), schedules)
+
+
+def max_loan_for_dscr(public, private, general, annual_premiums, months: int, *, min_dscr: float,
+                      percentile: float = 10, dscr_from_month: int = 12,
+                      tolerance_eur: float = 100.0, upper_eur: float = 1_000_000.0,
+                      shape=None) -> tuple[float, float]:
+    """Largest loan amount whose p10 (across samples) of the minimum trailing-12-month DSCR
+    stays ≥ ``min_dscr``; bisection to ``tolerance_eur``. Returns (amount, tolerance)."""
+    from d3.finance.kpis import nan_min
+
+    def p_dscr(amount: float) -> float:
+        g = general_schedules(general, annual_premiums, months, loan_amount_eur=amount)
+        r = consolidated(public, private, g, shape)
+        values = nan_min(r["dscr_t12"][:, dscr_from_month - 1:])
+        values = np.where(np.isnan(values), np.inf, values)
+        return float(np.percentile(values, percentile, method="linear"))
+
+    if p_dscr(tolerance_eur) < min_dscr:
+        return 0.0, tolerance_eur
+    lo, hi = tolerance_eur, upper_eur
+    if p_dscr(hi) >= min_dscr:
+        return hi, tolerance_eur
+    while hi - lo > tolerance_eur:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if p_dscr(mid) >= min_dscr else (lo, mid)
+    return lo, tolerance_eur

@@ -1,0 +1,288 @@
+"""Stage ``consolidate``: P&L, cashflow, loan, VAT, KPIs with percentiles, covenants."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from d3.consolidate import (
+    consolidated,
+    general_schedules,
+    max_loan_for_dscr,
+    overhead_allocation,
+    private_line,
+    public_line,
+)
+from d3.core.runner import StageIO, selected_pipelines
+from d3.core.variables import overrides_of, reference_values, with_overrides
+from d3.finance.kpis import covenant_probabilities, percentile_se, percentiles, sample_kpis
+from d3.finance.loan import loan_schedule
+from d3.finance.tables import (
+    BREAK_EVEN_COLUMNS,
+    CASH_PERCENTILES,
+    CASH_SERIES,
+    LOAN_COLUMNS,
+    PNL_PERCENTILES,
+    PNL_SERIES,
+    VAT_SERIES,
+    cell,
+    kpi_columns,
+    monthly_columns,
+    monthly_rows,
+)
+from d3.io.normalised import read_variables
+from d3.io.parquet_stream import read_series
+from d3.io.writers import fmt_float, write_csv, write_json, write_parquet, write_text_atomic
+from d3.models.operator import GeneralOperator
+from d3.pipelines.private.clients import SERIES as PRIVATE_SERIES
+from d3.pipelines.public.demand import SERIES as PUBLIC_SERIES
+from d3.report.consolidated_summary import summary_document, summary_markdown
+
+CAPACITY_SERIES = ("gpu_cogs_eur", "non_gpu_cogs_eur", "instances_total", "capacity_violations")
+
+
+def run(io: StageIO) -> None:
+    p = io.params()
+    load = lambda name: json.loads(io.dep(name).read_text(encoding="utf-8"))  # noqa: E731
+    lines = selected_pipelines(io.roots, io.options)
+    variables = read_variables(io.dep("variables"))
+    general_dump = load("general")
+    market = load("market")
+    premiums = {i["insurer_id"]: i["annual_premium_eur"] for i in market["insurances"]}
+    horizon, qs = p["targets.horizon_months"], p["stochastic.percentiles"]
+    min_dscr = p["targets.min_dscr"]
+    blocks = pq.read_table(io.dep("blocks")).to_pylist()
+    replicates = load("variables_report")["replicates"]
+    public_on, private_on = "public" in lines, "private" in lines
+    demand = read_series(io.dep("public_samples"), PUBLIC_SERIES) if public_on else None
+    cap = read_series(io.dep("capacity_samples"), CAPACITY_SERIES) if public_on else None
+    clients = read_series(io.dep("private_samples"), PRIVATE_SERIES) if private_on else None
+    ref = demand or clients
+    grid_of, rep_of = ref["grid_index"], ref["replicate_index"]
+    months = ref["budget_eur"].shape[1]
+    hours = load("general")["calendar"]["hours_in_month"]
+
+    # One general configuration per block (general-scope variables may vary by block).
+    generals: dict[int, GeneralOperator] = {}
+    block_ids = grid_of.astype(np.int64) * replicates + rep_of
+    results: dict[str, np.ndarray] = {}
+    for block in np.unique(block_ids):
+        rows = np.flatnonzero(block_ids == block)
+        overrides = overrides_of(variables, blocks[int(block)], "general")
+        general = GeneralOperator.model_validate(with_overrides(general_dump, overrides))
+        generals[int(block)] = general
+        sched = general_schedules(general, premiums, months)
+        pub = public_line({k: v[rows] for k, v in demand.items() if k in PUBLIC_SERIES},
+                          {k: v[rows] for k, v in cap.items() if k in CAPACITY_SERIES}) \
+            if public_on else None
+        pri = private_line({k: v[rows] for k, v in clients.items() if k in PRIVATE_SERIES}) \
+            if private_on else None
+        r = consolidated(pub, pri, sched, (len(rows), months))
+        for k, v in r.items():
+            results.setdefault(k, np.zeros((len(block_ids), months)))[rows] = v
+    driver = p["consolidation.overhead_allocation_driver"]
+    results.update(overhead_allocation(
+        results, driver=driver,
+        public_driver=_driver(driver, demand, cap, hours, "public"),
+        private_driver=_driver(driver, clients, None, hours, "private")))
+
+    calendar = (general_dump["calendar"]["start_year"], general_dump["calendar"]["start_month"])
+    pnl_rows, cash_rows, vat_rows, kpi_rows, be_rows = [], [], [], [], []
+    summary_grid, metrics, expected_doc = {}, {}, {}
+    kpi_columns_by_name: dict[str, list[np.ndarray]] = {}
+    demand_doc = load("public_summary") if public_on else None
+    cap_doc = load("capacity_summary") if public_on else None
+    private_doc = load("private_summary") if private_on else None
+    for g in sorted(set(grid_of.tolist())):
+        rows = grid_of == g
+        general = GeneralOperator.model_validate(with_overrides(
+            general_dump, overrides_of(variables, reference_values(variables, g), "general")))
+        expected = _expected(g, general, premiums, months, demand_doc, cap_doc, private_doc,
+                             driver, hours)
+        pct = {s: np.vstack([percentiles(results[s][rows][:, m], qs) for m in range(months)]).T
+               for s in (*PNL_PERCENTILES, *CASH_PERCENTILES)}
+        pnl_rows += monthly_rows(g, expected, PNL_SERIES, pct, PNL_PERCENTILES, qs, calendar)
+        cash_rows += monthly_rows(g, expected, CASH_SERIES, pct, CASH_PERCENTILES, qs, calendar)
+        vat_rows += [row + [general.tax.vat_buffer_policy] for row in
+                     monthly_rows(g, expected, VAT_SERIES, {}, (), qs, calendar)]
+        be_rows += _break_even_rows(g, expected, demand_doc, private_doc, months)
+        kpis = sample_kpis({k: v[rows] for k, v in results.items()}, horizon, min_dscr=min_dscr)
+        for metric, (_, values) in kpis.items():
+            kpi_columns_by_name.setdefault(metric, []).append(values)
+        expected_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in expected.items()}
+        for metric, (unit, values) in kpis.items():
+            pv = percentiles(values, qs)
+            finite = values[np.isfinite(values)]
+            kpi_rows.append([str(g), metric, unit, *(cell(float(x), 4) for x in pv),
+                             cell(float(finite.mean()) if finite.size else float("nan"), 4),
+                             cell(percentile_se(values, 50), 4)])
+        covenants = covenant_probabilities(kpis, min_dscr=min_dscr)
+        breach = kpis["first_breach_month"][1]
+        breach = breach[breach > 0]
+        sel = lambda d, key=str(g): (d or {}).get("grid", {}).get(key)  # noqa: E731
+        loan_max, loan_tol = max_loan_for_dscr(
+            public_line(_rows_of(demand, rows), _rows_of(cap, rows)) if public_on else None,
+            private_line(_rows_of(clients, rows)) if private_on else None, general, premiums,
+            months, min_dscr=min_dscr, shape=(int(rows.sum()), months))
+        summary_grid[str(g)] = {
+            "kpis": {m: {"unit": u, **{f"p{q}": _num(x) for q, x in zip(qs, percentiles(v, qs),
+                                                                          strict=True)},
+                         "mean": _num(float(np.nanmean(v)) if np.isfinite(v).any() else None)}
+                     for m, (u, v) in kpis.items()},
+            "covenants": {**covenants,
+                          "first_breach_month_percentiles": {
+                              f"p{q}": _num(x) for q, x in zip(
+                                  qs, percentiles(breach.astype(float), qs), strict=True)},
+                          "max_loan_eur_p10_dscr": loan_max,
+                          "max_loan_tolerance_eur": loan_tol},
+            "public": sel(demand_doc), "private": sel(private_doc),
+        }
+        metrics[f"grid_{g}"] = {
+            "revenue_total_eur_p50": _num(percentiles(kpis["revenue_total_eur"][1], [50])[0]),
+            "ebitda_eur_p50": _num(percentiles(kpis["ebitda_eur"][1], [50])[0]),
+            "min_cash_eur_p10": _num(percentiles(kpis["min_cash_eur"][1], [10])[0]),
+            "min_dscr_t12_p10": _num(percentiles(kpis["min_dscr_t12"][1], [10])[0]),
+            "p_cash_negative_any_month": covenants["p_cash_negative_any_month"],
+            "max_loan_eur_p10_dscr": loan_max,
+        }
+    general0 = GeneralOperator.model_validate(general_dump)
+    loan = loan_schedule(amount_eur=general0.loan.amount_eur,
+                         term_months=general0.loan.term_months,
+                         interest_rate_pct_flat=general0.loan.interest_rate_pct_flat,
+                         grace_period_months=general0.loan.grace_period_months,
+                         repayment=general0.loan.repayment)
+    write_csv(io.out("loan"), LOAN_COLUMNS, [
+        [str(m + 1), *(fmt_float(float(getattr(loan, f)[m]), 2) for f in LOAN_COLUMNS[1:])]
+        for m in range(len(loan.payment))])
+    write_csv(io.out("pnl"), monthly_columns(PNL_SERIES, PNL_PERCENTILES, qs), pnl_rows)
+    write_csv(io.out("cashflow"), monthly_columns(CASH_SERIES, CASH_PERCENTILES, qs), cash_rows)
+    write_csv(io.out("vat"), (*monthly_columns(VAT_SERIES, (), qs), "policy"), vat_rows)
+    write_csv(io.out("break_even"), BREAK_EVEN_COLUMNS, be_rows)
+    write_csv(io.out("kpis"), kpi_columns(qs), kpi_rows)
+    doc = summary_document(
+        grid=summary_grid, lines=list(lines), horizon=horizon, months=months,
+        validation=load("validation_report"), variables_report=load("variables_report"),
+        public_prices=load("public_prices") if public_on else None,
+        private_pricing=load("private_pricing") if private_on else None,
+        driver=driver)
+    write_json(io.out("summary_json"), doc)
+    write_text_atomic(io.out("summary_md"), summary_markdown(doc))
+    write_json(io.out("metrics"), metrics)
+    write_json(io.out("expected"), {"horizon_months": horizon, "grid": expected_doc})
+    order = np.argsort(grid_of, kind="stable")  # rows grouped by grid point, as computed
+    table = pa.table({
+        "grid_index": pa.array(grid_of[order], pa.int32()),
+        "replicate_index": pa.array(rep_of[order], pa.int32()),
+        **{m: pa.array(np.concatenate(v), pa.float64())
+           for m, v in sorted(kpi_columns_by_name.items())}})
+    write_parquet(io.out("sample_kpis"), table)
+    _write_plots(io, results, grid_of, demand, qs, months)
+    io.emitter.emit("aggregate_done", grid_points=len(summary_grid), samples=len(grid_of))
+
+
+def _num(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def _rows_of(series, rows):
+    return None if series is None else {k: v[rows] for k, v in series.items()
+                                        if k not in ("grid_index", "replicate_index", "mc_index")}
+
+
+def _driver(driver, line, cap, hours, which):
+    if line is None:
+        return 0.0
+    if driver == "revenue":
+        return line["revenue_eur"]
+    if driver == "gpu_hours":
+        return cap["instances_total"] * hours if which == "public" else line["hours"]
+    return line["tokens_served"] if which == "public" else np.zeros_like(line["revenue_eur"])
+
+
+def _expected(g, general, premiums, months, demand_doc, cap_doc, private_doc, driver, hours):
+    key = str(g)
+    sched = general_schedules(general, premiums, months)
+    pub = pri = None
+    if demand_doc is not None:
+        e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
+        c = cap_doc["grid"][key]
+        pub = public_line(e, {
+            "gpu_cogs_eur": np.array(c["expected_gpu_cogs_eur"])[None, :],
+            "non_gpu_cogs_eur": np.array(c["expected_non_gpu_cogs_eur"])[None, :]})
+    if private_doc is not None:
+        e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
+        pri = private_line(e)
+    r = consolidated(pub, pri, sched, (1, months))
+    pub_driver = pri_driver = 0.0
+    if demand_doc is not None:
+        d = demand_doc["grid"][key]["expected"]
+        pub_driver = {"revenue": np.array(d["revenue_eur"]),
+                      "gpu_hours": np.array(cap_doc["grid"][key]["expected_instances_total"])
+                      * hours, "tokens": np.array(d["tokens_served"])}[driver][None, :]
+    if private_doc is not None:
+        d = private_doc["grid"][key]["expected"]
+        pri_driver = {"revenue": np.array(d["revenue_eur"]), "gpu_hours": np.array(d["hours"]),
+                      "tokens": np.zeros(months)}[driver][None, :]
+    r.update(overhead_allocation(r, driver=driver, public_driver=pub_driver,
+                                 private_driver=pri_driver))
+    out = {k: np.asarray(v)[0] for k, v in r.items()}
+    if demand_doc is not None:
+        out["public_active_customers"] = np.array(
+            demand_doc["grid"][key]["expected"]["active_customers"])
+        out["expected_violations"] = np.array(cap_doc["grid"][key]["expected_violations"])
+    if private_doc is not None:
+        out["private_active_clients"] = np.array(
+            private_doc["grid"][key]["expected"]["active_clients"])
+    return out
+
+
+def _break_even_rows(g, e, demand_doc, private_doc, months):
+    """Revenue needed to cover the fixed overhead at the month's realised gross margin, and
+    the customers (or clients) that would bring it at the month's revenue per head."""
+    rows = []
+    fixed = e["fixed_costs_eur"] + e["insurance_eur"] + e["bizdev_eur"] + e["contingency_eur"]
+    for m in range(months):
+        revenue, margin = float(e["revenue_eur"][m]), float(e["gross_margin_eur"][m])
+        gm = margin / revenue if revenue > 0 else float("nan")
+        needed = fixed[m] / gm if gm and gm > 0 else float("nan")
+        per_public = per_private = float("nan")
+        if "public_active_customers" in e and e["public_active_customers"][m] > 0:
+            per_public = e["revenue_public_eur"][m] / e["public_active_customers"][m]
+        if "private_active_clients" in e and e["private_active_clients"][m] > 0:
+            per_private = e["revenue_private_eur"][m] / e["private_active_clients"][m]
+        rows.append([str(m + 1), str(g), cell(float(fixed[m])), cell(gm * 100, 4), cell(needed),
+                     cell(revenue), cell(needed / per_public if per_public > 0 else float("nan")),
+                     cell(needed / per_private if per_private > 0 else float("nan")),
+                     "true" if margin >= fixed[m] else "false"])
+    return rows
+
+
+def _write_plots(io, results, grid_of, demand, qs, months):
+    rows0 = grid_of == int(np.min(grid_of))
+    sets = {"plot_revenue": results["revenue_eur"], "plot_cash": results["closing_cash_eur"],
+            "plot_dscr": results["dscr_t12"]}
+    if demand is not None:
+        sets["plot_customers"] = demand["active_customers"]
+    for name, values in sets.items():
+        v = values[rows0]
+        pcts = {q: percentiles_by_month(v, q) for q in (10, 50, 90)}
+        write_csv(io.out(name), ("month", "p10", "p50", "p90"), [
+            [str(m + 1), *(cell(float(pcts[q][m]), 4) for q in (10, 50, 90))]
+            for m in range(months)])
+
+
+def percentiles_by_month(v: np.ndarray, q: int) -> np.ndarray:
+    return np.array([percentiles(v[:, m], [q])[0] for m in range(v.shape[1])])
+
+
+def main() -> None:
+    from d3.cli import stage_main
+
+    stage_main("consolidate")
+
+
+if __name__ == "__main__":
+    main()
