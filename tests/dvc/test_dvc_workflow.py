@@ -70,3 +70,19 @@ def test_params_diff_shows_plan_and_operator_edits(repo):
     assert "stochastic.simulations_per_run" in diff and "20" in diff
     assert "inputs/operator/public_tap.yaml" in diff
     assert "acquisition.budget_month0_eur" in diff and "1234" in diff
+
+
+def test_metrics_and_plots_diff_between_two_commits(repo):
+    sh("dvc", "repro", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "baseline", "--allow-empty", cwd=repo)
+    edit_yaml(repo / "params.yaml", lambda d: d["scenarios"]["base"].update(
+        budget_multiplier=1.0))  # no-op edit first: metrics must not change
+    edit_yaml(repo / "params.yaml", lambda d: d["stochastic"].update(simulations_per_run=100))
+    sh("dvc", "repro", cwd=repo)
+    sh("git", "add", "-A", cwd=repo)
+    sh("git", "commit", "-qm", "fewer Monte Carlo iterations", cwd=repo)
+    metrics = sh("dvc", "metrics", "diff", "HEAD~1", "HEAD", cwd=repo)
+    assert "outputs/metrics.json" in metrics and "revenue_total_eur_p50" in metrics
+    plots = sh("dvc", "plots", "diff", "HEAD~1", "HEAD", "--json", cwd=repo)
+    assert "outputs/plots/revenue.csv" in plots and "HEAD~1" in plots
