@@ -13,6 +13,7 @@ from pathlib import Path
 
 from d3.io.yaml12 import parse_yaml_text
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DVC_ROOTS = {"inputs": "inputs", "out": "outputs", "params": "params.yaml"}
 OPERATOR_YAMLS = tuple(f"{{inputs}}/operator/{s}.yaml" for s in ("general", "public_tap",
                                                                   "private_tap"))
@@ -44,6 +45,11 @@ class Stage:
     def code_deps(self) -> tuple[str, ...]:
         return ("d3", f"stages/{self.name}.py")
 
+    @property
+    def data_deps(self) -> tuple[str, ...]:
+        """Deps other than the code (the summary lists stage modules among its deps)."""
+        return tuple(d for d in self.deps.values() if d not in self.code_deps)
+
     def param_keys(self, file: str = "{params}") -> tuple[str, ...]:
         for ref in self.params:
             if ref.file == file:
@@ -58,6 +64,9 @@ class Roots:
     params: Path
 
     def resolve(self, template: str) -> Path:
+        """A path template on disk; code paths (no placeholder) live in the project root."""
+        if "{" not in template:
+            return PROJECT_ROOT / template
         return Path(template.format(inputs=self.inputs, out=self.out, params=self.params))
 
     @classmethod
@@ -282,20 +291,68 @@ STAGES: tuple[Stage, ...] = (
         outs_no_cache={"acceptance": "{out}/acceptance.json"},
     ),
     Stage(
-        name="summary",
-        desc="Collect seeds, sizes, overrides and warnings into the run summary.",
+        name="report",
+        desc="The lender-facing report financial_plan_v3.md and its charts.",
         deps={
-            "validation_report": VALIDATED["report"],
-            "plan": VALIDATED["plan"],
-            "variables_report": "{out}/logs/variables.json",
-            "public_costs": "{out}/intermediate/public_cost_rows.json",
-            "public_prices": "{out}/intermediate/public_price_card.json",
+            "plan": VALIDATED["plan"], "validation": VALIDATED["report"],
+            "public_tap": VALIDATED["public_tap"], "market": VALIDATED["market"],
+            "catalog": VALIDATED["catalog"],
+            "summary": "{out}/consolidated_summary.json", "kpis": "{out}/consolidated_kpis.csv",
             "acceptance": "{out}/acceptance.json",
+            "vendor_choice": "{out}/public_vendor_choice.csv",
+            "prices": "{out}/public_tap_prices_per_model.csv",
+            "price_card": "{out}/intermediate/public_price_card.json",
+            "scenarios": "{out}/public_tap_scenarios.csv",
+            "autoscaling": "{out}/public_tap_autoscaling_kpis.csv",
+            "events": "{out}/public_tap_scaling_events.csv",
+            "capacity_plan": "{out}/public_tap_capacity_plan.csv",
+            "capacity_by_month": "{out}/public_tap_capacity_by_month.csv",
+            "economics": "{out}/private_tap_economics.csv",
+            "vendors": "{out}/private_vendor_recommendation.csv",
+            "pnl": "{out}/pnl_by_month.csv", "cashflow": "{out}/cashflow_by_month.csv",
+            "vat": "{out}/vat_set_aside.csv", "loan": "{out}/loan_schedule.csv",
+            "break_even": "{out}/break_even_targets.csv",
+            "plot_revenue": "{out}/plots/revenue.csv",
+            "plot_closing_cash": "{out}/plots/closing_cash.csv",
+            "plot_dscr_t12": "{out}/plots/dscr_t12.csv",
         },
-        outs={"run_summary_json": "{out}/run_summary.json",
-              "run_summary_md": "{out}/run_summary.md"},
+        outs={"report": "{out}/financial_plan_v3.md", "charts": "{out}/charts"},
     ),
 )
+
+
+SUMMARY_READS = {
+    "validation_report": VALIDATED["report"],
+    "plan": VALIDATED["plan"],
+    "variables_report": "{out}/logs/variables.json",
+    "public_costs": "{out}/intermediate/public_cost_rows.json",
+    "public_prices": "{out}/intermediate/public_price_card.json",
+    "acceptance": "{out}/acceptance.json",
+}
+
+
+def _upstream(stages: tuple[Stage, ...]) -> dict[str, str]:
+    """The summary's deps: what it reads, then every other dep, out and stage module upstream
+    (it records their DVC md5 and hashes every artefact)."""
+    deps = dict(SUMMARY_READS)
+    seen = set(deps.values())
+    for st in stages:
+        for template in (f"stages/{st.name}.py", *st.deps.values(), *st.outs.values(),
+                         *st.outs_no_cache.values()):
+            if template not in seen:
+                seen.add(template)
+                deps[f"upstream_{len(deps)}"] = template
+    return deps
+
+
+STAGES = (*STAGES, Stage(
+    name="summary",
+    desc="Run summary (seeds, input hashes, DVC md5 of upstream stages, warnings) and "
+         "SHA256SUMS of every artefact.",
+    deps=_upstream(STAGES),
+    outs={"run_summary_json": "{out}/run_summary.json", "run_summary_md": "{out}/run_summary.md",
+          "sha256sums": "{out}/SHA256SUMS"},
+))
 
 STAGE_BY_NAME = {s.name: s for s in STAGES}
 METRICS = "{out}/metrics.json"
@@ -320,7 +377,7 @@ def dvc_stage_dict(stage: Stage) -> dict:
         else:
             params.append({file: list(ref.keys) if ref.keys is not None else None})
     out: dict = {"cmd": f"python -m {stage.module}", "desc": stage.desc,
-                 "deps": [*stage.code_deps, *(_dvc_path(d) for d in stage.deps.values())]}
+                 "deps": [*stage.code_deps, *(_dvc_path(d) for d in stage.data_deps)]}
     if params:
         out["params"] = params
     out["outs"] = [_dvc_path(o) for o in stage.outs.values()] + [

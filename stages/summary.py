@@ -6,6 +6,8 @@ import json
 
 from d3.core.runner import StageIO
 from d3.io.writers import write_json, write_text_atomic
+from d3.registry import STAGES
+from d3.report.audit import sha256sums_text, upstream_md5
 from d3.report.run_summary import run_summary, run_summary_markdown
 
 
@@ -17,8 +19,18 @@ def run(io: StageIO) -> None:
 
     summary = run_summary(load("validation_report"), load("plan"), load("variables_report"),
                           load("public_costs"), load("public_prices"), load("acceptance"))
+    upstream = [st for st in STAGES if st.name != io.stage.name]
+    summary["dvc_md5"] = upstream_md5(upstream, io.roots)
+    summary["artefacts"] = sorted(
+        p.relative_to(io.roots.out).as_posix() for p in io.roots.out.rglob("*")
+        if p.is_file() and not p.name.startswith(".")) + sorted(
+        io.roots.out.joinpath(p).relative_to(io.roots.out).as_posix()
+        for p in ("run_summary.json", "run_summary.md", "SHA256SUMS"))
+    summary["artefacts"] = sorted(set(summary["artefacts"]))
     write_json(io.out("run_summary_json"), summary)
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
+    # Last: the sums cover every artefact, the run summary included.
+    write_text_atomic(io.out("sha256sums"), sha256sums_text(io.roots.out))
     io.emitter.emit("summary_written", warnings=len(summary["warnings"]))
 
 

@@ -86,3 +86,37 @@ def test_metrics_and_plots_diff_between_two_commits(repo):
     assert "outputs/metrics.json" in metrics and "revenue_total_eur_p50" in metrics
     plots = sh("dvc", "plots", "diff", "HEAD~1", "HEAD", "--json", cwd=repo)
     assert "outputs/plots/revenue.csv" in plots and "HEAD~1" in plots
+
+
+def test_run_summary_md5_equal_dvc_lock_and_sums_verify(repo):
+    import json
+
+    from d3.io.yaml12 import read_yaml
+
+    sh("dvc", "repro", cwd=repo)
+    lock = read_yaml(repo / "dvc.lock")["stages"]
+    recorded = json.loads((repo / "outputs/run_summary.json").read_text())["dvc_md5"]
+    checked = 0
+    for stage, kinds in recorded.items():
+        locked = {e["path"]: e["md5"] for e in lock[stage].get("deps", [])
+                  + lock[stage].get("outs", [])}
+        for entries in kinds.values():
+            for path, md5 in entries.items():
+                assert locked[path] == md5, (stage, path)
+                checked += 1
+    assert checked > 100
+    sh("sha256sum", "-c", "--quiet", "SHA256SUMS", cwd=repo / "outputs")
+
+
+def test_d3_run_gives_the_same_bytes_as_dvc_repro(repo):
+    sh("dvc", "repro", cwd=repo)
+    sh(sys.executable, "-m", "d3", "run", "--inputs", "inputs", "--out", "d3_out", cwd=repo)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+                if p.is_file() and not any(s.startswith(".") for s in p.relative_to(root).parts)}
+
+    dvc_files, run_files = files(repo / "outputs"), files(repo / "d3_out")
+    assert dvc_files.keys() == run_files.keys()
+    different = [k for k in dvc_files if dvc_files[k] != run_files[k]]
+    assert different == []

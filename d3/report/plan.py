@@ -1,0 +1,339 @@
+"""``financial_plan_v3.md``: the lender-facing report (SPEC §9).
+
+Every table is rendered from the rows of the CSV it names (the cells are the CSV's own
+strings), so the report and the CSVs cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Rows = list[dict[str, str]]
+
+
+@dataclass
+class ReportData:
+    horizon_months: int
+    term_months: int
+    percentiles: list[int]
+    acceptance: dict[str, Any]
+    summary: dict[str, Any]
+    kpis: Rows
+    plan: dict[str, Any]  # resolved plan + seeds (validated/plan.json)
+    validation: dict[str, Any]
+    vendor_choice: Rows | None = None
+    prices: Rows | None = None
+    price_card: dict[str, Any] | None = None
+    public_op: dict[str, Any] | None = None
+    scenarios: Rows | None = None
+    autoscaling: Rows | None = None
+    scaling_events: int = 0
+    economics: Rows | None = None
+    vendors: Rows | None = None
+    pnl: Rows = field(default_factory=list)
+    cashflow: Rows = field(default_factory=list)
+    vat: Rows = field(default_factory=list)
+    loan: Rows = field(default_factory=list)
+    break_even: Rows = field(default_factory=list)
+    market: dict[str, Any] = field(default_factory=dict)
+    catalog: dict[str, Any] = field(default_factory=dict)
+    charts: list[tuple[str, str]] = field(default_factory=list)  # (file, caption)
+
+
+def table(rows: Sequence[Mapping[str, str]], columns: Sequence[str],
+          headers: Sequence[str] | None = None) -> list[str]:
+    headers = list(headers or columns)
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return out
+
+
+def _eur(x: float) -> str:
+    return f"EUR {x:,.0f}"
+
+
+def _kpi(rows: Rows, grid: str, metric: str) -> dict[str, str]:
+    return next((r for r in rows if r["grid_index"] == grid and r["metric"] == metric), {})
+
+
+def executive_summary(d: ReportData) -> list[str]:
+    acc = d.acceptance
+    qs = d.percentiles
+    lines = ["## 1. Executive summary", "",
+             f"**Accepted: {'yes' if acc['accepted'] else 'no'}** — acceptance checks every grid "
+             f"point over the first {d.horizon_months} months; the loan runs {d.term_months} "
+             "months.", ""]
+    metrics = ("revenue_total_eur", "ebitda_eur", "net_income_eur", "min_cash_eur",
+               "min_dscr_t12", "months_to_ebitda_break_even", "runway_months")
+    for g, info in acc["grid"].items():
+        failed = [c["name"] for c in info["criteria"] if not c["ok"]]
+        lines += [f"### Grid point {g}: {'accepted' if info['accepted'] else 'not accepted'}",
+                  ""]
+        if failed:
+            lines += [f"Failed criteria: {', '.join(failed)}.", ""]
+        rows = [{"metric": m, **_kpi(d.kpis, g, m)} for m in metrics]
+        lines += table(rows, ["metric", "unit", *(f"p{q}" for q in qs), "mean", "se_p50"])
+        cov = d.summary["grid"][g]["covenants"]
+        lines += ["", f"- Probability that the minimum trailing-12-month DSCR falls below "
+                  f"{d.plan['plan']['targets']['min_dscr']:g}: "
+                  f"**{cov['p_min_dscr_t12_below_target']:.1%}**",
+                  f"- Probability of negative closing cash in any month: "
+                  f"**{cov['p_cash_negative_any_month']:.1%}**",
+                  f"- Largest loan keeping the p10 DSCR at target: "
+                  f"**{_eur(cov['max_loan_eur_p10_dscr'])}** (± "
+                  f"{cov['max_loan_tolerance_eur']:,.0f})", ""]
+    lines += ["Flows are summed over the horizon; cash and DSCR are checked over the loan term. "
+              "Percentiles are taken per sample first, then across samples (replicates × Monte "
+              "Carlo) of each grid point; `se_p50` is the Monte Carlo standard error of the "
+              "median.", ""]
+    return lines
+
+
+def inputs_section(d: ReportData) -> list[str]:
+    plan, seeds = d.plan["plan"], d.plan["seeds"]
+    fx = d.market["market_env"]["finance"]["eur_usd_fx_rate"]
+    counts = d.validation["counts"]
+    lines = ["## 2. Inputs and catalogue", "",
+             f"- Seeds: {', '.join(f'{k} {v}' for k, v in seeds.items())}.",
+             f"- Sample space: {d.summary['sample_space']['grid_size']} grid points × "
+             f"{d.summary['sample_space']['replicates']} replicates × "
+             f"{d.summary['sample_space']['simulations_per_run']} Monte Carlo iterations = "
+             f"{d.summary['sample_space']['samples']} samples.",
+             f"- FX: {fx['value']} {fx['unit']} ({fx['source']}).",
+             f"- Catalogue: {counts['models']} models, {counts['gpu_classes']} GPU classes from "
+             f"{counts['providers']} providers ({counts['gpu_offers']} offers), "
+             f"{counts['tps_rows']} throughput measurements.",
+             f"- Stress test: provider prices +{plan['stress']['provider_price_drift_pct']:g} %, "
+             f"throughput −{plan['stress']['tps_downshift_pct']:g} %, FX buffer "
+             f"+{plan['stress']['fx_widen_buffer_pct']:g} pp.", ""]
+    if d.vendor_choice:
+        lines += ["Cheapest provider per GPU class (`public_vendor_choice.csv`):", ""]
+        lines += table(d.vendor_choice, ["gpu", "vram_gb", "provider", "usd_hr", "eur_hr",
+                                         "providers"])
+        lines.append("")
+    models = d.catalog.get("models", [])
+    if models:
+        lines += ["Curated models:", ""]
+        lines += table([{k: str(v) for k, v in m.items()} for m in models],
+                       ["key", "params_b", "active_params_b", "architecture", "quantization",
+                        "vram_needed_gb"], ["model", "params (B)", "active (B)", "architecture",
+                                            "quantization", "VRAM needed (GB)"])
+        lines.append("")
+    return lines
+
+
+def price_derivation(r: Mapping[str, str], public_op: Mapping[str, Any], fx: float) -> str:
+    """One model's price, step by step, from the same CSV row."""
+    buffer = public_op["meta"]["fx_buffer_pct"]
+    ng = public_op["pricing_policy"]["public_tap"]["non_gpu_costs"]
+    inc = public_op["pricing_policy"]["public_tap"]["round_increment_eur_per_1k"]
+    cap = r["max_cap_eur_per_1k"] or "none"
+    return (
+        f"**{r['model']}** on {r['gpu']} ({r['provider']}): EUR/hr per GPU = USD/hr × "
+        f"(1 + {buffer:g} %) / {fx:g} = {r['eur_hr']}; × {r['gpus_per_instance']} GPU(s) = "
+        f"{r['instance_eur_hr']} EUR per instance-hour → {r['tps']} tokens/s "
+        f"({r['tps_source']}) = {r['tokens_per_hour']} tokens/hour → GPU cost "
+        f"{r['gpu_cost_eur_per_1M']} EUR per 1M → × (1 + {ng['infra_overhead_pct_of_gpu']:g} %) "
+        f"+ {ng['base_eur_per_1M']:g} = cost {r['cost_eur_per_1M']} EUR per 1M → ÷ (1 − "
+        f"{r['target_margin_pct']} %) / 1000 = {r['unrounded_sell_eur_per_1k']} EUR per 1k → "
+        f"rounded up to {inc:g}: {r['rounded_sell_eur_per_1k']} → floor "
+        f"{r['min_floor_eur_per_1k']}, cap {cap} → **sell {r['sell_eur_per_1k']} EUR per 1k "
+        f"tokens**, margin {r['margin_pct']} % (p90 stress: {r['margin_pct_stress']} %)."
+    )
+
+
+def public_section(d: ReportData) -> list[str]:
+    if d.prices is None:
+        return ["## 3. Public Tap", "", "Not run (`--pipelines`).", ""]
+    expiry = d.public_op["prepaid_policy"]["credits"]["expiry_months"]
+    fx = d.market["market_env"]["finance"]["eur_usd_fx_rate"]["value"]
+    lines = ["## 3. Public Tap: per-model economics", "",
+             "Prices per model on its cheapest GPU class (`public_tap_prices_per_model.csv`, "
+             "reference configuration: every variable at its default):", ""]
+    lines += table(d.prices, ["model", "gpu", "cost_eur_per_1M", "sell_eur_per_1k",
+                              "margin_pct", "margin_pct_stress", "tps_source", "status"])
+    lines += ["", "### How each price is derived", ""]
+    lines += [f"- {price_derivation(r, d.public_op, fx)}" for r in d.prices]
+    lines += ["", f"Blended sell price (model mix): "
+              f"**{d.price_card['blended_sell_eur_per_1k']:.6f} EUR per 1k tokens**.", "",
+              "### Credits terms", "",
+              f"Tokens are sold as **prepaid, non-refundable credits, valid {expiry} months** "
+              "from purchase; **service stops when the balance reaches zero** (no credit is "
+              "extended). Credits are consumed over "
+              f"{d.public_op['prepaid_policy']['credits']['credit_consumption_months']} month(s); "
+              "unused credits expire as breakage revenue. Cash is received at purchase; revenue "
+              "is recognised as credits are used or expire (deferred revenue in between).", ""]
+    if d.scenarios:
+        lines += ["### Scenarios (expected path, `public_tap_scenarios.csv`)", ""]
+        lines += table([r for r in d.scenarios if r["grid_index"] == "0"],
+                       ["scenario", "period", "months", "new_customers", "active_customers_end",
+                        "credits_sold_eur", "revenue_eur", "gross_margin_eur", "marketing_eur",
+                        "net_eur"])
+        lines.append("")
+    return lines
+
+
+def private_section(d: ReportData) -> list[str]:
+    if d.economics is None:
+        return ["## 4. Private Tap", "", "Not run (`--pipelines`).", ""]
+    lines = ["## 4. Private Tap: economics and vendors", "",
+             "Sell price = median provider EUR/hr × (1 + markup); margins on the sell price "
+             "(`private_tap_economics.csv`):", ""]
+    lines += table(d.economics, ["gpu", "provider_eur_hr_med", "markup_pct", "sell_eur_hr",
+                                 "margin_eur_hr", "margin_pct", "management_fee_eur_per_month",
+                                 "base_fee_eur_per_month", "recommended_provider",
+                                 "margin_pct_vs_recommended"])
+    lines += ["", "Recommended vendor per class (`private_vendor_recommendation.csv`):", ""]
+    lines += table(d.vendors, ["gpu", "provider", "usd_hr", "eur_hr_effective", "score"])
+    lines.append("")
+    return lines
+
+
+def _year_rows(rows: Rows, columns: Sequence[str], months: int) -> Rows:
+    out = []
+    for year in range((months + 11) // 12):
+        sel = rows[year * 12:(year + 1) * 12]
+        out.append({"year": str(year + 1),
+                    **{c: f"{sum(float(r[c] or 0) for r in sel):.2f}" for c in columns}})
+    return out
+
+
+def scenarios_section(d: ReportData) -> list[str]:
+    cols = ["revenue_eur", "gross_margin_eur", "opex_eur", "ebitda_eur", "net_income_eur"]
+    grid0 = [r for r in d.pnl if r["grid_index"] == "0"]
+    total = {"year": f"{d.term_months} months",
+             **{c: f"{sum(float(r[c] or 0) for r in grid0):.2f}" for c in cols}}
+    qs = d.percentiles
+    lines = ["## 5. Scenarios: monthly, yearly and full-term views (grid point 0)", "",
+             "Monthly, first 12 months — expected path with the revenue percentiles across "
+             "samples (`pnl_by_month.csv`):", ""]
+    lines += table(grid0[:12], ["month", "calendar_month", *cols,
+                                *(f"p{q}_revenue_eur" for q in qs)])
+    lines += ["", "Yearly (sums of the same rows) and the full term:", ""]
+    lines += table(_year_rows(grid0, cols, d.term_months) + [total], ["year", *cols])
+    lines.append("")
+    return lines
+
+
+def break_even_section(d: ReportData) -> list[str]:
+    lines = ["## 6. Break-even", ""]
+    for g in d.acceptance["grid"]:
+        be = _kpi(d.kpis, g, "months_to_ebitda_break_even")
+        cum = _kpi(d.kpis, g, "months_to_cumulative_break_even")
+        lines.append(f"- Grid point {g}: EBITDA break-even month p50 {be.get('p50', '—')} "
+                     f"(p10 {be.get('p10', '—')}, p90 {be.get('p90', '—')}); cumulative "
+                     f"break-even p50 {cum.get('p50', '—')} (0 = not within the term).")
+    rows = [r for r in d.break_even if r["grid_index"] == "0"][: d.horizon_months]
+    lines += ["", "Revenue needed to cover the fixed overhead at the realised gross margin "
+              "(`break_even_targets.csv`, grid point 0, horizon):", ""]
+    lines += table(rows, ["month", "fixed_costs_eur", "gross_margin_pct", "revenue_needed_eur",
+                          "revenue_eur", "public_customers_needed", "private_clients_needed",
+                          "covered"])
+    lines.append("")
+    return lines
+
+
+def loan_section(d: ReportData) -> list[str]:
+    total_interest = sum(float(r["interest"]) for r in d.loan)
+    lines = ["## 7. Loan schedule", "",
+             f"{len(d.loan)} monthly payments; total interest {_eur(total_interest)} "
+             "(`loan_schedule.csv`; interest + principal = payment to the cent, closing balance "
+             "0):", ""]
+    lines += table(d.loan, ["month", "opening_principal", "interest", "principal", "payment",
+                            "closing_principal"])
+    lines.append("")
+    return lines
+
+
+def vat_section(d: ReportData) -> list[str]:
+    cols = ["vat_collected_eur", "vat_paid_eur", "vat_remitted_eur"]
+    grid0 = [r for r in d.vat if r["grid_index"] == "0"]
+    policy = grid0[0]["policy"] if grid0 else "—"
+    lines = ["## 8. VAT and compliance", "",
+             f"VAT is charged on credits sold and private invoices and remitted with the lag set "
+             f"in general.yaml; cash is set aside per policy `{policy}` (`vat_set_aside.csv`). "
+             "GPU rentals from non-EU providers are reverse-charged (VAT-neutral). Prepaid "
+             "credits are sold to business customers under non-refundable terms.", ""]
+    lines += table(_year_rows(grid0, cols, d.term_months), ["year", *cols])
+    lines.append("")
+    return lines
+
+
+def safeguards_section(d: ReportData) -> list[str]:
+    lines = ["## 9. Safeguards", "",
+             "- Prices are rounded **up**, so rounding never lowers a margin below target; a "
+             "model whose margin cannot be positive is not sold on the Public Tap.",
+             "- The p90 stress (provider drift, slower throughput, wider FX buffer) is "
+             "recomputed at the fixed sell prices; negative stressed margins are warnings.",
+             "- Credits are prepaid and service halts at a zero balance: no receivable risk on "
+             "the Public Tap.",
+             "- Capacity is capped per model (`max_instances_per_model`); hitting the cap is "
+             "reported as a capacity violation rather than silently overspending.",
+             f"- Covenant: minimum trailing-12-month DSCR ≥ "
+             f"{d.plan['plan']['targets']['min_dscr']:g} and closing cash ≥ "
+             f"{d.plan['plan']['targets']['min_cash_eur']:g} EUR; see the probabilities in §1.",
+             ""]
+    lines += ["Acceptance criteria (expected path; share of samples meeting each):", ""]
+    for g, info in d.acceptance["grid"].items():
+        rows = [{"grid": g, "criterion": c["name"], "ok": "yes" if c["ok"] else "**no**",
+                 "probability": "—" if c["probability"] is None else f"{c['probability']:.1%}",
+                 "detail": c["detail"]} for c in info["criteria"]]
+        lines += table(rows, ["grid", "criterion", "ok", "probability", "detail"])
+        lines.append("")
+    return lines
+
+
+def autoscaling_section(d: ReportData) -> list[str]:
+    if d.autoscaling is None:
+        return ["## 10. Autoscaling", "", "Not run (`--pipelines`).", ""]
+    lines = ["## 10. Autoscaling", "",
+             f"Each public model's p50 and p90 demand traces over the horizon were replayed "
+             f"through the threshold autoscaler ({d.scaling_events} scaling events in "
+             "`public_tap_scaling_events.csv`). KPIs for grid point 0 "
+             "(`public_tap_autoscaling_kpis.csv`):", ""]
+    lines += table([r for r in d.autoscaling if r["grid_index"] == "0"],
+                   ["model", "gpu", "trace", "scale_events", "avg_util_pct", "p95_util_pct",
+                    "sla_violations", "instance_hours", "planner_instance_hours",
+                    "oracle_instance_hours", "gpu_cost_eur"])
+    lines.append("")
+    return lines
+
+
+def data_quality_section(d: ReportData) -> list[str]:
+    lines = ["## 11. Data-quality legend", "",
+             "- **measured**: throughput from `facts/tps_model_gpu.csv` (source per row).",
+             "- **heuristic:bandwidth / active_params / baseline**: no measurement for the pair; "
+             "estimated from another GPU (memory-bandwidth ratio), other models on the GPU "
+             "(active-parameter ratio) or the GPU's baseline — re-measure before launch.",
+             "- Provider prices and market facts are list prices or public benchmarks with the "
+             "source in the input files; they are estimates until contracted.", ""]
+    if d.prices:
+        rows = [{"model": r["model"], "gpu": r["gpu"], "throughput": r["tps_source"],
+                 "price": "estimated from list prices"} for r in d.prices]
+        lines += table(rows, ["model", "gpu", "throughput", "price"])
+        lines.append("")
+    warnings = [i for i in d.validation["issues"] if i["severity"] == "warning"]
+    lines += [f"{len(warnings)} validation warnings are listed in `run_summary.md`.", ""]
+    return lines
+
+
+def charts_section(d: ReportData) -> list[str]:
+    lines = ["## 12. Charts", ""]
+    for file, caption in d.charts:
+        lines += [f"![{caption}]({file})", "", f"*{caption}*", ""]
+    return lines
+
+
+def financial_plan_markdown(d: ReportData) -> str:
+    lines = ["# Financial plan v3", "",
+             "Deterministic Monte Carlo plan of a GPU-inference business: the Public Tap "
+             "(tokens, prepaid credits) and the Private Tap (dedicated GPU-hours). Every table "
+             "below is generated from the CSV it names in `outputs/`.", ""]
+    for section in (executive_summary, inputs_section, public_section, private_section,
+                    scenarios_section, break_even_section, loan_section, vat_section,
+                    safeguards_section, autoscaling_section, data_quality_section,
+                    charts_section):
+        lines += section(d)
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""The README's DVC tour, command by command, in a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import re
+
+from tests.dvc.test_dvc_workflow import repo as repo  # noqa: F401  (module fixture)
+from tests.dvc.test_dvc_workflow import sh
+from tests.helpers import ROOT
+
+
+def tour_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- tour -->\s*```bash\n(.*?)```", text, re.S).group(1)
+    return [line.removeprefix("tools/venv-run ").strip() for line in block.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_tour_has_the_promised_commands():
+    joined = "\n".join(tour_commands())
+    for needle in ("dvc exp run -S", "dvc params diff", "dvc metrics diff", "dvc exp show",
+                   "dvc plots diff", "git switch -c"):
+        assert needle in joined
+
+
+def test_every_tour_command_runs(repo):  # noqa: F811
+    outputs = {}
+    for command in tour_commands():
+        outputs[command] = sh("bash", "-c", command, cwd=repo)
+    params = outputs["dvc params diff"]
+    assert "stochastic.simulations_per_run" in params and "budget_month0_eur" in params
+    assert "revenue_total_eur_p50" in outputs["dvc metrics diff"]
+    assert "revenue_total_eur_p50" in outputs["dvc metrics diff HEAD~1"]
+    assert "outputs/plots/revenue.csv" in outputs["dvc plots diff --json"]
