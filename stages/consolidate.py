@@ -116,9 +116,10 @@ def run(io: StageIO) -> None:
         for metric, (unit, values) in kpis.items():
             pv = percentiles(values, qs)
             finite = values[np.isfinite(values)]
-            kpi_rows.append([str(g), metric, unit, *(cell(float(x), 4) for x in pv),
-                             cell(float(finite.mean()) if finite.size else float("nan"), 4),
-                             cell(percentile_se(values, 50), 4)])
+            places = {"EUR": 2, "ratio": 4}.get(unit, 1)
+            kpi_rows.append([str(g), metric, unit, *(cell(float(x), places) for x in pv),
+                             cell(float(finite.mean()) if finite.size else float("nan"), places),
+                             cell(percentile_se(values, 50), places)])
         covenants = covenant_probabilities(kpis, min_dscr=min_dscr)
         breach = kpis["first_breach_month"][1]
         breach = breach[breach > 0]

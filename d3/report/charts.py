@@ -80,7 +80,7 @@ def private_margin_chart(classes: Sequence[str], margin_pct, vs_recommended_pct,
         ax.set_xticks(x, classes)
         ax.set_ylabel("margin on sell price, %")
         ax.set_title("Private Tap: margin per GPU class")
-        ax.legend(loc="best")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3, frameon=False)
         fig.tight_layout()
         return png_bytes(fig)
 

@@ -131,14 +131,14 @@ def price_derivation(r: Mapping[str, str], public_op: Mapping[str, Any], fx: flo
     inc = public_op["pricing_policy"]["public_tap"]["round_increment_eur_per_1k"]
     cap = r["max_cap_eur_per_1k"] or "none"
     return (
-        f"**{r['model']}** on {r['gpu']} ({r['provider']}): EUR/hr per GPU = USD/hr × "
+        f"**{r['model']}** on {r['gpu']} ({r['provider']}): EUR/hr per GPU = {r['usd_hr']} USD × "
         f"(1 + {buffer:g} %) / {fx:g} = {r['eur_hr']}; × {r['gpus_per_instance']} GPU(s) = "
         f"{r['instance_eur_hr']} EUR per instance-hour → {r['tps']} tokens/s "
         f"({r['tps_source']}) = {r['tokens_per_hour']} tokens/hour → GPU cost "
         f"{r['gpu_cost_eur_per_1M']} EUR per 1M → × (1 + {ng['infra_overhead_pct_of_gpu']:g} %) "
         f"+ {ng['base_eur_per_1M']:g} = cost {r['cost_eur_per_1M']} EUR per 1M → ÷ (1 − "
         f"{r['target_margin_pct']} %) / 1000 = {r['unrounded_sell_eur_per_1k']} EUR per 1k → "
-        f"rounded up to {inc:g}: {r['rounded_sell_eur_per_1k']} → floor "
+        f"rounded up to {format(inc, '.8f').rstrip('0')}: {r['rounded_sell_eur_per_1k']} → floor "
         f"{r['min_floor_eur_per_1k']}, cap {cap} → **sell {r['sell_eur_per_1k']} EUR per 1k "
         f"tokens**, margin {r['margin_pct']} % (p90 stress: {r['margin_pct_stress']} %)."
     )

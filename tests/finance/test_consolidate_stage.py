@@ -31,7 +31,7 @@ def test_public_only_run_equals_the_public_line_of_a_two_line_run(both, tmp_path
     two = {(r["grid_index"], r["metric"]): r for r in _csv(both / "consolidated_kpis.csv")}
     one = {(r["grid_index"], r["metric"]): r for r in _csv(alone / "consolidated_kpis.csv")}
     assert one[("0", "revenue_public_eur")] == two[("0", "revenue_public_eur")]
-    assert one[("0", "revenue_private_eur")]["p50"] == "0.0000"
+    assert one[("0", "revenue_private_eur")]["p50"] == "0.00"
     pnl_two, pnl_one = _csv(both / "pnl_by_month.csv"), _csv(alone / "pnl_by_month.csv")
     for a, b in zip(pnl_one, pnl_two, strict=True):
         for col in ("revenue_public_eur", "cogs_public_eur"):

@@ -37,7 +37,7 @@ def cost_table_rows(rows: Sequence[CostRow]) -> list[list[str]]:
 PRICE_COLUMNS = (
     "model", "gpu", "cost_eur_per_1M", "sell_eur_per_1k", "margin_pct",
     "provider", "tps_source", "margin_pct_stress", "status", "reason",
-    "gpus_per_instance", "eur_hr", "instance_eur_hr", "tps", "tokens_per_hour",
+    "gpus_per_instance", "usd_hr", "eur_hr", "instance_eur_hr", "tps", "tokens_per_hour",
     "gpu_cost_eur_per_1M", "target_margin_pct", "unrounded_sell_eur_per_1k",
     "rounded_sell_eur_per_1k", "min_floor_eur_per_1k", "max_cap_eur_per_1k",
     "cost_eur_per_1M_stress", "mix_frac",
@@ -55,7 +55,7 @@ def price_rows(card, best, stress_costs, policy) -> list[list[str]]:
             model, row.gpu, fmt_float(card.costs_eur_per_1M[model], 6),
             fmt_float(price.sell_eur_per_1k, 6), fmt_float(price.margin_pct, 4),
             row.provider, row.tps_source, fmt_float(stress_margin, 4), price.status, price.reason,
-            str(row.gpus_per_instance), fmt_float(row.eur_hr, 6),
+            str(row.gpus_per_instance), fmt_float(row.usd_hr, 6), fmt_float(row.eur_hr, 6),
             fmt_float(row.instance_eur_hr, 6), fmt_float(row.tps, 2),
             fmt_float(row.tokens_per_hour, 0), fmt_float(row.gpu_cost_eur_per_1M, 6),
             fmt_float(policy.target_margin_pct, 2), fmt_float(price.unrounded_eur_per_1k, 8),
