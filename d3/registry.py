@@ -303,6 +303,7 @@ STAGES: tuple[Stage, ...] = (
             "prices": "{out}/public_tap_prices_per_model.csv",
             "price_card": "{out}/intermediate/public_price_card.json",
             "scenarios": "{out}/public_tap_scenarios.csv",
+            "public_customers": "{out}/public_tap_customers_by_month.csv",
             "autoscaling": "{out}/public_tap_autoscaling_kpis.csv",
             "events": "{out}/public_tap_scaling_events.csv",
             "capacity_plan": "{out}/public_tap_capacity_plan.csv",

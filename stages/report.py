@@ -45,7 +45,7 @@ def run(io: StageIO) -> None:
         economics=_rows(dep("economics")), vendors=_rows(dep("vendors")),
         pnl=_rows(dep("pnl")), cashflow=_rows(dep("cashflow")), vat=_rows(dep("vat")),
         loan=_rows(dep("loan")), break_even=_rows(dep("break_even")), market=_json(dep("market")),
-        catalog=_json(dep("catalog")))
+        catalog=_json(dep("catalog")), public_customers=_rows(dep("public_customers")))
     charts = io.out("charts")
     for name, title, ylabel, covenant in (
         ("revenue", "Monthly revenue (grid point 0)", "EUR per month", None),

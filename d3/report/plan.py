@@ -39,6 +39,7 @@ class ReportData:
     break_even: Rows = field(default_factory=list)
     market: dict[str, Any] = field(default_factory=dict)
     catalog: dict[str, Any] = field(default_factory=dict)
+    public_customers: Rows | None = None
     charts: list[tuple[str, str]] = field(default_factory=list)  # (file, caption)
 
 
@@ -144,6 +145,29 @@ def price_derivation(r: Mapping[str, str], public_op: Mapping[str, Any], fx: flo
     )
 
 
+def realised_cost_lines(d: ReportData) -> list[str]:
+    """Priced cost (full throughput) against the cost of the capacity actually provisioned
+    (peak × planner, at target utilisation), on the expected path of grid point 0."""
+    if not d.public_customers or not d.pnl:
+        return []
+    month = str(d.horizon_months)
+    c = next(r for r in d.public_customers if r["grid_index"] == "0" and r["month"] == month)
+    p = next(r for r in d.pnl if r["grid_index"] == "0" and r["month"] == month)
+    served = float(c["tokens_served"])
+    if served <= 0:
+        return []
+    realised = float(p["cogs_public_eur"]) / served * 1e6
+    priced = d.price_card["blended_cost_eur_per_1M"]
+    return [f"**Priced vs realised cost.** Prices assume full throughput: blended cost "
+            f"{priced:.4f} EUR per 1M tokens. In month {month} of the expected path the "
+            f"provisioned capacity (peak hour × planner at target utilisation, every public "
+            f"model kept warm) costs {realised:.4f} EUR per 1M tokens served "
+            f"({realised / priced:.1f}× the priced cost; `cogs_public_eur` of "
+            f"`pnl_by_month.csv` ÷ `tokens_served` of `public_tap_customers_by_month.csv`). "
+            "Raise `infra_overhead_pct_of_gpu` or the target margin, or serve fewer models, "
+            "to close the gap.", ""]
+
+
 def public_section(d: ReportData) -> list[str]:
     if d.prices is None:
         return ["## 3. Public Tap", "", "Not run (`--pipelines`).", ""]
@@ -157,7 +181,9 @@ def public_section(d: ReportData) -> list[str]:
     lines += ["", "### How each price is derived", ""]
     lines += [f"- {price_derivation(r, d.public_op, fx)}" for r in d.prices]
     lines += ["", f"Blended sell price (model mix): "
-              f"**{d.price_card['blended_sell_eur_per_1k']:.6f} EUR per 1k tokens**.", "",
+              f"**{d.price_card['blended_sell_eur_per_1k']:.6f} EUR per 1k tokens**.", ""]
+    lines += realised_cost_lines(d)
+    lines += [
               "### Credits terms", "",
               f"Tokens are sold as **prepaid, non-refundable credits, valid {expiry} months** "
               "from purchase; **service stops when the balance reaches zero** (no credit is "

@@ -39,8 +39,8 @@ def test_a_price_in_the_report_equals_the_csv_and_its_derivation(out):
     report = (out / "financial_plan_v3.md").read_text()
     line = next(x for x in report.splitlines() if x.startswith("- **Llama 3.1 8B**"))
     # The derivation chain of the golden arithmetic (tests/fixtures/minimal/README.md).
-    for value in ("0.500000 USD", "0.420000", "1800.00", "6480000", "0.064815", "0.00012963", "0.000130",
-                  "0.000150"):
+    for value in ("0.500000 USD", "0.420000", "1800.00", "6480000", "0.064815", "0.00012963",
+                  "0.000130", "0.000150"):
         assert value in line
     assert f"**sell {llama['sell_eur_per_1k']} EUR per 1k tokens**" in line
     assert f"margin {llama['margin_pct']} %" in line
