@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
-import numpy as np
 import pyarrow.parquet as pq
 
-from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.runner import StageIO
+from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
 from d3.io.normalised import read_operator, read_variables
-from d3.io.parquet_stream import SampleWriter, sample_schema, sample_table
 from d3.io.writers import write_csv, write_json
 from d3.pipelines.public.demand import SERIES, DemandInputs, expected_demand
 from d3.pipelines.public.demand_blocks import (
@@ -58,36 +57,19 @@ def run(io: StageIO) -> None:
         noise=p["stochastic.outcome_noise"],
     )
     percentiles = p["stochastic.percentiles"]
-    chunk = io.options.chunk_blocks or p["run.chunk_blocks"]
-    ranges = chunk_ranges(len(blocks), chunk)
-    schema = sample_schema(SERIES, months)
-    by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
-    block_prices: list[float] = []
-    with SampleWriter(io.out("samples"), schema) as writer:
-        results = iter_ranges(simulate_fn(ctx), ranges, max_concurrency=io.options.max_concurrency)
-        for done, chunk in enumerate(results, start=1):
-            res = chunk_result(ctx, chunk)
-            writer.write(sample_table(schema, res.grid_index, res.replicate_index, res.mc_index,
-                                      res.series))
-            block_prices.extend(res.blended_sell_eur_per_1k.tolist())
-            for g in np.unique(res.grid_index):
-                rows = res.grid_index == g
-                acc = by_grid.setdefault(int(g), {s: [] for s in PERCENTILE_SERIES})
-                for s in PERCENTILE_SERIES:
-                    acc[s].append(res.series[s][rows])
-            io.emitter.emit("job_done", chunk=done, of=len(ranges),
-                            grid_index=int(res.grid_index[-1]),
-                            replicate_index=int(res.replicate_index[-1]))
-            io.emitter.progress(done, len(ranges), "public demand")
-
+    by_grid, block_prices = run_samples(
+        simulate=simulate_fn(ctx), finish=partial(chunk_result, ctx), n_blocks=len(blocks),
+        chunk_blocks=io.options.chunk_blocks or p["run.chunk_blocks"],
+        max_concurrency=io.options.max_concurrency, series=SERIES, months=months,
+        path=io.out("samples"), keep=PERCENTILE_SERIES, emitter=io.emitter,
+        label="public demand", pipeline="public")
     calendar = (general.calendar.start_year, general.calendar.start_month)
     customer_rows, scenario_out, summary = [], [], {}
     periods = {"first_12_months": min(12, months), "horizon": horizon, "full_term": months}
     for g in sorted(by_grid):
         inp, card = block_inputs(ctx, reference_values(variables, g))
         expected = expected_demand(inp)
-        pct = {s: percentile_paths(np.concatenate(by_grid[g][s]), percentiles)
-               for s in PERCENTILE_SERIES}
+        pct = {s: percentile_paths(by_grid[g][s], percentiles) for s in PERCENTILE_SERIES}
         customer_rows += customers_rows(g, expected, 1.0 / inp.customers_per_eur,
                                         card.blended_sell_eur_per_1k, pct, percentiles, calendar)
         for name, mult in p["scenarios"].items():

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from d3.core.sample_run import ChunkResult
+from d3.core.sample_run import chunk_result as stacked
 from d3.core.variables import Variable, overrides_of
 from d3.pipelines.private.clients import (
     ClientInputs,
@@ -18,7 +20,6 @@ from d3.pipelines.private.clients import (
     simulated_paths,
 )
 from d3.pipelines.private.provider_costs import ProviderOffer
-from d3.pipelines.public.demand_blocks import ChunkResult
 from d3.pipelines.public.reference import configured
 from d3.services.acquisition import budget_path
 
@@ -82,14 +83,8 @@ def chunk_result(ctx: ClientContext, chunk: ChunkPaths) -> ChunkResult:
         budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
         parts.append(client_series(inp, budget, chunk.new[rows], chunk.active[rows],
                                    chunk.hours_factor[rows]))
-    blocks = np.arange(chunk.start, chunk.start + len(chunk.inputs))
-    return ChunkResult(
-        grid_index=np.repeat(blocks // ctx.replicates, s),
-        replicate_index=np.repeat(blocks % ctx.replicates, s),
-        mc_index=np.tile(np.arange(s), len(blocks)),
-        series={k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
-        blended_sell_eur_per_1k=np.array([inp.sell_eur_hr for inp in chunk.inputs]),
-    )
+    return stacked(chunk.start, len(chunk.inputs), ctx.replicates, s, parts,
+                   [inp.sell_eur_hr for inp in chunk.inputs])
 
 
 def simulate_fn(ctx: ClientContext):

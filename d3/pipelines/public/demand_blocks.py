@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from d3.core.sample_run import ChunkResult
+from d3.core.sample_run import chunk_result as stacked
 from d3.core.variables import Variable, overrides_of
 from d3.pipelines.public.demand import DemandInputs, demand_series, simulated_customers
 from d3.pipelines.public.gpu_costs import CostRow
@@ -78,15 +80,6 @@ class ChunkCustomers:
     active: np.ndarray
 
 
-@dataclass(frozen=True)
-class ChunkResult:
-    grid_index: np.ndarray  # per sample
-    replicate_index: np.ndarray
-    mc_index: np.ndarray
-    series: dict[str, np.ndarray]  # (samples, months)
-    blended_sell_eur_per_1k: np.ndarray  # per block
-
-
 def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkCustomers:
     """Random customer paths of blocks ``start..stop-1`` (pure; runs in a worker process)."""
     inputs, prices, news, actives = [], [], [], []
@@ -111,14 +104,8 @@ def chunk_result(ctx: DemandContext, chunk: ChunkCustomers) -> ChunkResult:
         rows = slice(i * s, (i + 1) * s)
         budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
         parts.append(demand_series(inp, budget, chunk.new[rows], chunk.active[rows]))
-    blocks = np.arange(chunk.start, chunk.start + len(chunk.inputs))
-    return ChunkResult(
-        grid_index=np.repeat(blocks // ctx.replicates, s),
-        replicate_index=np.repeat(blocks % ctx.replicates, s),
-        mc_index=np.tile(np.arange(s), len(blocks)),
-        series={k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
-        blended_sell_eur_per_1k=chunk.blended_sell_eur_per_1k,
-    )
+    return stacked(chunk.start, len(chunk.inputs), ctx.replicates, s, parts,
+                   chunk.blended_sell_eur_per_1k)
 
 
 def simulate_fn(ctx: DemandContext):

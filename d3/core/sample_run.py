@@ -1,0 +1,66 @@
+"""The shared loop of the per-sample stages: run chunks of blocks (in parallel when asked),
+stream every sample's series to Parquet, and keep per grid point the series whose monthly
+percentiles the stage reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.progress import Emitter
+from d3.io.parquet_stream import SampleWriter, sample_schema, sample_table
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    grid_index: np.ndarray  # per sample
+    replicate_index: np.ndarray
+    mc_index: np.ndarray
+    series: dict[str, np.ndarray]  # (samples, months)
+    block_price: np.ndarray  # per block: the line's blended sell price
+
+
+def chunk_result(start: int, n_blocks: int, replicates: int, simulations: int,
+                 parts: Sequence[dict[str, np.ndarray]], block_price) -> ChunkResult:
+    """Stack the per-block series of blocks ``start..start+n_blocks-1`` with their indices."""
+    blocks = np.arange(start, start + n_blocks)
+    return ChunkResult(
+        grid_index=np.repeat(blocks // replicates, simulations),
+        replicate_index=np.repeat(blocks % replicates, simulations),
+        mc_index=np.tile(np.arange(simulations), n_blocks),
+        series={k: np.concatenate([p[k] for p in parts]) for k in parts[0]},
+        block_price=np.asarray(block_price, dtype=float),
+    )
+
+
+def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_blocks: int,
+                max_concurrency: int, series: Sequence[str], months: int, path: Path,
+                keep: Sequence[str], emitter: Emitter, label: str,
+                pipeline: str) -> tuple[dict[int, dict[str, np.ndarray]], list[float]]:
+    """Run every block; returns the kept series per grid point and the per-block prices."""
+    ranges = chunk_ranges(n_blocks, chunk_blocks)
+    schema = sample_schema(series, months)
+    by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
+    prices: list[float] = []
+    with SampleWriter(path, schema) as writer:
+        results = iter_ranges(simulate, ranges, max_concurrency=max_concurrency)
+        for done, chunk in enumerate(results, start=1):
+            res = finish(chunk)
+            writer.write(sample_table(schema, res.grid_index, res.replicate_index, res.mc_index,
+                                      res.series))
+            prices.extend(res.block_price.tolist())
+            for g in np.unique(res.grid_index):
+                rows = res.grid_index == g
+                acc = by_grid.setdefault(int(g), {s: [] for s in keep})
+                for s in keep:
+                    acc[s].append(res.series[s][rows])
+            emitter.emit("job_done", pipeline=pipeline, chunk=done, of=len(ranges),
+                         grid_index=int(res.grid_index[-1]),
+                         replicate_index=int(res.replicate_index[-1]))
+            emitter.progress(done, len(ranges), label)
+    return ({g: {s: np.concatenate(v) for s, v in acc.items()} for g, acc in by_grid.items()},
+            prices)
