@@ -37,11 +37,13 @@ from d3.io.normalised import read_variables
 from d3.io.parquet_stream import read_series
 from d3.io.writers import fmt_float, write_csv, write_json, write_parquet, write_text_atomic
 from d3.models.operator import GeneralOperator
-from d3.pipelines.private.clients import SERIES as PRIVATE_SERIES
-from d3.pipelines.public.demand import SERIES as PUBLIC_SERIES
 from d3.report.consolidated_summary import summary_document, summary_markdown
 
-CAPACITY_SERIES = ("gpu_cogs_eur", "non_gpu_cogs_eur", "instances_total", "capacity_violations")
+# Only the per-sample series the finance needs are read (memory scales with their number).
+PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "deferred_eur",
+                 "tokens_served", "active_customers")
+PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours")
+CAPACITY_SERIES = ("gpu_cogs_eur", "non_gpu_cogs_eur", "instances_total")
 
 
 def run(io: StageIO) -> None:
@@ -65,29 +67,29 @@ def run(io: StageIO) -> None:
     months = ref["budget_eur"].shape[1]
     hours = load("general")["calendar"]["hours_in_month"]
 
-    # One general configuration per block (general-scope variables may vary by block).
-    generals: dict[int, GeneralOperator] = {}
     block_ids = grid_of.astype(np.int64) * replicates + rep_of
-    results: dict[str, np.ndarray] = {}
-    for block in np.unique(block_ids):
-        rows = np.flatnonzero(block_ids == block)
-        overrides = overrides_of(variables, blocks[int(block)], "general")
-        general = GeneralOperator.model_validate(with_overrides(general_dump, overrides))
-        generals[int(block)] = general
-        sched = general_schedules(general, premiums, months)
-        pub = public_line({k: v[rows] for k, v in demand.items() if k in PUBLIC_SERIES},
-                          {k: v[rows] for k, v in cap.items() if k in CAPACITY_SERIES}) \
-            if public_on else None
-        pri = private_line({k: v[rows] for k, v in clients.items() if k in PRIVATE_SERIES}) \
-            if private_on else None
-        r = consolidated(pub, pri, sched, (len(rows), months))
-        for k, v in r.items():
-            results.setdefault(k, np.zeros((len(block_ids), months)))[rows] = v
     driver = p["consolidation.overhead_allocation_driver"]
-    results.update(overhead_allocation(
-        results, driver=driver,
-        public_driver=_driver(driver, demand, cap, hours, "public"),
-        private_driver=_driver(driver, clients, None, hours, "private")))
+
+    def sample_results(rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Finance of the samples ``rows`` (one general configuration per block, since
+        general-scope variables may vary by block). Called per grid point to bound memory."""
+        out: dict[str, np.ndarray] = {}
+        for block in np.unique(block_ids[rows]):
+            sub = rows[block_ids[rows] == block]
+            at = np.searchsorted(rows, sub)
+            overrides = overrides_of(variables, blocks[int(block)], "general")
+            general = GeneralOperator.model_validate(with_overrides(general_dump, overrides))
+            sched = general_schedules(general, premiums, months)
+            pub = public_line(_rows_of(demand, sub), _rows_of(cap, sub)) if public_on else None
+            pri = private_line(_rows_of(clients, sub)) if private_on else None
+            for k, v in consolidated(pub, pri, sched, (len(sub), months)).items():
+                out.setdefault(k, np.zeros((len(rows), months)))[at] = v
+        out.update(overhead_allocation(
+            out, driver=driver,
+            public_driver=_driver(driver, _rows_of(demand, rows), _rows_of(cap, rows), hours,
+                                  "public"),
+            private_driver=_driver(driver, _rows_of(clients, rows), None, hours, "private")))
+        return out
 
     calendar = (general_dump["calendar"]["start_year"], general_dump["calendar"]["start_month"])
     pnl_rows, cash_rows, vat_rows, kpi_rows, be_rows = [], [], [], [], []
@@ -97,19 +99,22 @@ def run(io: StageIO) -> None:
     cap_doc = load("capacity_summary") if public_on else None
     private_doc = load("private_summary") if private_on else None
     for g in sorted(set(grid_of.tolist())):
-        rows = grid_of == g
+        rows = np.flatnonzero(grid_of == g)
+        results = sample_results(rows)
+        if g == int(grid_of.min()):
+            _write_plots(io, results, _rows_of(demand, rows), months)
         general = GeneralOperator.model_validate(with_overrides(
             general_dump, overrides_of(variables, reference_values(variables, g), "general")))
         expected = _expected(g, general, premiums, months, demand_doc, cap_doc, private_doc,
                              driver, hours)
-        pct = {s: np.vstack([percentiles(results[s][rows][:, m], qs) for m in range(months)]).T
+        pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(months)]).T
                for s in (*PNL_PERCENTILES, *CASH_PERCENTILES)}
         pnl_rows += monthly_rows(g, expected, PNL_SERIES, pct, PNL_PERCENTILES, qs, calendar)
         cash_rows += monthly_rows(g, expected, CASH_SERIES, pct, CASH_PERCENTILES, qs, calendar)
         vat_rows += [row + [general.tax.vat_buffer_policy] for row in
                      monthly_rows(g, expected, VAT_SERIES, {}, (), qs, calendar)]
         be_rows += _break_even_rows(g, expected, demand_doc, private_doc, months)
-        kpis = sample_kpis({k: v[rows] for k, v in results.items()}, horizon, min_dscr=min_dscr)
+        kpis = sample_kpis(results, horizon, min_dscr=min_dscr)
         for metric, (_, values) in kpis.items():
             kpi_columns_by_name.setdefault(metric, []).append(values)
         expected_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in expected.items()}
@@ -180,7 +185,6 @@ def run(io: StageIO) -> None:
         **{m: pa.array(np.concatenate(v), pa.float64())
            for m, v in sorted(kpi_columns_by_name.items())}})
     write_parquet(io.out("sample_kpis"), table)
-    _write_plots(io, results, grid_of, demand, qs, months)
     io.emitter.emit("aggregate_done", grid_points=len(summary_grid), samples=len(grid_of))
 
 
@@ -261,14 +265,13 @@ def _break_even_rows(g, e, demand_doc, private_doc, months):
     return rows
 
 
-def _write_plots(io, results, grid_of, demand, qs, months):
-    rows0 = grid_of == int(np.min(grid_of))
+def _write_plots(io, results, demand, months):
+    """Fan-chart data of the first grid point (``results``/``demand`` are its samples)."""
     sets = {"plot_revenue": results["revenue_eur"], "plot_cash": results["closing_cash_eur"],
             "plot_dscr": results["dscr_t12"]}
     if demand is not None:
         sets["plot_customers"] = demand["active_customers"]
-    for name, values in sets.items():
-        v = values[rows0]
+    for name, v in sets.items():
         pcts = {q: percentiles_by_month(v, q) for q in (10, 50, 90)}
         write_csv(io.out(name), ("month", "p10", "p50", "p90"), [
             [str(m + 1), *(cell(float(pcts[q][m]), 4) for q in (10, 50, 90))]
