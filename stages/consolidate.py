@@ -132,7 +132,7 @@ def run(io: StageIO) -> None:
         loan_max, loan_tol = max_loan_for_dscr(
             public_line(_rows_of(demand, rows), _rows_of(cap, rows)) if public_on else None,
             private_line(_rows_of(clients, rows)) if private_on else None, general, premiums,
-            months, min_dscr=min_dscr, shape=(int(rows.sum()), months))
+            months, min_dscr=min_dscr, shape=(len(rows), months))
         summary_grid[str(g)] = {
             "kpis": {m: {"unit": u, **{f"p{q}": _num(x) for q, x in zip(qs, percentiles(v, qs),
                                                                           strict=True)},
