@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from d3.core.runner import StageIO
+from d3.io.audit import sha256sums_text, upstream_md5
 from d3.io.writers import write_json, write_text_atomic
 from d3.registry import STAGES
-from d3.report.audit import sha256sums_text, upstream_md5
 from d3.report.run_summary import run_summary, run_summary_markdown
 
 

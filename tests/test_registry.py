@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from d3.core.runner import declared_params
+from d3.io.params import declared_params
 from d3.io.yaml12 import read_yaml
 from d3.registry import STAGES, dvc_yaml_text
 from tests.helpers import ROOT

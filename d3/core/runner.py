@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from d3.core.progress import Emitter, NullEmitter
-from d3.io.yaml12 import read_yaml
-from d3.models.plan import Plan
+from d3.io.params import declared_params
 from d3.registry import STAGES, Roots, Stage
 
 PIPELINES = ("public", "private")
@@ -44,19 +43,6 @@ class StageIO:
     def params(self) -> dict[str, Any]:
         """The declared ``params.yaml`` keys (read as DVC reads them; plan defaults filled in)."""
         return declared_params(self.roots.params, self.stage.param_keys())
-
-
-def _lookup(tree: Mapping[str, Any], dotted: str) -> Any:
-    node: Any = tree
-    for part in dotted.split("."):
-        node = node[part]
-    return node
-
-
-def declared_params(params_path: Path, keys: Sequence[str]) -> dict[str, Any]:
-    """``{key: value}`` for exactly ``keys`` of the plan file, defaults applied."""
-    plan = Plan.model_validate(read_yaml(params_path)).model_dump(mode="json")
-    return {key: _lookup(plan, key) for key in keys}
 
 
 def stage_runner(stage: Stage):
