@@ -1,6 +1,6 @@
 """Benchmark the threshold autoscaler: ticks per second on one core.
 
-Usage: python benchmarks/bench_autoscaler.py [--months 60] [--interval 60]
+Usage: python -m benchmarks.bench_autoscaler [--months 60] [--interval 60]
 
 Every public model of the shipped inputs × the p50 and p90 traces × ``--months`` months at
 ``--interval`` seconds per tick (60 months at 60 s ≈ 2.6 M ticks per trace), diurnal profile,

@@ -1,7 +1,7 @@
 """End-to-end ``d3 run --max-concurrency 2`` at a chosen sample count: wall time and peak
 memory (largest resident set of the run and its workers).
 
-Usage: python benchmarks/bench_end_to_end.py [--samples 100000] [--workers 2]
+Usage: python -m benchmarks.bench_end_to_end [--samples 100000] [--workers 2]
 
 Copies the shipped inputs, sets replicates so grid × replicates × Monte Carlo ≈ --samples,
 and runs the whole pipeline into a temporary directory.
