@@ -112,3 +112,52 @@ def max_loan_for_dscr(public, private, general, annual_premiums, months: int, *,
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if p_dscr(mid) >= min_dscr else (lo, mid)
     return lo, tolerance_eur
+
+
+def allocation_driver(driver, line, cap, hours, which):
+    """The overhead-allocation driver of one line per sample and month (0 when not run)."""
+    if line is None:
+        return 0.0
+    if driver == "revenue":
+        return line["revenue_eur"]
+    if driver == "gpu_hours":
+        return cap["instances_total"] * hours if which == "public" else line["hours"]
+    return line["tokens_served"] if which == "public" else np.zeros_like(line["revenue_eur"])
+
+
+def expected_finance(g, general, premiums, months, demand_doc, cap_doc, private_doc, driver, hours):
+    """Finance of grid point ``g``'s expected path (reference configuration, no noise)."""
+    key = str(g)
+    sched = general_schedules(general, premiums, months)
+    pub = pri = None
+    if demand_doc is not None:
+        e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
+        c = cap_doc["grid"][key]
+        pub = public_line(e, {
+            "gpu_cogs_eur": np.array(c["expected_gpu_cogs_eur"])[None, :],
+            "non_gpu_cogs_eur": np.array(c["expected_non_gpu_cogs_eur"])[None, :]})
+    if private_doc is not None:
+        e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
+        pri = private_line(e)
+    r = consolidated(pub, pri, sched, (1, months))
+    pub_driver = pri_driver = 0.0
+    if demand_doc is not None:
+        d = demand_doc["grid"][key]["expected"]
+        pub_driver = {"revenue": np.array(d["revenue_eur"]),
+                      "gpu_hours": np.array(cap_doc["grid"][key]["expected_instances_total"])
+                      * hours, "tokens": np.array(d["tokens_served"])}[driver][None, :]
+    if private_doc is not None:
+        d = private_doc["grid"][key]["expected"]
+        pri_driver = {"revenue": np.array(d["revenue_eur"]), "gpu_hours": np.array(d["hours"]),
+                      "tokens": np.zeros(months)}[driver][None, :]
+    r.update(overhead_allocation(r, driver=driver, public_driver=pub_driver,
+                                 private_driver=pri_driver))
+    out = {k: np.asarray(v)[0] for k, v in r.items()}
+    if demand_doc is not None:
+        out["public_active_customers"] = np.array(
+            demand_doc["grid"][key]["expected"]["active_customers"])
+        out["expected_violations"] = np.array(cap_doc["grid"][key]["expected_violations"])
+    if private_doc is not None:
+        out["private_active_clients"] = np.array(
+            private_doc["grid"][key]["expected"]["active_clients"])
+    return out

@@ -9,7 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from d3.consolidate import (
+    allocation_driver,
     consolidated,
+    expected_finance,
     general_schedules,
     max_loan_for_dscr,
     overhead_allocation,
@@ -28,6 +30,7 @@ from d3.finance.tables import (
     PNL_PERCENTILES,
     PNL_SERIES,
     VAT_SERIES,
+    break_even_rows,
     cell,
     kpi_columns,
     monthly_columns,
@@ -86,9 +89,10 @@ def run(io: StageIO) -> None:
                 out.setdefault(k, np.zeros((len(rows), months)))[at] = v
         out.update(overhead_allocation(
             out, driver=driver,
-            public_driver=_driver(driver, _rows_of(demand, rows), _rows_of(cap, rows), hours,
-                                  "public"),
-            private_driver=_driver(driver, _rows_of(clients, rows), None, hours, "private")))
+            public_driver=allocation_driver(driver, _rows_of(demand, rows),
+                                            _rows_of(cap, rows), hours, "public"),
+            private_driver=allocation_driver(driver, _rows_of(clients, rows), None, hours,
+                                             "private")))
         return out
 
     calendar = (general_dump["calendar"]["start_year"], general_dump["calendar"]["start_month"])
@@ -105,7 +109,7 @@ def run(io: StageIO) -> None:
             _write_plots(io, results, _rows_of(demand, rows), months)
         general = GeneralOperator.model_validate(with_overrides(
             general_dump, overrides_of(variables, reference_values(variables, g), "general")))
-        expected = _expected(g, general, premiums, months, demand_doc, cap_doc, private_doc,
+        expected = expected_finance(g, general, premiums, months, demand_doc, cap_doc, private_doc,
                              driver, hours)
         pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(months)]).T
                for s in (*PNL_PERCENTILES, *CASH_PERCENTILES)}
@@ -113,7 +117,7 @@ def run(io: StageIO) -> None:
         cash_rows += monthly_rows(g, expected, CASH_SERIES, pct, CASH_PERCENTILES, qs, calendar)
         vat_rows += [row + [general.tax.vat_buffer_policy] for row in
                      monthly_rows(g, expected, VAT_SERIES, {}, (), qs, calendar)]
-        be_rows += _break_even_rows(g, expected, demand_doc, private_doc, months)
+        be_rows += break_even_rows(g, expected, demand_doc, private_doc, months)
         kpis = sample_kpis(results, horizon, min_dscr=min_dscr)
         for metric, (_, values) in kpis.items():
             kpi_columns_by_name.setdefault(metric, []).append(values)
@@ -195,74 +199,6 @@ def _num(x) -> float | None:
 def _rows_of(series, rows):
     return None if series is None else {k: v[rows] for k, v in series.items()
                                         if k not in ("grid_index", "replicate_index", "mc_index")}
-
-
-def _driver(driver, line, cap, hours, which):
-    if line is None:
-        return 0.0
-    if driver == "revenue":
-        return line["revenue_eur"]
-    if driver == "gpu_hours":
-        return cap["instances_total"] * hours if which == "public" else line["hours"]
-    return line["tokens_served"] if which == "public" else np.zeros_like(line["revenue_eur"])
-
-
-def _expected(g, general, premiums, months, demand_doc, cap_doc, private_doc, driver, hours):
-    key = str(g)
-    sched = general_schedules(general, premiums, months)
-    pub = pri = None
-    if demand_doc is not None:
-        e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
-        c = cap_doc["grid"][key]
-        pub = public_line(e, {
-            "gpu_cogs_eur": np.array(c["expected_gpu_cogs_eur"])[None, :],
-            "non_gpu_cogs_eur": np.array(c["expected_non_gpu_cogs_eur"])[None, :]})
-    if private_doc is not None:
-        e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
-        pri = private_line(e)
-    r = consolidated(pub, pri, sched, (1, months))
-    pub_driver = pri_driver = 0.0
-    if demand_doc is not None:
-        d = demand_doc["grid"][key]["expected"]
-        pub_driver = {"revenue": np.array(d["revenue_eur"]),
-                      "gpu_hours": np.array(cap_doc["grid"][key]["expected_instances_total"])
-                      * hours, "tokens": np.array(d["tokens_served"])}[driver][None, :]
-    if private_doc is not None:
-        d = private_doc["grid"][key]["expected"]
-        pri_driver = {"revenue": np.array(d["revenue_eur"]), "gpu_hours": np.array(d["hours"]),
-                      "tokens": np.zeros(months)}[driver][None, :]
-    r.update(overhead_allocation(r, driver=driver, public_driver=pub_driver,
-                                 private_driver=pri_driver))
-    out = {k: np.asarray(v)[0] for k, v in r.items()}
-    if demand_doc is not None:
-        out["public_active_customers"] = np.array(
-            demand_doc["grid"][key]["expected"]["active_customers"])
-        out["expected_violations"] = np.array(cap_doc["grid"][key]["expected_violations"])
-    if private_doc is not None:
-        out["private_active_clients"] = np.array(
-            private_doc["grid"][key]["expected"]["active_clients"])
-    return out
-
-
-def _break_even_rows(g, e, demand_doc, private_doc, months):
-    """Revenue needed to cover the fixed overhead at the month's realised gross margin, and
-    the customers (or clients) that would bring it at the month's revenue per head."""
-    rows = []
-    fixed = e["fixed_costs_eur"] + e["insurance_eur"] + e["bizdev_eur"] + e["contingency_eur"]
-    for m in range(months):
-        revenue, margin = float(e["revenue_eur"][m]), float(e["gross_margin_eur"][m])
-        gm = margin / revenue if revenue > 0 else float("nan")
-        needed = fixed[m] / gm if gm and gm > 0 else float("nan")
-        per_public = per_private = float("nan")
-        if "public_active_customers" in e and e["public_active_customers"][m] > 0:
-            per_public = e["revenue_public_eur"][m] / e["public_active_customers"][m]
-        if "private_active_clients" in e and e["private_active_clients"][m] > 0:
-            per_private = e["revenue_private_eur"][m] / e["private_active_clients"][m]
-        rows.append([str(m + 1), str(g), cell(float(fixed[m])), cell(gm * 100, 4), cell(needed),
-                     cell(revenue), cell(needed / per_public if per_public > 0 else float("nan")),
-                     cell(needed / per_private if per_private > 0 else float("nan")),
-                     "true" if margin >= fixed[m] else "false"])
-    return rows
 
 
 def _write_plots(io, results, demand, months):

@@ -65,3 +65,24 @@ def monthly_rows(grid_index: int, expected: Mapping[str, np.ndarray], series: Se
 
 def kpi_columns(qs: Sequence[int]) -> tuple[str, ...]:
     return (*KPI_BASE, *(f"p{q}" for q in qs), "mean", "se_p50")
+
+
+def break_even_rows(g, e, demand_doc, private_doc, months):
+    """Revenue needed to cover the fixed overhead at the month's realised gross margin, and
+    the customers (or clients) that would bring it at the month's revenue per head."""
+    rows = []
+    fixed = e["fixed_costs_eur"] + e["insurance_eur"] + e["bizdev_eur"] + e["contingency_eur"]
+    for m in range(months):
+        revenue, margin = float(e["revenue_eur"][m]), float(e["gross_margin_eur"][m])
+        gm = margin / revenue if revenue > 0 else float("nan")
+        needed = fixed[m] / gm if gm and gm > 0 else float("nan")
+        per_public = per_private = float("nan")
+        if "public_active_customers" in e and e["public_active_customers"][m] > 0:
+            per_public = e["revenue_public_eur"][m] / e["public_active_customers"][m]
+        if "private_active_clients" in e and e["private_active_clients"][m] > 0:
+            per_private = e["revenue_private_eur"][m] / e["private_active_clients"][m]
+        rows.append([str(m + 1), str(g), cell(float(fixed[m])), cell(gm * 100, 4), cell(needed),
+                     cell(revenue), cell(needed / per_public if per_public > 0 else float("nan")),
+                     cell(needed / per_private if per_private > 0 else float("nan")),
+                     "true" if margin >= fixed[m] else "false"])
+    return rows
