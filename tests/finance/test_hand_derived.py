@@ -90,11 +90,12 @@ def test_depreciation_starts_in_the_purchase_month_and_overlapping_assets_add_up
     # 18 months. A: 1200 over 12 months bought in month 3 → 100/month in months 3–14.
     # B: 600 over 3 months bought in month 5 → 200/month in months 5–7.
     # C: 300 over 6 months bought in month 16 → 50/month in months 16–18 (rest past the end).
-    # D: bought in month 19, past the horizon: no capex, no depreciation.
-    assets = [Asset(asset_id="a", cost_eur=1200, useful_life_months=12, purchase_month=3),
+    # D: bought in month 19, past the horizon: no capex, no depreciation (listed first, so that
+    # skipping it must not skip the assets after it).
+    assets = [Asset(asset_id="d", cost_eur=999, useful_life_months=2, purchase_month=19),
+              Asset(asset_id="a", cost_eur=1200, useful_life_months=12, purchase_month=3),
               Asset(asset_id="b", cost_eur=600, useful_life_months=3, purchase_month=5),
-              Asset(asset_id="c", cost_eur=300, useful_life_months=6, purchase_month=16),
-              Asset(asset_id="d", cost_eur=999, useful_life_months=2, purchase_month=19)]
+              Asset(asset_id="c", cost_eur=300, useful_life_months=6, purchase_month=16)]
     dep, capex = depreciation_and_capex(assets, 18)
     #          m1  m2  m3   m4   m5   m6   m7   m8 … m14    m15  m16–18
     expected = [0, 0, 100, 100, 300, 300, 300] + [100] * 7 + [0] + [50] * 3
@@ -389,3 +390,6 @@ def test_max_loan_edges_zero_and_the_upper_bound():
     # EBITDA 1200 carries any loan up to 10 000 (< 11 255.08) → the upper bound itself
     assert max_loan_for_dscr(_revenue_line([1200.0]), None, _general(), {}, 12, min_dscr=1.2,
                              upper_eur=10_000.0, shape=(1, 12)) == (10_000.0, 100.0)
+    # EBITDA 200 000/month could carry 200 × 11 255.08 = 2.25 M: capped at the default 1 M
+    assert max_loan_for_dscr(_revenue_line([200_000.0]), None, _general(), {}, 12, min_dscr=1.2,
+                             shape=(1, 12)) == (1_000_000.0, 100.0)
