@@ -185,13 +185,14 @@ def test_lagged_by_zero_is_a_copy_and_past_the_end_is_all_zero():
 
 
 def test_first_true_month_is_1_based_and_0_when_never():
-    flags = np.array([[False, False, True, True], [False] * 4, [True, False, False, False],
-                      [False, False, False, True]])
-    assert first_true_month(flags).tolist() == [3, 0, 1, 4]
+    flags = np.array([[False, False, True, True, False], [False] * 5,
+                      [True, False, False, False, False], [False, False, False, False, True]])
+    assert first_true_month(flags).tolist() == [3, 0, 1, 5]
 
 
 def test_nan_min_ignores_nan_and_gives_nan_for_an_all_nan_row():
-    out = nan_min(np.array([[3.0, NAN, 1.0], [NAN, NAN, NAN], [-2.0, 5.0, 0.0]]))
+    out = nan_min(np.array([[3.0, NAN, 1.0, 2.0], [NAN] * 4, [-2.0, 5.0, 0.0, NAN]]))
+    assert out.shape == (3,)
     assert out[0] == 1.0 and math.isnan(out[1]) and out[2] == -2.0
 
 
@@ -343,8 +344,8 @@ def _general(**loan) -> GeneralOperator:
     data["tax"]["corporate_tax_pct"] = 0
     data["depreciation"]["assets"] = []
     data["insurances"]["selected"] = []
-    data["loan"].update(term_months=12, interest_rate_pct_flat=12.0, grace_period_months=0,
-                        repayment="annuity", **loan)
+    data["loan"].update({"term_months": 12, "interest_rate_pct_flat": 12.0,
+                         "grace_period_months": 0, "repayment": "annuity", **loan})
     return GeneralOperator.model_validate(data)
 
 
@@ -393,3 +394,21 @@ def test_max_loan_edges_zero_and_the_upper_bound():
     # EBITDA 200 000/month could carry 200 × 11 255.08 = 2.25 M: capped at the default 1 M
     assert max_loan_for_dscr(_revenue_line([200_000.0]), None, _general(), {}, 12, min_dscr=1.2,
                              shape=(1, 12)) == (1_000_000.0, 100.0)
+
+
+def test_max_loan_a_dscr_exactly_at_the_target_meets_it():
+    # At 0 % a 12 000 loan over 12 months is 12 payments of exactly 1000.00; with EBITDA 1200
+    # the trailing-12 DSCR is 14 400 / 12 000 = 1.2 exactly, which meets a 1.2 minimum (≥).
+    general = _general(interest_rate_pct_flat=0.0)
+    line = _revenue_line([1200.0])
+
+    def largest(**kw):
+        return max_loan_for_dscr(line, None, general, {}, 12, min_dscr=1.2, shape=(1, 12), **kw)
+
+    # the upper bound itself sits on the target
+    assert largest(upper_eur=12_000.0) == (12_000.0, 100.0)
+    # first bisection step (100 + 23 900) / 2 = 12 000 sits on it: kept, and every later
+    # candidate above it fails, so the answer stays exactly 12 000
+    assert largest(upper_eur=23_900.0) == (12_000.0, 100.0)
+    # the smallest candidate (the tolerance, here 12 000) sits on it: not "no loan"
+    assert largest(upper_eur=50_000.0, tolerance_eur=12_000.0) == (12_000.0, 12_000.0)
