@@ -51,14 +51,14 @@ def empty_line(shape) -> LineResults:
     return LineResults(z, z, z, z, z, z, z)
 
 
-def public_line(demand: Mapping[str, np.ndarray],
-                capacity: Mapping[str, np.ndarray]) -> LineResults:
-    """Public Tap: revenue = credits consumed + expired; COGS = provisioned GPU + non-GPU;
-    cash = credits sold (prepaid); the unconsumed balance is deferred revenue."""
+def public_line(demand: Mapping[str, np.ndarray]) -> LineResults:
+    """Public Tap: revenue = credits served + expired; COGS = the rented fleet (GPU + non-GPU);
+    cash = credits sold less refunds of credits the fleet could not serve (prepaid); the
+    unconsumed balance is deferred revenue."""
     z = np.zeros_like(demand["revenue_eur"])
-    return LineResults(demand["revenue_eur"], capacity["gpu_cogs_eur"]
-                       + capacity["non_gpu_cogs_eur"], demand["budget_eur"],
-                       demand["credits_sold_eur"], demand["deferred_eur"], z, z)
+    return LineResults(demand["revenue_eur"], demand["cogs_eur"], demand["budget_eur"],
+                       demand["credits_sold_eur"] - demand["refunds_eur"],
+                       demand["deferred_eur"], z, z)
 
 
 def private_line(clients: Mapping[str, np.ndarray]) -> LineResults:
@@ -114,50 +114,92 @@ def max_loan_for_dscr(public, private, general, annual_premiums, months: int, *,
     return lo, tolerance_eur
 
 
-def allocation_driver(driver, line, cap, hours, which):
+def allocation_driver(driver, line, hours, which):
     """The overhead-allocation driver of one line per sample and month (0 when not run)."""
     if line is None:
         return 0.0
     if driver == "revenue":
         return line["revenue_eur"]
     if driver == "gpu_hours":
-        return cap["instances_total"] * hours if which == "public" else line["hours"]
+        return line["instances_total"] * hours if which == "public" else line["hours"]
     return line["tokens_served"] if which == "public" else np.zeros_like(line["revenue_eur"])
 
 
-def expected_finance(g, general, premiums, months, demand_doc, cap_doc, private_doc, driver, hours):
-    """Finance of grid point ``g``'s expected path (reference configuration, no noise)."""
+def reference_finance(g, general, premiums, months, demand_doc, private_doc, driver, hours):
+    """Finance of grid point ``g``'s reference path: every random variable at its mean, no
+    outcome noise (the lines' ``expected`` paths). Shown beside the samples, never used to
+    decide (SPEC §8)."""
     key = str(g)
     sched = general_schedules(general, premiums, months)
-    pub = pri = None
+    pub_e = pri_e = None
     if demand_doc is not None:
-        e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
-        c = cap_doc["grid"][key]
-        pub = public_line(e, {
-            "gpu_cogs_eur": np.array(c["expected_gpu_cogs_eur"])[None, :],
-            "non_gpu_cogs_eur": np.array(c["expected_non_gpu_cogs_eur"])[None, :]})
+        pub_e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
     if private_doc is not None:
-        e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
-        pri = private_line(e)
-    r = consolidated(pub, pri, sched, (1, months))
-    pub_driver = pri_driver = 0.0
-    if demand_doc is not None:
-        d = demand_doc["grid"][key]["expected"]
-        pub_driver = {"revenue": np.array(d["revenue_eur"]),
-                      "gpu_hours": np.array(cap_doc["grid"][key]["expected_instances_total"])
-                      * hours, "tokens": np.array(d["tokens_served"])}[driver][None, :]
-    if private_doc is not None:
-        d = private_doc["grid"][key]["expected"]
-        pri_driver = {"revenue": np.array(d["revenue_eur"]), "gpu_hours": np.array(d["hours"]),
-                      "tokens": np.zeros(months)}[driver][None, :]
-    r.update(overhead_allocation(r, driver=driver, public_driver=pub_driver,
-                                 private_driver=pri_driver))
+        pri_e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
+    r = consolidated(public_line(pub_e) if pub_e else None,
+                     private_line(pri_e) if pri_e else None, sched, (1, months))
+    r.update(overhead_allocation(
+        r, driver=driver, public_driver=allocation_driver(driver, pub_e, hours, "public"),
+        private_driver=allocation_driver(driver, pri_e, hours, "private")))
     out = {k: np.asarray(v)[0] for k, v in r.items()}
-    if demand_doc is not None:
-        out["public_active_customers"] = np.array(
-            demand_doc["grid"][key]["expected"]["active_customers"])
-        out["expected_violations"] = np.array(cap_doc["grid"][key]["expected_violations"])
-    if private_doc is not None:
-        out["private_active_clients"] = np.array(
-            private_doc["grid"][key]["expected"]["active_clients"])
+    if pub_e is not None:
+        out["public_active_customers"] = pub_e["active_customers"][0]
+        out["expected_violations"] = pub_e["capacity_violations"][0]
+    if pri_e is not None:
+        out["private_active_clients"] = pri_e["active_clients"][0]
     return out
+
+
+def _ratio_pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0) * 100.0, np.nan)
+
+
+def public_kpis(demand: Mapping[str, np.ndarray], results: Mapping[str, np.ndarray],
+                horizon: int) -> dict[str, tuple[str, np.ndarray]]:
+    """Per-sample Public Tap KPIs over the first ``horizon`` months: the margin the price list
+    promises on served tokens, the margin the P&L realises on the rented fleet, and the demand
+    the capped fleet could not serve."""
+    h = slice(0, horizon)
+    total = {k: v[:, h].sum(axis=1) for k, v in demand.items()}
+    revenue = results["revenue_public_eur"][:, h].sum(axis=1)
+    cogs = results["cogs_public_eur"][:, h].sum(axis=1)
+    return {
+        "public_priced_margin_pct": ("pct", _ratio_pct(total["served_eur"]
+                                                       - total["priced_cogs_eur"],
+                                                       total["served_eur"])),
+        "public_realised_margin_pct": ("pct", _ratio_pct(revenue - cogs, revenue)),
+        "unserved_tokens": ("tokens", total["unserved_tokens"]),
+        "unserved_tokens_share_pct": ("pct", _ratio_pct(total["unserved_tokens"],
+                                                        total["tokens_demanded"])),
+        "public_refunds_eur": ("EUR", total["refunds_eur"]),
+        "capacity_violation_model_months": ("model-months", total["capacity_violations"]),
+    }
+
+
+def autoscaler_kpis(rows) -> dict[str, dict[str, dict[str, float]]]:
+    """The autoscaler's KPIs per model and trace (``public_tap_autoscaling_kpis.csv`` rows of
+    one grid point), plus ``all models``: events and SLA-violation ticks summed,
+    utilisation demand-weighted (Σ demand / Σ ready capacity ≈ the mean of ``avg_util_pct``
+    weighted by instance-hours) and the highest p95 utilisation."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r in rows:
+        out.setdefault(r["model"], {})[r["trace"]] = {
+            "scale_events": float(r["scale_events"]), "avg_util_pct": float(r["avg_util_pct"]),
+            "p95_util_pct": float(r["p95_util_pct"]),
+            "sla_violations": float(r["sla_violations"]),
+            "instance_hours": float(r["instance_hours"])}
+    if not out:
+        return out
+    total: dict[str, dict[str, float]] = {}
+    for trace in sorted({t for m in out.values() for t in m}):
+        runs = [m[trace] for m in out.values() if trace in m]
+        hours = sum(r["instance_hours"] for r in runs)
+        total[trace] = {
+            "scale_events": sum(r["scale_events"] for r in runs),
+            "avg_util_pct": sum(r["avg_util_pct"] * r["instance_hours"] for r in runs) / hours
+            if hours > 0 else 0.0,
+            "p95_util_pct": max(r["p95_util_pct"] for r in runs),
+            "sla_violations": sum(r["sla_violations"] for r in runs),
+            "instance_hours": hours}
+    return {"all models": total, **dict(sorted(out.items()))}

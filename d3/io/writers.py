@@ -8,6 +8,8 @@ half-written file behind.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import csv
 import io
 import json
@@ -85,6 +87,19 @@ def fmt_float(value: float, decimals: int) -> str:
     return text
 
 
+PRICE_SIGNIFICANT_DIGITS = 10
+
+
+def price_text(value: float) -> str:
+    """Prices per 1k/1M tokens (and other unit rates) at 10 significant digits (SPEC §4: ≥ 6),
+    so ``tokens × price`` recomputes revenue to the cent: ``0.0003175`` stays ``0.0003175``."""
+    return fmt_sig(value, PRICE_SIGNIFICANT_DIGITS)
+
+
 def fmt_sig(value: float, digits: int = 6) -> str:
     """Rates and ratios: ``digits`` significant digits, no exponent for ordinary magnitudes."""
-    return format(float(f"{value:.{digits}g}"), "f").rstrip("0").rstrip(".") or "0"
+    # Decimal, not float: ``format(float, "f")`` keeps only 6 decimals (0.0003175 → 0.000318).
+    text = format(Decimal(f"{value:.{digits}g}"), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

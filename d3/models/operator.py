@@ -109,6 +109,9 @@ class PublicPricing(Strict):
     max_cap_eur_per_1k: PosFloat | None = None
     allow_tps_heuristic: bool = True
     non_gpu_costs: NonGpuCosts = NonGpuCosts()
+    # full_throughput: cost per 1M at full throughput; planned_utilisation: at the fleet's
+    # planned utilisation (target utilisation, always-warm minimum, peak factor) — SPEC §5.1.
+    cost_basis: Literal["full_throughput", "planned_utilisation"] = "full_throughput"
 
 
 class PublicPricingPolicy(Strict):

@@ -119,10 +119,15 @@ def non_gpu_costs(public) -> NonGpuCosts:
     return NonGpuCosts(**public.pricing_policy.public_tap.non_gpu_costs.model_dump())
 
 
-def price_card(best: Mapping[str, CostRow], public) -> PriceCard:
-    """Price every model on its cheapest GPU ``g*`` under the operator ``public``."""
+def price_card(best: Mapping[str, CostRow], public,
+               utilisation_frac: Mapping[str, float] | None = None) -> PriceCard:
+    """Price every model on its cheapest GPU ``g*`` under the operator ``public``. With
+    ``utilisation_frac`` (per model, 0..1: the fleet's planned utilisation) the GPU cost per
+    1M tokens is divided by it — the ``planned_utilisation`` cost basis (SPEC §5.1)."""
     policy, non_gpu = pricing_policy(public), non_gpu_costs(public)
-    costs = {m: cost_eur_per_1M(r.gpu_cost_eur_per_1M, non_gpu) for m, r in best.items()}
+    util = utilisation_frac or {}
+    costs = {m: cost_eur_per_1M(r.gpu_cost_eur_per_1M / util.get(m, 1.0), non_gpu)
+             for m, r in best.items()}
     prices = {m: model_price(c, policy) for m, c in costs.items()}
     public_models = [m for m in best if prices[m].status == "public"]
     mix = normalised_mix(public.model_mix, public_models)
