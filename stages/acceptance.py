@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 
-from d3.acceptance import acceptance_document, grid_criteria
+from d3.acceptance import ClassMargin, acceptance_document, grid_criteria
 from d3.core.errors import Issue, ValidationError
 from d3.core.runner import StageIO, selected_pipelines
 from d3.io.parquet_stream import read_series
@@ -35,7 +35,8 @@ def run(io: StageIO) -> None:
     margins = None
     if "private" in lines:
         classes = json.loads(io.dep("private_pricing").read_text(encoding="utf-8"))["classes"]
-        margins = {g: c["margin_pct"] for g, c in classes.items()}
+        margins = {g: ClassMargin(c["margin_vendor_pct"], c["margin_pct_vs_median"])
+                   for g, c in classes.items()}
     scaler_rows = None
     if "public" in lines:
         with io.dep("autoscaling_kpis").open(encoding="utf-8") as fh:

@@ -32,6 +32,14 @@ def test_economics_arithmetic(out):
     assert float(rows["4090"]["sell_eur_hr"]) == pytest.approx(med * 1.30, abs=1e-6)
     assert float(rows["4090"]["margin_pct"]) == pytest.approx(30 / 130 * 100, abs=1e-4)
     assert rows["4090"]["management_fee_eur_per_month"] == "100.00"
+    # Paid to the recommended vendor: 4090 alpha €0.42 → (0.5733 − 0.42)/0.5733 = 26.7399 %;
+    # H100 beta €1.848 → (2.5662 − 1.848)/2.5662 = 27.9869 %.
+    assert rows["4090"]["vendor_provider"] == "alpha"
+    assert float(rows["4090"]["margin_vendor_pct"]) == pytest.approx(
+        (med * 1.3 - 0.42) / (med * 1.3) * 100, abs=1e-4)
+    assert float(rows["H100 SXM"]["margin_vendor_eur_hr"]) == pytest.approx(2.5662 - 1.848,
+                                                                          abs=1e-6)
+    assert float(rows["H100 SXM"]["margin_vendor_pct"]) == pytest.approx(27.9869, abs=1e-4)
 
 
 def test_public_outputs_absent_when_only_private_runs(out):
