@@ -45,7 +45,8 @@ from d3.report.consolidated_summary import summary_document, summary_markdown
 # Only the per-sample series the finance needs are read (memory scales with their number).
 PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "deferred_eur",
                  "tokens_served", "active_customers")
-PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours")
+PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours", "block_purchases_eur",
+                  "deferred_eur", "invoiced_eur")
 CAPACITY_SERIES = ("gpu_cogs_eur", "non_gpu_cogs_eur", "instances_total")
 
 
