@@ -5,10 +5,10 @@ and broadcast. Conventions (docs/FINANCE.md): tax is computed monthly on positiv
 loss carry-forward and paid in the same month; VAT is charged on public credits sold, private
 blocks bought and private invoices, recovered on domestic purchases (acquisition, bizdev and
 fixed costs except salaries and insurance; foreign GPU rentals are reverse-charged,
-VAT-neutral), and the monthly net is
-remitted ``vat_payment_lag_months`` later; receivables and payables follow AR/AP days on the
-Private Tap's monthly invoices and GPU costs; public credits and private GPU-hour blocks are
-prepaid (deferred revenue). Cash in follows from revenue and the change in working capital.
+VAT-neutral), and the monthly net is remitted ``vat_payment_lag_months`` later; receivables and
+payables follow AR/AP days on the Private Tap's monthly invoices and GPU costs; public credits
+and private GPU-hour blocks are prepaid (deferred revenue). Cash in follows from revenue and the
+change in working capital.
 """
 
 from __future__ import annotations

@@ -23,7 +23,9 @@ PERCENTILE_SERIES = ("active_clients", "new_clients", "hours", "revenue_eur", "c
 BASE_COLUMNS = ("month", "private_budget_eur", "private_cac_eur", "expected_new_clients",
                 "active_clients", "hours", "sell_eur_hr", "revenue_eur", "grid_index",
                 "calendar_month", "usage_revenue_eur", "fee_revenue_eur", "cogs_eur",
-                "gross_margin_eur", "cost_eur_hr")
+                "gross_margin_eur", "cost_eur_hr", "block_purchases_eur", "deferred_eur",
+                "expired_eur", "invoiced_eur")
+CASH_SERIES = ("block_purchases_eur", "deferred_eur", "expired_eur", "invoiced_eur")
 
 
 def economics_row(e, providers: int) -> list[str]:
@@ -63,7 +65,7 @@ def customers_rows(grid_index: int, expected: Mapping[str, np.ndarray], inp, pct
                str(grid_index), calendar_month(*calendar, m + 1),
                fmt_float(e["usage_revenue_eur"][m], 2), fmt_float(e["fee_revenue_eur"][m], 2),
                fmt_float(e["cogs_eur"][m], 2), fmt_float(e["gross_margin_eur"][m], 2),
-               fmt_float(inp.cost_eur_hr, 6)]
+               fmt_float(inp.cost_eur_hr, 6), *(fmt_float(e[s][m], 2) for s in CASH_SERIES)]
         for s in PERCENTILE_SERIES:
             for i, _ in enumerate(percentiles):
                 row.append(fmt_float(pct[s][i, m], 2))

@@ -45,3 +45,13 @@ def test_economics_arithmetic(out):
 def test_public_outputs_absent_when_only_private_runs(out):
     assert not (out / "public_tap_prices_per_model.csv").exists()
     assert (out / "run_summary.json").exists()
+
+
+def test_without_prepaid_blocks_the_expected_path_is_invoiced_monthly(out):
+    # The minimal fixture sets no prepaid_policy: block_hours 0 → nothing prepaid, every euro of
+    # revenue is invoiced monthly on AR terms.
+    with (out / "private_tap_customers_by_month.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["block_purchases_eur"] == r["deferred_eur"] == r["expired_eur"] == "0.00"
+               for r in rows)
+    assert all(r["invoiced_eur"] == r["revenue_eur"] for r in rows)
