@@ -45,31 +45,31 @@ def blocks_per_client(shortfall_hours: np.ndarray, active: np.ndarray,
 
 
 def fifo_draw(vintages: np.ndarray, hours: np.ndarray) -> np.ndarray:
-    """Hours drawn from each vintage, oldest first. ``vintages`` ``(samples, k)`` unused hours
-    by purchase month (oldest column first), ``hours`` ``(samples,)`` to draw; the draw stops
-    at the balance, so a vintage never goes below 0."""
-    before = np.cumsum(vintages, axis=-1) - vintages
-    return np.clip(hours[:, None] - before, 0.0, vintages)
+    """Hours drawn from each vintage, oldest first. ``vintages`` ``(k, samples)``: unused hours
+    by purchase month, oldest row first; ``hours`` ``(samples,)`` to draw. The draw stops at
+    the balance, so a vintage never goes below 0."""
+    before = np.cumsum(vintages, axis=0) - vintages
+    return np.clip(hours - before, 0.0, vintages)
 
 
 def block_ledger(hours: np.ndarray, active: np.ndarray, *, block_hours: float,
                  expiry_months: int) -> BlockLedger:
     """Purchases, breakage and balance of prepaid blocks (module docstring). ``hours`` and
     ``active`` ``(samples, months)`` (broadcast together); a block bought in month j is usable
-    in months j..j+expiry_months−1 and its remainder expires in month j+expiry_months."""
+    in months j..j+expiry_months−1 and its remainder expires in month j+expiry_months.
+    Computed months-major (each month's samples contiguous), returned ``(samples, months)``."""
     hours, active = np.broadcast_arrays(np.asarray(hours, float), np.asarray(active, float))
-    samples, months = hours.shape
-    vintages = np.zeros((samples, months))  # column j: unused hours of month j's blocks
-    purchased, expired, balance = (np.zeros((samples, months)) for _ in range(3))
-    for m in range(months):
+    h, a = np.ascontiguousarray(hours.T), np.ascontiguousarray(active.T)
+    vintages = np.zeros_like(h)  # row j: unused hours of the blocks bought in month j
+    purchased, expired, balance = (np.zeros_like(h) for _ in range(3))
+    for m in range(h.shape[0]):
         if m >= expiry_months:
-            expired[:, m] = vintages[:, m - expiry_months]
-            vintages[:, m - expiry_months] = 0.0
-        live = slice(max(0, m - expiry_months + 1), m + 1)
-        shortfall = np.maximum(hours[:, m] - vintages[:, live].sum(axis=-1), 0.0)
-        purchased[:, m] = (active[:, m] * block_hours
-                           * blocks_per_client(shortfall, active[:, m], block_hours))
-        vintages[:, m] = purchased[:, m]
-        vintages[:, live] -= fifo_draw(vintages[:, live], hours[:, m])
-        balance[:, m] = vintages[:, live].sum(axis=-1)
-    return BlockLedger(purchased, expired, balance)
+            expired[m] = vintages[m - expiry_months]
+            vintages[m - expiry_months] = 0.0
+        live = vintages[max(0, m - expiry_months + 1): m + 1]  # a view: edits land in vintages
+        shortfall = np.maximum(h[m] - live.sum(axis=0), 0.0)
+        purchased[m] = a[m] * block_hours * blocks_per_client(shortfall, a[m], block_hours)
+        vintages[m] = purchased[m]
+        live -= fifo_draw(live, h[m])
+        balance[m] = live.sum(axis=0)
+    return BlockLedger(purchased.T.copy(), expired.T.copy(), balance.T.copy())

@@ -69,9 +69,11 @@ def test_every_active_client_tops_up_its_share_of_the_shortfall_in_whole_blocks(
 
 
 def test_fifo_draw_takes_the_oldest_hours_first_and_stops_at_the_balance():
-    v = np.array([[30.0, 50.0, 100.0]])
-    assert fifo_draw(v, np.array([60.0])).tolist() == [[30.0, 30.0, 0.0]]
-    assert fifo_draw(v, np.array([500.0])).tolist() == [[30.0, 50.0, 100.0]]
+    # one sample; vintages oldest first: 30, 50, 100 h. 60 h: all 30 of the oldest, 30 of the
+    # next; 500 h: everything (230), never below 0.
+    v = np.array([[30.0], [50.0], [100.0]])
+    assert fifo_draw(v, np.array([60.0])).tolist() == [[30.0], [30.0], [0.0]]
+    assert fifo_draw(v, np.array([500.0])).tolist() == [[30.0], [50.0], [100.0]]
 
 
 @settings(max_examples=60, deadline=None)
