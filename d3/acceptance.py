@@ -24,6 +24,26 @@ class Criterion:
     reference: bool | None = None  # does the reference path meet it (shown, not used)
 
 
+@dataclass(frozen=True)
+class ClassMargin:
+    """A Private Tap GPU class's margins on the sell price, percent 0..100."""
+
+    vendor_pct: float  # against the vendor actually paid (the one judged, SPEC §8)
+    median_pct: float  # against the median provider (shown beside it)
+
+
+def private_margin_criterion(margins: Mapping[str, ClassMargin],
+                             threshold_pct: float) -> Criterion:
+    """Every class's margin against the vendor actually paid ≥ ``threshold_pct`` (reference
+    price card); the detail shows both margins of every class."""
+    low = sorted(g for g, m in margins.items() if m.vendor_pct < threshold_pct)
+    shown = "; ".join(f"{g} {m.vendor_pct:.1f} % vendor-paid ({m.median_pct:.1f} % vs median)"
+                      for g, m in sorted(margins.items()))
+    return Criterion("private_margin_per_class", not low, None,
+                     f"threshold {threshold_pct:g} % on the vendor actually paid; {shown}; "
+                     f"below: {', '.join(low) or 'none'}", not low)
+
+
 def non_decreasing(paths: np.ndarray, min_growth_pct: float = 0.0) -> np.ndarray:
     """Per path (last axis = months): never down month on month, and growing by at least
     ``min_growth_pct`` when it is > 0. ``(samples,)`` bool."""
@@ -48,13 +68,12 @@ def decided(name: str, flags: np.ndarray, reference: bool, min_probability: floa
 def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.ndarray],
                   kpi_samples: Mapping[str, np.ndarray], public_active: np.ndarray | None,
                   private_active: np.ndarray | None,
-                  private_margins: Mapping[str, tuple[float, float]] | None,
+                  private_margins: Mapping[str, ClassMargin] | None,
                   capacity_violations: np.ndarray | None,
                   autoscaler_rows: Sequence[Mapping] | None,
                   cash_buffer_eur: float = 0.0) -> list[Criterion]:
     """Every criterion of one grid point. ``kpi_samples`` are its per-sample KPIs,
-    ``reference`` the reference path's monthly series, ``private_margins`` per GPU class
-    ``(margin on the vendor paid %, margin on the median provider %)``."""
+    ``reference`` the reference path's monthly series, ``private_margins`` per GPU class."""
     h = slice(0, horizon)
     p_min = targets["min_acceptance_probability"]
     out: list[Criterion] = []
@@ -74,14 +93,8 @@ def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.
             bool(non_decreasing(path)[0]), p_min,
             f"active clients never fall; reference path {path[0]:.1f} → {path[-1]:.1f}"))
     if private_margins is not None:
-        threshold = targets["private_margin_threshold_pct"]
-        low = {g: m for g, m in private_margins.items() if m[0] < threshold}
-        out.append(Criterion(
-            "private_margin_per_class", not low, None,
-            f"margin on the vendor actually paid ≥ {threshold:g} % per class (reference "
-            "price card); below: " + (", ".join(
-                f"{g} {m[0]:.1f} % (vs median provider {m[1]:.1f} %)"
-                for g, m in sorted(low.items())) or "none"), not low))
+        out.append(private_margin_criterion(private_margins,
+                                            targets["private_margin_threshold_pct"]))
     target_margin = targets.get("public_realised_margin_min_pct")
     if target_margin is not None and "public_realised_margin_pct" in kpi_samples:
         values = kpi_samples["public_realised_margin_pct"]

@@ -62,10 +62,15 @@ def public_line(demand: Mapping[str, np.ndarray]) -> LineResults:
 
 
 def private_line(clients: Mapping[str, np.ndarray]) -> LineResults:
-    """Private Tap: invoiced monthly (AR days on revenue, AP days on GPU costs)."""
-    z = np.zeros_like(clients["revenue_eur"])
+    """Private Tap: revenue = usage + fees + breakage of expired block hours. Prepaid usage is
+    paid (and VAT charged) when a block is bought; its unused balance is deferred revenue, so
+    cash in for usage = ``block_purchases_eur``. What is invoiced monthly (fees; usage too when
+    there are no blocks) is VAT base when invoiced and collected on AR days; GPU costs are paid
+    on AP days. Cash sales = block purchases + invoiced; neither is counted twice: usage revenue
+    is cash through the deferred balance, invoiced revenue through the receivables."""
     return LineResults(clients["revenue_eur"], clients["cogs_eur"], clients["budget_eur"],
-                       clients["revenue_eur"], z, clients["revenue_eur"], clients["cogs_eur"])
+                       clients["block_purchases_eur"] + clients["invoiced_eur"],
+                       clients["deferred_eur"], clients["invoiced_eur"], clients["cogs_eur"])
 
 
 ALLOCATION_DRIVERS = ("revenue", "gpu_hours", "tokens")

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 
-from d3.acceptance import acceptance_document, grid_criteria
+from d3.acceptance import ClassMargin, acceptance_document, grid_criteria
 from d3.core.errors import Issue, ValidationError
 from d3.core.runner import StageIO, selected_pipelines
 from d3.io.parquet_stream import read_series
@@ -33,7 +33,7 @@ def run(io: StageIO) -> None:
     margins = None
     if "private" in lines:
         classes = json.loads(io.dep("private_pricing").read_text(encoding="utf-8"))["classes"]
-        margins = {g: (c.get("margin_vendor_pct", c["margin_pct"]), c["margin_pct"])
+        margins = {g: ClassMargin(c["margin_vendor_pct"], c["margin_pct_vs_median"])
                    for g, c in classes.items()}
     general = json.loads(io.dep("general").read_text(encoding="utf-8"))
     buffer = float(general.get("reserves", {}).get("cash_buffer_eur", 0.0))

@@ -53,7 +53,8 @@ PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur",
                  "cogs_eur", "tokens_served", "tokens_demanded", "unserved_tokens",
                  "served_eur", "priced_cogs_eur", "active_customers", "instances_total",
                  "capacity_violations")
-PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours", "active_clients")
+PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours", "active_clients",
+                  "block_purchases_eur", "deferred_eur", "invoiced_eur")
 AUTOSCALER_KPIS = (("scale_events", "events", 0), ("avg_util_pct", "pct", 4),
                    ("p95_util_pct", "pct", 4), ("sla_violations", "ticks", 0))
 

@@ -78,7 +78,7 @@ def run(io: StageIO) -> None:
     if data.economics:
         write_bytes_atomic(charts / "private_margin.png", private_margin_chart(
             [r["gpu"] for r in data.economics], _col(data.economics, "margin_pct"),
-            _col(data.economics, "margin_pct_vs_recommended"),
+            _col(data.economics, "margin_vendor_pct"),
             targets["private_margin_threshold_pct"]))
         data.charts.append(("charts/private_margin.png", "Private Tap margin per GPU class"))
     write_text_atomic(io.out("report"), financial_plan_markdown(data))

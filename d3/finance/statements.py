@@ -2,11 +2,13 @@
 
 Every array is ``(samples, months)`` in EUR unless stated; general schedules are ``(months,)``
 and broadcast. Conventions (docs/FINANCE.md): tax is computed monthly on positive EBT after
-loss carry-forward and paid in the same month; VAT is charged on public credits sold and private
-revenue, recovered on domestic purchases (acquisition, bizdev and fixed costs except salaries
-and insurance; foreign GPU rentals are reverse-charged, VAT-neutral), and the monthly net is
-remitted ``vat_payment_lag_months`` later; receivables and payables follow AR/AP days on the
-Private Tap; public credits are prepaid (deferred revenue).
+loss carry-forward and paid in the same month; VAT is charged on public credits sold, private
+blocks bought and private invoices, recovered on domestic purchases (acquisition, bizdev and
+fixed costs except salaries and insurance; foreign GPU rentals are reverse-charged,
+VAT-neutral), and the monthly net is remitted ``vat_payment_lag_months`` later; receivables and
+payables follow AR/AP days on the Private Tap's monthly invoices and GPU costs; public credits
+and private GPU-hour blocks are prepaid (deferred revenue). Cash in follows from revenue and the
+change in working capital.
 """
 
 from __future__ import annotations
@@ -141,9 +143,9 @@ class LineResults:
     revenue: np.ndarray
     cogs: np.ndarray
     acquisition: np.ndarray
-    cash_sales: np.ndarray  # VAT base and cash in: credits sold (public) / revenue (private)
-    deferred_revenue: np.ndarray  # balance, public credits not yet recognised
-    receivable_base: np.ndarray  # revenue subject to AR days
+    cash_sales: np.ndarray  # VAT base: credits sold (public) / blocks bought + invoiced (private)
+    deferred_revenue: np.ndarray  # balance, prepaid credits or block hours not yet recognised
+    receivable_base: np.ndarray  # revenue subject to AR days (invoiced monthly)
     payable_base: np.ndarray  # costs subject to AP days
 
 

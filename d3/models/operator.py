@@ -221,7 +221,7 @@ class PrivatePricingPolicy(Strict):
 
 
 class PrivateBlocks(Strict):
-    block_hours: PosFloat = 100.0
+    block_hours: Annotated[float, Field(ge=0)] = 0.0  # 0: no blocks, usage invoiced monthly
     expiry_months: PosInt = 12
 
 

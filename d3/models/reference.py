@@ -73,6 +73,10 @@ NOTES = {
     "pricing_policy.private_tap.base_fee_by_gpu_class": "GPU class → EUR per month per client",
     "pricing_policy.private_tap.vendor_weights": "weights of cost, availability, reputation",
     "pricing_policy.private_tap.billing_unit_minutes": "hours are billed in these units",
+    "prepaid_policy.private_tap.block_hours": "GPU-hours per prepaid block; 0 = no blocks, "
+    "usage invoiced monthly on AR terms",
+    "prepaid_policy.private_tap.expiry_months": "unused block hours expire (breakage) after "
+    "this",
     "run.random_runs_per_simulation": "replicates per grid point",
     "run.chunk_blocks": "(grid, replicate) blocks per work unit; never changes results",
     "stochastic.simulations_per_run": "Monte Carlo iterations per replicate",

@@ -205,12 +205,13 @@ def private_section(d: ReportData) -> list[str]:
     if d.economics is None:
         return ["## 4. Private Tap", "", "Not run (`--pipelines`).", ""]
     lines = ["## 4. Private Tap: economics and vendors", "",
-             "Sell price = median provider EUR/hr × (1 + markup); margins on the sell price "
-             "(`private_tap_economics.csv`):", ""]
+             "Sell price = median provider EUR/hr × (1 + markup); margins on the sell price, "
+             "`margin_pct` against the median provider and `margin_vendor_pct` against the "
+             "vendor actually paid, which acceptance judges (`private_tap_economics.csv`):", ""]
     lines += table(d.economics, ["gpu", "provider_eur_hr_med", "markup_pct", "sell_eur_hr",
                                  "margin_eur_hr", "margin_pct", "management_fee_eur_per_month",
-                                 "base_fee_eur_per_month", "recommended_provider",
-                                 "margin_pct_vs_recommended"])
+                                 "base_fee_eur_per_month", "vendor_provider",
+                                 "vendor_paid_eur_hr", "margin_vendor_pct"])
     lines += ["", "Recommended vendor per class (`private_vendor_recommendation.csv`):", ""]
     lines += table(d.vendors, ["gpu", "provider", "usd_hr", "eur_hr_effective", "score"])
     lines.append("")
