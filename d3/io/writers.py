@@ -8,14 +8,13 @@ half-written file behind.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import csv
 import io
 import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
