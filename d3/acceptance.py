@@ -84,11 +84,11 @@ def grid_criteria(*, horizon: int, targets: Mapping, expected: Mapping[str, np.n
             float(np.mean(np.nan_to_num(kpi_samples["min_dscr_t12"], nan=np.inf)
                           >= targets["min_dscr"])),
             f"min trailing-12 DSCR {worst:.2f} (months 12..term) vs {targets['min_dscr']:g}"))
-    cash = expected["closing_cash_eur"]
+    cash = expected["free_cash_eur"]  # SPEC §7: lowest cash is free cash (after VAT/tax owed)
     out.append(Criterion(
         "min_cash", float(cash.min()) >= targets["min_cash_eur"],
-        float(np.mean(kpi_samples["min_cash_eur"] >= targets["min_cash_eur"])),
-        f"lowest closing cash {cash.min():,.0f} EUR vs {targets['min_cash_eur']:,.0f}"))
+        float(np.mean(kpi_samples["min_free_cash_eur"] >= targets["min_cash_eur"])),
+        f"lowest free cash {cash.min():,.0f} EUR vs {targets['min_cash_eur']:,.0f}"))
     return out
 
 
