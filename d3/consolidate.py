@@ -11,6 +11,7 @@ from d3.finance.statements import (
     GeneralSchedules,
     LineResults,
     depreciation_and_capex,
+    fiscal_months,
     fixed_costs_by_month,
     insurance_monthly_eur,
     pnl_and_cashflow,
@@ -43,7 +44,15 @@ def general_schedules(general, annual_premiums: Mapping[str, float], months: int
         vat_lag_months=general.tax.vat_payment_lag_months,
         vat_policy=general.tax.vat_buffer_policy, ar_days=general.working_capital.ar_days,
         ap_days=general.working_capital.ap_days,
-        opening_cash_eur=amount + f.equity_injection_eur)
+        opening_cash_eur=amount + f.equity_injection_eur,
+        equity_injection_eur=f.equity_injection_eur,
+        loan_closing_principal=loan.closing_principal,
+        fiscal_month=fiscal_months(
+            months, start_month=general.calendar.start_month,
+            fiscal_year_start_month=general.tax.fiscal_year_start_month),
+        corporate_tax_payment_lag_months=general.tax.corporate_tax_payment_lag_months,
+        overdraft_limit_eur=general.financing.overdraft_limit_eur,
+        overdraft_interest_rate_pct=general.financing.overdraft_interest_rate_pct)
 
 
 def empty_line(shape) -> LineResults:

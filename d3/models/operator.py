@@ -48,6 +48,15 @@ class Tax(Strict):
     vat_payment_lag_months: NonNegInt = 1
     vat_buffer_policy: Literal["none", "set_aside_net", "set_aside_collected"] = "set_aside_net"
     loss_carry_forward: bool = True
+    fiscal_year_start_month: Month = 1
+    corporate_tax_payment_lag_months: NonNegInt = 5  # after the fiscal year's last month
+
+
+class Financing(Strict):
+    """Short-term bank financing drawn when cash would go negative."""
+
+    overdraft_limit_eur: Eur = 0.0
+    overdraft_interest_rate_pct: Pct = 12.0  # annual nominal; monthly rate = rate / 12
 
 
 class Calendar(Strict):
@@ -87,6 +96,7 @@ class GeneralOperator(Strict):
     finance: Finance
     loan: Loan
     tax: Tax
+    financing: Financing = Financing()
     calendar: Calendar
     working_capital: WorkingCapital = WorkingCapital()
     depreciation: Depreciation = Depreciation()

@@ -51,8 +51,15 @@ NOTES = {
     "loan.interest_rate_pct_flat": "annual nominal rate; monthly rate = rate / 12",
     "loan.repayment": "annuity (level payment), flat (equal principal), bullet (all at end)",
     "tax.vat_buffer_policy": "how much VAT cash is set aside until remitted",
+    "tax.fiscal_year_start_month": "calendar month (1..12) in which the fiscal year starts",
+    "tax.corporate_tax_payment_lag_months": "a fiscal year's tax is paid this many months "
+    "after the year's last month",
+    "financing.overdraft_limit_eur": "overdraft drawn when cash would go negative; any "
+    "shortfall beyond it is a funding gap",
+    "financing.overdraft_interest_rate_pct": "annual nominal; charged monthly (rate / 12) on "
+    "the opening overdraft and funding gap",
     "calendar.hours_in_month": "hours used to spread monthly demand",
-    "reserves.cash_buffer_eur": "cash kept aside, not counted as runway",
+    "reserves.cash_buffer_eur": "minimum free cash to keep; sets the funding need",
     "pricing_policy.public_tap.target_margin_pct": "margin on the sell price, 0..95",
     "pricing_policy.public_tap.round_increment_eur_per_1k": "sell prices round UP to this",
     "pricing_policy.public_tap.allow_tps_heuristic": "false: a missing throughput measurement "
