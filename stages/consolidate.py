@@ -27,6 +27,8 @@ from d3.finance.kpis import covenant_probabilities, percentiles, sample_kpis
 from d3.finance.loan import loan_schedule
 from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.tables import (
+    BALANCE_SHEET_PERCENTILES,
+    BALANCE_SHEET_SERIES,
     BREAK_EVEN_COLUMNS,
     CASH_PERCENTILES,
     CASH_SERIES,
@@ -35,6 +37,7 @@ from d3.finance.tables import (
     PNL_SERIES,
     VAT_SERIES,
     YEAR_COLUMNS,
+    balance_sheet_difference_eur,
     break_even_rows,
     cell,
     kpi_columns,
@@ -106,6 +109,7 @@ def run(io: StageIO) -> None:
 
     calendar = (general_dump["calendar"]["start_year"], general_dump["calendar"]["start_month"])
     pnl_rows, cash_rows, vat_rows, kpi_rows, be_rows, year_out = [], [], [], [], [], []
+    bs_rows: list[list[str]] = []
     summary_grid, metrics, reference_doc = {}, {}, {}
     kpi_columns_by_name: dict[str, list[np.ndarray]] = {}
     demand_doc = load("public_summary") if public_on else None
@@ -122,20 +126,30 @@ def run(io: StageIO) -> None:
         reference = reference_finance(g, general, premiums, months, demand_doc, private_doc,
                                       driver, hours)
         pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(months)]).T
-               for s in sorted({*PNL_PERCENTILES, *CASH_PERCENTILES})}
+               for s in sorted({*PNL_PERCENTILES, *CASH_PERCENTILES,
+                                *BALANCE_SHEET_PERCENTILES})}
         pnl_rows += monthly_rows(g, reference, PNL_SERIES, pct, PNL_PERCENTILES, qs, calendar)
         cash_rows += monthly_rows(g, reference, CASH_SERIES, pct, CASH_PERCENTILES, qs, calendar)
+        bs_rows += monthly_rows(g, reference, BALANCE_SHEET_SERIES, pct,
+                                BALANCE_SHEET_PERCENTILES, qs, calendar)
         vat_rows += [row + [general.tax.vat_buffer_policy] for row in
                      monthly_rows(g, reference, VAT_SERIES, {}, (), qs, calendar)]
         be_rows += break_even_rows(g, results, reference,
                                    pub_rows["active_customers"] if pub_rows else None,
                                    pri_rows["active_clients"] if pri_rows else None)
         year_out += year_rows(g, results, reference, qs)
-        kpis = sample_kpis(results, horizon, min_dscr=min_dscr)
+        buffer = general.reserves.cash_buffer_eur
+        kpis = sample_kpis(results, horizon, min_dscr=min_dscr, cash_buffer_eur=buffer)
         if pub_rows is not None:
             kpis.update(public_kpis(pub_rows, results, horizon))
-        reference_kpis = sample_kpis({k: np.asarray(v)[None, :] for k, v in reference.items()},
-                                     horizon, min_dscr=min_dscr)
+        reference_2d = {k: np.asarray(v)[None, :] for k, v in reference.items()}
+        reference_kpis = sample_kpis(reference_2d, horizon, min_dscr=min_dscr,
+                                     cash_buffer_eur=buffer)
+        if demand_doc is not None:
+            reference_kpis.update(public_kpis(
+                {k: np.array(v)[None, :] for k, v in
+                 demand_doc["grid"][str(g)]["expected"].items() if k in PUBLIC_SERIES},
+                reference_2d, horizon))
         for metric, (_, values) in kpis.items():
             kpi_columns_by_name.setdefault(metric, []).append(values)
         reference_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in reference.items()}
@@ -175,6 +189,8 @@ def run(io: StageIO) -> None:
                          if m in reference_kpis else None}
                      for m, (u, v) in kpis.items()},
             "independent_parameter_draws": int(len(np.unique(reps))),
+            "balance_sheet_max_abs_difference_eur": balance_sheet_difference_eur(results),
+            "cash_buffer_eur": buffer,
             "samples": int(len(rows)),
             "autoscaling": autoscaler,
             "covenants": {**covenants,
@@ -189,6 +205,9 @@ def run(io: StageIO) -> None:
             "revenue_total_eur_p50": _num(percentiles(kpis["revenue_total_eur"][1], [50])[0]),
             "ebitda_eur_p50": _num(percentiles(kpis["ebitda_eur"][1], [50])[0]),
             "min_cash_eur_p10": _num(percentiles(kpis["min_cash_eur"][1], [10])[0]),
+            "min_free_cash_eur_p10": _num(percentiles(kpis["min_free_cash_eur"][1], [10])[0]),
+            "funding_need_eur_p50": _num(percentiles(kpis["funding_need_eur"][1], [50])[0]),
+            "funding_need_eur_p90": _num(percentiles(kpis["funding_need_eur"][1], [90])[0]),
             "min_dscr_t12_p10": _num(percentiles(kpis["min_dscr_t12"][1], [10])[0]),
             "p_cash_negative_any_month": covenants["p_cash_negative_any_month"],
             "max_loan_eur_p10_dscr": loan_max,
@@ -206,6 +225,8 @@ def run(io: StageIO) -> None:
     write_csv(io.out("pnl_by_year"), YEAR_COLUMNS, year_out)
     write_csv(io.out("cashflow"), monthly_columns(CASH_SERIES, CASH_PERCENTILES, qs), cash_rows)
     write_csv(io.out("vat"), (*monthly_columns(VAT_SERIES, (), qs), "policy"), vat_rows)
+    write_csv(io.out("balance_sheet"),
+              monthly_columns(BALANCE_SHEET_SERIES, BALANCE_SHEET_PERCENTILES, qs), bs_rows)
     write_csv(io.out("break_even"), BREAK_EVEN_COLUMNS, be_rows)
     write_csv(io.out("kpis"), kpi_columns(qs), kpi_rows)
     doc = summary_document(
@@ -244,7 +265,7 @@ def _rows_of(series, rows):
 
 def _write_plots(io, results, demand, months):
     """Fan-chart data of the first grid point (``results``/``demand`` are its samples)."""
-    sets = {"plot_revenue": results["revenue_eur"], "plot_cash": results["closing_cash_eur"],
+    sets = {"plot_revenue": results["revenue_eur"], "plot_cash": results["free_cash_eur"],
             "plot_dscr": results["dscr_t12"]}
     if demand is not None:
         sets["plot_customers"] = demand["active_customers"]

@@ -15,16 +15,25 @@ PNL_SERIES = (
     "cogs_private_eur", "cogs_eur", "gross_margin_eur", "acquisition_eur", "fixed_costs_eur",
     "insurance_eur", "bizdev_eur", "contingency_eur", "opex_eur", "ebitda_eur",
     "depreciation_eur", "ebit_eur", "interest_eur", "ebt_eur", "tax_eur", "net_income_eur",
-    "overhead_public_eur", "overhead_private_eur",
+    "overhead_public_eur", "overhead_private_eur", "loan_interest_eur", "overdraft_interest_eur",
 )
 PNL_PERCENTILES = PNL_SERIES
 CASH_SERIES = (
     "opening_cash_eur", "operating_cash_eur", "delta_working_capital_eur", "receivables_eur",
     "payables_eur", "deferred_revenue_eur", "vat_collected_eur", "vat_paid_eur",
     "vat_remitted_eur", "capex_eur", "interest_eur", "principal_eur", "closing_cash_eur",
-    "dscr", "dscr_t12", "icr",
+    "dscr", "dscr_t12", "icr", "tax_paid_eur", "tax_payable_eur", "overdraft_interest_eur",
+    "overdraft_eur", "funding_gap_eur", "net_cash_eur", "free_cash_eur",
 )
 CASH_PERCENTILES = CASH_SERIES
+BALANCE_SHEET_SERIES = (
+    "bs_cash_eur", "bs_receivables_eur", "bs_fixed_assets_net_eur", "bs_vat_receivable_eur",
+    "bs_total_assets_eur", "bs_payables_eur", "bs_deferred_revenue_eur", "bs_vat_payable_eur",
+    "bs_corporate_tax_payable_eur", "bs_loan_eur", "bs_overdraft_eur", "bs_funding_gap_eur",
+    "bs_total_liabilities_eur", "bs_paid_in_capital_eur", "bs_retained_earnings_eur",
+    "bs_total_equity_eur",
+)
+BALANCE_SHEET_PERCENTILES = BALANCE_SHEET_SERIES
 YEAR_SERIES = ("revenue_public_eur", "revenue_private_eur", "revenue_eur", "cogs_eur",
                "gross_margin_eur", "acquisition_eur", "opex_eur", "ebitda_eur",
                "depreciation_eur", "interest_eur", "tax_eur", "net_income_eur")
@@ -141,3 +150,10 @@ def _p50(values: np.ndarray) -> float:
 
 def _flag(value) -> str:
     return "true" if bool(value) else "false"
+
+
+def balance_sheet_difference_eur(r: Mapping[str, np.ndarray]) -> float:
+    """max |assets − liabilities − equity| over every sample and month, in EUR (0.00 when the
+    sheet balances to the cent)."""
+    diff = r["bs_total_assets_eur"] - r["bs_total_liabilities_eur"] - r["bs_total_equity_eur"]
+    return float(np.max(np.abs(diff))) if diff.size else 0.0

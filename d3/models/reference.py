@@ -64,6 +64,8 @@ NOTES = {
     "pricing_policy.public_tap.round_increment_eur_per_1k": "sell prices round UP to this",
     "pricing_policy.public_tap.allow_tps_heuristic": "false: a missing throughput measurement "
     "is an error",
+    "pricing_policy.public_tap.cost_basis": "full_throughput: cost per 1M at full throughput; "
+    "planned_utilisation: divided by the rented fleet's planned utilisation",
     "prepaid_policy.credits.credit_consumption_months": "months over which a purchase is used",
     "prepaid_policy.credits.expiry_months": "unused credits expire (breakage) after this",
     "acquisition.cac_base_eur": "EUR per new customer when no channel_allocation is set",

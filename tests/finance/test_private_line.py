@@ -25,7 +25,9 @@ def schedules(t, **kw):
     base = dict(fixed_costs=z, vatable_fixed_costs=z, insurance=z, bizdev=z, depreciation=z,
                 capex=z, interest=z, principal=z, contingency_pct=0, corporate_tax_pct=0,
                 loss_carry_forward=True, vat_pct=0, vat_lag_months=1, vat_policy="none",
-                ar_days=30, ap_days=0, opening_cash_eur=0.0)
+                ar_days=30, ap_days=0, opening_cash_eur=0.0,
+                # Cash goes negative here: no overdraft interest, so the line's own cash shows.
+                overdraft_interest_rate_pct=0.0)
     base.update(kw)
     return GeneralSchedules(**base)
 
