@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -84,6 +85,12 @@ def fmt_float(value: float, decimals: int) -> str:
     if text.lstrip("-").strip("0.") == "":
         text = text.lstrip("-")
     return text
+
+
+def money_text(value: float) -> str:
+    """EUR at 2 decimals, rounded the way the finance books amounts (``numpy.round`` to the
+    cent, d3.finance.statements.cents), so a line in two tables prints the same cents."""
+    return fmt_float(float(np.round(value, 2)), 2)
 
 
 PRICE_SIGNIFICANT_DIGITS = 10
