@@ -126,9 +126,11 @@ STAGES: tuple[Stage, ...] = (
         pipeline="public",
         desc="Public Tap: sell price per model (margin, round up, floor/cap), p90 stress, blend.",
         deps={"cost_rows": "{out}/intermediate/public_cost_rows.json",
-              "public_tap": VALIDATED["public_tap"], "variables": VALIDATED["variables"]},
+              "public_tap": VALIDATED["public_tap"], "variables": VALIDATED["variables"],
+              "general": VALIDATED["general"], "market": VALIDATED["market"]},
         params=(ParamsRef("{params}", ("stress.provider_price_drift_pct",
-                                       "stress.tps_downshift_pct", "stress.fx_widen_buffer_pct")),),
+                                       "stress.tps_downshift_pct", "stress.fx_widen_buffer_pct",
+                                       "targets.horizon_months")),),
         outs={
             "prices": "{out}/public_tap_prices_per_model.csv",
             "price_card": "{out}/intermediate/public_price_card.json",
