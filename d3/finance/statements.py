@@ -42,14 +42,19 @@ def insurance_monthly_eur(selected: Sequence[str], annual_premiums: Mapping[str,
 
 
 def depreciation_and_capex(assets, months: int) -> tuple[np.ndarray, np.ndarray]:
-    """Straight-line depreciation per asset from its purchase month; capex in that month."""
+    """Straight-line depreciation per asset from its purchase month, in cents: cost / life
+    rounded to the cent each month, the last month taking the rounding residue so the asset
+    depreciates to exactly 0 (3200 over 36: 88.89 × 35 + 88.85); capex in the purchase month."""
     dep, capex = np.zeros(months), np.zeros(months)
     for a in assets:
         start = a.purchase_month - 1
         if start >= months:
             continue
         capex[start] += a.cost_eur
-        dep[start: start + a.useful_life_months] += a.cost_eur / a.useful_life_months
+        life = a.useful_life_months
+        schedule = np.full(life, round(a.cost_eur / life, 2))
+        schedule[-1] = round(a.cost_eur - schedule[0] * (life - 1), 2)
+        dep[start: start + life] += schedule[: months - start]
     return dep, capex
 
 

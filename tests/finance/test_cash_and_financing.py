@@ -199,3 +199,15 @@ def test_cash_reconciles_with_the_pnl_on_the_random_plan():
     assert np.allclose(r["net_cash_eur"], r["closing_cash_eur"] - r["overdraft_eur"]
                        - r["funding_gap_eur"])
     assert np.allclose(r["interest_eur"], r["loan_interest_eur"] + r["overdraft_interest_eur"])
+
+
+def test_an_asset_depreciates_to_exactly_zero_in_cents():
+    from d3.finance.statements import depreciation_and_capex
+    from d3.models.operator import Asset
+
+    # 3200 over 36 months: 3200/36 = 88.888… → 88.89 for 35 months (3111.15) and the last
+    # month takes the residue 3200 − 3111.15 = 88.85; net book value ends at 0.00, not −0.04.
+    dep, capex = depreciation_and_capex(
+        [Asset(asset_id="w", cost_eur=3200, useful_life_months=36, purchase_month=1)], 40)
+    assert dep[:35].tolist() == [88.89] * 35 and dep[35] == 88.85 and dep[36:].sum() == 0
+    assert round(capex.sum() - dep.sum(), 2) == 0.0
