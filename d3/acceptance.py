@@ -9,10 +9,13 @@ p50 demand trace, SPEC §5.4) have no probability and are decided on that trace.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from d3.finance.mc_error import between_replicate_se, mean
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Criterion:
     probability: float | None  # share of samples meeting it (None: decided on one trace)
     detail: str
     reference: bool | None = None  # does the reference path meet it (shown, not used)
+    probability_se: float | None = None  # between-replicate standard error of ``probability``
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,23 @@ def share(flags: np.ndarray) -> float:
 
 
 def decided(name: str, flags: np.ndarray, reference: bool, min_probability: float,
-            detail: str) -> Criterion:
+            detail: str, replicate_ids: np.ndarray | None = None) -> Criterion:
+    """Holds when the share of samples meeting it is ≥ ``min_probability``. With
+    ``replicate_ids`` the share carries its between-replicate standard error; a share within two
+    standard errors of the threshold is flagged as a close call (more replicates would settle
+    it)."""
     p = share(flags)
-    return Criterion(name, p >= min_probability, p,
-                     f"{detail}; P = {p:.1%} vs required {min_probability:.0%}", bool(reference))
+    se = None
+    if replicate_ids is not None:
+        se = between_replicate_se(np.asarray(flags, dtype=float), replicate_ids, mean)
+        se = None if math.isnan(se) else se
+    text = f"{detail}; P = {p:.1%}"
+    if se is not None:
+        text += f" ± {se:.1%} (between-replicate SE)"
+        if abs(p - min_probability) < 2 * se:
+            text += ", a close call: raise run.random_runs_per_simulation to settle it"
+    return Criterion(name, p >= min_probability, p, f"{text}; required {min_probability:.0%}",
+                     bool(reference), se)
 
 
 def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.ndarray],
@@ -71,16 +88,23 @@ def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.
                   private_margins: Mapping[str, ClassMargin] | None,
                   capacity_violations: np.ndarray | None,
                   autoscaler_rows: Sequence[Mapping] | None,
-                  cash_buffer_eur: float = 0.0) -> list[Criterion]:
+                  cash_buffer_eur: float = 0.0,
+                  replicate_ids: np.ndarray | None = None) -> list[Criterion]:
     """Every criterion of one grid point. ``kpi_samples`` are its per-sample KPIs,
-    ``reference`` the reference path's monthly series, ``private_margins`` per GPU class."""
+    ``reference`` the reference path's monthly series, ``private_margins`` per GPU class;
+    ``replicate_ids`` (one per sample, same order as every per-sample input) give each
+    probability its between-replicate standard error."""
     h = slice(0, horizon)
     p_min = targets["min_acceptance_probability"]
+
+    def judged(*args) -> Criterion:
+        return decided(*args, replicate_ids=replicate_ids)
+
     out: list[Criterion] = []
     if public_active is not None:
         growth = targets["public_growth_min_mom_pct"]
         path = reference["public_active_customers"][h]
-        out.append(decided(
+        out.append(judged(
             "public_customers_non_decreasing", non_decreasing(public_active[:, h], growth),
             bool(non_decreasing(path, growth)[0]), p_min,
             f"active customers never fall month on month over {horizon} months"
@@ -88,7 +112,7 @@ def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.
             + f"; reference path {path[0]:.1f} → {path[-1]:.1f}"))
     if targets["private_growth_required"] and private_active is not None:
         path = reference["private_active_clients"][h]
-        out.append(decided(
+        out.append(judged(
             "private_clients_non_decreasing", non_decreasing(private_active[:, h]),
             bool(non_decreasing(path)[0]), p_min,
             f"active clients never fall; reference path {path[0]:.1f} → {path[-1]:.1f}"))
@@ -98,7 +122,7 @@ def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.
     target_margin = targets.get("public_realised_margin_min_pct")
     if target_margin is not None and "public_realised_margin_pct" in kpi_samples:
         values = kpi_samples["public_realised_margin_pct"]
-        out.append(decided(
+        out.append(judged(
             "public_realised_margin", np.nan_to_num(values, nan=-np.inf) >= target_margin,
             _reference_margin(reference, h) >= target_margin, p_min,
             f"Public Tap realised gross margin over {horizon} months ≥ {target_margin:g} % "
@@ -106,7 +130,7 @@ def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.
     if capacity_violations is not None:
         months_over = capacity_violations[:, h].sum(axis=1)
         ref = float(np.sum(reference["expected_violations"][h]))
-        out.append(decided(
+        out.append(judged(
             "no_capacity_violation", months_over == 0, ref == 0, p_min,
             f"no model needs more than max_instances in the first {horizon} months "
             f"(reference path: {ref:.0f} model-months over)"))
@@ -130,14 +154,14 @@ def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.
         ref = reference["dscr_t12"][11:]
         ref = ref[np.isfinite(ref)]
         ref_min = float(ref.min()) if ref.size else float("inf")
-        out.append(decided(
+        out.append(judged(
             "min_dscr", values >= targets["min_dscr"], ref_min >= targets["min_dscr"], p_min,
             f"minimum trailing-12 DSCR (months 12..term) ≥ {targets['min_dscr']:g} "
             f"(reference path {_ratio(ref_min)})"))
     cash_metric = "min_free_cash_eur" if "min_free_cash_eur" in kpi_samples else "min_cash_eur"
     floor = targets["min_cash_eur"] + cash_buffer_eur
     ref_cash = reference.get("free_cash_eur", reference["closing_cash_eur"])
-    out.append(decided(
+    out.append(judged(
         "min_cash", kpi_samples[cash_metric] >= floor, float(np.min(ref_cash)) >= floor, p_min,
         f"lowest free cash (cash − overdraft − VAT and tax owed) ≥ {floor:,.0f} EUR "
         f"(min_cash_eur {targets['min_cash_eur']:,.0f} + cash buffer {cash_buffer_eur:,.0f}); "

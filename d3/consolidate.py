@@ -173,9 +173,11 @@ def public_kpis(demand: Mapping[str, np.ndarray], results: Mapping[str, np.ndarr
                 horizon: int) -> dict[str, tuple[str, np.ndarray]]:
     """Per-sample Public Tap KPIs over the first ``horizon`` months: the margin the price list
     promises on served tokens, the margin the P&L realises on the rented fleet, and the demand
-    the capped fleet could not serve."""
+    the capped fleet could not serve (also over the whole term, ``*_term_*``)."""
     h = slice(0, horizon)
     total = {k: v[:, h].sum(axis=1) for k, v in demand.items()}
+    term = {k: demand[k].sum(axis=1) for k in ("unserved_tokens", "tokens_demanded",
+                                               "refunds_eur")}
     revenue = results["revenue_public_eur"][:, h].sum(axis=1)
     cogs = results["cogs_public_eur"][:, h].sum(axis=1)
     return {
@@ -187,6 +189,9 @@ def public_kpis(demand: Mapping[str, np.ndarray], results: Mapping[str, np.ndarr
         "unserved_tokens_share_pct": ("pct", _ratio_pct(total["unserved_tokens"],
                                                         total["tokens_demanded"])),
         "public_refunds_eur": ("EUR", total["refunds_eur"]),
+        "unserved_tokens_share_term_pct": ("pct", _ratio_pct(term["unserved_tokens"],
+                                                             term["tokens_demanded"])),
+        "public_refunds_term_eur": ("EUR", term["refunds_eur"]),
         "capacity_violation_model_months": ("model-months", total["capacity_violations"]),
     }
 

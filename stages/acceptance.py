@@ -47,6 +47,7 @@ def run(io: StageIO) -> None:
         sel = kpi_grid == g
         per_grid[g] = grid_criteria(
             horizon=horizon, targets=targets, cash_buffer_eur=buffer,
+            replicate_ids=np.array(kpis["replicate_index"])[sel],
             reference={k: np.array(v, dtype=float) for k, v in expected.items()},
             kpi_samples={m: np.array(v, dtype=float)[sel] for m, v in kpis.items()},
             public_active=public["active_customers"][public["grid_index"] == g]

@@ -61,7 +61,8 @@ def run(io: StageIO) -> None:
     stress_costs = {
         m: stressed_cost_eur_per_1M(r, stress, fx_buffer_pct=costs["fx_buffer_pct"],
                                     eur_usd_fx_rate=costs["eur_usd_fx_rate"],
-                                    non_gpu=non_gpu_costs(public))
+                                    non_gpu=non_gpu_costs(public),
+                                    utilisation_frac=(card.utilisation_frac or {}).get(m, 1.0))
         for m, r in best.items()
     }
     policy = pricing_policy(public)
@@ -71,6 +72,7 @@ def run(io: StageIO) -> None:
         "blended_sell_eur_per_1k": card.blended_sell_eur_per_1k,
         "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,
         "cost_basis": public.pricing_policy.public_tap.cost_basis,
+        "utilisation_frac": card.utilisation_frac,
         "mix": card.mix,
         "public_models": sorted(card.mix),
         "private_only": sorted(m for m, pr in card.prices.items() if pr.status != "public"),

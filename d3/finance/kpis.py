@@ -32,6 +32,13 @@ def percentile_se(values: np.ndarray, q: float) -> float:
     return float((v[hi] - v[lo]) / 2.0 / 1.96)
 
 
+def month_or_nan(flags: np.ndarray) -> np.ndarray:
+    """1-based first month where ``flags`` is true per sample; NaN when never (so a sample
+    that never gets there is not counted as month 0 in the percentiles)."""
+    first = first_true_month(flags).astype(float)
+    return np.where(first > 0, first, np.nan)
+
+
 def first_true_month(flags: np.ndarray) -> np.ndarray:
     """1-based first month where ``flags`` is true per sample; 0 when never."""
     any_true = flags.any(axis=-1)
@@ -103,14 +110,21 @@ def sample_kpis(r: dict[str, np.ndarray], horizon: int, *, min_dscr: float,
         "min_free_cash_less_buffer_eur": ("EUR", min_free - cash_buffer_eur),
         "min_dscr_monthly": ("ratio", nan_min(r["dscr"])),
         "min_dscr_t12": ("ratio", nan_min(t12)),
-        "months_to_ebitda_break_even": ("months", first_true_month(r["ebitda_eur"] >= 0)
+        "months_to_ebitda_break_even": ("months", month_or_nan(r["ebitda_eur"] >= 0)),
+        "ebitda_break_even_never": ("flag", (~(r["ebitda_eur"] >= 0).any(axis=1))
+                                    .astype(float)),
+        "months_to_cumulative_break_even": ("months", month_or_nan(ebitda_cum >= 0)),
+        "cumulative_break_even_never": ("flag", (~(ebitda_cum >= 0).any(axis=1))
                                         .astype(float)),
-        "months_to_cumulative_break_even": ("months", first_true_month(ebitda_cum >= 0)
-                                            .astype(float)),
         "runway_months": ("months", runway),
         "runway_never_ends": ("flag", never),
         "funding_need_eur": ("EUR", funding_need_eur(
             r["free_cash_without_overdraft_interest_eur"], horizon,
+            cash_buffer_eur=cash_buffer_eur)),
+        # The same over the whole loan term (every month the plan has).
+        "funding_need_term_eur": ("EUR", funding_need_eur(
+            r["free_cash_without_overdraft_interest_eur"],
+            r["free_cash_without_overdraft_interest_eur"].shape[1],
             cash_buffer_eur=cash_buffer_eur)),
         "max_funding_gap_eur": ("EUR", gap.max(axis=1)),
         "months_with_funding_gap": ("months", (gap > 0).sum(axis=1).astype(float)),

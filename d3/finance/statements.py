@@ -378,6 +378,10 @@ def pnl_and_cashflow(public: LineResults, private: LineResults,
         "capex_eur": np.broadcast_to(capex, shape),
         "principal_eur": np.broadcast_to(principal, shape), "closing_cash_eur": cash,
         "overdraft_eur": overdraft, "funding_gap_eur": gap, "net_cash_eur": f.net_cash,
+        # Borrowing drawn (+) or repaid (−) in the month, so that opening cash + operating
+        # cash − capex − principal + drawn = closing cash in the cash flow statement.
+        "overdraft_drawn_eur": np.diff(overdraft, axis=-1, prepend=0.0),
+        "funding_gap_drawn_eur": np.diff(gap, axis=-1, prepend=0.0),
         "free_cash_eur": free_cash(f.net_cash, vat.payable_balance, f.tax.payable),
         "free_cash_without_overdraft_interest_eur": free_cash(
             unfunded.net_cash, vat.payable_balance, unfunded.tax.payable),

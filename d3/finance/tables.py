@@ -23,7 +23,8 @@ CASH_SERIES = (
     "payables_eur", "deferred_revenue_eur", "vat_collected_eur", "vat_paid_eur",
     "vat_remitted_eur", "capex_eur", "interest_eur", "principal_eur", "closing_cash_eur",
     "dscr", "dscr_t12", "icr", "tax_paid_eur", "tax_payable_eur", "overdraft_interest_eur",
-    "overdraft_eur", "funding_gap_eur", "net_cash_eur", "free_cash_eur",
+    "overdraft_drawn_eur", "funding_gap_drawn_eur", "overdraft_eur", "funding_gap_eur",
+    "net_cash_eur", "free_cash_eur",
 )
 CASH_PERCENTILES = CASH_SERIES
 BALANCE_SHEET_SERIES = (
@@ -128,13 +129,22 @@ def break_even_rows(g: int, results: Mapping[str, np.ndarray],
         rows.append([
             str(m + 1), str(g), cell(float(fixed[m])),
             cell(_p50(results["acquisition_eur"][:, m])), cell(_p50(results["opex_eur"][:, m])),
-            cell(_p50(gm[:, m]) * 100, 4), cell(_p50(needed[:, m])),
+            cell(_p50(gm[:, m]) * 100, 4),
+            # No revenue covers the opex while the typical sample loses money on each sale.
+            cell(_p50(needed[:, m]) if _p50(gm[:, m]) > 0 else float("nan")),
             cell(_p50(results["revenue_eur"][:, m])), cell(float(p10)), cell(float(p50)),
             cell(float(p90)), cell(float(np.mean(e >= 0)), 4), _flag(p50 >= 0),
             cell(float(reference["ebitda_eur"][m])), _flag(reference["ebitda_eur"][m] >= 0),
-            cell(_p50(needed[:, m] / per_public[:, m])) if per_public is not None else "",
-            cell(_p50(needed[:, m] / per_private[:, m])) if per_private is not None else ""])
+            _needed_heads(needed[:, m], per_public, m, _p50(gm[:, m])),
+            _needed_heads(needed[:, m], per_private, m, _p50(gm[:, m]))])
     return rows
+
+
+def _needed_heads(needed: np.ndarray, per_head: np.ndarray | None, m: int,
+                  gm_p50: float) -> str:
+    if per_head is None:
+        return ""
+    return cell(_p50(needed / per_head[:, m]) if gm_p50 > 0 else float("nan"))
 
 
 def _per_head(revenue: np.ndarray, heads: np.ndarray | None) -> np.ndarray | None:

@@ -91,7 +91,8 @@ def verdict_lines(d: ReportData, g: str) -> list[str]:
     k = {m: _kpi(d.kpis, g, m) for m in (
         "public_priced_margin_pct", "public_realised_margin_pct", "unserved_tokens_share_pct",
         "public_refunds_eur", "funding_need_eur", "ebitda_eur", "runway_months",
-        "runway_never_ends")}
+        "runway_never_ends", "unserved_tokens_share_term_pct", "public_refunds_term_eur",
+        "funding_need_term_eur")}
     p_min = d.acceptance.get("min_acceptance_probability", 0.9)
     out = [f"**Verdict: {'accepted' if info['accepted'] else 'not accepted'}.** "
            f"A criterion holds when at least {p_min:.0%} of the grid point's samples meet it."]
@@ -109,13 +110,19 @@ def verdict_lines(d: ReportData, g: str) -> list[str]:
             f"{_pct(_num(k['unserved_tokens_share_pct'], 'p50'))} of the tokens customers ask "
             f"for unserved (p90 {_pct(_num(k['unserved_tokens_share_pct'], 'p90'))}); their "
             f"credits are refunded ({_money(_num(k['public_refunds_eur'], 'p50'))} at the "
-            "median) and earn nothing.")
+            f"median) and earn nothing. Over the whole {d.term_months}-month term demand keeps "
+            f"growing against the same cap: "
+            f"{_pct(_num(k['unserved_tokens_share_term_pct'], 'p50'))} of tokens go unserved "
+            f"and {_money(_num(k['public_refunds_term_eur'], 'p50'))} is refunded at the "
+            "median.")
     need = k["funding_need_eur"]
     out.append(
         f"EBITDA over the horizon is {_money(_num(k['ebitda_eur'], 'p50'))} at the median. "
         f"**Funding need: {_money(_num(need, 'p90'))} of extra equity at 90 % confidence** "
         f"({_money(_num(need, 'p50'))} at the median) keeps free cash above the cash buffer "
-        f"for the first {d.horizon_months} months.")
+        f"for the first {d.horizon_months} months; "
+        f"{_money(_num(k['funding_need_term_eur'], 'p90'))} at 90 % confidence keeps it there "
+        f"for the whole {d.term_months}-month loan term.")
     never = _num(k["runway_never_ends"], "mean") or 0.0
     runway = _num(k["runway_months"], "p50")
     out.append(f"Runway without that money: median {runway:.0f} months among the samples that "
@@ -143,8 +150,8 @@ def executive_summary(d: ReportData) -> list[str]:
              f"samples; the loan runs {d.term_months} months.", ""]
     metrics = ("revenue_total_eur", "ebitda_eur", "net_income_eur", "public_priced_margin_pct",
                "public_realised_margin_pct", "unserved_tokens_share_pct", "min_free_cash_eur",
-               "funding_need_eur", "min_dscr_t12", "months_to_ebitda_break_even",
-               "runway_months", "runway_never_ends")
+               "funding_need_eur", "funding_need_term_eur", "min_dscr_t12",
+               "months_to_ebitda_break_even", "runway_months", "runway_never_ends")
     for g, info in acc["grid"].items():
         lines += [f"### Grid point {g}: {'accepted' if info['accepted'] else 'not accepted'}",
                   ""]
@@ -372,9 +379,13 @@ def break_even_section(d: ReportData) -> list[str]:
     for g in d.acceptance["grid"]:
         be = _kpi(d.kpis, g, "months_to_ebitda_break_even")
         cum = _kpi(d.kpis, g, "months_to_cumulative_break_even")
-        lines.append(f"- Grid point {g}: EBITDA break-even month p50 {be.get('p50', '—')} "
-                     f"(p10 {be.get('p10', '—')}, p90 {be.get('p90', '—')}); cumulative "
-                     f"break-even p50 {cum.get('p50', '—')} (0 = not within the term).")
+        never = _num(_kpi(d.kpis, g, "ebitda_break_even_never"), "mean") or 0.0
+        cum_never = _num(_kpi(d.kpis, g, "cumulative_break_even_never"), "mean") or 0.0
+        lines.append(f"- Grid point {g}: first month with EBITDA ≥ 0 p50 {be.get('p50') or '—'} "
+                     f"(p10 {be.get('p10') or '—'}, p90 {be.get('p90') or '—'}) among the "
+                     f"{1 - never:.0%} of samples that get there; cumulative EBITDA turns "
+                     f"positive at p50 month {cum.get('p50') or '—'} in the {1 - cum_never:.0%} "
+                     f"of samples where it does within the {d.term_months}-month term.")
     rows = [r for r in d.break_even if r["grid_index"] == "0"][: d.horizon_months]
     lines += ["", "Revenue needed for EBITDA ≥ 0 at the month's gross margin, per sample then "
               "the median; `p_covered` is the share of samples with EBITDA ≥ 0 "
@@ -477,7 +488,12 @@ def autoscaling_section(d: ReportData) -> list[str]:
     lines = ["## 10. Autoscaling", "",
              f"Each public model's p50 and p90 demand traces over the horizon were replayed "
              f"through the threshold autoscaler ({d.scaling_events} scaling events in "
-             "`public_tap_scaling_events.csv`). KPIs for grid point 0 "
+             "`public_tap_scaling_events.csv`). **The P&L's COGS is the planner's fleet** "
+             "(replicas for each month's peak hour, rented all month), not the autoscaler's: "
+             "the simulation is a what-if showing how many instance-hours a dynamic policy "
+             "would rent (`instance_hours` vs `planner_instance_hours`) and how often demand "
+             "would outrun ready replicas while they warm up (SLA ticks), including on models "
+             "whose monthly demand the planner fully serves. KPIs for grid point 0 "
              "(`public_tap_autoscaling_kpis.csv`):", ""]
     lines += table([r for r in d.autoscaling if r["grid_index"] == "0"],
                    ["model", "gpu", "trace", "scale_events", "avg_util_pct", "p95_util_pct",

@@ -74,13 +74,16 @@ def model_price(cost: float, policy: PricingPolicy) -> Price:
 
 
 def stressed_cost_eur_per_1M(row: CostRow, stress: Stress, *, fx_buffer_pct: float,
-                             eur_usd_fx_rate: float, non_gpu: NonGpuCosts) -> float:
-    """p90 cost: provider price drift up, throughput down, FX buffer widened."""
+                             eur_usd_fx_rate: float, non_gpu: NonGpuCosts,
+                             utilisation_frac: float = 1.0) -> float:
+    """p90 cost: provider price drift up, throughput down, FX buffer widened; on the card's
+    cost basis (the GPU cost divided by the planned utilisation, 1 at full throughput)."""
     eur_hr = eur_per_hour(row.usd_hr * (1.0 + stress.provider_price_drift_pct / 100.0),
                           fx_buffer_pct=fx_buffer_pct + stress.fx_widen_buffer_pct,
                           eur_usd_fx_rate=eur_usd_fx_rate)
     tps = row.tps * (1.0 - stress.tps_downshift_pct / 100.0)
-    return cost_eur_per_1M(gpu_cost_eur_per_1M(row.gpus_per_instance * eur_hr, tps), non_gpu)
+    return cost_eur_per_1M(gpu_cost_eur_per_1M(row.gpus_per_instance * eur_hr, tps)
+                           / utilisation_frac, non_gpu)
 
 
 def normalised_mix(mix: Mapping[str, float], public_models: list[str]) -> dict[str, float]:
@@ -107,6 +110,7 @@ class PriceCard:
     mix: dict[str, float]  # over public models, sums to 1
     blended_sell_eur_per_1k: float
     blended_cost_eur_per_1M: float
+    utilisation_frac: dict[str, float] | None = None  # planned_utilisation basis, per model
 
 
 def pricing_policy(public) -> PricingPolicy:
@@ -133,4 +137,5 @@ def price_card(best: Mapping[str, CostRow], public,
     mix = normalised_mix(public.model_mix, public_models)
     sells = {m: prices[m].sell_eur_per_1k for m in public_models}
     return PriceCard(costs, prices, mix, blended_sell_eur_per_1k(sells, mix),
-                     sum(mix[m] * costs[m] for m in sorted(mix)))
+                     sum(mix[m] * costs[m] for m in sorted(mix)),
+                     dict(utilisation_frac) if utilisation_frac else None)
