@@ -228,16 +228,18 @@ def test_percentile_se_order_statistics_by_hand():
 def test_covenant_probabilities_on_four_samples():
     kpis = {"min_cash_eur": ("EUR", np.array([100.0, -5.0, 0.0, -20.0])),
             "first_breach_month": ("months", np.array([0.0, 3.0, 1.0, 12.0])),
-            "min_dscr_t12": ("ratio", np.array([1.5, NAN, 1.2, 1.19]))}
+            "min_dscr_t12": ("ratio", np.array([1.5, NAN, 1.2, 1.19])),
+            "min_free_cash_less_buffer_eur": ("EUR", np.array([-1.0, 0.0, 5.0, -0.01])),
+            "max_funding_gap_eur": ("EUR", np.array([0.0, 0.0, 3.0, 0.0]))}
     p = covenant_probabilities(kpis, min_dscr=1.2)
     # DSCR below 1.2: only 1.19 (NaN = no debt service counts as fine; 1.2 is not below) → 1/4
-    # cash negative: −5 and −20 (0 is not negative) → 2/4; a breach month > 0: 3 of 4
+    # cash negative: −5 and −20 (0 is not negative) → 2/4; a breach month > 0: 3 of 4;
+    # free cash below the buffer: −1 and −0.01 → 2/4; a funding gap: 1/4
     assert p == {"p_min_dscr_t12_below_target": 0.25, "p_cash_negative_any_month": 0.5,
+                 "p_free_cash_below_buffer_any_month": 0.5, "p_funding_gap_any_month": 0.25,
                  "p_any_breach": 0.75}
     empty = {k: (u, np.array([])) for k, (u, _) in kpis.items()}
-    assert covenant_probabilities(empty, min_dscr=1.2) == {
-        "p_min_dscr_t12_below_target": 0.0, "p_cash_negative_any_month": 0.0,
-        "p_any_breach": 0.0}
+    assert set(covenant_probabilities(empty, min_dscr=1.2).values()) == {0.0}
 
 
 # --- overhead allocation ----------------------------------------------------------------------
@@ -256,21 +258,21 @@ def test_overhead_split_by_driver_share_and_half_when_no_driver():
 
 def test_allocation_driver_by_driver_and_line():
     rev = np.array([[10.0, 20.0]])
-    public = {"revenue_eur": rev, "tokens_served": np.array([[7.0, 8.0]])}
+    public = {"revenue_eur": rev, "tokens_served": np.array([[7.0, 8.0]]),
+              "instances_total": np.array([[2.0, 3.0]])}
     private = {"revenue_eur": 2 * rev, "hours": np.array([[30.0, 40.0]])}
-    cap = {"instances_total": np.array([[2.0, 3.0]])}
-    assert allocation_driver("revenue", public, cap, 720.0, "public") is rev
-    assert allocation_driver("revenue", private, None, 720.0, "private").tolist() == [[20., 40.]]
+    assert allocation_driver("revenue", public, 720.0, "public") is rev
+    assert allocation_driver("revenue", private, 720.0, "private").tolist() == [[20., 40.]]
     # public GPU hours = instances × hours in the month: 2 × 720, 3 × 720
-    assert allocation_driver("gpu_hours", public, cap, 720.0, "public").tolist() == \
+    assert allocation_driver("gpu_hours", public, 720.0, "public").tolist() == \
         [[1440.0, 2160.0]]
-    assert allocation_driver("gpu_hours", private, None, 720.0, "private").tolist() == \
+    assert allocation_driver("gpu_hours", private, 720.0, "private").tolist() == \
         [[30.0, 40.0]]
-    assert allocation_driver("tokens", public, cap, 720.0, "public").tolist() == [[7.0, 8.0]]
+    assert allocation_driver("tokens", public, 720.0, "public").tolist() == [[7.0, 8.0]]
     # the Private Tap serves no metered tokens
-    assert allocation_driver("tokens", private, None, 720.0, "private").tolist() == [[0.0, 0.0]]
+    assert allocation_driver("tokens", private, 720.0, "private").tolist() == [[0.0, 0.0]]
     for driver in ("revenue", "gpu_hours", "tokens"):
-        assert allocation_driver(driver, None, cap, 720.0, "public") == 0.0
+        assert allocation_driver(driver, None, 720.0, "public") == 0.0
 
 
 # --- loan -------------------------------------------------------------------------------------
@@ -354,7 +356,7 @@ def _revenue_line(ebitda_per_sample):
     rev = np.repeat(np.asarray(ebitda_per_sample, dtype=float)[:, None], 12, axis=1)
     z = np.zeros_like(rev)
     return public_line({"revenue_eur": rev, "budget_eur": z, "credits_sold_eur": rev,
-                        "deferred_eur": z}, {"gpu_cogs_eur": z, "non_gpu_cogs_eur": z})
+                        "refunds_eur": z, "deferred_eur": z, "cogs_eur": z})
 
 
 # A 12-month annuity at 1 %/month and EBITDA 1200 every month: the trailing-12 DSCR at month 12
