@@ -176,7 +176,10 @@ def _reference_margin(reference: Mapping[str, np.ndarray], h: slice) -> float:
 
 
 def _ratio(x: float) -> str:
-    return "n/a (no debt service)" if not np.isfinite(x) else f"{x:.2f}"
+    """A DSCR in words: n/a without debt service, n/m (not meaningful) when negative."""
+    if not np.isfinite(x):
+        return "n/a (no debt service)"
+    return "n/m (EBITDA − tax paid < 0)" if x < 0 else f"{x:.2f}"
 
 
 def acceptance_document(per_grid: Mapping[int, list[Criterion]], horizon: int,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -156,7 +157,7 @@ def run(io: StageIO) -> None:
         for metric, (unit, values) in kpis.items():
             pv = percentiles(values, qs)
             finite = values[np.isfinite(values)]
-            places = {"EUR": 2, "ratio": 4, "pct": 4}.get(unit, 1)
+            places = {"EUR": 2, "ratio": 4, "pct": 4, "flag": 4}.get(unit, 1)
             ref_value = float(reference_kpis[metric][1][0]) if metric in reference_kpis \
                 else float("nan")
             kpi_rows.append([str(g), metric, unit, *(cell(float(x), places) for x in pv),
@@ -235,6 +236,11 @@ def run(io: StageIO) -> None:
         public_prices=load("public_prices") if public_on else None,
         private_pricing=load("private_pricing") if private_on else None,
         driver=driver)
+    # The values the reference path used (random variables at their means), for the audit.
+    doc["reference_values"] = {
+        str(g): {k: format(x, "f") if isinstance(x, Decimal) else str(x)
+                 for k, x in reference_values(variables, g).items()}
+        for g in sorted(set(grid_of.tolist()))}
     write_json(io.out("summary_json"), doc)
     write_text_atomic(io.out("summary_md"), summary_markdown(doc))
     write_json(io.out("metrics"), metrics)

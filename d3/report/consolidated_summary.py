@@ -45,7 +45,7 @@ def _fmt(x, unit: str) -> str:
     if unit == "EUR":
         return f"{x:,.0f}"
     if unit == "ratio":
-        return f"{x:.2f}"
+        return "n/m" if x < 0 else f"{x:.2f}"
     return f"{x:.1f}"
 
 

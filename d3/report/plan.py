@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from d3.io.writers import price_text
+
 Rows = list[dict[str, str]]
 
 
@@ -134,7 +136,9 @@ def verdict_lines(d: ReportData, g: str) -> list[str]:
     if failed:
         out.append("Failing criteria: " + "; ".join(
             f"**{c['name']}**" + (f" (met in {c['probability']:.1%} of samples)"
-                                  if c["probability"] is not None else " (p50 trace)")
+                                  if c["probability"] is not None else
+                                  " (reference card)" if c["name"].startswith("private_margin")
+                                  else " (p50 trace)")
             for c in failed) + ".")
     else:
         out.append("Every criterion holds.")
@@ -261,8 +265,9 @@ def realised_cost_lines(d: ReportData) -> list[str]:
             f"model kept warm) costs {realised:.4f} EUR per 1M tokens served "
             f"({realised / priced:.1f}× the priced cost; `cogs_public_eur` of "
             f"`pnl_by_month.csv` ÷ `tokens_served` of `public_tap_customers_by_month.csv`). "
-            "Set `pricing_policy.public_tap.cost_basis: planned_utilisation`, raise the target "
-            "margin, or serve fewer models, to close the gap.", ""]
+            + ("Set `pricing_policy.public_tap.cost_basis: planned_utilisation`, raise the "
+               "target margin, or serve fewer models, to close the gap." if realised > priced
+               else "The price covers the rented fleet."), ""]
 
 
 def public_section(d: ReportData) -> list[str]:
@@ -272,12 +277,13 @@ def public_section(d: ReportData) -> list[str]:
     fx = d.market["market_env"]["finance"]["eur_usd_fx_rate"]["value"]
     lines = ["## 3. Public Tap: per-model economics", "",
              "Prices per model on its cheapest GPU class (`public_tap_prices_per_model.csv`, "
-             "reference configuration: every variable at its default):", ""]
+             "reference configuration: random variables at their means, grid variables at "
+             "their default — e.g. the default target margin):", ""]
     lines += table(d.prices, ["model", "gpu", "cost_eur_per_1M", "sell_eur_per_1k",
                               "margin_pct", "margin_pct_stress", "tps_source", "status"])
     if d.margin_by_model:
-        lines += ["", "Priced and **realised** margin per model, reference path, first "
-                  f"{d.horizon_months} months (`public_tap_margin_by_model.csv`; realised = "
+        lines += ["", "Priced and **realised** margin per model, grid point 0's reference "
+                  f"path, first {d.horizon_months} months (`public_tap_margin_by_model.csv`; realised = "
                   "revenue of the tokens served − the rented instances' GPU and non-GPU cost; "
                   "utilisation = tokens served ÷ the rented fleet's full-throughput capacity):",
                   ""]
@@ -288,7 +294,7 @@ def public_section(d: ReportData) -> list[str]:
     lines += ["", "### How each price is derived", ""]
     lines += [f"- {price_derivation(r, d.public_op, fx)}" for r in d.prices]
     lines += ["", f"Blended sell price (model mix): "
-              f"**{d.price_card['blended_sell_eur_per_1k']:.6f} EUR per 1k tokens**.", ""]
+              f"**{price_text(d.price_card['blended_sell_eur_per_1k'])} EUR per 1k tokens**.", ""]
     lines += realised_cost_lines(d)
     lines += [
               "### Credits terms", "",
@@ -297,7 +303,10 @@ def public_section(d: ReportData) -> list[str]:
               "extended). Credits are consumed over "
               f"{d.public_op['prepaid_policy']['credits']['credit_consumption_months']} month(s); "
               "unused credits expire as breakage revenue. Cash is received at purchase; revenue "
-              "is recognised as credits are used or expire (deferred revenue in between).", ""]
+              "is recognised as credits are used or expire (deferred revenue in between). "
+              "Credits the capped fleet cannot serve in the month they are due are refunded "
+              "(a credit note): non-refundability covers credits a customer leaves unused, not "
+              "service we could not deliver.", ""]
     if d.unserved:
         lines += unserved_lines(d)
     if d.scenarios:
@@ -473,7 +482,8 @@ def safeguards_section(d: ReportData) -> list[str]:
               "and whether the reference path meets it (shown, not used):", ""]
     for g, info in d.acceptance["grid"].items():
         rows = [{"grid": g, "criterion": c["name"], "ok": "yes" if c["ok"] else "**no**",
-                 "probability": "— (p50 trace)" if c["probability"] is None
+                 "probability": ("— (reference card)" if c["name"].startswith("private_margin")
+                                 else "— (p50 trace)") if c["probability"] is None
                  else f"{c['probability']:.1%}",
                  "reference": {True: "yes", False: "no"}.get(c.get("reference"), "—"),
                  "detail": c["detail"]} for c in info["criteria"]]

@@ -366,7 +366,7 @@ LARGEST = 1000 * (1 - 1.01 ** -12) / 0.01
 
 
 def test_max_loan_for_dscr_is_the_annuity_present_value_of_the_payment_cap():
-    assert LARGEST == pytest.approx(11255.08, abs=0.01)
+    assert pytest.approx(11255.08, abs=0.01) == LARGEST
     amount, tol = max_loan_for_dscr(_revenue_line([1200.0]), None, _general(), {}, 12,
                                     min_dscr=1.2, tolerance_eur=1.0, upper_eur=50_000.0,
                                     shape=(1, 12))
