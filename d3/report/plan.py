@@ -285,7 +285,8 @@ def public_section(d: ReportData) -> list[str]:
         lines += ["", "Priced and **realised** margin per model, grid point 0's reference "
                   f"path, first {d.horizon_months} months (`public_tap_margin_by_model.csv`; "
                   "realised = revenue of the tokens served − the rented instances' GPU and "
-                  "non-GPU cost; utilisation = tokens served ÷ the rented fleet's full-throughput capacity):",
+                  "non-GPU cost; utilisation = tokens served ÷ the rented fleet's "
+                  "full-throughput capacity):",
                   ""]
         lines += table([r for r in d.margin_by_model if r["grid_index"] == "0"],
                        ["model", "sell_eur_per_1k", "priced_margin_pct", "tokens_served",
