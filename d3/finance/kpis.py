@@ -1,9 +1,5 @@
 """Per-sample KPIs, then percentiles across samples (SPEC §7: per sample first, then across).
-
-The standard error of a percentile uses the distribution-free order-statistic interval: the
-ranks ``n·q ± 1.96·√(n·q·(1−q))`` bracket the q-quantile with ≈ 95 % probability, so half the
-distance between those order statistics, divided by 1.96, estimates its standard error.
-"""
+Their Monte Carlo standard errors respect the replicate blocks: d3/finance/mc_error.py."""
 
 from __future__ import annotations
 
@@ -18,18 +14,6 @@ def percentiles(values: np.ndarray, qs: Sequence[int]) -> np.ndarray:
     if v.size == 0:
         return np.full(len(qs), np.nan)
     return np.percentile(v, list(qs), method="linear")
-
-
-def percentile_se(values: np.ndarray, q: float) -> float:
-    v = np.sort(values[np.isfinite(values)])
-    n = v.size
-    if n < 2:
-        return float("nan")
-    p = q / 100.0
-    half = 1.96 * np.sqrt(n * p * (1 - p))
-    lo = int(np.clip(np.floor(n * p - half), 0, n - 1))
-    hi = int(np.clip(np.ceil(n * p + half), 0, n - 1))
-    return float((v[hi] - v[lo]) / 2.0 / 1.96)
 
 
 def month_or_nan(flags: np.ndarray) -> np.ndarray:

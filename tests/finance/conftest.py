@@ -3,7 +3,6 @@ mutmut, tools/mutation-score) stops at a fast failing test instead of a full CLI
 
 from __future__ import annotations
 
-
 END_TO_END = ("test_consolidate_stage.py", "test_economic_story.py")
 
 

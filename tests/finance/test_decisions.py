@@ -173,3 +173,68 @@ def test_dscr_of_a_month_with_negative_ebitda_is_not_meaningful():
     assert dscr_text("-13.3010") == "n/m"
     assert dscr_text("1.2500") == "1.2500"
     assert dscr_text("") == "—"
+
+
+# --- the reference path's finance ---------------------------------------------------------------
+
+
+def _reference_docs():
+    pub = {"revenue_eur": [100.0, 200.0], "cogs_eur": [30.0, 60.0], "budget_eur": [10.0, 10.0],
+           "credits_sold_eur": [150.0, 150.0], "refunds_eur": [5.0, 0.0],
+           "deferred_eur": [45.0, 0.0], "active_customers": [1.0, 2.0],
+           "capacity_violations": [0.0, 1.0], "tokens_served": [1000.0, 3000.0],
+           "instances_total": [1.0, 2.0]}
+    pri = {"revenue_eur": [40.0, 40.0], "cogs_eur": [20.0, 20.0], "budget_eur": [5.0, 5.0],
+           "hours": [10.0, 30.0], "active_clients": [1.0, 1.0],
+           "block_purchases_eur": [0.0, 0.0], "deferred_eur": [0.0, 0.0],
+           "invoiced_eur": [40.0, 40.0]}
+    return {"grid": {"0": {"expected": pub}}}, {"grid": {"0": {"expected": pri}}}
+
+
+def test_reference_finance_consolidates_the_lines_expected_paths():
+    from d3.consolidate import reference_finance
+    from tests.finance.test_hand_derived import _general
+
+    demand_doc, private_doc = _reference_docs()
+    r = reference_finance(0, _general(amount_eur=0.0), {}, 2, demand_doc, private_doc,
+                          "gpu_hours", 720)
+    # Revenue 100 + 40, 200 + 40; COGS 30 + 20, 60 + 20; ads 10 + 5 in each month.
+    assert r["revenue_public_eur"].tolist() == [100.0, 200.0]
+    assert r["revenue_eur"].tolist() == [140.0, 240.0]
+    assert r["cogs_eur"].tolist() == [50.0, 80.0]
+    assert r["gross_margin_eur"].tolist() == [90.0, 160.0]
+    assert r["acquisition_eur"].tolist() == [15.0, 15.0]
+    # No fixed costs, no loan, no tax: EBITDA = gross margin − ads = 75, 145.
+    assert r["ebitda_eur"].tolist() == [75.0, 145.0]
+    assert r["public_active_customers"].tolist() == [1.0, 2.0]
+    assert r["expected_violations"].tolist() == [0.0, 1.0]
+    assert r["private_active_clients"].tolist() == [1.0, 1.0]
+    # Cash in month 1: public credits 150 − refund 5 = 145 received, private invoices 40 on
+    # 30 AR days arrive next month; so deferred 45 and receivables 40 are on the balance sheet.
+    assert r["deferred_revenue_eur"].tolist() == [45.0, 0.0]
+    # GPU-hour driver: public 1 × 720 = 720 vs private 10 h → overhead share 720 / 730; the
+    # overhead (opex less ads) is 0 here, so both allocated columns are 0.
+    assert r["overhead_public_eur"].tolist() == [0.0, 0.0]
+
+
+def test_reference_finance_of_one_line():
+    from d3.consolidate import reference_finance
+    from tests.finance.test_hand_derived import _general
+
+    demand_doc, _ = _reference_docs()
+    r = reference_finance(0, _general(amount_eur=0.0), {}, 2, demand_doc, None, "tokens", 720)
+    assert r["revenue_eur"].tolist() == [100.0, 200.0]
+    assert r["revenue_private_eur"].tolist() == [0.0, 0.0]
+    assert "private_active_clients" not in r
+
+
+def test_monthly_rows_write_ratios_at_4_decimals_and_money_at_2():
+    from d3.finance.tables import monthly_rows
+
+    ref = {"dscr": np.array([1.234567]), "revenue_eur": np.array([10.005001])}
+    pct = {"dscr": np.array([[0.5], [1.25], [2.0]])}
+    row = monthly_rows(3, ref, ("dscr", "revenue_eur"), pct, ("dscr",), (10, 50, 90),
+                       (2027, 12))[0]
+    # month, grid, calendar month (plan month 1 = Dec 2027), DSCR 1.2346, revenue 10.01,
+    # then the DSCR percentiles at 4 decimals.
+    assert row == ["1", "3", "2027-12", "1.2346", "10.01", "0.5000", "1.2500", "2.0000"]

@@ -22,7 +22,6 @@ from d3.finance.kpis import (
     covenant_probabilities,
     first_true_month,
     nan_min,
-    percentile_se,
     percentiles,
 )
 from d3.finance.loan import loan_schedule
@@ -204,25 +203,6 @@ def test_percentiles_interpolate_linearly_over_finite_values_only():
         [1.0, 1.3, 2.5, 3.7, 4.0])
     empty = percentiles(np.array([NAN, np.inf]), [10, 90])
     assert empty.shape == (2,) and np.isnan(empty).all()
-
-
-def test_percentile_se_order_statistics_by_hand():
-    v = np.arange(100.0, 0.0, -1.0)  # 1..100, unsorted (descending) on purpose
-    # q 50: n·p = 50, half = 1.96 × √(100 × 0.25) = 9.8 → ranks ⌊40.2⌋ = 40, ⌈59.8⌉ = 60
-    # sorted[40] = 41, sorted[60] = 61 → (61 − 41) / 2 / 1.96 = 5.10204
-    assert percentile_se(v, 50) == pytest.approx(20 / 3.92)
-    # q 10: n·p = 10, half = 1.96 × √(100 × 0.09) = 5.88 → ranks ⌊4.12⌋ = 4, ⌈15.88⌉ = 16
-    # sorted[4] = 5, sorted[16] = 17 → 12 / 3.92 = 3.06122
-    assert percentile_se(v, 10) == pytest.approx(12 / 3.92)
-    # n = 4, q 50: half = 1.96 × √1 = 1.96 → ranks ⌊0.04⌋ = 0, ⌈3.96⌉ = 4 → clipped to 3
-    # → (4 − 1) / 3.92
-    assert percentile_se(np.array([3.0, 1.0, 4.0, 2.0, NAN]), 50) == pytest.approx(3 / 3.92)
-    # n = 4, q 10: half = 1.96 × √0.36 = 1.176 → ⌊0.4 − 1.176⌋ = −1 → clipped to 0, ⌈1.576⌉ = 2
-    # → (3 − 1) / 3.92
-    assert percentile_se(np.array([3.0, 1.0, 4.0, 2.0]), 10) == pytest.approx(2 / 3.92)
-    # n = 2 is enough: q 50 → ranks clipped to 0 and 1 → (3 − 1) / 3.92
-    assert percentile_se(np.array([3.0, 1.0]), 50) == pytest.approx(2 / 3.92)
-    assert math.isnan(percentile_se(np.array([5.0, NAN]), 50))  # one finite value
 
 
 def test_covenant_probabilities_on_four_samples():
