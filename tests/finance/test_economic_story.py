@@ -10,15 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import MINIMAL, invoke
+from tests.helpers import run_minimal
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("story")
-    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out))
-    assert result.exit_code == 0, result.stderr
-    return out
+    return run_minimal(tmp_path_factory.mktemp("story"))
 
 
 def _csv(path):

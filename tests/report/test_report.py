@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from tests.helpers import MINIMAL, invoke
+from tests.helpers import run_minimal
 
 SECTIONS = ("## 1. Executive summary", "## 2. Inputs and catalogue",
             "## 3. Public Tap: per-model economics", "### How each price is derived",
@@ -19,10 +19,7 @@ SECTIONS = ("## 1. Executive summary", "## 2. Inputs and catalogue",
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out))
-    assert result.exit_code == 0, result.stderr
-    return out
+    return run_minimal(tmp_path_factory.mktemp("report"))
 
 
 def test_every_section_is_there(out):
