@@ -15,6 +15,7 @@ from d3.finance.statements import (
     fixed_costs_by_month,
     insurance_monthly_eur,
     pnl_and_cashflow,
+    safe_ratio,
     vatable_fixed_costs,
 )
 
@@ -91,8 +92,7 @@ def overhead_allocation(r: Mapping[str, np.ndarray], *, driver: str,
     the driver's monthly shares; only these allocated columns depend on the driver."""
     overhead = r["opex_eur"] - r["acquisition_eur"]
     total = public_driver + private_driver
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, public_driver / np.where(total > 0, total, 1.0), 0.5)
+    share = np.where(total > 0, public_driver / np.where(total > 0, total, 1.0), 0.5)
     return {"overhead_public_eur": overhead * share,
             "overhead_private_eur": overhead * (1.0 - share)}
 
@@ -165,8 +165,8 @@ def reference_finance(g, general, premiums, months, demand_doc, private_doc, dri
 
 
 def _ratio_pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0) * 100.0, np.nan)
+    """``num / den`` in percent where ``den > 0``, NaN elsewhere."""
+    return safe_ratio(num, den) * 100.0
 
 
 def public_kpis(demand: Mapping[str, np.ndarray], results: Mapping[str, np.ndarray],

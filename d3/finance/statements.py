@@ -308,9 +308,9 @@ def lender_ratios(ebitda, ebit, tax_paid, loan_interest, principal, interest):
 
 
 def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num / den`` where ``den > 0``, NaN elsewhere."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    """``num / den`` where ``den > 0``, NaN elsewhere (the denominator is replaced by 1 where
+    it is not positive, so nothing is ever divided by zero)."""
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
 def pnl_and_cashflow(public: LineResults, private: LineResults,

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from d3.finance.statements import safe_ratio
 from d3.io.writers import fmt_float
 from d3.pipelines.public.demand_tables import calendar_month
 
@@ -117,12 +118,10 @@ def break_even_rows(g: int, results: Mapping[str, np.ndarray],
     months = results["ebitda_eur"].shape[1]
     fixed = (reference["fixed_costs_eur"] + reference["insurance_eur"] + reference["bizdev_eur"]
              + reference["contingency_eur"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gm = np.where(results["revenue_eur"] > 0,
-                      results["gross_margin_eur"] / results["revenue_eur"], np.nan)
-        needed = np.where(gm > 0, results["opex_eur"] / gm, np.nan)
-        per_public = _per_head(results["revenue_public_eur"], public_active)
-        per_private = _per_head(results["revenue_private_eur"], private_active)
+    gm = safe_ratio(results["gross_margin_eur"], results["revenue_eur"])
+    needed = safe_ratio(results["opex_eur"], gm)
+    per_public = _per_head(results["revenue_public_eur"], public_active)
+    per_private = _per_head(results["revenue_private_eur"], private_active)
     for m in range(months):
         e = results["ebitda_eur"][:, m]
         p10, p50, p90 = np.percentile(e, [10, 50, 90], method="linear")
@@ -148,9 +147,7 @@ def _needed_heads(needed: np.ndarray, per_head: np.ndarray | None, m: int,
 
 
 def _per_head(revenue: np.ndarray, heads: np.ndarray | None) -> np.ndarray | None:
-    if heads is None:
-        return None
-    return np.where(heads > 0, revenue / np.where(heads > 0, heads, 1.0), np.nan)
+    return None if heads is None else safe_ratio(revenue, heads)
 
 
 def _p50(values: np.ndarray) -> float:
