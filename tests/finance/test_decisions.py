@@ -238,3 +238,39 @@ def test_monthly_rows_write_ratios_at_4_decimals_and_money_at_2():
     # month, grid, calendar month (plan month 1 = Dec 2027), DSCR 1.2346, revenue 10.01,
     # then the DSCR percentiles at 4 decimals.
     assert row == ["1", "3", "2027-12", "1.2346", "10.01", "0.5000", "1.2500", "2.0000"]
+
+
+def test_column_layouts_of_the_consolidated_csvs():
+    from d3.finance.tables import _decimals, kpi_columns, monthly_columns
+
+    assert kpi_columns([10, 50, 90]) == ("grid_index", "metric", "unit", "p10", "p50", "p90",
+                                         "mean", "se_p50", "se_mean", "reference")
+    assert monthly_columns(("a_eur", "b_eur"), ("b_eur",), (5, 95)) == (
+        "month", "grid_index", "calendar_month", "a_eur", "b_eur", "p5_b_eur", "p95_b_eur")
+    # Ratios at 4 decimals, everything else (EUR) at 2.
+    assert [_decimals(n) for n in ("dscr", "dscr_t12", "icr", "revenue_eur", "dscr_eur")] == \
+        [4, 4, 4, 2, 2]
+
+
+def test_balance_sheet_difference_is_the_largest_absolute_gap():
+    from d3.finance.tables import balance_sheet_difference_eur
+
+    # Sample 1: 10 − 3 − 6 = 1; sample 2: 5 − 4 − 3.5 = −2.5 → the largest |gap| is 2.5.
+    r = {"bs_total_assets_eur": np.array([[10.0, 7.0], [5.0, 1.0]]),
+         "bs_total_liabilities_eur": np.array([[3.0, 2.0], [4.0, 0.5]]),
+         "bs_total_equity_eur": np.array([[6.0, 5.0], [3.5, 0.5]])}
+    assert balance_sheet_difference_eur(r) == 2.5
+    empty = {k: np.zeros((0, 3)) for k in r}
+    assert balance_sheet_difference_eur(empty) == 0.0
+
+
+def test_autoscaler_kpis_without_instance_hours_and_without_rows():
+    rows = [{"model": "A", "trace": t, "scale_events": "0", "avg_util_pct": "0",
+             "p95_util_pct": "0", "sla_violations": "0", "instance_hours": "0"}
+            for t in ("p90", "p50")]
+    k = autoscaler_kpis(rows)
+    # No instance-hours: utilisation 0 (not a division by zero); traces in sorted order.
+    assert list(k["all models"]) == ["p50", "p90"]
+    assert k["all models"]["p50"]["avg_util_pct"] == 0.0
+    assert k["A"]["p90"]["instance_hours"] == 0.0
+    assert autoscaler_kpis([]) == {}
