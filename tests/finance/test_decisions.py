@@ -274,3 +274,33 @@ def test_autoscaler_kpis_without_instance_hours_and_without_rows():
     assert k["all models"]["p50"]["avg_util_pct"] == 0.0
     assert k["A"]["p90"]["instance_hours"] == 0.0
     assert autoscaler_kpis([]) == {}
+
+
+def test_public_kpis_per_sample_over_the_horizon_and_the_term():
+    # Two samples, three months, horizon 2. Sample 1: revenue 100/month, COGS 50; sample 2:
+    # revenue 100, COGS 150. Month 3 (past the horizon) is different on purpose.
+    served = np.array([[100.0, 100.0, 900.0], [100.0, 100.0, 900.0]])
+    d = {"served_eur": served, "priced_cogs_eur": served * 0.4,
+         "unserved_tokens": np.array([[0.0, 1.0, 5.0], [2.0, 2.0, 5.0]]),
+         "tokens_demanded": np.full((2, 3), 10.0),
+         "refunds_eur": np.array([[1.0, 2.0, 4.0], [0.0, 0.0, 8.0]]),
+         "capacity_violations": np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])}
+    r = {"revenue_public_eur": served, "cogs_public_eur": np.array([[50.0, 50.0, 0.0],
+                                                                     [150.0, 150.0, 0.0]])}
+    k = public_kpis(d, r, 2)
+    # Horizon: realised (200 − 100)/200 = 50 %, (200 − 300)/200 = −50 %; priced 60 % each.
+    assert k["public_realised_margin_pct"][1] == pytest.approx([50.0, -50.0])
+    assert k["public_priced_margin_pct"][1] == pytest.approx([60.0, 60.0])
+    # Unserved over the horizon 1/20 = 5 %, 4/20 = 20 %; over the term 6/30 = 20 %, 9/30 = 30 %.
+    assert k["unserved_tokens_share_pct"][1] == pytest.approx([5.0, 20.0])
+    assert k["unserved_tokens_share_term_pct"][1] == pytest.approx([20.0, 30.0])
+    assert k["public_refunds_eur"][1].tolist() == [3.0, 0.0]
+    assert k["public_refunds_term_eur"][1].tolist() == [7.0, 8.0]
+    assert k["capacity_violation_model_months"][1].tolist() == [1.0, 0.0]
+
+
+def test_autoscaler_utilisation_weights_fractional_instance_hours():
+    rows = [{"model": "A", "trace": "p50", "scale_events": "1", "avg_util_pct": "40",
+             "p95_util_pct": "50", "sla_violations": "0", "instance_hours": "0.5"}]
+    # 0.5 instance-hours at 40 %: weighted mean 40 × 0.5 / 0.5 = 40.
+    assert autoscaler_kpis(rows)["all models"]["p50"]["avg_util_pct"] == 40.0
