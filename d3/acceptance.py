@@ -1,100 +1,192 @@
-"""Acceptance criteria (SPEC §8), on the expected path of each grid point and, where the
-criterion is about a sample, as the probability over that grid point's samples."""
+"""Acceptance criteria (SPEC §8): decided as probabilities over the samples of each grid point.
+
+A criterion about an outcome holds when the share of samples meeting it is at least
+``targets.min_acceptance_probability`` (default 0.9). The reference path (every random variable
+at its mean, no outcome noise) is shown beside each criterion in ``detail`` and ``reference``,
+never used to decide. Criteria that the plan evaluates on one trace (the autoscaler replays the
+p50 demand trace, SPEC §5.4) have no probability and are decided on that trace.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from d3.finance.mc_error import between_replicate_se, mean
 
 
 @dataclass(frozen=True)
 class Criterion:
     name: str
     ok: bool
-    probability: float | None  # share of samples meeting it (None: deterministic)
+    probability: float | None  # share of samples meeting it (None: decided on one trace)
     detail: str
+    reference: bool | None = None  # does the reference path meet it (shown, not used)
+    probability_se: float | None = None  # between-replicate standard error of ``probability``
 
 
-def non_decreasing(path: np.ndarray, min_growth_pct: float = 0.0) -> bool:
-    """Month-on-month never down (and growing ≥ ``min_growth_pct`` when > 0)."""
-    prev, cur = path[:-1], path[1:]
-    if min_growth_pct > 0:
-        return bool(np.all(cur >= prev * (1 + min_growth_pct / 100.0) - 1e-9))
-    return bool(np.all(cur >= prev - 1e-9))
+@dataclass(frozen=True)
+class ClassMargin:
+    """A Private Tap GPU class's margins on the sell price, percent 0..100."""
+
+    vendor_pct: float  # against the vendor actually paid (the one judged, SPEC §8)
+    median_pct: float  # against the median provider (shown beside it)
 
 
-def share_non_decreasing(paths: np.ndarray) -> float:
-    return float(np.mean(np.all(np.diff(paths, axis=1) >= -1e-9, axis=1)))
+def private_margin_criterion(margins: Mapping[str, ClassMargin],
+                             threshold_pct: float) -> Criterion:
+    """Every class's margin against the vendor actually paid ≥ ``threshold_pct`` (reference
+    price card); the detail shows both margins of every class."""
+    low = sorted(g for g, m in margins.items() if m.vendor_pct < threshold_pct)
+    shown = "; ".join(f"{g} {m.vendor_pct:.1f} % vendor-paid ({m.median_pct:.1f} % vs median)"
+                      for g, m in sorted(margins.items()))
+    return Criterion("private_margin_per_class", not low, None,
+                     f"threshold {threshold_pct:g} % on the vendor actually paid; {shown}; "
+                     f"below: {', '.join(low) or 'none'}", not low)
 
 
-def grid_criteria(*, horizon: int, targets: Mapping, expected: Mapping[str, np.ndarray],
+def non_decreasing(paths: np.ndarray, min_growth_pct: float = 0.0) -> np.ndarray:
+    """Per path (last axis = months): never down month on month, and growing by at least
+    ``min_growth_pct`` when it is > 0. ``(samples,)`` bool."""
+    paths = np.atleast_2d(paths)
+    prev, cur = paths[:, :-1], paths[:, 1:]
+    floor = prev * (1 + min_growth_pct / 100.0) if min_growth_pct > 0 else prev
+    return np.all(cur >= floor - 1e-9, axis=1)
+
+
+def share(flags: np.ndarray) -> float:
+    """Share of samples where ``flags`` holds (0 when there are no samples)."""
+    return float(np.mean(flags)) if np.size(flags) else 0.0
+
+
+def decided(name: str, flags: np.ndarray, reference: bool, min_probability: float,
+            detail: str, replicate_ids: np.ndarray | None = None) -> Criterion:
+    """Holds when the share of samples meeting it is ≥ ``min_probability``. With
+    ``replicate_ids`` the share carries its between-replicate standard error; a share within two
+    standard errors of the threshold is flagged as a close call (more replicates would settle
+    it)."""
+    p = share(flags)
+    se = None
+    if replicate_ids is not None:
+        se = between_replicate_se(np.asarray(flags, dtype=float), replicate_ids, mean)
+        se = None if math.isnan(se) else se
+    text = f"{detail}; P = {p:.1%}"
+    if se is not None:
+        text += f" ± {se:.1%} (between-replicate SE)"
+        if abs(p - min_probability) < 2 * se:
+            text += ", a close call: raise run.random_runs_per_simulation to settle it"
+    return Criterion(name, p >= min_probability, p, f"{text}; required {min_probability:.0%}",
+                     bool(reference), se)
+
+
+def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.ndarray],
                   kpi_samples: Mapping[str, np.ndarray], public_active: np.ndarray | None,
-                  private_active: np.ndarray | None, private_margins: Mapping[str, float] | None,
+                  private_active: np.ndarray | None,
+                  private_margins: Mapping[str, ClassMargin] | None,
                   capacity_violations: np.ndarray | None,
-                  autoscaler_rows: Sequence[Mapping] | None) -> list[Criterion]:
+                  autoscaler_rows: Sequence[Mapping] | None,
+                  cash_buffer_eur: float = 0.0,
+                  replicate_ids: np.ndarray | None = None) -> list[Criterion]:
+    """Every criterion of one grid point. ``kpi_samples`` are its per-sample KPIs,
+    ``reference`` the reference path's monthly series, ``private_margins`` per GPU class;
+    ``replicate_ids`` (one per sample, same order as every per-sample input) give each
+    probability its between-replicate standard error."""
     h = slice(0, horizon)
+    p_min = targets["min_acceptance_probability"]
+
+    def judged(*args) -> Criterion:
+        return decided(*args, replicate_ids=replicate_ids)
+
     out: list[Criterion] = []
-    if "public_active_customers" in expected:
-        path = expected["public_active_customers"][h]
+    if public_active is not None:
         growth = targets["public_growth_min_mom_pct"]
-        out.append(Criterion(
-            "public_customers_non_decreasing", non_decreasing(path, growth),
-            share_non_decreasing(public_active[:, h]) if public_active is not None else None,
-            f"expected active customers {path[0]:.1f} → {path[-1]:.1f} over {horizon} months"
-            + (f", min growth {growth:g} %/month" if growth > 0 else "")))
-    if targets["private_growth_required"] and "private_active_clients" in expected:
-        path = expected["private_active_clients"][h]
-        out.append(Criterion(
-            "private_clients_non_decreasing", non_decreasing(path),
-            share_non_decreasing(private_active[:, h]) if private_active is not None else None,
-            f"expected active clients {path[0]:.1f} → {path[-1]:.1f}"))
+        path = reference["public_active_customers"][h]
+        out.append(judged(
+            "public_customers_non_decreasing", non_decreasing(public_active[:, h], growth),
+            bool(non_decreasing(path, growth)[0]), p_min,
+            f"active customers never fall month on month over {horizon} months"
+            + (f" and grow ≥ {growth:g} %/month" if growth > 0 else "")
+            + f"; reference path {path[0]:.1f} → {path[-1]:.1f}"))
+    if targets["private_growth_required"] and private_active is not None:
+        path = reference["private_active_clients"][h]
+        out.append(judged(
+            "private_clients_non_decreasing", non_decreasing(private_active[:, h]),
+            bool(non_decreasing(path)[0]), p_min,
+            f"active clients never fall; reference path {path[0]:.1f} → {path[-1]:.1f}"))
     if private_margins is not None:
-        low = {g: m for g, m in private_margins.items()
-               if m < targets["private_margin_threshold_pct"]}
-        out.append(Criterion(
-            "private_margin_per_class", not low, None,
-            f"threshold {targets['private_margin_threshold_pct']:g} %; below: "
-            + (", ".join(f"{g} {m:.1f} %" for g, m in sorted(low.items())) or "none")))
-    if "expected_violations" in expected:
-        violations = int(np.sum(expected["expected_violations"][h]))
-        out.append(Criterion(
-            "no_capacity_violation", violations == 0,
-            float(np.mean(capacity_violations[:, h].sum(axis=1) == 0))
-            if capacity_violations is not None else None,
-            f"{violations} model-months above max_instances on the expected path"))
+        out.append(private_margin_criterion(private_margins,
+                                            targets["private_margin_threshold_pct"]))
+    target_margin = targets.get("public_realised_margin_min_pct")
+    if target_margin is not None and "public_realised_margin_pct" in kpi_samples:
+        values = kpi_samples["public_realised_margin_pct"]
+        out.append(judged(
+            "public_realised_margin", np.nan_to_num(values, nan=-np.inf) >= target_margin,
+            _reference_margin(reference, h) >= target_margin, p_min,
+            f"Public Tap realised gross margin over {horizon} months ≥ {target_margin:g} % "
+            f"(p50 {np.nanmedian(values):.1f} %)"))
+    if capacity_violations is not None:
+        months_over = capacity_violations[:, h].sum(axis=1)
+        ref = float(np.sum(reference["expected_violations"][h]))
+        out.append(judged(
+            "no_capacity_violation", months_over == 0, ref == 0, p_min,
+            f"no model needs more than max_instances in the first {horizon} months "
+            f"(reference path: {ref:.0f} model-months over)"))
     if autoscaler_rows:
         p50 = [r for r in autoscaler_rows if r["trace"] == "p50"]
         off = [r["model"] for r in p50 if r["p95_within_tolerance"] != "true"]
-        sla = [r["model"] for r in p50 if r["planner_max_sufficient"] == "true"
-               and int(r["sla_violations"]) > 0]
+        sla = [f"{r['model']} ({int(float(r['sla_violations']))} ticks)"
+               for r in sorted(p50, key=lambda r: -float(r["sla_violations"]))
+               if float(r["sla_violations"]) > 0]
         out.append(Criterion(
             "autoscaler_p95_util_within_tolerance", not off, None,
-            f"target {targets['_target_util']:g} ± {targets['autoscaling_util_tolerance_pct']:g} "
-            f"%; outside: {', '.join(off) or 'none'}"))
-        out.append(Criterion("autoscaler_no_sla_violations", not sla, None,
-                             f"models with SLA violations on p50: {', '.join(sla) or 'none'}"))
-    if "dscr_t12" in expected:
-        dscr = expected["dscr_t12"][11:]
-        finite = dscr[np.isfinite(dscr)]
-        worst = float(finite.min()) if finite.size else float("inf")
+            f"p50 trace: p95 utilisation within {targets['_target_util']:g} ± "
+            f"{targets['autoscaling_util_tolerance_pct']:g} % on every model; outside: "
+            f"{', '.join(off) or 'none'}", not off))
         out.append(Criterion(
-            "min_dscr", worst >= targets["min_dscr"],
-            float(np.mean(np.nan_to_num(kpi_samples["min_dscr_t12"], nan=np.inf)
-                          >= targets["min_dscr"])),
-            f"min trailing-12 DSCR {worst:.2f} (months 12..term) vs {targets['min_dscr']:g}"))
-    cash = expected["closing_cash_eur"]
-    out.append(Criterion(
-        "min_cash", float(cash.min()) >= targets["min_cash_eur"],
-        float(np.mean(kpi_samples["min_cash_eur"] >= targets["min_cash_eur"])),
-        f"lowest closing cash {cash.min():,.0f} EUR vs {targets['min_cash_eur']:,.0f}"))
+            "autoscaler_no_sla_violations", not sla, None,
+            "p50 trace, every model (including those whose planner maximum is insufficient): "
+            f"{', '.join(sla) or 'none'}", not sla))
+    if "min_dscr_t12" in kpi_samples:
+        values = np.nan_to_num(kpi_samples["min_dscr_t12"], nan=np.inf)
+        ref = reference["dscr_t12"][11:]
+        ref = ref[np.isfinite(ref)]
+        ref_min = float(ref.min()) if ref.size else float("inf")
+        out.append(judged(
+            "min_dscr", values >= targets["min_dscr"], ref_min >= targets["min_dscr"], p_min,
+            f"minimum trailing-12 DSCR (months 12..term) ≥ {targets['min_dscr']:g} "
+            f"(reference path {_ratio(ref_min)})"))
+    cash_metric = "min_free_cash_eur" if "min_free_cash_eur" in kpi_samples else "min_cash_eur"
+    floor = targets["min_cash_eur"] + cash_buffer_eur
+    ref_cash = reference.get("free_cash_eur", reference["closing_cash_eur"])
+    out.append(judged(
+        "min_cash", kpi_samples[cash_metric] >= floor, float(np.min(ref_cash)) >= floor, p_min,
+        f"lowest free cash (cash − overdraft − VAT and tax owed) ≥ {floor:,.0f} EUR "
+        f"(min_cash_eur {targets['min_cash_eur']:,.0f} + cash buffer {cash_buffer_eur:,.0f}); "
+        f"reference path lowest {float(np.min(ref_cash)):,.0f} EUR"))
     return out
 
 
-def acceptance_document(per_grid: Mapping[int, list[Criterion]], horizon: int) -> dict:
+def _reference_margin(reference: Mapping[str, np.ndarray], h: slice) -> float:
+    revenue = float(np.sum(reference["revenue_public_eur"][h]))
+    cogs = float(np.sum(reference["cogs_public_eur"][h]))
+    return (revenue - cogs) / revenue * 100.0 if revenue > 0 else float("-inf")
+
+
+def _ratio(x: float) -> str:
+    """A DSCR in words: n/a without debt service, n/m (not meaningful) when negative."""
+    if not np.isfinite(x):
+        return "n/a (no debt service)"
+    return "n/m (EBITDA − tax paid < 0)" if x < 0 else f"{x:.2f}"
+
+
+def acceptance_document(per_grid: Mapping[int, list[Criterion]], horizon: int,
+                        min_probability: float) -> dict:
     grid = {str(g): {"accepted": all(c.ok for c in cs), "criteria": [asdict(c) for c in cs]}
             for g, cs in sorted(per_grid.items())}
     first = next(iter(grid.values()), {"criteria": []})
     return {"accepted": all(v["accepted"] for v in grid.values()),
-            "criteria": first["criteria"], "horizon_months": horizon, "grid": grid}
+            "criteria": first["criteria"], "horizon_months": horizon,
+            "min_acceptance_probability": min_probability, "grid": grid}

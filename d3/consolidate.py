@@ -11,9 +11,11 @@ from d3.finance.statements import (
     GeneralSchedules,
     LineResults,
     depreciation_and_capex,
+    fiscal_months,
     fixed_costs_by_month,
     insurance_monthly_eur,
     pnl_and_cashflow,
+    safe_ratio,
     vatable_fixed_costs,
 )
 
@@ -43,7 +45,15 @@ def general_schedules(general, annual_premiums: Mapping[str, float], months: int
         vat_lag_months=general.tax.vat_payment_lag_months,
         vat_policy=general.tax.vat_buffer_policy, ar_days=general.working_capital.ar_days,
         ap_days=general.working_capital.ap_days,
-        opening_cash_eur=amount + f.equity_injection_eur)
+        opening_cash_eur=amount + f.equity_injection_eur,
+        equity_injection_eur=f.equity_injection_eur,
+        loan_closing_principal=loan.closing_principal,
+        fiscal_month=fiscal_months(
+            months, start_month=general.calendar.start_month,
+            fiscal_year_start_month=general.tax.fiscal_year_start_month),
+        corporate_tax_payment_lag_months=general.tax.corporate_tax_payment_lag_months,
+        overdraft_limit_eur=general.financing.overdraft_limit_eur,
+        overdraft_interest_rate_pct=general.financing.overdraft_interest_rate_pct)
 
 
 def empty_line(shape) -> LineResults:
@@ -51,21 +61,26 @@ def empty_line(shape) -> LineResults:
     return LineResults(z, z, z, z, z, z, z)
 
 
-def public_line(demand: Mapping[str, np.ndarray],
-                capacity: Mapping[str, np.ndarray]) -> LineResults:
-    """Public Tap: revenue = credits consumed + expired; COGS = provisioned GPU + non-GPU;
-    cash = credits sold (prepaid); the unconsumed balance is deferred revenue."""
+def public_line(demand: Mapping[str, np.ndarray]) -> LineResults:
+    """Public Tap: revenue = credits served + expired; COGS = the rented fleet (GPU + non-GPU);
+    cash = credits sold less refunds of credits the fleet could not serve (prepaid); the
+    unconsumed balance is deferred revenue."""
     z = np.zeros_like(demand["revenue_eur"])
-    return LineResults(demand["revenue_eur"], capacity["gpu_cogs_eur"]
-                       + capacity["non_gpu_cogs_eur"], demand["budget_eur"],
-                       demand["credits_sold_eur"], demand["deferred_eur"], z, z)
+    return LineResults(demand["revenue_eur"], demand["cogs_eur"], demand["budget_eur"],
+                       demand["credits_sold_eur"] - demand["refunds_eur"],
+                       demand["deferred_eur"], z, z)
 
 
 def private_line(clients: Mapping[str, np.ndarray]) -> LineResults:
-    """Private Tap: invoiced monthly (AR days on revenue, AP days on GPU costs)."""
-    z = np.zeros_like(clients["revenue_eur"])
+    """Private Tap: revenue = usage + fees + breakage of expired block hours. Prepaid usage is
+    paid (and VAT charged) when a block is bought; its unused balance is deferred revenue, so
+    cash in for usage = ``block_purchases_eur``. What is invoiced monthly (fees; usage too when
+    there are no blocks) is VAT base when invoiced and collected on AR days; GPU costs are paid
+    on AP days. Cash sales = block purchases + invoiced; neither is counted twice: usage revenue
+    is cash through the deferred balance, invoiced revenue through the receivables."""
     return LineResults(clients["revenue_eur"], clients["cogs_eur"], clients["budget_eur"],
-                       clients["revenue_eur"], z, clients["revenue_eur"], clients["cogs_eur"])
+                       clients["block_purchases_eur"] + clients["invoiced_eur"],
+                       clients["deferred_eur"], clients["invoiced_eur"], clients["cogs_eur"])
 
 
 ALLOCATION_DRIVERS = ("revenue", "gpu_hours", "tokens")
@@ -77,8 +92,7 @@ def overhead_allocation(r: Mapping[str, np.ndarray], *, driver: str,
     the driver's monthly shares; only these allocated columns depend on the driver."""
     overhead = r["opex_eur"] - r["acquisition_eur"]
     total = public_driver + private_driver
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, public_driver / np.where(total > 0, total, 1.0), 0.5)
+    share = np.where(total > 0, public_driver / np.where(total > 0, total, 1.0), 0.5)
     return {"overhead_public_eur": overhead * share,
             "overhead_private_eur": overhead * (1.0 - share)}
 
@@ -114,50 +128,97 @@ def max_loan_for_dscr(public, private, general, annual_premiums, months: int, *,
     return lo, tolerance_eur
 
 
-def allocation_driver(driver, line, cap, hours, which):
+def allocation_driver(driver, line, hours, which):
     """The overhead-allocation driver of one line per sample and month (0 when not run)."""
     if line is None:
         return 0.0
     if driver == "revenue":
         return line["revenue_eur"]
     if driver == "gpu_hours":
-        return cap["instances_total"] * hours if which == "public" else line["hours"]
+        return line["instances_total"] * hours if which == "public" else line["hours"]
     return line["tokens_served"] if which == "public" else np.zeros_like(line["revenue_eur"])
 
 
-def expected_finance(g, general, premiums, months, demand_doc, cap_doc, private_doc, driver, hours):
-    """Finance of grid point ``g``'s expected path (reference configuration, no noise)."""
+def reference_finance(g, general, premiums, months, demand_doc, private_doc, driver, hours):
+    """Finance of grid point ``g``'s reference path: every random variable at its mean, no
+    outcome noise (the lines' ``expected`` paths). Shown beside the samples, never used to
+    decide (SPEC §8)."""
     key = str(g)
     sched = general_schedules(general, premiums, months)
-    pub = pri = None
+    pub_e = pri_e = None
     if demand_doc is not None:
-        e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
-        c = cap_doc["grid"][key]
-        pub = public_line(e, {
-            "gpu_cogs_eur": np.array(c["expected_gpu_cogs_eur"])[None, :],
-            "non_gpu_cogs_eur": np.array(c["expected_non_gpu_cogs_eur"])[None, :]})
+        pub_e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
     if private_doc is not None:
-        e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
-        pri = private_line(e)
-    r = consolidated(pub, pri, sched, (1, months))
-    pub_driver = pri_driver = 0.0
-    if demand_doc is not None:
-        d = demand_doc["grid"][key]["expected"]
-        pub_driver = {"revenue": np.array(d["revenue_eur"]),
-                      "gpu_hours": np.array(cap_doc["grid"][key]["expected_instances_total"])
-                      * hours, "tokens": np.array(d["tokens_served"])}[driver][None, :]
-    if private_doc is not None:
-        d = private_doc["grid"][key]["expected"]
-        pri_driver = {"revenue": np.array(d["revenue_eur"]), "gpu_hours": np.array(d["hours"]),
-                      "tokens": np.zeros(months)}[driver][None, :]
-    r.update(overhead_allocation(r, driver=driver, public_driver=pub_driver,
-                                 private_driver=pri_driver))
+        pri_e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
+    r = consolidated(public_line(pub_e) if pub_e else None,
+                     private_line(pri_e) if pri_e else None, sched, (1, months))
+    r.update(overhead_allocation(
+        r, driver=driver, public_driver=allocation_driver(driver, pub_e, hours, "public"),
+        private_driver=allocation_driver(driver, pri_e, hours, "private")))
     out = {k: np.asarray(v)[0] for k, v in r.items()}
-    if demand_doc is not None:
-        out["public_active_customers"] = np.array(
-            demand_doc["grid"][key]["expected"]["active_customers"])
-        out["expected_violations"] = np.array(cap_doc["grid"][key]["expected_violations"])
-    if private_doc is not None:
-        out["private_active_clients"] = np.array(
-            private_doc["grid"][key]["expected"]["active_clients"])
+    if pub_e is not None:
+        out["public_active_customers"] = pub_e["active_customers"][0]
+        out["expected_violations"] = pub_e["capacity_violations"][0]
+    if pri_e is not None:
+        out["private_active_clients"] = pri_e["active_clients"][0]
     return out
+
+
+def _ratio_pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` in percent where ``den > 0``, NaN elsewhere."""
+    return safe_ratio(num, den) * 100.0
+
+
+def public_kpis(demand: Mapping[str, np.ndarray], results: Mapping[str, np.ndarray],
+                horizon: int) -> dict[str, tuple[str, np.ndarray]]:
+    """Per-sample Public Tap KPIs over the first ``horizon`` months: the margin the price list
+    promises on served tokens, the margin the P&L realises on the rented fleet, and the demand
+    the capped fleet could not serve (also over the whole term, ``*_term_*``)."""
+    h = slice(0, horizon)
+    total = {k: v[:, h].sum(axis=1) for k, v in demand.items()}
+    term = {k: demand[k].sum(axis=1) for k in ("unserved_tokens", "tokens_demanded",
+                                               "refunds_eur")}
+    revenue = results["revenue_public_eur"][:, h].sum(axis=1)
+    cogs = results["cogs_public_eur"][:, h].sum(axis=1)
+    return {
+        "public_priced_margin_pct": ("pct", _ratio_pct(total["served_eur"]
+                                                       - total["priced_cogs_eur"],
+                                                       total["served_eur"])),
+        "public_realised_margin_pct": ("pct", _ratio_pct(revenue - cogs, revenue)),
+        "unserved_tokens": ("tokens", total["unserved_tokens"]),
+        "unserved_tokens_share_pct": ("pct", _ratio_pct(total["unserved_tokens"],
+                                                        total["tokens_demanded"])),
+        "public_refunds_eur": ("EUR", total["refunds_eur"]),
+        "unserved_tokens_share_term_pct": ("pct", _ratio_pct(term["unserved_tokens"],
+                                                             term["tokens_demanded"])),
+        "public_refunds_term_eur": ("EUR", term["refunds_eur"]),
+        "capacity_violation_model_months": ("model-months", total["capacity_violations"]),
+    }
+
+
+def autoscaler_kpis(rows) -> dict[str, dict[str, dict[str, float]]]:
+    """The autoscaler's KPIs per model and trace (``public_tap_autoscaling_kpis.csv`` rows of
+    one grid point), plus ``all models``: events and SLA-violation ticks summed,
+    utilisation demand-weighted (Σ demand / Σ ready capacity ≈ the mean of ``avg_util_pct``
+    weighted by instance-hours) and the highest p95 utilisation."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for r in rows:
+        out.setdefault(r["model"], {})[r["trace"]] = {
+            "scale_events": float(r["scale_events"]), "avg_util_pct": float(r["avg_util_pct"]),
+            "p95_util_pct": float(r["p95_util_pct"]),
+            "sla_violations": float(r["sla_violations"]),
+            "instance_hours": float(r["instance_hours"])}
+    if not out:
+        return out
+    total: dict[str, dict[str, float]] = {}
+    for trace in sorted({t for m in out.values() for t in m}):
+        runs = [m[trace] for m in out.values() if trace in m]
+        hours = sum(r["instance_hours"] for r in runs)
+        total[trace] = {
+            "scale_events": sum(r["scale_events"] for r in runs),
+            "avg_util_pct": sum(r["avg_util_pct"] * r["instance_hours"] for r in runs) / hours
+            if hours > 0 else 0.0,
+            "p95_util_pct": max(r["p95_util_pct"] for r in runs),
+            "sla_violations": sum(r["sla_violations"] for r in runs),
+            "instance_hours": hours}
+    return {"all models": total, **dict(sorted(out.items()))}

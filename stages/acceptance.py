@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 
-from d3.acceptance import acceptance_document, grid_criteria
+from d3.acceptance import ClassMargin, acceptance_document, grid_criteria
 from d3.core.errors import Issue, ValidationError
 from d3.core.runner import StageIO, selected_pipelines
 from d3.io.parquet_stream import read_series
@@ -26,16 +26,17 @@ def run(io: StageIO) -> None:
     horizon = expected_doc["horizon_months"]
     kpis = pq.read_table(io.dep("sample_kpis")).to_pydict()
     kpi_grid = np.array(kpis["grid_index"])
-    public = read_series(io.dep("public_samples"), ["active_customers"]) \
-        if "public" in lines else None
-    cap = read_series(io.dep("capacity_samples"), ["capacity_violations"]) \
+    public = read_series(io.dep("public_samples"), ["active_customers", "capacity_violations"]) \
         if "public" in lines else None
     private = read_series(io.dep("private_samples"), ["active_clients"]) \
         if "private" in lines else None
     margins = None
     if "private" in lines:
         classes = json.loads(io.dep("private_pricing").read_text(encoding="utf-8"))["classes"]
-        margins = {g: c["margin_pct"] for g, c in classes.items()}
+        margins = {g: ClassMargin(c["margin_vendor_pct"], c["margin_pct_vs_median"])
+                   for g, c in classes.items()}
+    general = json.loads(io.dep("general").read_text(encoding="utf-8"))
+    buffer = float(general.get("reserves", {}).get("cash_buffer_eur", 0.0))
     scaler_rows = None
     if "public" in lines:
         with io.dep("autoscaling_kpis").open(encoding="utf-8") as fh:
@@ -45,19 +46,20 @@ def run(io: StageIO) -> None:
         g = int(key)
         sel = kpi_grid == g
         per_grid[g] = grid_criteria(
-            horizon=horizon, targets=targets,
-            expected={k: np.array(v, dtype=float) for k, v in expected.items()},
+            horizon=horizon, targets=targets, cash_buffer_eur=buffer,
+            replicate_ids=np.array(kpis["replicate_index"])[sel],
+            reference={k: np.array(v, dtype=float) for k, v in expected.items()},
             kpi_samples={m: np.array(v, dtype=float)[sel] for m, v in kpis.items()},
             public_active=public["active_customers"][public["grid_index"] == g]
             if public else None,
             private_active=private["active_clients"][private["grid_index"] == g]
             if private else None,
             private_margins=margins,
-            capacity_violations=cap["capacity_violations"][cap["grid_index"] == g]
-            if cap else None,
+            capacity_violations=public["capacity_violations"][public["grid_index"] == g]
+            if public else None,
             autoscaler_rows=[r for r in scaler_rows if r["grid_index"] == key]
             if scaler_rows else None)
-    doc = acceptance_document(per_grid, horizon)
+    doc = acceptance_document(per_grid, horizon, targets["min_acceptance_probability"])
     write_json(io.out("acceptance"), doc)
     io.emitter.emit("acceptance_checked", accepted=doc["accepted"],
                     failed=sorted({c["name"] for v in doc["grid"].values()

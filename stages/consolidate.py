@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -10,19 +12,24 @@ import pyarrow.parquet as pq
 
 from d3.consolidate import (
     allocation_driver,
+    autoscaler_kpis,
     consolidated,
-    expected_finance,
     general_schedules,
     max_loan_for_dscr,
     overhead_allocation,
     private_line,
+    public_kpis,
     public_line,
+    reference_finance,
 )
 from d3.core.runner import StageIO, selected_pipelines
 from d3.core.variables import overrides_of, reference_values, with_overrides
-from d3.finance.kpis import covenant_probabilities, percentile_se, percentiles, sample_kpis
+from d3.finance.kpis import covenant_probabilities, percentiles, sample_kpis
 from d3.finance.loan import loan_schedule
+from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.tables import (
+    BALANCE_SHEET_PERCENTILES,
+    BALANCE_SHEET_SERIES,
     BREAK_EVEN_COLUMNS,
     CASH_PERCENTILES,
     CASH_SERIES,
@@ -30,11 +37,14 @@ from d3.finance.tables import (
     PNL_PERCENTILES,
     PNL_SERIES,
     VAT_SERIES,
+    YEAR_COLUMNS,
+    balance_sheet_difference_eur,
     break_even_rows,
     cell,
     kpi_columns,
     monthly_columns,
     monthly_rows,
+    year_rows,
 )
 from d3.io.normalised import read_variables
 from d3.io.parquet_stream import read_series
@@ -43,10 +53,14 @@ from d3.models.operator import GeneralOperator
 from d3.report.consolidated_summary import summary_document, summary_markdown
 
 # Only the per-sample series the finance needs are read (memory scales with their number).
-PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "deferred_eur",
-                 "tokens_served", "active_customers")
-PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours")
-CAPACITY_SERIES = ("gpu_cogs_eur", "non_gpu_cogs_eur", "instances_total")
+PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur", "deferred_eur",
+                 "cogs_eur", "tokens_served", "tokens_demanded", "unserved_tokens",
+                 "served_eur", "priced_cogs_eur", "active_customers", "instances_total",
+                 "capacity_violations")
+PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours", "active_clients",
+                  "block_purchases_eur", "deferred_eur", "invoiced_eur")
+AUTOSCALER_KPIS = (("scale_events", "events", 0), ("avg_util_pct", "pct", 4),
+                   ("p95_util_pct", "pct", 4), ("sla_violations", "ticks", 0))
 
 
 def run(io: StageIO) -> None:
@@ -63,12 +77,12 @@ def run(io: StageIO) -> None:
     replicates = load("variables_report")["replicates"]
     public_on, private_on = "public" in lines, "private" in lines
     demand = read_series(io.dep("public_samples"), PUBLIC_SERIES) if public_on else None
-    cap = read_series(io.dep("capacity_samples"), CAPACITY_SERIES) if public_on else None
     clients = read_series(io.dep("private_samples"), PRIVATE_SERIES) if private_on else None
     ref = demand or clients
     grid_of, rep_of = ref["grid_index"], ref["replicate_index"]
     months = ref["budget_eur"].shape[1]
-    hours = load("general")["calendar"]["hours_in_month"]
+    hours = general_dump["calendar"]["hours_in_month"]
+    scaler_rows = _csv_rows(io.dep("autoscaling_kpis")) if public_on else []
 
     block_ids = grid_of.astype(np.int64) * replicates + rep_of
     driver = p["consolidation.overhead_allocation_driver"]
@@ -83,65 +97,103 @@ def run(io: StageIO) -> None:
             overrides = overrides_of(variables, blocks[int(block)], "general")
             general = GeneralOperator.model_validate(with_overrides(general_dump, overrides))
             sched = general_schedules(general, premiums, months)
-            pub = public_line(_rows_of(demand, sub), _rows_of(cap, sub)) if public_on else None
+            pub = public_line(_rows_of(demand, sub)) if public_on else None
             pri = private_line(_rows_of(clients, sub)) if private_on else None
             for k, v in consolidated(pub, pri, sched, (len(sub), months)).items():
                 out.setdefault(k, np.zeros((len(rows), months)))[at] = v
         out.update(overhead_allocation(
             out, driver=driver,
-            public_driver=allocation_driver(driver, _rows_of(demand, rows),
-                                            _rows_of(cap, rows), hours, "public"),
-            private_driver=allocation_driver(driver, _rows_of(clients, rows), None, hours,
+            public_driver=allocation_driver(driver, _rows_of(demand, rows), hours, "public"),
+            private_driver=allocation_driver(driver, _rows_of(clients, rows), hours,
                                              "private")))
         return out
 
     calendar = (general_dump["calendar"]["start_year"], general_dump["calendar"]["start_month"])
-    pnl_rows, cash_rows, vat_rows, kpi_rows, be_rows = [], [], [], [], []
-    summary_grid, metrics, expected_doc = {}, {}, {}
+    pnl_rows, cash_rows, vat_rows, kpi_rows, be_rows, year_out = [], [], [], [], [], []
+    bs_rows: list[list[str]] = []
+    summary_grid, metrics, reference_doc = {}, {}, {}
     kpi_columns_by_name: dict[str, list[np.ndarray]] = {}
     demand_doc = load("public_summary") if public_on else None
-    cap_doc = load("capacity_summary") if public_on else None
     private_doc = load("private_summary") if private_on else None
     for g in sorted(set(grid_of.tolist())):
         rows = np.flatnonzero(grid_of == g)
+        reps = rep_of[rows]
         results = sample_results(rows)
+        pub_rows, pri_rows = _rows_of(demand, rows), _rows_of(clients, rows)
         if g == int(grid_of.min()):
-            _write_plots(io, results, _rows_of(demand, rows), months)
+            _write_plots(io, results, pub_rows, months)
         general = GeneralOperator.model_validate(with_overrides(
             general_dump, overrides_of(variables, reference_values(variables, g), "general")))
-        expected = expected_finance(g, general, premiums, months, demand_doc, cap_doc, private_doc,
-                             driver, hours)
+        reference = reference_finance(g, general, premiums, months, demand_doc, private_doc,
+                                      driver, hours)
         pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(months)]).T
-               for s in (*PNL_PERCENTILES, *CASH_PERCENTILES)}
-        pnl_rows += monthly_rows(g, expected, PNL_SERIES, pct, PNL_PERCENTILES, qs, calendar)
-        cash_rows += monthly_rows(g, expected, CASH_SERIES, pct, CASH_PERCENTILES, qs, calendar)
+               for s in sorted({*PNL_PERCENTILES, *CASH_PERCENTILES,
+                                *BALANCE_SHEET_PERCENTILES})}
+        pnl_rows += monthly_rows(g, reference, PNL_SERIES, pct, PNL_PERCENTILES, qs, calendar)
+        cash_rows += monthly_rows(g, reference, CASH_SERIES, pct, CASH_PERCENTILES, qs, calendar)
+        bs_rows += monthly_rows(g, reference, BALANCE_SHEET_SERIES, pct,
+                                BALANCE_SHEET_PERCENTILES, qs, calendar)
         vat_rows += [row + [general.tax.vat_buffer_policy] for row in
-                     monthly_rows(g, expected, VAT_SERIES, {}, (), qs, calendar)]
-        be_rows += break_even_rows(g, expected, demand_doc, private_doc, months)
-        kpis = sample_kpis(results, horizon, min_dscr=min_dscr)
+                     monthly_rows(g, reference, VAT_SERIES, {}, (), qs, calendar)]
+        be_rows += break_even_rows(g, results, reference,
+                                   pub_rows["active_customers"] if pub_rows else None,
+                                   pri_rows["active_clients"] if pri_rows else None)
+        year_out += year_rows(g, results, reference, qs)
+        buffer = general.reserves.cash_buffer_eur
+        kpis = sample_kpis(results, horizon, min_dscr=min_dscr, cash_buffer_eur=buffer)
+        if pub_rows is not None:
+            kpis.update(public_kpis(pub_rows, results, horizon))
+        reference_2d = {k: np.asarray(v)[None, :] for k, v in reference.items()}
+        reference_kpis = sample_kpis(reference_2d, horizon, min_dscr=min_dscr,
+                                     cash_buffer_eur=buffer)
+        if demand_doc is not None:
+            reference_kpis.update(public_kpis(
+                {k: np.array(v)[None, :] for k, v in
+                 demand_doc["grid"][str(g)]["expected"].items() if k in PUBLIC_SERIES},
+                reference_2d, horizon))
         for metric, (_, values) in kpis.items():
             kpi_columns_by_name.setdefault(metric, []).append(values)
-        expected_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in expected.items()}
+        reference_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in reference.items()}
         for metric, (unit, values) in kpis.items():
             pv = percentiles(values, qs)
             finite = values[np.isfinite(values)]
-            places = {"EUR": 2, "ratio": 4}.get(unit, 1)
+            places = {"EUR": 2, "ratio": 4, "pct": 4, "flag": 4}.get(unit, 1)
+            ref_value = float(reference_kpis[metric][1][0]) if metric in reference_kpis \
+                else float("nan")
             kpi_rows.append([str(g), metric, unit, *(cell(float(x), places) for x in pv),
                              cell(float(finite.mean()) if finite.size else float("nan"), places),
-                             cell(percentile_se(values, 50), places)])
+                             cell(between_replicate_se(values, reps, median), places),
+                             cell(between_replicate_se(values, reps, mean), places),
+                             cell(ref_value, places)])
+        autoscaler = autoscaler_kpis([r for r in scaler_rows if r["grid_index"] == str(g)])
+        for model, traces in autoscaler.items():
+            for metric, unit, places in AUTOSCALER_KPIS:
+                # The simulator replays the p50 and p90 demand traces: their values sit in
+                # the p50 and p90 columns; the other columns have no meaning here.
+                kpi_rows.append([str(g), f"autoscaler_{metric}[{model}]", unit,
+                                 *(cell(traces[f"p{q}"][metric], places)
+                                   if f"p{q}" in traces else "" for q in qs), "", "", "", ""])
         covenants = covenant_probabilities(kpis, min_dscr=min_dscr)
         breach = kpis["first_breach_month"][1]
         breach = breach[breach > 0]
         sel = lambda d, key=str(g): (d or {}).get("grid", {}).get(key)  # noqa: E731
         loan_max, loan_tol = max_loan_for_dscr(
-            public_line(_rows_of(demand, rows), _rows_of(cap, rows)) if public_on else None,
-            private_line(_rows_of(clients, rows)) if private_on else None, general, premiums,
+            public_line(pub_rows) if public_on else None,
+            private_line(pri_rows) if private_on else None, general, premiums,
             months, min_dscr=min_dscr, shape=(len(rows), months))
         summary_grid[str(g)] = {
             "kpis": {m: {"unit": u, **{f"p{q}": _num(x) for q, x in zip(qs, percentiles(v, qs),
                                                                           strict=True)},
-                         "mean": _num(float(np.nanmean(v)) if np.isfinite(v).any() else None)}
+                         "mean": _num(float(np.nanmean(v)) if np.isfinite(v).any() else None),
+                         "se_p50": _num(between_replicate_se(v, reps, median)),
+                         "reference": _num(float(reference_kpis[m][1][0]))
+                         if m in reference_kpis else None}
                      for m, (u, v) in kpis.items()},
+            "independent_parameter_draws": int(len(np.unique(reps))),
+            "balance_sheet_max_abs_difference_eur": balance_sheet_difference_eur(results),
+            "cash_buffer_eur": buffer,
+            "samples": int(len(rows)),
+            "autoscaling": autoscaler,
             "covenants": {**covenants,
                           "first_breach_month_percentiles": {
                               f"p{q}": _num(x) for q, x in zip(
@@ -154,6 +206,9 @@ def run(io: StageIO) -> None:
             "revenue_total_eur_p50": _num(percentiles(kpis["revenue_total_eur"][1], [50])[0]),
             "ebitda_eur_p50": _num(percentiles(kpis["ebitda_eur"][1], [50])[0]),
             "min_cash_eur_p10": _num(percentiles(kpis["min_cash_eur"][1], [10])[0]),
+            "min_free_cash_eur_p10": _num(percentiles(kpis["min_free_cash_eur"][1], [10])[0]),
+            "funding_need_eur_p50": _num(percentiles(kpis["funding_need_eur"][1], [50])[0]),
+            "funding_need_eur_p90": _num(percentiles(kpis["funding_need_eur"][1], [90])[0]),
             "min_dscr_t12_p10": _num(percentiles(kpis["min_dscr_t12"][1], [10])[0]),
             "p_cash_negative_any_month": covenants["p_cash_negative_any_month"],
             "max_loan_eur_p10_dscr": loan_max,
@@ -168,8 +223,11 @@ def run(io: StageIO) -> None:
         [str(m + 1), *(fmt_float(float(getattr(loan, f)[m]), 2) for f in LOAN_COLUMNS[1:])]
         for m in range(len(loan.payment))])
     write_csv(io.out("pnl"), monthly_columns(PNL_SERIES, PNL_PERCENTILES, qs), pnl_rows)
+    write_csv(io.out("pnl_by_year"), YEAR_COLUMNS, year_out)
     write_csv(io.out("cashflow"), monthly_columns(CASH_SERIES, CASH_PERCENTILES, qs), cash_rows)
     write_csv(io.out("vat"), (*monthly_columns(VAT_SERIES, (), qs), "policy"), vat_rows)
+    write_csv(io.out("balance_sheet"),
+              monthly_columns(BALANCE_SHEET_SERIES, BALANCE_SHEET_PERCENTILES, qs), bs_rows)
     write_csv(io.out("break_even"), BREAK_EVEN_COLUMNS, be_rows)
     write_csv(io.out("kpis"), kpi_columns(qs), kpi_rows)
     doc = summary_document(
@@ -178,10 +236,15 @@ def run(io: StageIO) -> None:
         public_prices=load("public_prices") if public_on else None,
         private_pricing=load("private_pricing") if private_on else None,
         driver=driver)
+    # The values the reference path used (random variables at their means), for the audit.
+    doc["reference_values"] = {
+        str(g): {k: format(x, "f") if isinstance(x, Decimal) else str(x)
+                 for k, x in reference_values(variables, g).items()}
+        for g in sorted(set(grid_of.tolist()))}
     write_json(io.out("summary_json"), doc)
     write_text_atomic(io.out("summary_md"), summary_markdown(doc))
     write_json(io.out("metrics"), metrics)
-    write_json(io.out("expected"), {"horizon_months": horizon, "grid": expected_doc})
+    write_json(io.out("expected"), {"horizon_months": horizon, "grid": reference_doc})
     order = np.argsort(grid_of, kind="stable")  # rows grouped by grid point, as computed
     table = pa.table({
         "grid_index": pa.array(grid_of[order], pa.int32()),
@@ -190,6 +253,11 @@ def run(io: StageIO) -> None:
            for m, v in sorted(kpi_columns_by_name.items())}})
     write_parquet(io.out("sample_kpis"), table)
     io.emitter.emit("aggregate_done", grid_points=len(summary_grid), samples=len(grid_of))
+
+
+def _csv_rows(path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
 def _num(x) -> float | None:
@@ -203,7 +271,7 @@ def _rows_of(series, rows):
 
 def _write_plots(io, results, demand, months):
     """Fan-chart data of the first grid point (``results``/``demand`` are its samples)."""
-    sets = {"plot_revenue": results["revenue_eur"], "plot_cash": results["closing_cash_eur"],
+    sets = {"plot_revenue": results["revenue_eur"], "plot_cash": results["free_cash_eur"],
             "plot_dscr": results["dscr_t12"]}
     if demand is not None:
         sets["plot_customers"] = demand["active_customers"]

@@ -9,7 +9,12 @@ from d3.io.normalised import read_variables
 from d3.io.writers import fmt_float, write_csv, write_json
 from d3.pipelines.private.pricing import class_economics, vendor_scores
 from d3.pipelines.private.provider_costs import ProviderOffer
-from d3.pipelines.private.tables import ECONOMICS_COLUMNS, VENDOR_COLUMNS
+from d3.pipelines.private.tables import (
+    ECONOMICS_COLUMNS,
+    VENDOR_COLUMNS,
+    class_summary,
+    economics_row,
+)
 from d3.pipelines.public.reference import reference_operator
 
 
@@ -23,21 +28,12 @@ def run(io: StageIO) -> None:
     weights = pricing.vendor_weights.model_dump()  # allocations are normalised already
     economics, vendors, summary = [], [], {}
     for gpu in sorted(doc["medians"]):
-        e = class_economics(offers, gpu, pricing)
+        e = class_economics(offers, gpu, pricing, weights)
         best = vendor_scores(offers, gpu, weights)[0]
-        vs_best = (e.sell_eur_hr - best.eur_hr) / e.sell_eur_hr * 100.0
-        economics.append([gpu, fmt_float(e.provider_eur_hr_med, 6), fmt_float(e.markup_pct, 2),
-                          fmt_float(e.sell_eur_hr, 6), fmt_float(e.margin_eur_hr, 6),
-                          fmt_float(e.margin_pct, 4), fmt_float(e.management_fee_eur_per_month, 2),
-                          fmt_float(e.base_fee_eur_per_month, 2),
-                          str(sum(o.gpu == gpu for o in offers)), best.provider,
-                          fmt_float(best.eur_hr, 6), fmt_float(vs_best, 4)])
+        economics.append(economics_row(e, sum(o.gpu == gpu for o in offers)))
         vendors.append([gpu, best.provider, fmt_float(best.usd_hr, 6), fmt_float(best.eur_hr, 6),
                         fmt_float(best.score, 6)])
-        summary[gpu] = {"margin_pct": e.margin_pct, "sell_eur_hr": e.sell_eur_hr,
-                        "provider_eur_hr_med": e.provider_eur_hr_med,
-                        "recommended_provider": best.provider,
-                        "recommended_eur_hr": best.eur_hr}
+        summary[gpu] = class_summary(e)
     write_csv(io.out("economics"), ECONOMICS_COLUMNS, economics)
     write_csv(io.out("vendors"), VENDOR_COLUMNS, vendors)
     write_json(io.out("summary"), {"classes": summary, "vendor_weights": weights})

@@ -54,6 +54,8 @@ def run(io: StageIO) -> None:
         months=months,
         seed=report["seeds"]["public_tap"],
         simulations=p["stochastic.simulations_per_run"],
+        hours_in_month=int(general.calendar.hours_in_month),
+        horizon_months=horizon,
         noise=p["stochastic.outcome_noise"],
     )
     percentiles = p["stochastic.percentiles"]
@@ -81,10 +83,9 @@ def run(io: StageIO) -> None:
             "blended_sell_eur_per_1k": card.blended_sell_eur_per_1k,
             "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,
             "mix": card.mix,
-            "expected_tokens_served": expected["tokens_served"][0].tolist(),
             "expected": {k: v[0].tolist() for k, v in expected.items()},
-            "percentile_tokens_served": {str(q): pct["tokens_served"][i].tolist()
-                                         for i, q in enumerate(percentiles)},
+            "percentile_tokens_demanded": {str(q): pct["tokens_demanded"][i].tolist()
+                                           for i, q in enumerate(percentiles)},
         }
     write_csv(io.out("customers_by_month"), customers_columns(percentiles), customer_rows)
     write_csv(io.out("scenarios"), SCENARIO_COLUMNS, scenario_out)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from d3.core.runner import StageIO
-from d3.io.normalised import read_variables
+from d3.io.normalised import read_operator, read_variables
 from d3.io.writers import write_csv, write_json
+from d3.pipelines.public.demand_blocks import priced_card
 from d3.pipelines.public.gpu_costs import CostRow, best_rows
 from d3.pipelines.public.pricing import (
     Stress,
     non_gpu_costs,
-    price_card,
     pricing_policy,
     stressed_cost_eur_per_1M,
 )
@@ -50,11 +50,19 @@ def run(io: StageIO) -> None:
                                 read_variables(io.dep("variables")))
     stress = Stress(p["stress.provider_price_drift_pct"], p["stress.tps_downshift_pct"],
                     p["stress.fx_widen_buffer_pct"])
-    card = price_card(best, public)
+    general = read_operator(io.dep("general"), "general")
+    market = json.loads(io.dep("market").read_text(encoding="utf-8"))
+    horizon = p["targets.horizon_months"]
+    card = priced_card(public, best, {c["channel_id"]: c for c in market["ads_channels"]},
+                       eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
+                       months=max(horizon, general.loan.term_months),
+                       hours_in_month=int(general.calendar.hours_in_month),
+                       horizon_months=horizon)
     stress_costs = {
         m: stressed_cost_eur_per_1M(r, stress, fx_buffer_pct=costs["fx_buffer_pct"],
                                     eur_usd_fx_rate=costs["eur_usd_fx_rate"],
-                                    non_gpu=non_gpu_costs(public))
+                                    non_gpu=non_gpu_costs(public),
+                                    utilisation_frac=(card.utilisation_frac or {}).get(m, 1.0))
         for m, r in best.items()
     }
     policy = pricing_policy(public)
@@ -63,6 +71,8 @@ def run(io: StageIO) -> None:
     write_json(io.out("price_card"), {
         "blended_sell_eur_per_1k": card.blended_sell_eur_per_1k,
         "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,
+        "cost_basis": public.pricing_policy.public_tap.cost_basis,
+        "utilisation_frac": card.utilisation_frac,
         "mix": card.mix,
         "public_models": sorted(card.mix),
         "private_only": sorted(m for m, pr in card.prices.items() if pr.status != "public"),

@@ -45,17 +45,22 @@ def run(io: StageIO) -> None:
         economics=_rows(dep("economics")), vendors=_rows(dep("vendors")),
         pnl=_rows(dep("pnl")), cashflow=_rows(dep("cashflow")), vat=_rows(dep("vat")),
         loan=_rows(dep("loan")), break_even=_rows(dep("break_even")), market=_json(dep("market")),
-        catalog=_json(dep("catalog")), public_customers=_rows(dep("public_customers")))
+        catalog=_json(dep("catalog")), public_customers=_rows(dep("public_customers")),
+        pnl_by_year=_rows(dep("pnl_by_year")) or [],
+        balance_sheet=_rows(dep("balance_sheet")) or [], unserved=_rows(dep("unserved")),
+        margin_by_model=_rows(dep("margin_by_model")))
     charts = io.out("charts")
     for name, title, ylabel, covenant in (
         ("revenue", "Monthly revenue (grid point 0)", "EUR per month", None),
-        ("closing_cash", "Closing cash (grid point 0)", "EUR", targets["min_cash_eur"]),
+        ("free_cash", "Free cash: cash − overdraft − VAT and tax owed (grid point 0)", "EUR",
+         targets["min_cash_eur"] + summary["grid"]["0"]["cash_buffer_eur"]),
         ("dscr_t12", "Trailing-12-month DSCR (grid point 0)", "DSCR (×)", targets["min_dscr"]),
     ):
         rows = _rows(dep(f"plot_{name}"))
         png = fan_chart(_col(rows, "month"), _col(rows, "p10"), _col(rows, "p50"),
                         _col(rows, "p90"), title=title, ylabel=ylabel, covenant=covenant,
-                        covenant_label="covenant" if name == "dscr_t12" else "minimum cash")
+                        covenant_label="covenant" if name == "dscr_t12"
+                        else "minimum cash + buffer")
         write_bytes_atomic(charts / f"{name}_fan.png", png)
         data.charts.append((f"charts/{name}_fan.png", f"{title}: p10–p90 band and p50"))
     if data.prices:
@@ -78,7 +83,7 @@ def run(io: StageIO) -> None:
     if data.economics:
         write_bytes_atomic(charts / "private_margin.png", private_margin_chart(
             [r["gpu"] for r in data.economics], _col(data.economics, "margin_pct"),
-            _col(data.economics, "margin_pct_vs_recommended"),
+            _col(data.economics, "margin_vendor_pct"),
             targets["private_margin_threshold_pct"]))
         data.charts.append(("charts/private_margin.png", "Private Tap margin per GPU class"))
     write_text_atomic(io.out("report"), financial_plan_markdown(data))

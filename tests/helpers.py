@@ -55,3 +55,10 @@ def edit_csv(path: Path, change: Callable[[list[str], list[dict[str, str]]], Non
 def invoke(*args: str):
     """Run the d3 CLI in-process; result has exit_code, stdout, stderr."""
     return CliRunner().invoke(app, list(args))
+
+
+def run_minimal(out: Path) -> Path:
+    """``d3 run`` of the minimal fixture into ``out``; fails the test on a non-zero exit."""
+    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from d3.core.errors import Issue
 from d3.core.rng import params_stream
@@ -404,15 +405,61 @@ def overrides_of(variables: Sequence[Variable], values: Mapping[str, Any], scope
     return {v.path: v.typed(values[v.variable_id]) for v in variables if v.scope == scope}
 
 
+def grid_value_probabilities(var: Variable) -> np.ndarray:
+    """Probability of each grid value ``min + k·step`` (k = 0..n) under the variable's
+    ``random`` distribution, after truncation to ``[min, max]`` and quantisation to the nearest
+    grid value — the distribution :func:`random_draw` samples from. Source of the CDFs:
+    ``scipy.stats`` (triang, beta for PERT with λ = 4, norm, lognorm)."""
+    n = var.n_steps
+    if var.distribution == "uniform" or n == 0:
+        return np.full(n + 1, 1.0 / (n + 1))
+    lo, hi, mode = float(var.lo), float(var.grid_point(n)), float(var.default)
+    step = float(var.step)
+    edges = np.clip(lo + (np.arange(n + 2) - 0.5) * step, lo, hi)
+    if var.distribution == "triangular":
+        dist = stats.triang((mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
+    elif var.distribution == "pert":
+        dist = stats.beta(1 + 4 * (mode - lo) / (hi - lo), 1 + 4 * (hi - mode) / (hi - lo),
+                          loc=lo, scale=hi - lo)
+    elif var.distribution == "normal":
+        dist = stats.norm(mode, (hi - lo) / 6)
+    else:
+        dist = stats.lognorm((math.log(hi) - math.log(lo)) / 6, scale=mode)
+    mass = np.diff(dist.cdf(edges))
+    return mass / mass.sum()
+
+
+def reference_value(var: Variable) -> Any:
+    """The value a variable takes on the reference path: the default when ``fixed``; the
+    **mean** of its quantised distribution when ``random`` (a numeric discrete variable: the
+    mean of its values); the median value for an integer key or a non-numeric discrete
+    variable, whose mean is not a value the key can hold. Never an arbitrary default."""
+    if var.treatment != "random":
+        return var.default
+    if var.kind == "discrete":
+        if all(isinstance(x, int | float) and not isinstance(x, bool) for x in var.values):
+            return Decimal(repr(float(np.mean(var.values))))
+        return sorted(var.values, key=str)[(len(var.values) - 1) // 2]
+    probs = grid_value_probabilities(var)
+    points = np.array([float(var.grid_point(k)) for k in range(var.n_steps + 1)])
+    if var.as_int:
+        return var.grid_point(int(np.searchsorted(np.cumsum(probs), 0.5)))
+    return Decimal(repr(float(probs @ points)))
+
+
 def reference_values(variables: Sequence[Variable], grid_index: int | None = None) -> dict:
-    """Every variable at its default, except ``low_to_high`` ones at ``grid_index``."""
-    values = {v.variable_id: v.default for v in variables}
+    """The reference configuration: ``fixed`` variables at their default, ``random`` ones at
+    their mean (:func:`reference_value`), ``low_to_high`` ones at ``grid_index`` (at their
+    default when no grid point is given)."""
+    values = {v.variable_id: reference_value(v) for v in variables}
     if grid_index is not None:
         values.update(grid_point_values(variables, grid_index))
     return values
 
 
-def reference_overrides(variables: Sequence[Variable], scope: str) -> dict[str, Any]:
-    """``{path: default}`` for one scope: the reference configuration (every variable at its
-    default) that the price card and the base-case paths use."""
-    return {v.path: v.typed(v.default) for v in variables if v.scope == scope}
+def reference_overrides(variables: Sequence[Variable], scope: str,
+                        grid_index: int | None = None) -> dict[str, Any]:
+    """``{path: value}`` for one scope at the reference configuration (see
+    :func:`reference_values`) that the price card and the reference paths use."""
+    values = reference_values(variables, grid_index)
+    return {v.path: v.typed(values[v.variable_id]) for v in variables if v.scope == scope}

@@ -1,18 +1,22 @@
-"""P&L, VAT, working capital and cashflow per sample and month (SPEC §7).
+"""P&L, VAT, tax, working capital, cash, bank financing and balance sheet per sample and month
+(SPEC §7).
 
 Every array is ``(samples, months)`` in EUR unless stated; general schedules are ``(months,)``
-and broadcast. Conventions (docs/FINANCE.md): tax is computed monthly on positive EBT after
-loss carry-forward and paid in the same month; VAT is charged on public credits sold and private
-revenue, recovered on domestic purchases (acquisition, bizdev and fixed costs except salaries
-and insurance; foreign GPU rentals are reverse-charged, VAT-neutral), and the monthly net is
-remitted ``vat_payment_lag_months`` later; receivables and payables follow AR/AP days on the
-Private Tap; public credits are prepaid (deferred revenue).
+and broadcast. Amounts are booked in whole cents. Conventions (docs/FINANCE.md): corporate tax
+is assessed per fiscal year after losses carried forward, accrued monthly as the year-to-date
+estimate and paid ``corporate_tax_payment_lag_months`` after the year ends; VAT is charged on
+public credits sold (less refunds), private blocks bought and private invoices, recovered on
+domestic purchases (bizdev and fixed costs except salaries and insurance; ads bought abroad and
+foreign GPU rentals are reverse-charged, VAT-neutral), and the monthly net is remitted
+``vat_payment_lag_months`` later; receivables and payables follow AR/AP days on the Private
+Tap's monthly invoices and GPU costs; public credits and private GPU-hour blocks are prepaid
+(deferred revenue); cash never goes negative: an overdraft up to its limit, then a funding gap,
+both charged interest.
 """
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,14 +42,19 @@ def insurance_monthly_eur(selected: Sequence[str], annual_premiums: Mapping[str,
 
 
 def depreciation_and_capex(assets, months: int) -> tuple[np.ndarray, np.ndarray]:
-    """Straight-line depreciation per asset from its purchase month; capex in that month."""
+    """Straight-line depreciation per asset from its purchase month, in cents: cost / life
+    rounded to the cent each month, the last month taking the rounding residue so the asset
+    depreciates to exactly 0 (3200 over 36: 88.89 × 35 + 88.85); capex in the purchase month."""
     dep, capex = np.zeros(months), np.zeros(months)
     for a in assets:
         start = a.purchase_month - 1
         if start >= months:
             continue
         capex[start] += a.cost_eur
-        dep[start: start + a.useful_life_months] += a.cost_eur / a.useful_life_months
+        life = a.useful_life_months
+        schedule = np.full(life, round(a.cost_eur / life, 2))
+        schedule[-1] = round(a.cost_eur - schedule[0] * (life - 1), 2)
+        dep[start: start + life] += schedule[: months - start]
     return dep, capex
 
 
@@ -57,20 +66,71 @@ def vatable_fixed_costs(fixed_by_month: Mapping[str, np.ndarray], months: int) -
     return out
 
 
-# --- tax and VAT ------------------------------------------------------------------------------
+# --- corporate tax by fiscal year -------------------------------------------------------------
 
 
-def corporate_tax(ebt: np.ndarray, rate_pct: float, *, carry_forward: bool = True) -> np.ndarray:
-    """Monthly tax on positive EBT after losses carried forward from earlier months."""
-    tax = np.zeros_like(ebt)
-    losses = np.zeros(ebt.shape[:-1])
+def cents(x):
+    """``x`` rounded to the cent: every booked amount is whole cents, so balances built from
+    them (and the balance sheet) add up exactly when written with 2 decimals."""
+    return np.round(x, 2)
+
+
+def fiscal_months(months: int, *, start_month: int, fiscal_year_start_month: int = 1) -> np.ndarray:
+    """Month of the fiscal year (1..12) of each plan month, ``(months,)``; plan month 1 is
+    calendar month ``start_month``."""
+    return (start_month - fiscal_year_start_month + np.arange(months)) % 12 + 1
+
+
+class FiscalYearTax:
+    """Running corporate-tax assessment per sample, stepped month by month.
+
+    Within a fiscal year the tax to date is ``rate × max(EBT to date − losses brought forward,
+    0)``; the month's accrual is that minus the previous month's tax to date (a loss month
+    reverses tax accrued earlier in the year). At the year's last month (fiscal month 12) the
+    tax to date is the assessment, due ``lag`` months later; losses carried into the next year
+    are ``max(losses − year EBT, 0)`` (none without ``carry_forward``)."""
+
+    def __init__(self, samples: int, *, rate_pct: float, lag_months: int, carry_forward: bool):
+        self.rate, self.lag, self.carry_forward = rate_pct / 100.0, lag_months, carry_forward
+        self.ebt_ytd = np.zeros(samples)
+        self.losses = np.zeros(samples)
+        self.tax_ytd = np.zeros(samples)
+        self.due: dict[int, np.ndarray] = {}
+
+    def step(self, month: int, fiscal_month: int, ebt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Month ``month`` (0-based) → (tax accrued, tax paid), each ``(samples,)`` EUR."""
+        if fiscal_month == 1 and month > 0:
+            self.losses = np.maximum(self.losses - self.ebt_ytd, 0.0) if self.carry_forward \
+                else np.zeros_like(self.losses)
+            self.ebt_ytd, self.tax_ytd = np.zeros_like(self.ebt_ytd), np.zeros_like(self.tax_ytd)
+        self.ebt_ytd = self.ebt_ytd + ebt
+        tax_ytd = cents(self.rate * np.maximum(self.ebt_ytd - self.losses, 0.0))
+        accrued, self.tax_ytd = tax_ytd - self.tax_ytd, tax_ytd
+        if fiscal_month == 12:
+            self.due[month + self.lag] = self.due.get(month + self.lag, 0.0) + tax_ytd
+        return accrued, np.broadcast_to(self.due.pop(month, 0.0), ebt.shape)
+
+
+@dataclass(frozen=True)
+class CorporateTax:
+    accrued: np.ndarray  # P&L tax of the month (YTD estimate − previous month's), EUR
+    paid: np.ndarray  # cash paid to the tax office, EUR
+    payable: np.ndarray  # owed at month end, EUR
+
+
+def corporate_tax_by_fiscal_year(ebt: np.ndarray, *, rate_pct: float, fiscal_month: np.ndarray,
+                                 payment_lag_months: int,
+                                 carry_forward: bool = True) -> CorporateTax:
+    """Tax on each fiscal year's EBT (``(samples, months)``), see :class:`FiscalYearTax`."""
+    tax = FiscalYearTax(ebt.shape[0], rate_pct=rate_pct, lag_months=payment_lag_months,
+                        carry_forward=carry_forward)
+    accrued, paid = np.zeros_like(ebt), np.zeros_like(ebt)
     for m in range(ebt.shape[-1]):
-        profit = ebt[..., m]
-        taxable = np.maximum(profit - losses, 0.0) if carry_forward else np.maximum(profit, 0.0)
-        if carry_forward:
-            losses = np.where(profit < 0, losses - profit, np.maximum(losses - profit, 0.0))
-        tax[..., m] = taxable * rate_pct / 100.0
-    return tax
+        accrued[:, m], paid[:, m] = tax.step(m, int(fiscal_month[m]), ebt[:, m])
+    return CorporateTax(accrued, paid, np.cumsum(accrued - paid, axis=-1))
+
+
+# --- VAT --------------------------------------------------------------------------------------
 
 
 def lagged(x: np.ndarray, months: int) -> np.ndarray:
@@ -94,8 +154,8 @@ class Vat:
 
 def vat_flows(sales_eur: np.ndarray, purchases_eur: np.ndarray, *, vat_pct: float,
               lag_months: int, policy: str) -> Vat:
-    collected = sales_eur * vat_pct / 100.0
-    paid = purchases_eur * vat_pct / 100.0
+    collected = cents(sales_eur * vat_pct / 100.0)
+    paid = cents(purchases_eur * vat_pct / 100.0)
     net = collected - paid
     remitted = lagged(net, lag_months)
     balance = np.cumsum(net - remitted, axis=-1)
@@ -113,7 +173,11 @@ def vat_flows(sales_eur: np.ndarray, purchases_eur: np.ndarray, *, vat_pct: floa
 
 @dataclass(frozen=True)
 class GeneralSchedules:
-    """Month-indexed schedules shared by every sample (``(months,)`` arrays, EUR)."""
+    """Month-indexed schedules shared by every sample (``(months,)`` arrays, EUR).
+
+    The balance sheet balances when ``opening_cash_eur`` = loan amount + ``equity_injection_eur``
+    and ``loan_closing_principal`` is the loan's balance after each month (``None``: the part
+    of the opening cash that is not equity, less the principal repaid to date)."""
 
     fixed_costs: np.ndarray
     vatable_fixed_costs: np.ndarray
@@ -121,7 +185,7 @@ class GeneralSchedules:
     bizdev: np.ndarray
     depreciation: np.ndarray
     capex: np.ndarray
-    interest: np.ndarray
+    interest: np.ndarray  # loan interest
     principal: np.ndarray
     contingency_pct: float
     corporate_tax_pct: float
@@ -132,6 +196,23 @@ class GeneralSchedules:
     ar_days: float
     ap_days: float
     opening_cash_eur: float  # loan + equity, month 1
+    equity_injection_eur: float = 0.0  # paid-in capital (part of the opening cash)
+    loan_closing_principal: np.ndarray | None = None
+    fiscal_month: np.ndarray | None = None  # 1..12 per plan month; None: plan month 1 is 1
+    corporate_tax_payment_lag_months: int = 5  # after the fiscal year's last month
+    overdraft_limit_eur: float = 0.0
+    overdraft_interest_rate_pct: float = 12.0  # annual; also charged on a funding gap
+
+
+def fiscal_month_of(g: GeneralSchedules, months: int) -> np.ndarray:
+    return fiscal_months(months, start_month=1) if g.fiscal_month is None else g.fiscal_month
+
+
+def loan_balance(g: GeneralSchedules) -> np.ndarray:
+    """Loan principal outstanding at each month end, ``(months,)`` EUR."""
+    if g.loan_closing_principal is not None:
+        return cents(g.loan_closing_principal)
+    return cents(g.opening_cash_eur - g.equity_injection_eur) - np.cumsum(cents(g.principal))
 
 
 @dataclass(frozen=True)
@@ -141,72 +222,173 @@ class LineResults:
     revenue: np.ndarray
     cogs: np.ndarray
     acquisition: np.ndarray
-    cash_sales: np.ndarray  # VAT base and cash in: credits sold (public) / revenue (private)
-    deferred_revenue: np.ndarray  # balance, public credits not yet recognised
-    receivable_base: np.ndarray  # revenue subject to AR days
+    cash_sales: np.ndarray  # VAT base: credits sold (public) / blocks bought + invoiced (private)
+    deferred_revenue: np.ndarray  # balance, prepaid credits or block hours not yet recognised
+    receivable_base: np.ndarray  # revenue subject to AR days (invoiced monthly)
     payable_base: np.ndarray  # costs subject to AP days
+
+
+@dataclass(frozen=True)
+class Financing:
+    """The month recursion of cash, bank financing and tax, ``(samples, months)`` EUR."""
+
+    overdraft_interest: np.ndarray  # on the opening overdraft + funding gap, rate / 12
+    tax: CorporateTax
+    net_cash: np.ndarray  # bank cash − overdraft − funding gap, month end
+
+
+def bank_financing(ebt_before_overdraft: np.ndarray, cash_flow_before_financing: np.ndarray,
+                   g: GeneralSchedules) -> Financing:
+    """Net cash month by month: the opening overdraft and funding gap cost
+    ``overdraft_interest_rate_pct``/12 (a P&L expense and a cash outflow, which also lowers
+    the tax), tax is paid per :class:`FiscalYearTax`. ``cash_flow_before_financing`` excludes
+    overdraft interest and tax paid."""
+    n, t = ebt_before_overdraft.shape
+    rate = g.overdraft_interest_rate_pct / 100.0 / 12.0
+    fiscal = fiscal_month_of(g, t)
+    tax = FiscalYearTax(n, rate_pct=g.corporate_tax_pct,
+                        lag_months=g.corporate_tax_payment_lag_months,
+                        carry_forward=g.loss_carry_forward)
+    interest, accrued, paid, net_cash = (np.zeros((n, t)) for _ in range(4))
+    net = np.full(n, float(cents(g.opening_cash_eur)))
+    for m in range(t):
+        interest[:, m] = cents(rate * np.maximum(-net, 0.0))
+        accrued[:, m], paid[:, m] = tax.step(m, int(fiscal[m]),
+                                             ebt_before_overdraft[:, m] - interest[:, m])
+        net = net + cash_flow_before_financing[:, m] - interest[:, m] - paid[:, m]
+        net_cash[:, m] = net
+    return Financing(interest, CorporateTax(accrued, paid, np.cumsum(accrued - paid, axis=-1)),
+                     net_cash)
+
+
+def cash_overdraft_and_gap(net_cash: np.ndarray, limit_eur: float):
+    """Split net cash into (bank cash ≥ 0, overdraft ≤ limit, funding gap beyond the limit)."""
+    short = np.maximum(-net_cash, 0.0)
+    return np.maximum(net_cash, 0.0), np.minimum(short, limit_eur), \
+        np.maximum(short - limit_eur, 0.0)
+
+
+def free_cash(net_cash: np.ndarray, vat_balance: np.ndarray, tax_payable: np.ndarray):
+    """Net cash less VAT owed (a VAT refund due is not counted) and corporate tax owed."""
+    return net_cash - np.maximum(vat_balance, 0.0) - tax_payable
+
+
+def balance_sheet(*, cash, overdraft, funding_gap, receivables, payables, deferred, vat_balance,
+                  tax_payable, net_income, g: GeneralSchedules) -> dict[str, np.ndarray]:
+    """Assets, liabilities and equity at each month end, ``bs_*`` (EUR). Every entry is a sum
+    of whole cents, so assets = liabilities + equity holds to the cent by construction."""
+    shape = cash.shape
+    assets = {"bs_cash_eur": cash, "bs_receivables_eur": receivables,
+              "bs_fixed_assets_net_eur": np.broadcast_to(
+                  np.cumsum(cents(g.capex) - cents(g.depreciation)), shape),
+              "bs_vat_receivable_eur": np.maximum(-vat_balance, 0.0)}
+    liabilities = {"bs_payables_eur": payables, "bs_deferred_revenue_eur": deferred,
+                   "bs_vat_payable_eur": np.maximum(vat_balance, 0.0),
+                   "bs_corporate_tax_payable_eur": tax_payable,
+                   "bs_loan_eur": np.broadcast_to(loan_balance(g), shape),
+                   "bs_overdraft_eur": overdraft, "bs_funding_gap_eur": funding_gap}
+    equity = {"bs_paid_in_capital_eur": np.full(shape, float(cents(g.equity_injection_eur))),
+              "bs_retained_earnings_eur": np.cumsum(net_income, axis=-1)}
+    return {**assets, **liabilities, **equity,
+            "bs_total_assets_eur": sum(assets.values()),
+            "bs_total_liabilities_eur": sum(liabilities.values()),
+            "bs_total_equity_eur": sum(equity.values())}
+
+
+def lender_ratios(ebitda, ebit, tax_paid, loan_interest, principal, interest):
+    """Monthly and trailing-12-month DSCR = (EBITDA − tax paid) / (loan interest + principal),
+    ICR = EBIT / all interest; NaN where the denominator is 0."""
+    debt_service = np.broadcast_to(loan_interest + principal, ebitda.shape)
+    cash_for_debt = ebitda - tax_paid
+    ds12 = trailing_sum(debt_service, 12)
+    return {"debt_service_eur": debt_service,
+            "dscr": safe_ratio(cash_for_debt, debt_service),
+            "dscr_t12": safe_ratio(trailing_sum(cash_for_debt, 12), ds12),
+            "icr": safe_ratio(ebit, np.broadcast_to(interest, ebit.shape))}
+
+
+def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` where ``den > 0``, NaN elsewhere (the denominator is replaced by 1 where
+    it is not positive, so nothing is ever divided by zero)."""
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
 def pnl_and_cashflow(public: LineResults, private: LineResults,
                      g: GeneralSchedules) -> dict[str, np.ndarray]:
-    """The P&L, VAT, working capital and cash of every sample; returns named series."""
-    revenue = public.revenue + private.revenue
-    cogs = public.cogs + private.cogs
+    """The P&L, VAT, tax, working capital, cash, bank financing and balance sheet of every
+    sample; returns named ``(samples, months)`` series (EUR unless a ratio). Amounts are booked
+    in whole cents."""
+    rev_pub, rev_pri = cents(public.revenue), cents(private.revenue)
+    cogs_pub, cogs_pri = cents(public.cogs), cents(private.cogs)
+    revenue, cogs = rev_pub + rev_pri, cogs_pub + cogs_pri
     gross_margin = revenue - cogs
-    acquisition = public.acquisition + private.acquisition
-    base_opex = g.fixed_costs + g.insurance + g.bizdev
-    contingency = base_opex * g.contingency_pct / 100.0
-    opex = acquisition + base_opex + contingency
+    acquisition = cents(public.acquisition) + cents(private.acquisition)
+    fixed, insurance, bizdev = cents(g.fixed_costs), cents(g.insurance), cents(g.bizdev)
+    contingency = cents((fixed + insurance + bizdev) * g.contingency_pct / 100.0)
+    opex = acquisition + fixed + insurance + bizdev + contingency
     ebitda = gross_margin - opex
-    ebit = ebitda - g.depreciation
-    ebt = ebit - g.interest
-    tax = corporate_tax(ebt, g.corporate_tax_pct, carry_forward=g.loss_carry_forward)
-    net_income = ebt - tax
+    depreciation, capex, principal = cents(g.depreciation), cents(g.capex), cents(g.principal)
+    loan_interest = cents(g.interest)
+    ebit = ebitda - depreciation
+    ebt_before_overdraft = ebit - loan_interest
 
-    vat = vat_flows(public.cash_sales + private.cash_sales,
-                    acquisition + g.bizdev + g.vatable_fixed_costs, vat_pct=g.vat_pct,
+    # acquisition (ads bought abroad, reverse-charged) is outside the input-VAT base
+    vat = vat_flows(cents(public.cash_sales) + cents(private.cash_sales),
+                    np.broadcast_to(bizdev + cents(g.vatable_fixed_costs), revenue.shape),
+                    vat_pct=g.vat_pct,
                     lag_months=g.vat_lag_months, policy=g.vat_policy)
-    receivables = (public.receivable_base + private.receivable_base) * g.ar_days / DAYS_PER_MONTH
-    payables = (public.payable_base + private.payable_base) * g.ap_days / DAYS_PER_MONTH
-    deferred = public.deferred_revenue + private.deferred_revenue
-    working_capital = receivables - payables - deferred - vat.payable_balance
-    delta_wc = np.diff(working_capital, axis=-1, prepend=0.0)
-    operating_cash = net_income + g.depreciation - delta_wc
-    delta_cash = operating_cash - g.capex - g.principal
-    closing = g.opening_cash_eur + np.cumsum(delta_cash, axis=-1)
-    opening = closing - delta_cash
+    receivables = cents((public.receivable_base + private.receivable_base) * g.ar_days
+                        / DAYS_PER_MONTH)
+    payables = cents((public.payable_base + private.payable_base) * g.ap_days / DAYS_PER_MONTH)
+    deferred = cents(public.deferred_revenue) + cents(private.deferred_revenue)
+    wc_before_tax = receivables - payables - deferred - vat.payable_balance
+    flow_before_financing = ebt_before_overdraft + depreciation - np.diff(
+        wc_before_tax, axis=-1, prepend=0.0) - capex - principal
+    f = bank_financing(ebt_before_overdraft, flow_before_financing, g)
+    unfunded = f if not f.overdraft_interest.any() else bank_financing(
+        ebt_before_overdraft, flow_before_financing, replace(g, overdraft_interest_rate_pct=0.0))
 
-    debt_service = g.interest + g.principal
-    cash_for_debt = ebitda - tax
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dscr = np.where(debt_service > 0, cash_for_debt / np.where(debt_service > 0,
-                                                                     debt_service, 1.0), np.nan)
-        ds12 = trailing_sum(np.broadcast_to(debt_service, ebitda.shape), 12)
-        dscr_t12 = np.where(ds12 > 0, trailing_sum(cash_for_debt, 12) / np.where(
-            ds12 > 0, ds12, 1.0), np.nan)
-        icr = np.where(g.interest > 0, ebit / np.where(g.interest > 0, g.interest, 1.0), np.nan)
+    interest = loan_interest + f.overdraft_interest
+    ebt = ebt_before_overdraft - f.overdraft_interest
+    net_income = ebt - f.tax.accrued
+    delta_wc = np.diff(wc_before_tax - f.tax.payable, axis=-1, prepend=0.0)
+    cash, overdraft, gap = cash_overdraft_and_gap(f.net_cash, g.overdraft_limit_eur)
+    opening = np.concatenate([np.full((cash.shape[0], 1), float(cents(g.opening_cash_eur))),
+                              cash[:, :-1]], axis=-1)
     shape = revenue.shape
     return {
-        "revenue_public_eur": public.revenue, "revenue_private_eur": private.revenue,
-        "revenue_eur": revenue, "cogs_public_eur": public.cogs, "cogs_private_eur": private.cogs,
+        "revenue_public_eur": rev_pub, "revenue_private_eur": rev_pri,
+        "revenue_eur": revenue, "cogs_public_eur": cogs_pub, "cogs_private_eur": cogs_pri,
         "cogs_eur": cogs, "gross_margin_eur": gross_margin, "acquisition_eur": acquisition,
-        "fixed_costs_eur": np.broadcast_to(g.fixed_costs, shape),
-        "insurance_eur": np.broadcast_to(g.insurance, shape),
-        "bizdev_eur": np.broadcast_to(g.bizdev, shape),
+        "fixed_costs_eur": np.broadcast_to(fixed, shape),
+        "insurance_eur": np.broadcast_to(insurance, shape),
+        "bizdev_eur": np.broadcast_to(bizdev, shape),
         "contingency_eur": np.broadcast_to(contingency, shape), "opex_eur": opex,
-        "ebitda_eur": ebitda, "depreciation_eur": np.broadcast_to(g.depreciation, shape),
-        "ebit_eur": ebit, "interest_eur": np.broadcast_to(g.interest, shape), "ebt_eur": ebt,
-        "tax_eur": tax, "net_income_eur": net_income,
-        "opening_cash_eur": opening, "operating_cash_eur": operating_cash,
+        "ebitda_eur": ebitda, "depreciation_eur": np.broadcast_to(depreciation, shape),
+        "ebit_eur": ebit, "loan_interest_eur": np.broadcast_to(loan_interest, shape),
+        "overdraft_interest_eur": f.overdraft_interest, "interest_eur": interest, "ebt_eur": ebt,
+        "tax_eur": f.tax.accrued, "tax_paid_eur": f.tax.paid,
+        "tax_payable_eur": f.tax.payable, "net_income_eur": net_income,
+        "opening_cash_eur": opening, "operating_cash_eur": net_income + depreciation - delta_wc,
         "delta_working_capital_eur": delta_wc, "receivables_eur": receivables,
         "payables_eur": payables, "deferred_revenue_eur": deferred,
         "vat_collected_eur": vat.collected, "vat_paid_eur": vat.paid_on_purchases,
         "vat_remitted_eur": vat.remitted, "vat_payable_eur": vat.payable_balance,
         "vat_set_aside_eur": vat.set_aside,
-        "capex_eur": np.broadcast_to(g.capex, shape),
-        "principal_eur": np.broadcast_to(g.principal, shape), "closing_cash_eur": closing,
-        "debt_service_eur": np.broadcast_to(debt_service, shape), "dscr": dscr,
-        "dscr_t12": dscr_t12, "icr": icr,
+        "capex_eur": np.broadcast_to(capex, shape),
+        "principal_eur": np.broadcast_to(principal, shape), "closing_cash_eur": cash,
+        "overdraft_eur": overdraft, "funding_gap_eur": gap, "net_cash_eur": f.net_cash,
+        # Borrowing drawn (+) or repaid (−) in the month, so that opening cash + operating
+        # cash − capex − principal + drawn = closing cash in the cash flow statement.
+        "overdraft_drawn_eur": np.diff(overdraft, axis=-1, prepend=0.0),
+        "funding_gap_drawn_eur": np.diff(gap, axis=-1, prepend=0.0),
+        "free_cash_eur": free_cash(f.net_cash, vat.payable_balance, f.tax.payable),
+        "free_cash_without_overdraft_interest_eur": free_cash(
+            unfunded.net_cash, vat.payable_balance, unfunded.tax.payable),
+        **lender_ratios(ebitda, ebit, f.tax.paid, loan_interest, principal, interest),
+        **balance_sheet(cash=cash, overdraft=overdraft, funding_gap=gap, receivables=receivables,
+                        payables=payables, deferred=deferred, vat_balance=vat.payable_balance,
+                        tax_payable=f.tax.payable, net_income=net_income, g=g),
     }
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from d3.finance.statements import safe_ratio
 from d3.io.writers import fmt_float
 from d3.pipelines.public.demand_tables import calendar_month
 
@@ -15,24 +16,41 @@ PNL_SERIES = (
     "cogs_private_eur", "cogs_eur", "gross_margin_eur", "acquisition_eur", "fixed_costs_eur",
     "insurance_eur", "bizdev_eur", "contingency_eur", "opex_eur", "ebitda_eur",
     "depreciation_eur", "ebit_eur", "interest_eur", "ebt_eur", "tax_eur", "net_income_eur",
-    "overhead_public_eur", "overhead_private_eur",
+    "overhead_public_eur", "overhead_private_eur", "loan_interest_eur", "overdraft_interest_eur",
 )
-PNL_PERCENTILES = ("revenue_eur", "ebitda_eur", "net_income_eur")
+PNL_PERCENTILES = PNL_SERIES
 CASH_SERIES = (
     "opening_cash_eur", "operating_cash_eur", "delta_working_capital_eur", "receivables_eur",
     "payables_eur", "deferred_revenue_eur", "vat_collected_eur", "vat_paid_eur",
     "vat_remitted_eur", "capex_eur", "interest_eur", "principal_eur", "closing_cash_eur",
-    "dscr", "dscr_t12", "icr",
+    "dscr", "dscr_t12", "icr", "tax_paid_eur", "tax_payable_eur", "overdraft_interest_eur",
+    "overdraft_drawn_eur", "funding_gap_drawn_eur", "overdraft_eur", "funding_gap_eur",
+    "net_cash_eur", "free_cash_eur",
 )
-CASH_PERCENTILES = ("closing_cash_eur", "dscr_t12")
+CASH_PERCENTILES = CASH_SERIES
+BALANCE_SHEET_SERIES = (
+    "bs_cash_eur", "bs_receivables_eur", "bs_fixed_assets_net_eur", "bs_vat_receivable_eur",
+    "bs_total_assets_eur", "bs_payables_eur", "bs_deferred_revenue_eur", "bs_vat_payable_eur",
+    "bs_corporate_tax_payable_eur", "bs_loan_eur", "bs_overdraft_eur", "bs_funding_gap_eur",
+    "bs_total_liabilities_eur", "bs_paid_in_capital_eur", "bs_retained_earnings_eur",
+    "bs_total_equity_eur",
+)
+BALANCE_SHEET_PERCENTILES = BALANCE_SHEET_SERIES
+YEAR_SERIES = ("revenue_public_eur", "revenue_private_eur", "revenue_eur", "cogs_eur",
+               "gross_margin_eur", "acquisition_eur", "opex_eur", "ebitda_eur",
+               "depreciation_eur", "interest_eur", "tax_eur", "net_income_eur")
+YEAR_COLUMNS = ("grid_index", "year", "months", "metric", "reference", "p10", "p50", "p90",
+                "mean")
 VAT_SERIES = ("vat_collected_eur", "vat_paid_eur", "vat_remitted_eur", "vat_payable_eur",
               "vat_set_aside_eur")
 LOAN_COLUMNS = ("month", "opening_principal", "interest", "principal", "payment",
                 "closing_principal")
 KPI_BASE = ("grid_index", "metric", "unit")
-BREAK_EVEN_COLUMNS = ("month", "grid_index", "fixed_costs_eur", "gross_margin_pct",
-                      "revenue_needed_eur", "revenue_eur", "public_customers_needed",
-                      "private_clients_needed", "covered")
+BREAK_EVEN_COLUMNS = ("month", "grid_index", "fixed_costs_eur", "acquisition_eur", "opex_eur",
+                      "p50_gross_margin_pct", "p50_revenue_needed_eur", "p50_revenue_eur",
+                      "p10_ebitda_eur", "p50_ebitda_eur", "p90_ebitda_eur",
+                      "p_covered", "covered", "reference_ebitda_eur", "reference_covered",
+                      "public_customers_needed", "private_clients_needed")
 
 
 def cell(value: float, decimals: int = 2) -> str:
@@ -64,25 +82,85 @@ def monthly_rows(grid_index: int, expected: Mapping[str, np.ndarray], series: Se
 
 
 def kpi_columns(qs: Sequence[int]) -> tuple[str, ...]:
-    return (*KPI_BASE, *(f"p{q}" for q in qs), "mean", "se_p50")
+    return (*KPI_BASE, *(f"p{q}" for q in qs), "mean", "se_p50", "se_mean", "reference")
 
 
-def break_even_rows(g, e, demand_doc, private_doc, months):
-    """Revenue needed to cover the fixed overhead at the month's realised gross margin, and
-    the customers (or clients) that would bring it at the month's revenue per head."""
+def year_rows(grid_index: int, results: Mapping[str, np.ndarray],
+              reference: Mapping[str, np.ndarray], qs: Sequence[int]) -> list[list[str]]:
+    """Per plan year (months 1–12, 13–24, …) and in total: each sample's sum, then the
+    percentiles across samples (never the sum of monthly percentiles), beside the reference
+    path's sum."""
+    months = results[YEAR_SERIES[0]].shape[1]
+    periods = [(str(y + 1), slice(12 * y, min(12 * (y + 1), months)))
+               for y in range((months + 11) // 12)] + [("total", slice(0, months))]
     rows = []
-    fixed = e["fixed_costs_eur"] + e["insurance_eur"] + e["bizdev_eur"] + e["contingency_eur"]
-    for m in range(months):
-        revenue, margin = float(e["revenue_eur"][m]), float(e["gross_margin_eur"][m])
-        gm = margin / revenue if revenue > 0 else float("nan")
-        needed = fixed[m] / gm if gm and gm > 0 else float("nan")
-        per_public = per_private = float("nan")
-        if "public_active_customers" in e and e["public_active_customers"][m] > 0:
-            per_public = e["revenue_public_eur"][m] / e["public_active_customers"][m]
-        if "private_active_clients" in e and e["private_active_clients"][m] > 0:
-            per_private = e["revenue_private_eur"][m] / e["private_active_clients"][m]
-        rows.append([str(m + 1), str(g), cell(float(fixed[m])), cell(gm * 100, 4), cell(needed),
-                     cell(revenue), cell(needed / per_public if per_public > 0 else float("nan")),
-                     cell(needed / per_private if per_private > 0 else float("nan")),
-                     "true" if margin >= fixed[m] else "false"])
+    for label, sl in periods:
+        n = sl.stop - sl.start
+        for s in YEAR_SERIES:
+            per_sample = results[s][:, sl].sum(axis=1)
+            pv = np.percentile(per_sample, list(qs), method="linear")
+            rows.append([str(grid_index), label, str(n), s,
+                         cell(float(np.sum(reference[s][sl]))),
+                         *(cell(float(x)) for x in pv), cell(float(per_sample.mean()))])
     return rows
+
+
+def break_even_rows(g: int, results: Mapping[str, np.ndarray],
+                    reference: Mapping[str, np.ndarray], public_active: np.ndarray | None,
+                    private_active: np.ndarray | None) -> list[list[str]]:
+    """Break-even by the P&L's own definition: a month is covered when EBITDA ≥ 0 (ad spend
+    included). Per sample first: the revenue that would cover the month's opex (fixed costs,
+    insurance, bizdev, contingency **and** acquisition) at the sample's gross margin, and the
+    customers (clients) that would bring it at the sample's revenue per head; then the p50
+    across samples. ``p_covered`` is the share of samples with EBITDA ≥ 0; ``covered`` is the
+    p50 EBITDA ≥ 0 (the same numbers as ``pnl_by_month.csv``'s ``p50_ebitda_eur``)."""
+    rows = []
+    months = results["ebitda_eur"].shape[1]
+    fixed = (reference["fixed_costs_eur"] + reference["insurance_eur"] + reference["bizdev_eur"]
+             + reference["contingency_eur"])
+    gm = safe_ratio(results["gross_margin_eur"], results["revenue_eur"])
+    needed = safe_ratio(results["opex_eur"], gm)
+    per_public = _per_head(results["revenue_public_eur"], public_active)
+    per_private = _per_head(results["revenue_private_eur"], private_active)
+    for m in range(months):
+        e = results["ebitda_eur"][:, m]
+        p10, p50, p90 = np.percentile(e, [10, 50, 90], method="linear")
+        rows.append([
+            str(m + 1), str(g), cell(float(fixed[m])),
+            cell(_p50(results["acquisition_eur"][:, m])), cell(_p50(results["opex_eur"][:, m])),
+            cell(_p50(gm[:, m]) * 100, 4),
+            # No revenue covers the opex while the typical sample loses money on each sale.
+            cell(_p50(needed[:, m]) if _p50(gm[:, m]) > 0 else float("nan")),
+            cell(_p50(results["revenue_eur"][:, m])), cell(float(p10)), cell(float(p50)),
+            cell(float(p90)), cell(float(np.mean(e >= 0)), 4), _flag(p50 >= 0),
+            cell(float(reference["ebitda_eur"][m])), _flag(reference["ebitda_eur"][m] >= 0),
+            _needed_heads(needed[:, m], per_public, m, _p50(gm[:, m])),
+            _needed_heads(needed[:, m], per_private, m, _p50(gm[:, m]))])
+    return rows
+
+
+def _needed_heads(needed: np.ndarray, per_head: np.ndarray | None, m: int,
+                  gm_p50: float) -> str:
+    if per_head is None:
+        return ""
+    return cell(_p50(needed / per_head[:, m]) if gm_p50 > 0 else float("nan"))
+
+
+def _per_head(revenue: np.ndarray, heads: np.ndarray | None) -> np.ndarray | None:
+    return None if heads is None else safe_ratio(revenue, heads)
+
+
+def _p50(values: np.ndarray) -> float:
+    v = values[np.isfinite(values)]
+    return float(np.percentile(v, 50, method="linear")) if v.size else float("nan")
+
+
+def _flag(value) -> str:
+    return "true" if bool(value) else "false"
+
+
+def balance_sheet_difference_eur(r: Mapping[str, np.ndarray]) -> float:
+    """max |assets − liabilities − equity| over every sample and month, in EUR (0.00 when the
+    sheet balances to the cent)."""
+    diff = r["bs_total_assets_eur"] - r["bs_total_liabilities_eur"] - r["bs_total_equity_eur"]
+    return float(np.max(np.abs(diff))) if diff.size else 0.0

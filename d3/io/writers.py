@@ -14,9 +14,11 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -85,6 +87,25 @@ def fmt_float(value: float, decimals: int) -> str:
     return text
 
 
+def money_text(value: float) -> str:
+    """EUR at 2 decimals, rounded the way the finance books amounts (``numpy.round`` to the
+    cent, d3.finance.statements.cents), so a line in two tables prints the same cents."""
+    return fmt_float(float(np.round(value, 2)), 2)
+
+
+PRICE_SIGNIFICANT_DIGITS = 10
+
+
+def price_text(value: float) -> str:
+    """Prices per 1k/1M tokens (and other unit rates) at 10 significant digits (SPEC §4: ≥ 6),
+    so ``tokens × price`` recomputes revenue to the cent: ``0.0003175`` stays ``0.0003175``."""
+    return fmt_sig(value, PRICE_SIGNIFICANT_DIGITS)
+
+
 def fmt_sig(value: float, digits: int = 6) -> str:
     """Rates and ratios: ``digits`` significant digits, no exponent for ordinary magnitudes."""
-    return format(float(f"{value:.{digits}g}"), "f").rstrip("0").rstrip(".") or "0"
+    # Decimal, not float: ``format(float, "f")`` keeps only 6 decimals (0.0003175 → 0.000318).
+    text = format(Decimal(f"{value:.{digits}g}"), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text

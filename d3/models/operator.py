@@ -48,6 +48,15 @@ class Tax(Strict):
     vat_payment_lag_months: NonNegInt = 1
     vat_buffer_policy: Literal["none", "set_aside_net", "set_aside_collected"] = "set_aside_net"
     loss_carry_forward: bool = True
+    fiscal_year_start_month: Month = 1
+    corporate_tax_payment_lag_months: NonNegInt = 5  # after the fiscal year's last month
+
+
+class Financing(Strict):
+    """Short-term bank financing drawn when cash would go negative."""
+
+    overdraft_limit_eur: Eur = 0.0
+    overdraft_interest_rate_pct: Pct = 12.0  # annual nominal; monthly rate = rate / 12
 
 
 class Calendar(Strict):
@@ -87,6 +96,7 @@ class GeneralOperator(Strict):
     finance: Finance
     loan: Loan
     tax: Tax
+    financing: Financing = Financing()
     calendar: Calendar
     working_capital: WorkingCapital = WorkingCapital()
     depreciation: Depreciation = Depreciation()
@@ -109,6 +119,9 @@ class PublicPricing(Strict):
     max_cap_eur_per_1k: PosFloat | None = None
     allow_tps_heuristic: bool = True
     non_gpu_costs: NonGpuCosts = NonGpuCosts()
+    # full_throughput: cost per 1M at full throughput; planned_utilisation: at the fleet's
+    # planned utilisation (target utilisation, always-warm minimum, peak factor) — SPEC §5.1.
+    cost_basis: Literal["full_throughput", "planned_utilisation"] = "full_throughput"
 
 
 class PublicPricingPolicy(Strict):
@@ -218,7 +231,7 @@ class PrivatePricingPolicy(Strict):
 
 
 class PrivateBlocks(Strict):
-    block_hours: PosFloat = 100.0
+    block_hours: Annotated[float, Field(ge=0)] = 0.0  # 0: no blocks, usage invoiced monthly
     expiry_months: PosInt = 12
 
 

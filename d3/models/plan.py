@@ -44,6 +44,10 @@ class Targets(Strict):
     private_growth_required: bool = False
     private_margin_threshold_pct: Pct = 20.0
     autoscaling_util_tolerance_pct: Pct = 15.0
+    # A criterion holds when at least this share of a grid point's samples meets it (SPEC §8).
+    min_acceptance_probability: Annotated[float, Field(gt=0, le=1)] = 0.9
+    # Optional: the Public Tap's realised gross margin over the horizon must reach this.
+    public_realised_margin_min_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
 
 
 class ScenarioMultipliers(Strict):

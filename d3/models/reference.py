@@ -51,12 +51,21 @@ NOTES = {
     "loan.interest_rate_pct_flat": "annual nominal rate; monthly rate = rate / 12",
     "loan.repayment": "annuity (level payment), flat (equal principal), bullet (all at end)",
     "tax.vat_buffer_policy": "how much VAT cash is set aside until remitted",
+    "tax.fiscal_year_start_month": "calendar month (1..12) in which the fiscal year starts",
+    "tax.corporate_tax_payment_lag_months": "a fiscal year's tax is paid this many months "
+    "after the year's last month",
+    "financing.overdraft_limit_eur": "overdraft drawn when cash would go negative; any "
+    "shortfall beyond it is a funding gap",
+    "financing.overdraft_interest_rate_pct": "annual nominal; charged monthly (rate / 12) on "
+    "the opening overdraft and funding gap",
     "calendar.hours_in_month": "hours used to spread monthly demand",
-    "reserves.cash_buffer_eur": "cash kept aside, not counted as runway",
+    "reserves.cash_buffer_eur": "minimum free cash to keep; sets the funding need",
     "pricing_policy.public_tap.target_margin_pct": "margin on the sell price, 0..95",
     "pricing_policy.public_tap.round_increment_eur_per_1k": "sell prices round UP to this",
     "pricing_policy.public_tap.allow_tps_heuristic": "false: a missing throughput measurement "
     "is an error",
+    "pricing_policy.public_tap.cost_basis": "full_throughput: cost per 1M at full throughput; "
+    "planned_utilisation: divided by the rented fleet's planned utilisation",
     "prepaid_policy.credits.credit_consumption_months": "months over which a purchase is used",
     "prepaid_policy.credits.expiry_months": "unused credits expire (breakage) after this",
     "acquisition.cac_base_eur": "EUR per new customer when no channel_allocation is set",
@@ -73,6 +82,10 @@ NOTES = {
     "pricing_policy.private_tap.base_fee_by_gpu_class": "GPU class → EUR per month per client",
     "pricing_policy.private_tap.vendor_weights": "weights of cost, availability, reputation",
     "pricing_policy.private_tap.billing_unit_minutes": "hours are billed in these units",
+    "prepaid_policy.private_tap.block_hours": "GPU-hours per prepaid block; 0 = no blocks, "
+    "usage invoiced monthly on AR terms",
+    "prepaid_policy.private_tap.expiry_months": "unused block hours expire (breakage) after "
+    "this",
     "run.random_runs_per_simulation": "replicates per grid point",
     "run.chunk_blocks": "(grid, replicate) blocks per work unit; never changes results",
     "stochastic.simulations_per_run": "Monte Carlo iterations per replicate",

@@ -45,7 +45,7 @@ def _fmt(x, unit: str) -> str:
     if unit == "EUR":
         return f"{x:,.0f}"
     if unit == "ratio":
-        return f"{x:.2f}"
+        return "n/m" if x < 0 else f"{x:.2f}"
     return f"{x:.1f}"
 
 
@@ -60,9 +60,20 @@ def summary_markdown(doc: Mapping[str, Any]) -> str:
             lines.append(f"| {metric} | {k['unit']} | {_fmt(k.get('p10'), k['unit'])} | "
                          f"{_fmt(k.get('p50'), k['unit'])} | {_fmt(k.get('p90'), k['unit'])} | "
                          f"{_fmt(k.get('mean'), k['unit'])} |")
+        scaler = info.get("autoscaling") or {}
+        if scaler:
+            lines += ["", "Autoscaler (threshold policy) on the p50 / p90 demand traces:", "",
+                      "| model | trace | scale_events | avg_util_pct | p95_util_pct | "
+                      "sla_violations |", "|---|---|---:|---:|---:|---:|"]
+            for model, traces in scaler.items():
+                for trace, k in sorted(traces.items()):
+                    lines.append(f"| {model} | {trace} | {k['scale_events']:.0f} | "
+                                 f"{k['avg_util_pct']:.1f} | {k['p95_util_pct']:.1f} | "
+                                 f"{k['sla_violations']:.0f} |")
         c = info["covenants"]
         lines += ["", f"- P(min trailing-12 DSCR < target): {c['p_min_dscr_t12_below_target']:.1%}",
-                  f"- P(closing cash < 0 in any month): {c['p_cash_negative_any_month']:.1%}",
+                  f"- P(net cash < 0, overdraft or funding gap, in any month): "
+                  f"{c['p_cash_negative_any_month']:.1%}",
                   f"- Largest loan keeping the p10 DSCR at target: "
                   f"EUR {c['max_loan_eur_p10_dscr']:,.0f} (± {c['max_loan_tolerance_eur']:,.0f})",
                   ""]

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from d3.io.writers import price_text
+
 Rows = list[dict[str, str]]
 
 
@@ -40,6 +42,10 @@ class ReportData:
     market: dict[str, Any] = field(default_factory=dict)
     catalog: dict[str, Any] = field(default_factory=dict)
     public_customers: Rows | None = None
+    pnl_by_year: Rows = field(default_factory=list)
+    balance_sheet: Rows = field(default_factory=list)
+    unserved: Rows | None = None
+    margin_by_model: Rows | None = None
     charts: list[tuple[str, str]] = field(default_factory=list)  # (file, caption)
 
 
@@ -59,36 +65,130 @@ def _kpi(rows: Rows, grid: str, metric: str) -> dict[str, str]:
     return next((r for r in rows if r["grid_index"] == grid and r["metric"] == metric), {})
 
 
+def dscr_text(value: str) -> str:
+    """A DSCR cell as a lender reads it: "n/m" (not meaningful) when the cash available for
+    debt service is negative, empty when there is no debt service."""
+    if value in ("", None):
+        return "—"
+    return "n/m" if float(value) < 0 else value
+
+
+def _num(row: Mapping[str, str], key: str) -> float | None:
+    v = row.get(key, "")
+    return float(v) if v not in ("", None) else None
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.1f} %"
+
+
+def _money(x: float | None) -> str:
+    return "—" if x is None else _eur(x)
+
+
+def verdict_lines(d: ReportData, g: str) -> list[str]:
+    """The grid point's story in words: verdict, priced vs realised margin, unserved demand,
+    funding need at 90 % confidence, and the failing criteria with their probabilities."""
+    info = d.acceptance["grid"][g]
+    k = {m: _kpi(d.kpis, g, m) for m in (
+        "public_priced_margin_pct", "public_realised_margin_pct", "unserved_tokens_share_pct",
+        "public_refunds_eur", "funding_need_eur", "ebitda_eur", "runway_months",
+        "runway_never_ends", "unserved_tokens_share_term_pct", "public_refunds_term_eur",
+        "funding_need_term_eur")}
+    p_min = d.acceptance.get("min_acceptance_probability", 0.9)
+    out = [f"**Verdict: {'accepted' if info['accepted'] else 'not accepted'}.** "
+           f"A criterion holds when at least {p_min:.0%} of the grid point's samples meet it."]
+    if k["public_priced_margin_pct"]:
+        out.append(
+            f"The price list promises a public gross margin of "
+            f"{_pct(_num(k['public_priced_margin_pct'], 'p50'))} on the tokens served; on the "
+            f"GPU fleet actually rented the Public Tap realises "
+            f"{_pct(_num(k['public_realised_margin_pct'], 'p50'))} (median over the samples, "
+            f"first {d.horizon_months} months; p10 "
+            f"{_pct(_num(k['public_realised_margin_pct'], 'p10'))}, p90 "
+            f"{_pct(_num(k['public_realised_margin_pct'], 'p90'))}).")
+        out.append(
+            f"The capped fleet (`max_instances_per_model`) leaves "
+            f"{_pct(_num(k['unserved_tokens_share_pct'], 'p50'))} of the tokens customers ask "
+            f"for unserved (p90 {_pct(_num(k['unserved_tokens_share_pct'], 'p90'))}); their "
+            f"credits are refunded ({_money(_num(k['public_refunds_eur'], 'p50'))} at the "
+            f"median) and earn nothing. Over the whole {d.term_months}-month term demand keeps "
+            f"growing against the same cap: "
+            f"{_pct(_num(k['unserved_tokens_share_term_pct'], 'p50'))} of tokens go unserved "
+            f"and {_money(_num(k['public_refunds_term_eur'], 'p50'))} is refunded at the "
+            "median.")
+    need = k["funding_need_eur"]
+    out.append(
+        f"EBITDA over the horizon is {_money(_num(k['ebitda_eur'], 'p50'))} at the median. "
+        f"**Funding need: {_money(_num(need, 'p90'))} of extra equity at 90 % confidence** "
+        f"({_money(_num(need, 'p50'))} at the median) keeps free cash above the cash buffer "
+        f"for the first {d.horizon_months} months; "
+        f"{_money(_num(k['funding_need_term_eur'], 'p90'))} at 90 % confidence keeps it there "
+        f"for the whole {d.term_months}-month loan term.")
+    never = _num(k["runway_never_ends"], "mean") or 0.0
+    runway = _num(k["runway_months"], "p50")
+    out.append(f"Runway without that money: median {runway:.0f} months among the samples that "
+               f"run out; {never:.0%} of samples never run out within the "
+               f"{d.term_months}-month term." if runway is not None else
+               f"Runway: free cash never runs out within the {d.term_months}-month term "
+               f"in {never:.0%} of samples.")
+    failed = [c for c in info["criteria"] if not c["ok"]]
+    if failed:
+        out.append("Failing criteria: " + "; ".join(
+            f"**{c['name']}**" + (f" (met in {c['probability']:.1%} of samples)"
+                                  if c["probability"] is not None else
+                                  " (reference card)" if c["name"].startswith("private_margin")
+                                  else " (p50 trace)")
+            for c in failed) + ".")
+    else:
+        out.append("Every criterion holds.")
+    return [" ".join(out), ""]
+
+
 def executive_summary(d: ReportData) -> list[str]:
     acc = d.acceptance
     qs = d.percentiles
     lines = ["## 1. Executive summary", "",
              f"**Accepted: {'yes' if acc['accepted'] else 'no'}** — acceptance checks every grid "
-             f"point over the first {d.horizon_months} months; the loan runs {d.term_months} "
-             "months.", ""]
-    metrics = ("revenue_total_eur", "ebitda_eur", "net_income_eur", "min_cash_eur",
-               "min_dscr_t12", "months_to_ebitda_break_even", "runway_months")
+             f"point over the first {d.horizon_months} months as probabilities over its "
+             f"samples; the loan runs {d.term_months} months.", ""]
+    metrics = ("revenue_total_eur", "ebitda_eur", "net_income_eur", "public_priced_margin_pct",
+               "public_realised_margin_pct", "unserved_tokens_share_pct", "min_free_cash_eur",
+               "funding_need_eur", "funding_need_term_eur", "min_dscr_t12",
+               "months_to_ebitda_break_even", "runway_months", "runway_never_ends")
     for g, info in acc["grid"].items():
-        failed = [c["name"] for c in info["criteria"] if not c["ok"]]
         lines += [f"### Grid point {g}: {'accepted' if info['accepted'] else 'not accepted'}",
                   ""]
-        if failed:
-            lines += [f"Failed criteria: {', '.join(failed)}.", ""]
-        rows = [{"metric": m, **_kpi(d.kpis, g, m)} for m in metrics]
-        lines += table(rows, ["metric", "unit", *(f"p{q}" for q in qs), "mean", "se_p50"])
+        lines += verdict_lines(d, g)
+        rows = []
+        for m in metrics:
+            row = {"metric": m, **_kpi(d.kpis, g, m)}
+            if m.startswith("min_dscr"):
+                row = {**row, **{c: dscr_text(row.get(c, "")) for c in
+                                 (*(f"p{q}" for q in qs), "mean", "reference")}}
+            rows.append(row)
+        lines += table(rows, ["metric", "unit", *(f"p{q}" for q in qs), "mean", "se_p50",
+                              "reference"])
         cov = d.summary["grid"][g]["covenants"]
         lines += ["", f"- Probability that the minimum trailing-12-month DSCR falls below "
                   f"{d.plan['plan']['targets']['min_dscr']:g}: "
                   f"**{cov['p_min_dscr_t12_below_target']:.1%}**",
-                  f"- Probability of negative closing cash in any month: "
-                  f"**{cov['p_cash_negative_any_month']:.1%}**",
+                  f"- Probability of drawing the overdraft (net cash < 0) in any month: "
+                  f"**{cov['p_cash_negative_any_month']:.1%}**; of a funding gap beyond the "
+                  f"overdraft limit: **{cov['p_funding_gap_any_month']:.1%}**",
                   f"- Largest loan keeping the p10 DSCR at target: "
                   f"**{_eur(cov['max_loan_eur_p10_dscr'])}** (± "
                   f"{cov['max_loan_tolerance_eur']:,.0f})", ""]
+    space = d.summary["sample_space"]
     lines += ["Flows are summed over the horizon; cash and DSCR are checked over the loan term. "
               "Percentiles are taken per sample first, then across samples (replicates × Monte "
-              "Carlo) of each grid point; `se_p50` is the Monte Carlo standard error of the "
-              "median.", ""]
+              "Carlo) of each grid point. The samples of one replicate share their parameter "
+              f"draws: each grid point rests on **{space['replicates']} independent parameter "
+              f"draws** × {space['simulations_per_run']} Monte Carlo paths, and `se_p50` is the "
+              "between-replicate standard error of the median (docs/FINANCE.md). `reference` is "
+              "the reference path (every random variable at its mean, no outcome noise): shown, "
+              "never used to decide. A DSCR is shown as n/m (not meaningful) when EBITDA − tax "
+              "paid is negative.", ""]
     return lines
 
 
@@ -158,14 +258,16 @@ def realised_cost_lines(d: ReportData) -> list[str]:
         return []
     realised = float(p["cogs_public_eur"]) / served * 1e6
     priced = d.price_card["blended_cost_eur_per_1M"]
-    return [f"**Priced vs realised cost.** Prices assume full throughput: blended cost "
-            f"{priced:.4f} EUR per 1M tokens. In month {month} of the expected path the "
+    basis = d.public_op["pricing_policy"]["public_tap"].get("cost_basis", "full_throughput")
+    return [f"**Priced vs realised cost.** Prices are set on the `{basis}` cost basis: blended "
+            f"cost {priced:.4f} EUR per 1M tokens. In month {month} of the reference path the "
             f"provisioned capacity (peak hour × planner at target utilisation, every public "
             f"model kept warm) costs {realised:.4f} EUR per 1M tokens served "
             f"({realised / priced:.1f}× the priced cost; `cogs_public_eur` of "
             f"`pnl_by_month.csv` ÷ `tokens_served` of `public_tap_customers_by_month.csv`). "
-            "Raise `infra_overhead_pct_of_gpu` or the target margin, or serve fewer models, "
-            "to close the gap.", ""]
+            + ("Set `pricing_policy.public_tap.cost_basis: planned_utilisation`, raise the "
+               "target margin, or serve fewer models, to close the gap." if realised > priced
+               else "The price covers the rented fleet."), ""]
 
 
 def public_section(d: ReportData) -> list[str]:
@@ -175,13 +277,25 @@ def public_section(d: ReportData) -> list[str]:
     fx = d.market["market_env"]["finance"]["eur_usd_fx_rate"]["value"]
     lines = ["## 3. Public Tap: per-model economics", "",
              "Prices per model on its cheapest GPU class (`public_tap_prices_per_model.csv`, "
-             "reference configuration: every variable at its default):", ""]
+             "reference configuration: random variables at their means, grid variables at "
+             "their default — e.g. the default target margin):", ""]
     lines += table(d.prices, ["model", "gpu", "cost_eur_per_1M", "sell_eur_per_1k",
                               "margin_pct", "margin_pct_stress", "tps_source", "status"])
+    if d.margin_by_model:
+        lines += ["", "Priced and **realised** margin per model, grid point 0's reference "
+                  f"path, first {d.horizon_months} months (`public_tap_margin_by_model.csv`; "
+                  "realised = revenue of the tokens served − the rented instances' GPU and "
+                  "non-GPU cost; utilisation = tokens served ÷ the rented fleet's "
+                  "full-throughput capacity):",
+                  ""]
+        lines += table([r for r in d.margin_by_model if r["grid_index"] == "0"],
+                       ["model", "sell_eur_per_1k", "priced_margin_pct", "tokens_served",
+                        "unserved_tokens", "revenue_eur", "gpu_cogs_eur", "realised_margin_pct",
+                        "utilisation_pct"])
     lines += ["", "### How each price is derived", ""]
     lines += [f"- {price_derivation(r, d.public_op, fx)}" for r in d.prices]
     lines += ["", f"Blended sell price (model mix): "
-              f"**{d.price_card['blended_sell_eur_per_1k']:.6f} EUR per 1k tokens**.", ""]
+              f"**{price_text(d.price_card['blended_sell_eur_per_1k'])} EUR per 1k tokens**.", ""]
     lines += realised_cost_lines(d)
     lines += [
               "### Credits terms", "",
@@ -190,14 +304,38 @@ def public_section(d: ReportData) -> list[str]:
               "extended). Credits are consumed over "
               f"{d.public_op['prepaid_policy']['credits']['credit_consumption_months']} month(s); "
               "unused credits expire as breakage revenue. Cash is received at purchase; revenue "
-              "is recognised as credits are used or expire (deferred revenue in between).", ""]
+              "is recognised as credits are used or expire (deferred revenue in between). "
+              "Credits the capped fleet cannot serve in the month they are due are refunded "
+              "(a credit note): non-refundability covers credits a customer leaves unused, not "
+              "service we could not deliver.", ""]
+    if d.unserved:
+        lines += unserved_lines(d)
     if d.scenarios:
-        lines += ["### Scenarios (expected path, `public_tap_scenarios.csv`)", ""]
+        lines += ["### Scenarios (`public_tap_scenarios.csv`)", "",
+                  "Worst/base/best multipliers on the reference path, with the same capacity "
+                  "and cost basis as the P&L (base = the P&L's reference public lines):", ""]
         lines += table([r for r in d.scenarios if r["grid_index"] == "0"],
                        ["scenario", "period", "months", "new_customers", "active_customers_end",
-                        "credits_sold_eur", "revenue_eur", "gross_margin_eur", "marketing_eur",
-                        "net_eur"])
+                        "credits_sold_eur", "revenue_eur", "cogs_eur", "gross_margin_eur",
+                        "priced_margin_pct", "realised_margin_pct", "unserved_tokens",
+                        "marketing_eur", "net_eur"])
         lines.append("")
+    return lines
+
+
+def unserved_lines(d: ReportData) -> list[str]:
+    """Unserved tokens per model in the last month of the horizon (grid point 0)."""
+    month = str(d.horizon_months)
+    rows = [r for r in d.unserved if r["grid_index"] == "0" and r["month"] == month]
+    if not rows:
+        return []
+    lines = [f"### Demand the fleet cannot serve (month {month}, grid point 0)", "",
+             "Per model, tokens demanded above what `max_instances_per_model` replicas serve at "
+             "the planned utilisation in the peak hour; refunded, never billed "
+             "(`public_tap_unserved_by_month.csv`, percentiles over the samples):", ""]
+    lines += table(rows, ["model", "p10_unserved_tokens", "p50_unserved_tokens",
+                          "p90_unserved_tokens", "p50_demanded_tokens", "p50_unserved_share_pct"])
+    lines.append("")
     return lines
 
 
@@ -205,12 +343,13 @@ def private_section(d: ReportData) -> list[str]:
     if d.economics is None:
         return ["## 4. Private Tap", "", "Not run (`--pipelines`).", ""]
     lines = ["## 4. Private Tap: economics and vendors", "",
-             "Sell price = median provider EUR/hr × (1 + markup); margins on the sell price "
-             "(`private_tap_economics.csv`):", ""]
+             "Sell price = median provider EUR/hr × (1 + markup); margins on the sell price, "
+             "`margin_pct` against the median provider and `margin_vendor_pct` against the "
+             "vendor actually paid, which acceptance judges (`private_tap_economics.csv`):", ""]
     lines += table(d.economics, ["gpu", "provider_eur_hr_med", "markup_pct", "sell_eur_hr",
                                  "margin_eur_hr", "margin_pct", "management_fee_eur_per_month",
-                                 "base_fee_eur_per_month", "recommended_provider",
-                                 "margin_pct_vs_recommended"])
+                                 "base_fee_eur_per_month", "vendor_provider",
+                                 "vendor_paid_eur_hr", "margin_vendor_pct"])
     lines += ["", "Recommended vendor per class (`private_vendor_recommendation.csv`):", ""]
     lines += table(d.vendors, ["gpu", "provider", "usd_hr", "eur_hr_effective", "score"])
     lines.append("")
@@ -229,34 +368,66 @@ def _year_rows(rows: Rows, columns: Sequence[str], months: int) -> Rows:
 def scenarios_section(d: ReportData) -> list[str]:
     cols = ["revenue_eur", "gross_margin_eur", "opex_eur", "ebitda_eur", "net_income_eur"]
     grid0 = [r for r in d.pnl if r["grid_index"] == "0"]
-    total = {"year": f"{d.term_months} months",
-             **{c: f"{sum(float(r[c] or 0) for r in grid0):.2f}" for c in cols}}
-    qs = d.percentiles
     lines = ["## 5. Scenarios: monthly, yearly and full-term views (grid point 0)", "",
-             "Monthly, first 12 months — expected path with the revenue percentiles across "
-             "samples (`pnl_by_month.csv`):", ""]
-    lines += table(grid0[:12], ["month", "calendar_month", *cols,
-                                *(f"p{q}_revenue_eur" for q in qs)])
-    lines += ["", "Yearly (sums of the same rows) and the full term:", ""]
-    lines += table(_year_rows(grid0, cols, d.term_months) + [total], ["year", *cols])
+             "Monthly, first 12 months — the median (p50) of each line across the samples "
+             "(`pnl_by_month.csv`; medians of separate lines do not add up):", ""]
+    lines += table(grid0[:12], ["month", "calendar_month", *(f"p50_{c}" for c in cols),
+                                "p10_ebitda_eur", "p90_ebitda_eur"],
+                   ["month", "calendar month", *cols, "p10 EBITDA", "p90 EBITDA"])
+    years = [r for r in d.pnl_by_year if r["grid_index"] == "0" and r["metric"] in cols]
+    lines += ["", "Yearly and full term: each sample's sum, then the percentiles across samples "
+              "(`pnl_by_year.csv`), beside the reference path:", ""]
+    lines += table(years, ["year", "months", "metric", "p10", "p50", "p90", "reference"])
     lines.append("")
     return lines
 
 
 def break_even_section(d: ReportData) -> list[str]:
-    lines = ["## 6. Break-even", ""]
+    lines = ["## 6. Break-even", "",
+             "A month is covered when EBITDA ≥ 0 — the P&L's own definition, ad spend "
+             "included.", ""]
     for g in d.acceptance["grid"]:
         be = _kpi(d.kpis, g, "months_to_ebitda_break_even")
         cum = _kpi(d.kpis, g, "months_to_cumulative_break_even")
-        lines.append(f"- Grid point {g}: EBITDA break-even month p50 {be.get('p50', '—')} "
-                     f"(p10 {be.get('p10', '—')}, p90 {be.get('p90', '—')}); cumulative "
-                     f"break-even p50 {cum.get('p50', '—')} (0 = not within the term).")
+        never = _num(_kpi(d.kpis, g, "ebitda_break_even_never"), "mean") or 0.0
+        cum_never = _num(_kpi(d.kpis, g, "cumulative_break_even_never"), "mean") or 0.0
+        lines.append(f"- Grid point {g}: first month with EBITDA ≥ 0 p50 {be.get('p50') or '—'} "
+                     f"(p10 {be.get('p10') or '—'}, p90 {be.get('p90') or '—'}) among the "
+                     f"{1 - never:.0%} of samples that get there; cumulative EBITDA turns "
+                     f"positive at p50 month {cum.get('p50') or '—'} in the {1 - cum_never:.0%} "
+                     f"of samples where it does within the {d.term_months}-month term.")
     rows = [r for r in d.break_even if r["grid_index"] == "0"][: d.horizon_months]
-    lines += ["", "Revenue needed to cover the fixed overhead at the realised gross margin "
+    lines += ["", "Revenue needed for EBITDA ≥ 0 at the month's gross margin, per sample then "
+              "the median; `p_covered` is the share of samples with EBITDA ≥ 0 "
               "(`break_even_targets.csv`, grid point 0, horizon):", ""]
-    lines += table(rows, ["month", "fixed_costs_eur", "gross_margin_pct", "revenue_needed_eur",
-                          "revenue_eur", "public_customers_needed", "private_clients_needed",
-                          "covered"])
+    lines += table(rows, ["month", "opex_eur", "p50_gross_margin_pct", "p50_revenue_needed_eur",
+                          "p50_revenue_eur", "p50_ebitda_eur", "p_covered", "covered",
+                          "reference_ebitda_eur", "public_customers_needed"])
+    lines.append("")
+    return lines
+
+
+def balance_sheet_section(d: ReportData) -> list[str]:
+    """Year-end balance sheets of grid point 0: reference path and medians."""
+    if not d.balance_sheet:
+        return []
+    rows = [r for r in d.balance_sheet if r["grid_index"] == "0"
+            and int(r["month"]) % 12 == 0]
+    diff = max(d.summary["grid"][g]["balance_sheet_max_abs_difference_eur"]
+               for g in d.summary["grid"])
+    items = ["bs_cash_eur", "bs_receivables_eur", "bs_fixed_assets_net_eur",
+             "bs_vat_receivable_eur", "bs_total_assets_eur", "bs_payables_eur",
+             "bs_deferred_revenue_eur", "bs_vat_payable_eur", "bs_corporate_tax_payable_eur",
+             "bs_loan_eur", "bs_overdraft_eur", "bs_funding_gap_eur", "bs_paid_in_capital_eur",
+             "bs_retained_earnings_eur", "bs_total_equity_eur"]
+    lines = ["## Balance sheet", "",
+             "Year-end balance sheets, reference path (`balance_sheet_by_month.csv`; the file "
+             "also has the p10/p50/p90 of every line). Assets = liabilities + equity in every "
+             f"month of every sample: the largest difference is **EUR {diff:.2f}**.", ""]
+    lines += table([{"line": i.removeprefix("bs_").removesuffix("_eur"),
+                     **{f"m{r['month']}": r[i] for r in rows}} for i in items],
+                   ["line", *(f"m{r['month']}" for r in rows)],
+                   ["line", *(f"month {r['month']}" for r in rows)])
     lines.append("")
     return lines
 
@@ -280,8 +451,10 @@ def vat_section(d: ReportData) -> list[str]:
     lines = ["## 8. VAT and compliance", "",
              f"VAT is charged on credits sold and private invoices and remitted with the lag set "
              f"in general.yaml; cash is set aside per policy `{policy}` (`vat_set_aside.csv`). "
-             "GPU rentals from non-EU providers are reverse-charged (VAT-neutral). Prepaid "
-             "credits are sold to business customers under non-refundable terms.", ""]
+             "GPU rentals from non-EU providers and ads bought from providers abroad are "
+             "reverse-charged (VAT-neutral). Prepaid credits are sold to business customers "
+             "under non-refundable terms; credits the fleet could not serve are refunded with a "
+             "credit note that reverses their VAT.", ""]
     lines += table(_year_rows(grid0, cols, d.term_months), ["year", *cols])
     lines.append("")
     return lines
@@ -295,18 +468,27 @@ def safeguards_section(d: ReportData) -> list[str]:
              "recomputed at the fixed sell prices; negative stressed margins are warnings.",
              "- Credits are prepaid and service halts at a zero balance: no receivable risk on "
              "the Public Tap.",
-             "- Capacity is capped per model (`max_instances_per_model`); hitting the cap is "
-             "reported as a capacity violation rather than silently overspending.",
+             "- Capacity is capped per model (`max_instances_per_model`): demand above the cap "
+             "is not served, its credits are refunded and it is reported per model and month; "
+             "revenue is never booked for tokens without capacity behind them.",
+             "- Negative cash is never free: it draws the overdraft (interest in the P&L) up to "
+             "its limit, beyond which it is a funding gap; free cash excludes VAT and tax owed.",
              f"- Covenant: minimum trailing-12-month DSCR ≥ "
-             f"{d.plan['plan']['targets']['min_dscr']:g} and closing cash ≥ "
-             f"{d.plan['plan']['targets']['min_cash_eur']:g} EUR; see the probabilities in §1.",
+             f"{d.plan['plan']['targets']['min_dscr']:g} and free cash ≥ "
+             f"{d.plan['plan']['targets']['min_cash_eur']:g} EUR + the cash buffer; see the "
+             "probabilities in §1.",
              ""]
-    lines += ["Acceptance criteria (expected path; share of samples meeting each):", ""]
+    lines += ["Acceptance criteria: the share of samples meeting each (`probability`; a "
+              f"criterion holds at ≥ {d.acceptance.get('min_acceptance_probability', 0.9):.0%}), "
+              "and whether the reference path meets it (shown, not used):", ""]
     for g, info in d.acceptance["grid"].items():
         rows = [{"grid": g, "criterion": c["name"], "ok": "yes" if c["ok"] else "**no**",
-                 "probability": "—" if c["probability"] is None else f"{c['probability']:.1%}",
+                 "probability": ("— (reference card)" if c["name"].startswith("private_margin")
+                                 else "— (p50 trace)") if c["probability"] is None
+                 else f"{c['probability']:.1%}",
+                 "reference": {True: "yes", False: "no"}.get(c.get("reference"), "—"),
                  "detail": c["detail"]} for c in info["criteria"]]
-        lines += table(rows, ["grid", "criterion", "ok", "probability", "detail"])
+        lines += table(rows, ["grid", "criterion", "ok", "probability", "reference", "detail"])
         lines.append("")
     return lines
 
@@ -317,7 +499,12 @@ def autoscaling_section(d: ReportData) -> list[str]:
     lines = ["## 10. Autoscaling", "",
              f"Each public model's p50 and p90 demand traces over the horizon were replayed "
              f"through the threshold autoscaler ({d.scaling_events} scaling events in "
-             "`public_tap_scaling_events.csv`). KPIs for grid point 0 "
+             "`public_tap_scaling_events.csv`). **The P&L's COGS is the planner's fleet** "
+             "(replicas for each month's peak hour, rented all month), not the autoscaler's: "
+             "the simulation is a what-if showing how many instance-hours a dynamic policy "
+             "would rent (`instance_hours` vs `planner_instance_hours`) and how often demand "
+             "would outrun ready replicas while they warm up (SLA ticks), including on models "
+             "whose monthly demand the planner fully serves. KPIs for grid point 0 "
              "(`public_tap_autoscaling_kpis.csv`):", ""]
     lines += table([r for r in d.autoscaling if r["grid_index"] == "0"],
                    ["model", "gpu", "trace", "scale_events", "avg_util_pct", "p95_util_pct",
@@ -358,7 +545,8 @@ def financial_plan_markdown(d: ReportData) -> str:
              "(tokens, prepaid credits) and the Private Tap (dedicated GPU-hours). Every table "
              "below is generated from the CSV it names in `outputs/`.", ""]
     for section in (executive_summary, inputs_section, public_section, private_section,
-                    scenarios_section, break_even_section, loan_section, vat_section,
+                    scenarios_section, break_even_section, balance_sheet_section,
+                    loan_section, vat_section,
                     safeguards_section, autoscaling_section, data_quality_section,
                     charts_section):
         lines += section(d)

@@ -153,3 +153,49 @@ def test_parse_rejects_string_key_for_numeric_variable():
 def test_parse_reports_lognormal_with_nonpositive_min():
     _, issues = _parse({**BASE, "min": "0", "distribution": "lognormal"})
     assert [i.message for i in issues] == ["lognormal needs min > 0"]
+
+
+# --- the reference path: each random variable at its mean, never its default -----------------
+
+
+def test_reference_value_of_a_uniform_variable_is_the_mean_of_its_grid():
+    from d3.core.variables import reference_value
+
+    # Uniform over 2, 3, …, 8 (each 1/7): mean (2 + 8) / 2 = 5, whatever the default (4).
+    assert float(reference_value(numeric("c", "2", "8", "1", "4", "random"))) == 5.0
+
+
+def test_reference_value_of_a_pert_variable_is_its_mean_not_its_mode():
+    from d3.core.variables import grid_value_probabilities, reference_value
+
+    var = numeric("churn", "3", "9", "0.5", "5", "random", "pert")
+    # Beta-PERT mean (min + 4·mode + max)/6 = (3 + 20 + 9)/6 = 5.3333; quantising to the
+    # 0.5 grid moves it by < 0.001.
+    assert float(reference_value(var)) == pytest.approx(32 / 6, abs=1e-3)
+    p = grid_value_probabilities(var)
+    assert p.sum() == pytest.approx(1.0) and len(p) == 13
+
+
+def test_reference_value_of_a_truncated_lognormal_matches_many_draws():
+    from d3.core.variables import reference_value
+
+    var = numeric("tpc", "50000000", "300000000", "10000000", "150000000", "random",
+                  "lognormal")
+    draws = [float(random_draw(var, np.random.default_rng(i))) for i in range(4000)]
+    # The exact mean of the quantised, truncated distribution (≈ 155.0M, the default is 150M)
+    # agrees with 4000 draws within 4 standard errors (sd ≈ 26M → se ≈ 0.4M).
+    assert float(reference_value(var)) == pytest.approx(np.mean(draws), abs=1.7e6)
+    assert float(reference_value(var)) > 152e6
+
+
+def test_reference_value_of_discrete_and_integer_variables():
+    from d3.core.variables import reference_value
+
+    # Numeric discrete values 25|30|35|40: mean 32.5 (a markup can take it).
+    assert float(reference_value(discrete("markup", [25, 30, 35, 40], 35))) == 32.5
+    # An integer key cannot hold a mean: the median grid value (uniform 1..8 → 4, the first
+    # value with cumulative probability ≥ 0.5).
+    var = numeric("max_inst", "1", "8", "1", "6", "random", as_int=True)
+    assert reference_value(var) == Decimal("4")
+    # Fixed and grid variables keep their default / grid value.
+    assert reference_value(numeric("f", "0", "10", "1", "7")) == Decimal("7")

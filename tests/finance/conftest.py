@@ -3,6 +3,8 @@ mutmut, tools/mutation-score) stops at a fast failing test instead of a full CLI
 
 from __future__ import annotations
 
+END_TO_END = ("test_consolidate_stage.py", "test_economic_story.py")
+
 
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.path.name == "test_consolidate_stage.py")
+    items.sort(key=lambda item: item.path.name in END_TO_END)

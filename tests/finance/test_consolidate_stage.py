@@ -46,7 +46,9 @@ def test_switching_the_overhead_driver_changes_only_the_allocated_columns(both, 
     other = _run(tmp_path / "gpu", inputs=root / "inputs")
     a, b = _csv(both / "pnl_by_month.csv"), _csv(other / "pnl_by_month.csv")
     changed = {k for ra, rb in zip(a, b, strict=True) for k in ra if ra[k] != rb[k]}
-    assert changed == {"overhead_public_eur", "overhead_private_eur"}
+    # The allocated columns of the reference path and their percentiles across samples.
+    assert changed == {f"{prefix}overhead_{line}_eur" for line in ("public", "private")
+                       for prefix in ("", "p10_", "p50_", "p90_")}
     for ra in a:  # the split always adds up to the shared overhead
         total = float(ra["overhead_public_eur"]) + float(ra["overhead_private_eur"])
         shared = float(ra["opex_eur"]) - float(ra["acquisition_eur"])

@@ -22,7 +22,6 @@ from d3.finance.kpis import (
     covenant_probabilities,
     first_true_month,
     nan_min,
-    percentile_se,
     percentiles,
 )
 from d3.finance.loan import loan_schedule
@@ -211,42 +210,21 @@ def test_percentiles_interpolate_linearly_over_finite_values_only():
     assert empty.shape == (2,) and np.isnan(empty).all()
 
 
-def test_percentile_se_order_statistics_by_hand():
-    v = np.arange(100.0, 0.0, -1.0)  # 1..100, unsorted (descending) on purpose
-    # q 50: n·p = 50, half = 1.96 × √(100 × 0.25) = 9.8 → ranks ⌊40.2⌋ = 40, ⌈59.8⌉ = 60
-    # sorted[40] = 41, sorted[60] = 61 → (61 − 41) / 2 / 1.96 = 5.10204
-    assert percentile_se(v, 50) == pytest.approx(20 / 3.92)
-    # q 10: n·p = 10, half = 1.96 × √(100 × 0.09) = 5.88 → ranks ⌊4.12⌋ = 4, ⌈15.88⌉ = 16
-    # sorted[4] = 5, sorted[16] = 17 → 12 / 3.92 = 3.06122
-    assert percentile_se(v, 10) == pytest.approx(12 / 3.92)
-    # n = 4, q 50: half = 1.96 × √1 = 1.96 → ranks ⌊0.04⌋ = 0, ⌈3.96⌉ = 4 → clipped to 3
-    # → (4 − 1) / 3.92
-    assert percentile_se(np.array([3.0, 1.0, 4.0, 2.0, NAN]), 50) == pytest.approx(3 / 3.92)
-    # n = 4, q 10: half = 1.96 × √0.36 = 1.176 → ⌊0.4 − 1.176⌋ = −1 → clipped to 0, ⌈1.576⌉ = 2
-    # → (3 − 1) / 3.92
-    assert percentile_se(np.array([3.0, 1.0, 4.0, 2.0]), 10) == pytest.approx(2 / 3.92)
-    # q 100: n·p = 100, half = 0 → both ranks ⌊100⌋ = ⌈100⌉ = 100, clipped to 99 → SE 0;
-    # q 0: both ranks 0 → SE 0
-    assert percentile_se(v, 100) == 0.0
-    assert percentile_se(v, 0) == 0.0
-    # n = 2 is enough: q 50 → ranks clipped to 0 and 1 → (3 − 1) / 3.92
-    assert percentile_se(np.array([3.0, 1.0]), 50) == pytest.approx(2 / 3.92)
-    assert math.isnan(percentile_se(np.array([5.0, NAN]), 50))  # one finite value
-
-
 def test_covenant_probabilities_on_four_samples():
     kpis = {"min_cash_eur": ("EUR", np.array([100.0, -5.0, 0.0, -20.0])),
             "first_breach_month": ("months", np.array([0.0, 3.0, 1.0, 12.0])),
-            "min_dscr_t12": ("ratio", np.array([1.5, NAN, 1.2, 1.19]))}
+            "min_dscr_t12": ("ratio", np.array([1.5, NAN, 1.2, 1.19])),
+            "min_free_cash_less_buffer_eur": ("EUR", np.array([-1.0, 0.0, 5.0, -0.01])),
+            "max_funding_gap_eur": ("EUR", np.array([0.0, 0.0, 3.0, 0.0]))}
     p = covenant_probabilities(kpis, min_dscr=1.2)
     # DSCR below 1.2: only 1.19 (NaN = no debt service counts as fine; 1.2 is not below) → 1/4
-    # cash negative: −5 and −20 (0 is not negative) → 2/4; a breach month > 0: 3 of 4
+    # cash negative: −5 and −20 (0 is not negative) → 2/4; a breach month > 0: 3 of 4;
+    # free cash below the buffer: −1 and −0.01 → 2/4; a funding gap: 1/4
     assert p == {"p_min_dscr_t12_below_target": 0.25, "p_cash_negative_any_month": 0.5,
+                 "p_free_cash_below_buffer_any_month": 0.5, "p_funding_gap_any_month": 0.25,
                  "p_any_breach": 0.75}
     empty = {k: (u, np.array([])) for k, (u, _) in kpis.items()}
-    assert covenant_probabilities(empty, min_dscr=1.2) == {
-        "p_min_dscr_t12_below_target": 0.0, "p_cash_negative_any_month": 0.0,
-        "p_any_breach": 0.0}
+    assert set(covenant_probabilities(empty, min_dscr=1.2).values()) == {0.0}
 
 
 # --- overhead allocation ----------------------------------------------------------------------
@@ -267,21 +245,21 @@ def test_overhead_split_by_driver_share_and_half_when_no_driver():
 
 def test_allocation_driver_by_driver_and_line():
     rev = np.array([[10.0, 20.0]])
-    public = {"revenue_eur": rev, "tokens_served": np.array([[7.0, 8.0]])}
+    public = {"revenue_eur": rev, "tokens_served": np.array([[7.0, 8.0]]),
+              "instances_total": np.array([[2.0, 3.0]])}
     private = {"revenue_eur": 2 * rev, "hours": np.array([[30.0, 40.0]])}
-    cap = {"instances_total": np.array([[2.0, 3.0]])}
-    assert allocation_driver("revenue", public, cap, 720.0, "public") is rev
-    assert allocation_driver("revenue", private, None, 720.0, "private").tolist() == [[20., 40.]]
+    assert allocation_driver("revenue", public, 720.0, "public") is rev
+    assert allocation_driver("revenue", private, 720.0, "private").tolist() == [[20., 40.]]
     # public GPU hours = instances × hours in the month: 2 × 720, 3 × 720
-    assert allocation_driver("gpu_hours", public, cap, 720.0, "public").tolist() == \
+    assert allocation_driver("gpu_hours", public, 720.0, "public").tolist() == \
         [[1440.0, 2160.0]]
-    assert allocation_driver("gpu_hours", private, None, 720.0, "private").tolist() == \
+    assert allocation_driver("gpu_hours", private, 720.0, "private").tolist() == \
         [[30.0, 40.0]]
-    assert allocation_driver("tokens", public, cap, 720.0, "public").tolist() == [[7.0, 8.0]]
+    assert allocation_driver("tokens", public, 720.0, "public").tolist() == [[7.0, 8.0]]
     # the Private Tap serves no metered tokens
-    assert allocation_driver("tokens", private, None, 720.0, "private").tolist() == [[0.0, 0.0]]
+    assert allocation_driver("tokens", private, 720.0, "private").tolist() == [[0.0, 0.0]]
     for driver in ("revenue", "gpu_hours", "tokens"):
-        assert allocation_driver(driver, None, cap, 720.0, "public") == 0.0
+        assert allocation_driver(driver, None, 720.0, "public") == 0.0
 
 
 # --- loan -------------------------------------------------------------------------------------
@@ -376,7 +354,7 @@ def _revenue_line(ebitda_per_sample, months=12):
         rev = np.repeat(rev[:, None], months, axis=1)
     z = np.zeros_like(rev)
     return public_line({"revenue_eur": rev, "budget_eur": z, "credits_sold_eur": rev,
-                        "deferred_eur": z}, {"gpu_cogs_eur": z, "non_gpu_cogs_eur": z})
+                        "refunds_eur": z, "deferred_eur": z, "cogs_eur": z})
 
 
 # A 12-month annuity at 1 %/month and EBITDA 1200 every month: the trailing-12 DSCR at month 12
@@ -399,9 +377,9 @@ def test_max_loan_for_dscr_is_the_annuity_present_value_of_the_payment_cap():
 def test_max_loan_counts_the_private_line_and_looks_from_month_12():
     from d3.consolidate import private_line
     # EBITDA 600 public + 600 private = 1200 a month: the same 11 255.08
-    half = np.full((1, 12), 600.0)
-    pri = private_line({"revenue_eur": half, "cogs_eur": np.zeros((1, 12)),
-                        "budget_eur": np.zeros((1, 12))})
+    half, z = np.full((1, 12), 600.0), np.zeros((1, 12))
+    pri = private_line({"revenue_eur": half, "cogs_eur": z, "budget_eur": z,
+                        "block_purchases_eur": z, "invoiced_eur": half, "deferred_eur": z})
     amount, _ = max_loan_for_dscr(_revenue_line([600.0]), pri, _general(), {}, 12,
                                   min_dscr=1.2, tolerance_eur=1.0, upper_eur=50_000.0,
                                   shape=(1, 12))

@@ -8,18 +8,20 @@ import pytest
 from d3.finance.statements import (
     GeneralSchedules,
     LineResults,
-    corporate_tax,
+    corporate_tax_by_fiscal_year,
+    fiscal_months,
     pnl_and_cashflow,
     vat_flows,
 )
 
 
 def test_loss_in_month_1_reduces_tax_in_month_2():
-    # EBT −1000 then +1500 at 20 %: month 2 taxes 1500 − 1000 = 500 → 100 (not 300).
-    tax = corporate_tax(np.array([[-1000.0, 1500.0, 400.0]]), 20)
-    assert tax.tolist() == [[0.0, 100.0, 80.0]]
-    assert corporate_tax(np.array([[-1000.0, 1500.0]]), 20, carry_forward=False).tolist() == \
-        [[0.0, 300.0]]
+    # One fiscal year, EBT −1000, +1500, +400 at 20 %: tax to date 0, (500 × 20 %) = 100,
+    # (900 × 20 %) = 180 → accruals 0, 100, 80 (not 0, 300, 80 as month-by-month tax would be).
+    tax = corporate_tax_by_fiscal_year(np.array([[-1000.0, 1500.0, 400.0]]), rate_pct=20,
+                                       fiscal_month=fiscal_months(3, start_month=1),
+                                       payment_lag_months=5)
+    assert tax.accrued.tolist() == [[0.0, 100.0, 80.0]]
 
 
 def test_vat_with_one_month_lag_reconciles():
@@ -63,8 +65,9 @@ def test_cash_links_and_reconciles_with_the_pnl():
     # opening of month m+1 = closing of month m, in every sample
     assert np.allclose(r["opening_cash_eur"][:, 1:], r["closing_cash_eur"][:, :-1])
     assert np.allclose(r["opening_cash_eur"][:, 0], 40_000.0)
-    # net income + depreciation − Δ working capital − capex − principal = Δ cash
-    delta_cash = r["closing_cash_eur"] - r["opening_cash_eur"]
+    # net income + depreciation − Δ working capital − capex − principal = Δ net cash (the
+    # bank balance less overdraft and funding gap; working capital includes tax owed)
+    delta_cash = np.diff(r["net_cash_eur"], axis=-1, prepend=40_000.0)
     assert np.allclose(r["net_income_eur"] + r["depreciation_eur"]
                        - r["delta_working_capital_eur"] - r["capex_eur"] - r["principal_eur"],
                        delta_cash)
@@ -75,12 +78,16 @@ def test_cash_links_and_reconciles_with_the_pnl():
 
 def test_contingency_dscr_and_icr_by_hand():
     # revenue 3000, no COGS; opex = acquisition 0 + (500 + 50 + 100) × 1.10 = 715
-    # EBITDA 2285; EBIT 2205; EBT 2105; tax 421; DSCR = (2285 − 421) / 500 = 3.728; ICR 22.05
+    # EBITDA 2285; EBIT 2205; EBT 2105; tax accrued 421 a month, but the year's tax is paid
+    # 5 months after the year ends, so nothing is paid in months 1–3:
+    # DSCR = (2285 − 0) / 500 = 4.57; ICR 22.05
     r = pnl_and_cashflow(_line(1, 3, 3000.0), _line(1, 3, 0.0), _general(3))
     assert r["opex_eur"][0, 0] == pytest.approx(715.0)
-    assert r["dscr"][0, 0] == pytest.approx((2285 - 421) / 500)
+    assert r["tax_eur"][0].tolist() == [421.0, 421.0, 421.0]
+    assert r["tax_paid_eur"][0].tolist() == [0.0, 0.0, 0.0]
+    assert r["dscr"][0, 0] == pytest.approx(2285 / 500)
     assert r["icr"][0, 0] == pytest.approx(2205 / 100)
-    assert r["dscr_t12"][0, 2] == pytest.approx((2285 - 421) * 3 / 1500)
+    assert r["dscr_t12"][0, 2] == pytest.approx(2285 * 3 / 1500)
 
 
 def test_no_debt_service_gives_no_dscr():

@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from tests.helpers import MINIMAL, invoke
+from tests.helpers import run_minimal
 
 SECTIONS = ("## 1. Executive summary", "## 2. Inputs and catalogue",
             "## 3. Public Tap: per-model economics", "### How each price is derived",
@@ -19,10 +19,7 @@ SECTIONS = ("## 1. Executive summary", "## 2. Inputs and catalogue",
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report")
-    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out))
-    assert result.exit_code == 0, result.stderr
-    return out
+    return run_minimal(tmp_path_factory.mktemp("report"))
 
 
 def test_every_section_is_there(out):
@@ -39,8 +36,10 @@ def test_a_price_in_the_report_equals_the_csv_and_its_derivation(out):
     report = (out / "financial_plan_v3.md").read_text()
     line = next(x for x in report.splitlines() if x.startswith("- **Llama 3.1 8B**"))
     # The derivation chain of the golden arithmetic (tests/fixtures/minimal/README.md).
-    for value in ("0.500000 USD", "0.420000", "1800.00", "6480000", "0.064815", "0.00012963",
-                  "0.000130", "0.000150"):
+    # Prices at 10 significant digits: 0.42 / 6.48 = 0.06481481481 EUR per 1M; its cost
+    # ÷ (1 − 50 %) / 1000 = 0.0001296296296 EUR per 1k, rounded up to 0.00013, floor 0.00015.
+    for value in ("0.500000 USD", "0.420000", "1800.00", "6480000", "0.06481481481",
+                  "0.0001296296296", "0.00013", "0.00015"):
         assert value in line
     assert f"**sell {llama['sell_eur_per_1k']} EUR per 1k tokens**" in line
     assert f"margin {llama['margin_pct']} %" in line
@@ -58,7 +57,7 @@ def test_loan_table_matches_the_csv(out):
 
 def test_charts_are_png_and_referenced(out):
     report = (out / "financial_plan_v3.md").read_text()
-    for name in ("revenue_fan", "closing_cash_fan", "dscr_t12_fan", "public_price_margin",
+    for name in ("revenue_fan", "free_cash_fan", "dscr_t12_fan", "public_price_margin",
                  "private_margin", "replicas_vs_demand"):
         png = (out / "charts" / f"{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -2,8 +2,14 @@
 
 Budget and CAC as the Public Tap; ``new ~ Poisson(λ)``, ``churned ~ Binomial(active, churn)``;
 hours per client × a mean-1 lognormal factor (sd ``hours_per_client_month_sd``) per sample-month,
-rounded up to the billing unit; revenue = hours × blended sell EUR/hr + active × fees; COGS =
-hours × the recommended vendors' blended EUR/hr. Shapes ``(simulations, months)``.
+rounded up to the billing unit; revenue = hours × blended sell EUR/hr + active × fees + breakage
+of prepaid blocks; COGS = hours × the recommended vendors' blended EUR/hr. Shapes
+``(simulations, months)``.
+
+Cash timing: with prepaid blocks (``block_hours > 0``) usage is paid when a block is bought
+(``block_purchases_eur``; the unused balance is ``deferred_eur``, its expiry ``expired_eur``) and
+only the fees are invoiced monthly on AR terms (``invoiced_eur``); with ``block_hours = 0``
+usage and fees are both invoiced monthly (``invoiced_eur = revenue_eur``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numpy as np
 
 from d3.core.names import gpu_class
 from d3.core.rng import sim_stream
+from d3.pipelines.private.prepaid_blocks import block_ledger
 from d3.pipelines.private.pricing import base_fee_for, recommended_vendor, sell_eur_hr
 from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
 from d3.services.acquisition import (
@@ -27,7 +34,8 @@ from d3.services.acquisition import (
 )
 
 SERIES = ("budget_eur", "new_clients", "active_clients", "hours", "usage_revenue_eur",
-          "fee_revenue_eur", "revenue_eur", "cogs_eur", "gross_margin_eur")
+          "fee_revenue_eur", "revenue_eur", "cogs_eur", "gross_margin_eur",
+          "block_purchases_eur", "deferred_eur", "expired_eur", "invoiced_eur")
 STREAMS = {"new": "private.new_clients", "churn": "private.churn", "hours": "private.hours",
            "cac": "private.cac_noise"}
 
@@ -46,6 +54,8 @@ class ClientInputs:
     cost_eur_hr: float  # blended recommended-vendor price
     fees_eur_per_client_month: float  # management fee + blended base fee
     cac_noise_sd_frac: float = 0.0
+    block_hours: float = 0.0  # GPU-hours per prepaid block; 0 = no blocks, invoiced monthly
+    block_expiry_months: int = 12  # unused block hours expire (breakage) after this
 
 
 def billed_hours(hours: np.ndarray, billing_unit_minutes: int) -> np.ndarray:
@@ -89,21 +99,44 @@ def client_inputs(private, offers: Sequence[ProviderOffer], channels, *, eur_usd
         hours_sd=acq.hours_per_client_month_sd, billing_unit_minutes=pricing.billing_unit_minutes,
         sell_eur_hr=sell, cost_eur_hr=cost,
         fees_eur_per_client_month=pricing.management_fee_eur_per_month + base,
-        cac_noise_sd_frac=acq.cac_noise_sd_frac)
+        cac_noise_sd_frac=acq.cac_noise_sd_frac,
+        block_hours=private.prepaid_policy.private_tap.block_hours,
+        block_expiry_months=private.prepaid_policy.private_tap.expiry_months)
+
+
+def prepaid_series(inp: ClientInputs, hours: np.ndarray, active: np.ndarray,
+                   fees: np.ndarray) -> dict[str, np.ndarray]:
+    """Cash timing of usage and fees, EUR ``(simulations, months)``: block purchases, deferred
+    balance and breakage of the prepaid blocks, and what is invoiced monthly on AR terms
+    (fees; usage too when ``block_hours`` is 0)."""
+    usage = hours * inp.sell_eur_hr
+    if inp.block_hours <= 0:
+        z = np.zeros_like(usage)
+        return {"block_purchases_eur": z, "deferred_eur": z.copy(), "expired_eur": z.copy(),
+                "invoiced_eur": usage + fees}
+    ledger = block_ledger(hours, active, block_hours=inp.block_hours,
+                          expiry_months=inp.block_expiry_months)
+    return {"block_purchases_eur": ledger.purchased_hours * inp.sell_eur_hr,
+            "deferred_eur": ledger.balance_hours * inp.sell_eur_hr,
+            "expired_eur": ledger.expired_hours * inp.sell_eur_hr, "invoiced_eur": fees}
 
 
 def client_series(inp: ClientInputs, budget: np.ndarray, new: np.ndarray, active: np.ndarray,
                   hours_factor: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
+    """Every ``SERIES`` of one block, EUR and hours ``(simulations, months)``; revenue = usage +
+    fees + breakage of expired block hours."""
     per_client = billed_hours(inp.hours_per_client_month * hours_factor,
                               inp.billing_unit_minutes)
     hours = active * per_client
     usage = hours * inp.sell_eur_hr
     fees = active * inp.fees_eur_per_client_month
     cogs = hours * inp.cost_eur_hr
+    cash = prepaid_series(inp, hours, active, fees)
+    revenue = usage + fees + cash["expired_eur"]
     return {"budget_eur": np.broadcast_to(budget, new.shape).copy(), "new_clients": new,
             "active_clients": active, "hours": hours, "usage_revenue_eur": usage,
-            "fee_revenue_eur": fees, "revenue_eur": usage + fees, "cogs_eur": cogs,
-            "gross_margin_eur": usage + fees - cogs}
+            "fee_revenue_eur": fees, "revenue_eur": revenue, "cogs_eur": cogs,
+            "gross_margin_eur": revenue - cogs, **cash}
 
 
 def expected_clients(inp: ClientInputs) -> dict[str, np.ndarray]:

@@ -12,19 +12,33 @@ from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
 
 @dataclass(frozen=True)
 class ClassEconomics:
+    """One GPU class, EUR per GPU-hour (fees EUR per client per month). Margins are on the sell
+    price, in percent 0..100: ``…_vs_median`` against the median provider (SPEC §6.2's
+    ``margin_eur_hr``/``margin_pct`` columns), ``margin_vendor_…`` against the recommended
+    vendor, whom the COGS pays (SPEC §8 judges this one)."""
+
     gpu: str
     provider_eur_hr_med: float
     markup_pct: float
     sell_eur_hr: float
-    margin_eur_hr: float
-    margin_pct: float
+    margin_eur_hr_vs_median: float
+    margin_pct_vs_median: float
     management_fee_eur_per_month: float
     base_fee_eur_per_month: float
+    vendor_provider: str
+    vendor_paid_eur_hr: float
+    margin_vendor_eur_hr: float
+    margin_vendor_pct: float
 
 
 def sell_eur_hr(median: float, markup_pct: float) -> float:
     """``median × (1 + markup/100)``."""
     return median * (1.0 + markup_pct / 100.0)
+
+
+def margin_pct(sell: float, cost: float) -> float:
+    """Margin on the sell price, percent: ``(sell − cost) / sell × 100`` (0 when sell ≤ 0)."""
+    return (sell - cost) / sell * 100.0 if sell > 0 else 0.0
 
 
 def base_fee_for(gpu: str, *, base_fee_eur_per_month: float,
@@ -34,15 +48,19 @@ def base_fee_for(gpu: str, *, base_fee_eur_per_month: float,
     return by_class.get(gpu, base_fee_eur_per_month)
 
 
-def class_economics(offers: Sequence[ProviderOffer], gpu: str, pricing) -> ClassEconomics:
+def class_economics(offers: Sequence[ProviderOffer], gpu: str, pricing,
+                    weights: Mapping[str, float]) -> ClassEconomics:
+    """Sell price, fees and both margins of ``gpu``; ``weights`` (summing to 1) pick the
+    vendor actually paid."""
     med = median_eur_hr(offers, gpu)
     sell = sell_eur_hr(med, pricing.markup_pct)
-    margin = sell - med
+    vendor = recommended_vendor(offers, gpu, weights)
     return ClassEconomics(
-        gpu, med, pricing.markup_pct, sell, margin, margin / sell * 100.0 if sell > 0 else 0.0,
+        gpu, med, pricing.markup_pct, sell, sell - med, margin_pct(sell, med),
         pricing.management_fee_eur_per_month,
         base_fee_for(gpu, base_fee_eur_per_month=pricing.base_fee_eur_per_month,
-                     base_fee_by_gpu_class=pricing.base_fee_by_gpu_class))
+                     base_fee_by_gpu_class=pricing.base_fee_by_gpu_class),
+        vendor.provider, vendor.eur_hr, sell - vendor.eur_hr, margin_pct(sell, vendor.eur_hr))
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ customers per month, shaped ``(simulations, months)``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from d3.core.rng import sim_stream
+from d3.pipelines.public.capacity import CapacityPolicy, CapacityResult, ModelCapacity, capacity
 from d3.pipelines.public.credits import credit_ledger
 from d3.services.acquisition import (
     budget_path,
@@ -25,15 +27,17 @@ from d3.services.acquisition import (
 
 SERIES = (
     "budget_eur", "new_customers", "active_customers", "tokens", "credits_sold_eur",
-    "consumed_eur", "expired_eur", "revenue_eur", "deferred_eur", "tokens_served", "cogs_eur",
-    "gross_margin_eur",
+    "consumed_eur", "expired_eur", "revenue_eur", "deferred_eur", "tokens_demanded",
+    "tokens_served", "unserved_tokens", "served_eur", "refunds_eur", "gpu_cogs_eur",
+    "non_gpu_cogs_eur", "cogs_eur", "priced_cogs_eur", "gross_margin_eur", "instances_total",
+    "capacity_violations",
 )
 STREAMS = {"new": "public.new_customers", "churn": "public.churn", "cac": "public.cac_noise"}
 
 
 @dataclass(frozen=True)
 class DemandInputs:
-    """Everything one block needs (scalars; units in the names)."""
+    """Everything one block needs (scalars; units in the names) and its fleet."""
 
     months: int
     budget_month0_eur: float
@@ -43,9 +47,13 @@ class DemandInputs:
     tokens_per_conversion: float
     tokens_per_returning_customer_month: float
     blended_sell_eur_per_1k: float
-    blended_cost_eur_per_1M: float  # serving cost at priced throughput
+    blended_cost_eur_per_1M: float  # the price card's cost (its cost basis), blended
     consumption_months: int
     expiry_months: int
+    models: tuple[ModelCapacity, ...]  # public models on g*, with mix, price and priced cost
+    capacity_policy: CapacityPolicy
+    infra_overhead_pct_of_gpu: float = 0.0
+    base_eur_per_1M: float = 0.0
     cac_noise_sd_frac: float = 0.0
 
     def scenario(self, *, budget: float = 1.0, cac: float = 1.0, churn: float = 1.0,
@@ -61,24 +69,56 @@ class DemandInputs:
         )
 
 
+def fleet(inp: DemandInputs, tokens_demanded: np.ndarray) -> CapacityResult:
+    """The planner's fleet for ``tokens_demanded`` (any shape): replicas, served tokens, COGS."""
+    return capacity(tokens_demanded, inp.models, inp.capacity_policy,
+                    infra_overhead_pct_of_gpu=inp.infra_overhead_pct_of_gpu,
+                    base_eur_per_1M=inp.base_eur_per_1M)
+
+
+def per_model(values: Sequence[float], ndim: int) -> np.ndarray:
+    return np.array(values, dtype=float).reshape((-1,) + (1,) * ndim)
+
+
 def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
                   active: np.ndarray) -> dict[str, np.ndarray]:
-    """Tokens, credits, ledger, COGS and margin from customer paths (any leading shape)."""
+    """Tokens, credits, ledger, capacity-constrained service, COGS and margin from customer
+    paths (any leading shape; EUR, tokens, customers per month).
+
+    Customers want to use the credits the ledger schedules for the month
+    (``tokens_demanded``); the fleet serves ``min(demanded, servable at the instance cap)`` per
+    model (:func:`served_tokens_by_model`). Served tokens earn their model's price; credits the
+    fleet could not serve are refunded that month (``refunds_eur``: cash out, VAT credit note)
+    and never earn revenue. Revenue = served + breakage; COGS = the rented fleet."""
     tokens = new * inp.tokens_per_conversion + (active - new) * (
         inp.tokens_per_returning_customer_month)
-    credits = tokens / 1000.0 * inp.blended_sell_eur_per_1k
+    price = inp.blended_sell_eur_per_1k
+    credits = tokens / 1000.0 * price
     ledger = credit_ledger(credits, consumption_months=inp.consumption_months,
                            expiry_months=inp.expiry_months)
-    price = inp.blended_sell_eur_per_1k
-    served = ledger.consumed / price * 1000.0 if price > 0 else np.zeros_like(credits)
-    cogs = served * inp.blended_cost_eur_per_1M / 1e6
-    revenue = ledger.revenue
+    demanded = ledger.consumed / price * 1000.0 if price > 0 else np.zeros_like(credits)
+    res = fleet(inp, demanded)
+    nd = demanded.ndim
+    served_eur = (res.served * per_model([m.sell_eur_per_1k for m in inp.models], nd)).sum(
+        axis=0) / 1000.0
+    priced_cogs = (res.served * per_model([m.priced_cost_eur_per_1M for m in inp.models],
+                                          nd)).sum(axis=0) / 1e6
+    refunds = np.maximum(ledger.consumed - served_eur, 0.0)  # clip float noise only
+    revenue = served_eur + ledger.expired
+    cogs = res.gpu_cogs_eur + res.non_gpu_cogs_eur
+    served = res.served.sum(axis=0)
     return {
         "budget_eur": np.broadcast_to(budget, new.shape).copy(),
         "new_customers": new, "active_customers": active, "tokens": tokens,
         "credits_sold_eur": credits, "consumed_eur": ledger.consumed,
         "expired_eur": ledger.expired, "revenue_eur": revenue, "deferred_eur": ledger.balance,
-        "tokens_served": served, "cogs_eur": cogs, "gross_margin_eur": revenue - cogs,
+        "tokens_demanded": demanded, "tokens_served": served,
+        "unserved_tokens": np.maximum(demanded - served, 0.0), "served_eur": served_eur,
+        "refunds_eur": refunds, "gpu_cogs_eur": res.gpu_cogs_eur,
+        "non_gpu_cogs_eur": res.non_gpu_cogs_eur, "cogs_eur": cogs,
+        "priced_cogs_eur": priced_cogs, "gross_margin_eur": revenue - cogs,
+        "instances_total": res.instances.sum(axis=0).astype(float),
+        "capacity_violations": res.violation.sum(axis=0).astype(float),
     }
 
 

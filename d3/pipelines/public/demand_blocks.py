@@ -17,9 +17,20 @@ import numpy as np
 from d3.core.sample_run import ChunkResult
 from d3.core.sample_run import chunk_result as stacked
 from d3.core.variables import Variable, overrides_of
-from d3.pipelines.public.demand import DemandInputs, demand_series, simulated_customers
+from d3.pipelines.public.capacity import (
+    capacity_policy,
+    model_capacities,
+    planned_utilisation_frac,
+)
+from d3.pipelines.public.demand import (
+    DemandInputs,
+    demand_series,
+    expected_demand,
+    fleet,
+    simulated_customers,
+)
 from d3.pipelines.public.gpu_costs import CostRow
-from d3.pipelines.public.pricing import PriceCard, price_card
+from d3.pipelines.public.pricing import PriceCard, non_gpu_costs, price_card
 from d3.pipelines.public.reference import configured
 from d3.services.acquisition import budget_path, customers_per_eur
 
@@ -36,13 +47,17 @@ class DemandContext:
     months: int
     seed: int
     simulations: int
+    hours_in_month: int
+    horizon_months: int
     noise: bool = True
 
 
-def demand_inputs(public, card: PriceCard, channels, *, eur_usd_fx_rate: float,
-                  months: int) -> DemandInputs:
+def demand_inputs(public, card: PriceCard, best: Mapping[str, CostRow], channels, *,
+                  eur_usd_fx_rate: float, months: int, hours_in_month: int) -> DemandInputs:
+    """A block's demand inputs: acquisition, credits terms, the price card and its fleet."""
     acq = public.acquisition
     credits = public.prepaid_policy.credits
+    ng = non_gpu_costs(public)
     return DemandInputs(
         months=months,
         budget_month0_eur=acq.budget_month0_eur,
@@ -57,16 +72,40 @@ def demand_inputs(public, card: PriceCard, channels, *, eur_usd_fx_rate: float,
         blended_cost_eur_per_1M=card.blended_cost_eur_per_1M,
         consumption_months=credits.credit_consumption_months,
         expiry_months=credits.expiry_months,
+        models=tuple(model_capacities(best, card.mix, card)),
+        capacity_policy=capacity_policy(public, hours_in_month),
+        infra_overhead_pct_of_gpu=ng.infra_overhead_pct_of_gpu,
+        base_eur_per_1M=ng.base_eur_per_1M,
         cac_noise_sd_frac=acq.cac_noise_sd_frac,
     )
+
+
+def priced_card(public, best: Mapping[str, CostRow], channels, *, eur_usd_fx_rate: float,
+                months: int, hours_in_month: int, horizon_months: int) -> PriceCard:
+    """The price card under the operator's ``cost_basis``. ``planned_utilisation``: the fleet
+    the planner rents for this configuration's reference token path over the first
+    ``horizon_months`` (tokens do not depend on the price) sets each model's utilisation, and
+    the GPU cost per 1M is divided by it. The public model set and mix are those of the
+    full-throughput card (one pass, docs/DECISIONS.md)."""
+    card = price_card(best, public)
+    if public.pricing_policy.public_tap.cost_basis == "full_throughput":
+        return card
+    inp = demand_inputs(public, card, best, channels, eur_usd_fx_rate=eur_usd_fx_rate,
+                        months=months, hours_in_month=hours_in_month)
+    demanded = expected_demand(inp)["tokens_demanded"][0, :horizon_months]
+    util = planned_utilisation_frac(fleet(inp, demanded), inp.models, hours_in_month)
+    return price_card(best, public, utilisation_frac=util)
 
 
 def block_inputs(ctx: DemandContext, values: Mapping[str, Any]) -> tuple[DemandInputs, PriceCard]:
     public = configured("public_tap", ctx.operator_dump,
                         overrides_of(ctx.variables, values, "public_tap"))
-    card = price_card(ctx.best, public)
-    return demand_inputs(public, card, ctx.channels, eur_usd_fx_rate=ctx.eur_usd_fx_rate,
-                         months=ctx.months), card
+    card = priced_card(public, ctx.best, ctx.channels, eur_usd_fx_rate=ctx.eur_usd_fx_rate,
+                       months=ctx.months, hours_in_month=ctx.hours_in_month,
+                       horizon_months=ctx.horizon_months)
+    return demand_inputs(public, card, ctx.best, ctx.channels,
+                         eur_usd_fx_rate=ctx.eur_usd_fx_rate, months=ctx.months,
+                         hours_in_month=ctx.hours_in_month), card
 
 
 @dataclass(frozen=True)

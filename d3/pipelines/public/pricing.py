@@ -74,13 +74,16 @@ def model_price(cost: float, policy: PricingPolicy) -> Price:
 
 
 def stressed_cost_eur_per_1M(row: CostRow, stress: Stress, *, fx_buffer_pct: float,
-                             eur_usd_fx_rate: float, non_gpu: NonGpuCosts) -> float:
-    """p90 cost: provider price drift up, throughput down, FX buffer widened."""
+                             eur_usd_fx_rate: float, non_gpu: NonGpuCosts,
+                             utilisation_frac: float = 1.0) -> float:
+    """p90 cost: provider price drift up, throughput down, FX buffer widened; on the card's
+    cost basis (the GPU cost divided by the planned utilisation, 1 at full throughput)."""
     eur_hr = eur_per_hour(row.usd_hr * (1.0 + stress.provider_price_drift_pct / 100.0),
                           fx_buffer_pct=fx_buffer_pct + stress.fx_widen_buffer_pct,
                           eur_usd_fx_rate=eur_usd_fx_rate)
     tps = row.tps * (1.0 - stress.tps_downshift_pct / 100.0)
-    return cost_eur_per_1M(gpu_cost_eur_per_1M(row.gpus_per_instance * eur_hr, tps), non_gpu)
+    return cost_eur_per_1M(gpu_cost_eur_per_1M(row.gpus_per_instance * eur_hr, tps)
+                           / utilisation_frac, non_gpu)
 
 
 def normalised_mix(mix: Mapping[str, float], public_models: list[str]) -> dict[str, float]:
@@ -107,6 +110,7 @@ class PriceCard:
     mix: dict[str, float]  # over public models, sums to 1
     blended_sell_eur_per_1k: float
     blended_cost_eur_per_1M: float
+    utilisation_frac: dict[str, float] | None = None  # planned_utilisation basis, per model
 
 
 def pricing_policy(public) -> PricingPolicy:
@@ -119,13 +123,19 @@ def non_gpu_costs(public) -> NonGpuCosts:
     return NonGpuCosts(**public.pricing_policy.public_tap.non_gpu_costs.model_dump())
 
 
-def price_card(best: Mapping[str, CostRow], public) -> PriceCard:
-    """Price every model on its cheapest GPU ``g*`` under the operator ``public``."""
+def price_card(best: Mapping[str, CostRow], public,
+               utilisation_frac: Mapping[str, float] | None = None) -> PriceCard:
+    """Price every model on its cheapest GPU ``g*`` under the operator ``public``. With
+    ``utilisation_frac`` (per model, 0..1: the fleet's planned utilisation) the GPU cost per
+    1M tokens is divided by it — the ``planned_utilisation`` cost basis (SPEC §5.1)."""
     policy, non_gpu = pricing_policy(public), non_gpu_costs(public)
-    costs = {m: cost_eur_per_1M(r.gpu_cost_eur_per_1M, non_gpu) for m, r in best.items()}
+    util = utilisation_frac or {}
+    costs = {m: cost_eur_per_1M(r.gpu_cost_eur_per_1M / util.get(m, 1.0), non_gpu)
+             for m, r in best.items()}
     prices = {m: model_price(c, policy) for m, c in costs.items()}
     public_models = [m for m in best if prices[m].status == "public"]
     mix = normalised_mix(public.model_mix, public_models)
     sells = {m: prices[m].sell_eur_per_1k for m in public_models}
     return PriceCard(costs, prices, mix, blended_sell_eur_per_1k(sells, mix),
-                     sum(mix[m] * costs[m] for m in sorted(mix)))
+                     sum(mix[m] * costs[m] for m in sorted(mix)),
+                     dict(utilisation_frac) if utilisation_frac else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from d3.io.writers import fmt_float
+from d3.io.writers import fmt_float, price_text
 from d3.pipelines.public.gpu_costs import CostRow, VendorChoice
 
 VENDOR_CHOICE_COLUMNS = ("gpu", "vram_gb", "provider", "usd_hr", "eur_hr", "providers")
@@ -30,8 +30,8 @@ def cost_table_rows(rows: Sequence[CostRow]) -> list[list[str]]:
         out.append([r.model, r.gpu, str(r.gpus_per_instance), "true", r.provider,
                     fmt_float(r.usd_hr, 6), fmt_float(r.eur_hr, 6),
                     fmt_float(r.instance_eur_hr, 6), fmt_float(r.tps, 2), r.tps_source,
-                    fmt_float(r.tokens_per_hour, 0), fmt_float(r.gpu_cost_eur_per_1M, 6),
-                    fmt_float(r.cost_eur_per_1M, 6), "true" if r.best else "false", ""])
+                    fmt_float(r.tokens_per_hour, 0), price_text(r.gpu_cost_eur_per_1M),
+                    price_text(r.cost_eur_per_1M), "true" if r.best else "false", ""])
     return out
 
 PRICE_COLUMNS = (
@@ -52,15 +52,15 @@ def price_rows(card, best, stress_costs, policy) -> list[list[str]]:
         stress_margin = (price.sell_eur_per_1k * 1000 - stress_costs[model]) / (
             price.sell_eur_per_1k * 1000) * 100
         out.append([
-            model, row.gpu, fmt_float(card.costs_eur_per_1M[model], 6),
-            fmt_float(price.sell_eur_per_1k, 6), fmt_float(price.margin_pct, 4),
+            model, row.gpu, price_text(card.costs_eur_per_1M[model]),
+            price_text(price.sell_eur_per_1k), fmt_float(price.margin_pct, 4),
             row.provider, row.tps_source, fmt_float(stress_margin, 4), price.status, price.reason,
             str(row.gpus_per_instance), fmt_float(row.usd_hr, 6), fmt_float(row.eur_hr, 6),
             fmt_float(row.instance_eur_hr, 6), fmt_float(row.tps, 2),
-            fmt_float(row.tokens_per_hour, 0), fmt_float(row.gpu_cost_eur_per_1M, 6),
-            fmt_float(policy.target_margin_pct, 2), fmt_float(price.unrounded_eur_per_1k, 8),
-            fmt_float(price.rounded_eur_per_1k, 6), fmt_float(policy.min_floor_eur_per_1k, 6),
-            "" if policy.max_cap_eur_per_1k is None else fmt_float(policy.max_cap_eur_per_1k, 6),
-            fmt_float(stress_costs[model], 6), fmt_float(card.mix.get(model, 0.0), 6),
+            fmt_float(row.tokens_per_hour, 0), price_text(row.gpu_cost_eur_per_1M),
+            fmt_float(policy.target_margin_pct, 2), price_text(price.unrounded_eur_per_1k),
+            price_text(price.rounded_eur_per_1k), price_text(policy.min_floor_eur_per_1k),
+            "" if policy.max_cap_eur_per_1k is None else price_text(policy.max_cap_eur_per_1k),
+            price_text(stress_costs[model]), fmt_float(card.mix.get(model, 0.0), 6),
         ])
     return out

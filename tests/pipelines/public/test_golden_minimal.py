@@ -9,15 +9,12 @@ import math
 
 import pytest
 
-from tests.helpers import MINIMAL, invoke
+from tests.helpers import MINIMAL, run_minimal
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("golden")
-    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out))
-    assert result.exit_code == 0, result.stderr
-    return out
+    return run_minimal(tmp_path_factory.mktemp("golden"))
 
 
 @pytest.mark.parametrize("name", ["public_vendor_choice.csv", "public_tap_prices_per_model.csv"])

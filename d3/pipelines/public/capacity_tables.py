@@ -1,0 +1,58 @@
+"""Rows of public_tap_unserved_by_month.csv and public_tap_margin_by_model.csv."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from d3.io.writers import fmt_float, price_text
+from d3.pipelines.public.demand_tables import pct_cell, realised_margin_pct
+from d3.pipelines.public.pricing import margin_pct
+
+UNSERVED_COLUMNS = ("grid_index", "month", "model", "gpu", "p10_unserved_tokens",
+                    "p50_unserved_tokens", "p90_unserved_tokens", "p50_demanded_tokens",
+                    "p50_unserved_share_pct")
+MARGIN_COLUMNS = ("grid_index", "model", "gpu", "sell_eur_per_1k", "priced_cost_eur_per_1M",
+                  "priced_margin_pct", "tokens_demanded", "tokens_served", "unserved_tokens",
+                  "revenue_eur", "gpu_cogs_eur", "non_gpu_cogs_eur", "realised_margin_pct",
+                  "utilisation_pct", "months")
+
+
+
+def unserved_rows(g: int, models, unserved: np.ndarray, demanded: np.ndarray) -> list[list[str]]:
+    rows = []
+    for i, m in enumerate(models):
+        q = np.percentile(unserved[i], [10, 50, 90], axis=0, method="linear")
+        d50 = np.percentile(demanded[i], 50, axis=0, method="linear")
+        for t in range(unserved.shape[2]):
+            share = q[1, t] / d50[t] * 100.0 if d50[t] > 0 else 0.0
+            rows.append([str(g), str(t + 1), m.model, m.gpu, fmt_float(q[0, t], 0),
+                         fmt_float(q[1, t], 0), fmt_float(q[2, t], 0), fmt_float(d50[t], 0),
+                         fmt_float(share, 4)])
+    return rows
+
+
+def margin_rows(g: int, inp, res, horizon: int, hours: int) -> list[list[str]]:
+    """Priced vs realised margin per model on the reference path over the horizon."""
+    h = slice(0, horizon)
+    rows = []
+    for i, m in enumerate(inp.models):
+        served = float(res.served[i, h].sum())
+        revenue = served * m.sell_eur_per_1k / 1000.0
+        gpu = float(res.gpu_cogs_by_model_eur[i, h].sum())
+        non_gpu = gpu * inp.infra_overhead_pct_of_gpu / 100.0 + served / 1e6 * inp.base_eur_per_1M
+        capacity_tokens = float(res.instances[i, h].sum()) * m.tps * 3600.0 * hours
+        rows.append([
+            str(g), m.model, m.gpu, price_text(m.sell_eur_per_1k),
+            price_text(m.priced_cost_eur_per_1M),
+            pct_cell(margin_pct(m.sell_eur_per_1k, m.priced_cost_eur_per_1M)),
+            fmt_float(float(res.demanded[i, h].sum()), 0), fmt_float(served, 0),
+            fmt_float(float(res.unserved[i, h].sum()), 0), fmt_float(revenue, 2),
+            fmt_float(gpu, 2), fmt_float(non_gpu, 2),
+            pct_cell(realised_margin_pct(revenue, gpu + non_gpu)),
+            pct_cell(served / capacity_tokens * 100.0 if capacity_tokens > 0 else math.nan),
+            str(horizon)])
+    return rows
+
+

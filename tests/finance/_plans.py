@@ -1,0 +1,28 @@
+"""Small hand-checkable plans shared by the finance tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from d3.finance.statements import GeneralSchedules, LineResults
+
+
+def line(n, t, revenue=0.0, cogs=0.0, acquisition=0.0, cash=None, deferred=0.0, ar=0.0, ap=0.0):
+    """A product line of ``n`` samples × ``t`` months; scalars and ``(t,)`` rows broadcast."""
+    def full(x):
+        return np.broadcast_to(np.asarray(x, dtype=float), (n, t)).copy()
+    return LineResults(full(revenue), full(cogs), full(acquisition),
+                       full(revenue if cash is None else cash), full(deferred), full(ar), full(ap))
+
+
+def schedules(t, **kw) -> GeneralSchedules:
+    """Everything zero (no costs, tax, VAT, loan or overdraft) unless given."""
+    z = np.zeros(t)
+    base = dict(fixed_costs=z, vatable_fixed_costs=z, insurance=z, bizdev=z, depreciation=z,
+                capex=z, interest=z, principal=z, contingency_pct=0.0, corporate_tax_pct=0.0,
+                loss_carry_forward=True, vat_pct=0.0, vat_lag_months=1, vat_policy="none",
+                ar_days=0.0, ap_days=0.0, opening_cash_eur=0.0, overdraft_limit_eur=0.0,
+                overdraft_interest_rate_pct=0.0)
+    base.update({k: np.asarray(v, dtype=float) if isinstance(v, list) else v
+                 for k, v in kw.items()})
+    return GeneralSchedules(**base)

@@ -1,0 +1,112 @@
+"""Per-sample KPIs: runway, funding need, trailing-12 DSCR, first breach, covenants."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+import numpy as np
+import pytest
+
+from d3.finance.kpis import covenant_probabilities, runway_months, sample_kpis
+from d3.finance.statements import pnl_and_cashflow
+from tests.finance._plans import line, schedules
+from tests.finance.test_cash_and_financing import random_plan_inputs
+
+
+def test_runway_is_the_months_before_free_cash_first_goes_negative():
+    free = np.array([[5.0, 3.0, 0.0, -1.0, 2.0],   # first negative in month 4 → 3 months
+                     [-1.0, 5.0, 5.0, 5.0, 5.0],   # negative at once → 0 months
+                     [1.0, 0.0, 0.0, 0.0, 9.0]])   # never negative (0 is not negative)
+    runway, never = runway_months(free)
+    assert runway[:2].tolist() == [3.0, 0.0] and np.isnan(runway[2])
+    assert never.tolist() == [0.0, 0.0, 1.0]
+
+
+def _overdraft_plan(buffer=0.0):
+    # Opening 1000, limit 2000 at 12 %: free cash −2000, −3020, −1550.20, +1434.30
+    # (test_cash_and_financing); without overdraft interest −2000, −3000, −1500, +1500.
+    g = schedules(4, opening_cash_eur=1000.0, equity_injection_eur=1000.0,
+                  overdraft_limit_eur=2000.0, overdraft_interest_rate_pct=12.0)
+    return pnl_and_cashflow(line(1, 4, revenue=[0, 0, 1500, 3000], cogs=[3000, 1000, 0, 0]),
+                            line(1, 4), g), g
+
+
+def test_overdraft_plan_kpis_by_hand():
+    r, _ = _overdraft_plan()
+    k = sample_kpis(r, 4, min_dscr=1.2, cash_buffer_eur=500.0)
+    assert k["runway_months"][1].tolist() == [0.0]  # free cash negative in month 1
+    assert k["runway_never_ends"][1].tolist() == [0.0]
+    assert k["min_free_cash_eur"][1].tolist() == [-3020.0]
+    assert k["min_free_cash_less_buffer_eur"][1].tolist() == [-3520.0]
+    assert k["min_cash_eur"][1].tolist() == [-3020.0]  # lowest net cash (bank − facility)
+    assert k["max_funding_gap_eur"][1].tolist() == pytest.approx([1020.0])
+    assert k["months_with_funding_gap"][1].tolist() == [1.0]
+    # buffer 500 − lowest free cash without overdraft interest (−3000) = 3500; the path with
+    # interest (−3020) would overstate it: with 3500 more equity no overdraft is ever drawn
+    assert k["funding_need_eur"][1].tolist() == [3500.0]
+    assert sample_kpis(r, 1, min_dscr=1.2, cash_buffer_eur=500.0)["funding_need_eur"][1] \
+        .tolist() == [2500.0]  # horizon 1: 500 − (−2000)
+    assert k["first_breach_month"][1].tolist() == [1.0]
+    p = covenant_probabilities(k, min_dscr=1.2)
+    assert p["p_free_cash_below_buffer_any_month"] == 1.0 and p["p_funding_gap_any_month"] == 1.0
+    assert p["p_cash_negative_any_month"] == 1.0 and p["p_any_breach"] == 1.0
+
+
+def test_funding_need_equals_a_brute_force_bisection_on_equity():
+    public, private, g = random_plan_inputs()
+    r = pnl_and_cashflow(public, private, g)
+    horizon, buffer = 30, 4000.0
+    need = sample_kpis(r, horizon, min_dscr=1.2, cash_buffer_eur=buffer)["funding_need_eur"][1]
+    assert (need > 0).all()
+    # the path that pays overdraft interest would overstate the need (by ≈ 2.5 k here)
+    assert (buffer - r["free_cash_eur"][:, :horizon].min(axis=1) > need + 100).all()
+
+    def enough(extra):  # free cash ≥ buffer in months 1..horizon, per sample
+        out = np.zeros(len(extra), dtype=bool)
+        for i, e in enumerate(extra):  # one sample at a time: the equity differs per sample
+            g2 = replace(g, opening_cash_eur=g.opening_cash_eur + e,
+                         equity_injection_eur=g.equity_injection_eur + e)
+            one = pnl_and_cashflow(_row(public, i), _row(private, i), g2)
+            out[i] = one["free_cash_eur"][0, :horizon].min() >= buffer
+        return out
+
+    lo, hi = np.zeros(len(need)), np.full(len(need), 1e6)
+    assert not enough(lo).any() and enough(hi).all()
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        ok = enough(mid)
+        lo, hi = np.where(ok, lo, mid), np.where(ok, mid, hi)
+    assert hi == pytest.approx(need, abs=0.011)  # bookings are in whole cents
+
+
+def _row(lr, i):
+    return type(lr)(*(getattr(lr, f.name)[i:i + 1] for f in fields(lr)))
+
+
+def test_trailing_12_dscr_after_month_12_by_hand():
+    # EBITDA 100 × m in month m (revenue only), debt service 1000 a month (principal), no tax.
+    # T12 DSCR in month 14 = Σ EBITDA months 3..14 / 12 000 = 100 × 102 / 12 000 = 0.85
+    # (an 11-month window would give 100 × 99 / 11 000 = 0.90).
+    t = 14
+    g = schedules(t, principal=[1000.0] * t, opening_cash_eur=100_000.0)
+    r = pnl_and_cashflow(line(1, t, revenue=100.0 * np.arange(1, t + 1)), line(1, t), g)
+    assert r["dscr_t12"][0, 13] == pytest.approx(0.85)
+    assert r["dscr_t12"][0, 11] == pytest.approx(100 * 78 / 12_000)  # months 1..12: 0.65
+    k = sample_kpis(r, t, min_dscr=0.5)
+    assert k["min_dscr_t12"][1].tolist() == pytest.approx([0.65])  # from month 12 on
+
+
+def test_first_breach_is_month_12_when_t12_dscr_is_below_target_from_the_start():
+    # Revenue 1000 and debt service 1000 a month: T12 DSCR = 1.0 < 1.2 in every month, but the
+    # covenant is tested from month 12, so the first breach is month 12 (not 1, not 13).
+    # Cash stays ample, so runway never ends.
+    t = 15
+    g = schedules(t, principal=[1000.0] * t, opening_cash_eur=50_000.0)
+    r = pnl_and_cashflow(line(1, t, revenue=1000.0), line(1, t), g)
+    k = sample_kpis(r, t, min_dscr=1.2)
+    assert k["first_breach_month"][1].tolist() == [12.0]
+    assert np.isnan(k["runway_months"][1]).all() and k["runway_never_ends"][1].tolist() == [1.0]
+    assert k["funding_need_eur"][1].tolist() == [0.0]
+    p = covenant_probabilities(k, min_dscr=1.2)
+    assert p["p_any_breach"] == 1.0 and p["p_min_dscr_t12_below_target"] == 1.0
+    assert p["p_free_cash_below_buffer_any_month"] == 0.0 and p["p_funding_gap_any_month"] == 0.0
