@@ -393,10 +393,9 @@ def test_max_loan_counts_the_private_line_and_looks_from_month_12():
     assert LARGEST - 1.05 <= amount <= LARGEST + 0.05
 
 
-@pytest.mark.xfail(strict=True, reason="bug: max_loan_for_dscr maps NaN to inf, but the linear "
-                   "np.percentile of [inf] is inf − inf = NaN, so every amount fails and the "
-                   "answer is the tolerance (100) instead of the upper bound")
 def test_max_loan_without_debt_service_in_the_window_is_the_upper_bound():
+    # (Was a bug: the linear percentile of [inf] is inf − inf = NaN, so every amount failed and
+    # the answer was the 100 EUR tolerance.)
     # 24 months, a 12-month loan, DSCR looked at from month 24 only: months 13–24 carry no debt
     # service, so the trailing-12 DSCR is undefined (NaN = no constraint) for every amount
     amount = max_loan_for_dscr(_revenue_line([10.0], months=24), None, _general(), {}, 24,
