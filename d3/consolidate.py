@@ -114,11 +114,10 @@ def max_loan_for_dscr(public, private, general, annual_premiums, months: int, *,
         g = general_schedules(general, annual_premiums, months, loan_amount_eur=amount)
         r = consolidated(public, private, g, shape)
         values = nan_min(r["dscr_t12"][:, dscr_from_month - 1:])
-        values = np.where(np.isnan(values), np.inf, values)  # no debt service: no constraint
-        # Between two infinite order statistics linear interpolation gives inf − inf = NaN;
-        # the percentile is then +inf (no constraint), not a failure.
-        return float(np.nan_to_num(np.percentile(values, percentile, method="linear"),
-                                   nan=np.inf))
+        # No debt service in the window: no constraint. The largest float, not inf, so that
+        # interpolating between two such samples is not inf − inf = NaN (a failure).
+        values = np.where(np.isnan(values), np.finfo(float).max, values)
+        return float(np.percentile(values, percentile, method="linear"))
 
     if p_dscr(tolerance_eur) < min_dscr:
         return 0.0, tolerance_eur
