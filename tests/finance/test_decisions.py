@@ -297,6 +297,12 @@ def test_public_kpis_per_sample_over_the_horizon_and_the_term():
     assert k["public_refunds_eur"][1].tolist() == [3.0, 0.0]
     assert k["public_refunds_term_eur"][1].tolist() == [7.0, 8.0]
     assert k["capacity_violation_model_months"][1].tolist() == [1.0, 0.0]
+    assert {m: unit for m, (unit, _) in k.items()} == {
+        "public_priced_margin_pct": "pct", "public_realised_margin_pct": "pct",
+        "unserved_tokens": "tokens", "unserved_tokens_share_pct": "pct",
+        "public_refunds_eur": "EUR", "unserved_tokens_share_term_pct": "pct",
+        "public_refunds_term_eur": "EUR", "capacity_violation_model_months": "model-months"}
+    assert k["unserved_tokens"][1].tolist() == [1.0, 4.0]
 
 
 def test_autoscaler_utilisation_weights_fractional_instance_hours():

@@ -110,3 +110,67 @@ def test_first_breach_is_month_12_when_t12_dscr_is_below_target_from_the_start()
     p = covenant_probabilities(k, min_dscr=1.2)
     assert p["p_any_breach"] == 1.0 and p["p_min_dscr_t12_below_target"] == 1.0
     assert p["p_free_cash_below_buffer_any_month"] == 0.0 and p["p_funding_gap_any_month"] == 0.0
+
+
+def test_every_sample_kpi_by_hand_on_two_samples():
+    from d3.finance.kpis import covenant_probabilities, sample_kpis
+
+    nan = float("nan")
+    # Two samples, 4 months, horizon 3, DSCR tested from month 2, buffer 100.
+    a = np.array
+    r = {
+        "revenue_eur": a([[10.0, 20.0, 30.0, 1000.0], [1.0, 1.0, 1.0, 1.0]]),
+        "revenue_public_eur": a([[6.0, 12.0, 18.0, 600.0], [1.0, 1.0, 1.0, 1.0]]),
+        "revenue_private_eur": a([[4.0, 8.0, 12.0, 400.0], [0.0, 0.0, 0.0, 0.0]]),
+        "gross_margin_eur": a([[5.0, 5.0, 5.0, 500.0], [0.5, 0.5, 0.5, 0.5]]),
+        "opex_eur": a([[3.0, 3.0, 3.0, 300.0], [2.0, 2.0, 2.0, 2.0]]),
+        "ebitda_eur": a([[-5.0, 2.0, 4.0, 100.0], [-1.0, -1.0, -1.0, -1.0]]),
+        "net_income_eur": a([[-6.0, 1.0, 3.0, 90.0], [-2.0, -2.0, -2.0, -2.0]]),
+        "net_cash_eur": a([[50.0, -10.0, 40.0, 60.0], [5.0, 4.0, 3.0, 2.0]]),
+        "free_cash_eur": a([[150.0, 90.0, -5.0, 300.0], [500.0, 400.0, 300.0, 200.0]]),
+        "free_cash_without_overdraft_interest_eur": a([[150.0, 95.0, 20.0, 300.0],
+                                                       [500.0, 400.0, 300.0, 200.0]]),
+        "funding_gap_eur": a([[0.0, 7.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0]]),
+        "dscr": a([[nan, 0.5, 2.0, 3.0], [nan, nan, nan, nan]]),
+        "dscr_t12": a([[nan, 1.5, 1.1, 2.0], [nan, nan, nan, nan]]),
+    }
+    k = sample_kpis(r, 3, min_dscr=1.2, dscr_from_month=2, cash_buffer_eur=100.0)
+    v = {m: values.tolist() for m, (_, values) in k.items()}
+    # Flows over months 1–3 only (month 4 is past the horizon).
+    assert v["revenue_total_eur"] == [60.0, 3.0]
+    assert v["revenue_public_eur"] == [36.0, 3.0] and v["revenue_private_eur"] == [24.0, 0.0]
+    assert v["gross_margin_eur"] == [15.0, 1.5] and v["opex_eur"] == [9.0, 6.0]
+    assert v["ebitda_eur"] == [1.0, -3.0] and v["net_income_eur"] == [-2.0, -6.0]
+    # Net cash at the horizon (month 3) and its lowest over the term.
+    assert v["closing_cash_horizon_eur"] == [40.0, 3.0] and v["min_cash_eur"] == [-10.0, 2.0]
+    assert v["min_free_cash_eur"] == [-5.0, 200.0]
+    assert v["min_free_cash_less_buffer_eur"] == [-105.0, 100.0]
+    # Monthly DSCR minimum ignores NaN; T12 from month 2: min(1.5, 1.1, 2.0) = 1.1.
+    assert v["min_dscr_monthly"][0] == 0.5 and np.isnan(v["min_dscr_monthly"][1])
+    assert v["min_dscr_t12"][0] == 1.1 and np.isnan(v["min_dscr_t12"][1])
+    # EBITDA ≥ 0 first in month 2; cumulative −5, −3, 1 → month 3; sample 2 never (NaN, flag).
+    assert v["months_to_ebitda_break_even"][0] == 2.0 and np.isnan(
+        v["months_to_ebitda_break_even"][1])
+    assert v["ebitda_break_even_never"] == [0.0, 1.0]
+    assert v["months_to_cumulative_break_even"][0] == 3.0
+    assert v["cumulative_break_even_never"] == [0.0, 1.0]
+    # Free cash first < 0 in month 3 → runway 2; sample 2 never runs out.
+    assert v["runway_months"][0] == 2.0 and np.isnan(v["runway_months"][1])
+    assert v["runway_never_ends"] == [0.0, 1.0]
+    # Funding need over the horizon: 100 − min(150, 95, 20) = 80; sample 2: 100 − 300 < 0 → 0.
+    # Over the term: 100 − 20 = 80; sample 2: 100 − 200 → 0.
+    assert v["funding_need_eur"] == [80.0, 0.0] and v["funding_need_term_eur"] == [80.0, 0.0]
+    assert v["max_funding_gap_eur"] == [7.0, 0.0] and v["months_with_funding_gap"] == [2.0, 0.0]
+    # First breach: DSCR 1.1 < 1.2 in month 3 and free cash < 0 in month 3 → 3; sample 2 none.
+    assert v["first_breach_month"] == [3.0, 0.0]
+    units = {m: u for m, (u, _) in k.items()}
+    assert units["revenue_total_eur"] == "EUR" and units["min_dscr_t12"] == "ratio"
+    assert units["runway_months"] == "months" and units["runway_never_ends"] == "flag"
+    assert {u for m, (u, _) in k.items() if m.endswith("_eur")} == {"EUR"}
+    assert {u for m, (u, _) in k.items() if m.startswith("months")} == {"months"}
+    p = covenant_probabilities(k, min_dscr=1.2)
+    # DSCR below target: sample 1 (1.1); net cash < 0: sample 1; free cash below the buffer:
+    # sample 1 (−105); a funding gap: sample 1; a breach: sample 1 → each 1/2.
+    assert p == {"p_min_dscr_t12_below_target": 0.5, "p_cash_negative_any_month": 0.5,
+                 "p_free_cash_below_buffer_any_month": 0.5, "p_funding_gap_any_month": 0.5,
+                 "p_any_breach": 0.5}
