@@ -143,7 +143,7 @@ def _needed_heads(needed: np.ndarray, per_head: np.ndarray | None, m: int,
                   gm_p50: float) -> str:
     if per_head is None:
         return ""
-    return cell(_p50(needed / per_head[:, m]) if gm_p50 > 0 else float("nan"))
+    return cell(_p50(safe_ratio(needed, per_head[:, m])) if gm_p50 > 0 else float("nan"))
 
 
 def _per_head(revenue: np.ndarray, heads: np.ndarray | None) -> np.ndarray | None:

@@ -64,10 +64,15 @@ def test_break_even_share_of_samples_covered():
                        [[0]] * 4)
     reference = {k: np.zeros(1) for k in ("fixed_costs_eur", "insurance_eur", "bizdev_eur",
                                           "contingency_eur", "ebitda_eur")}
-    row = break_even_rows(0, results, reference, None, None)[0]
+    row = break_even_rows(0, results, reference, None, np.array([[2.0]] * 4))[0]
     # EBITDA ≥ 0 in 3 of 4 samples; the median of −10, 0, 25, 40 is 12.5 → covered.
     assert row[11:13] == ["0.7500", "true"]
     assert row[9] == "12.50"
+    # p10 = −10 + 0.3 × 10 = −7; p90 = 25 + 0.7 × 15 = 35.5.
+    assert (row[8], row[10]) == ("-7.00", "35.50")
+    # Private clients needed: opex 70 / gross margin 60 % = 116.67 revenue needed; the private
+    # line earns nothing per client here (revenue_private 0 / 2 clients) → no finite answer.
+    assert row[16] == ""
 
 
 def test_year_rows_are_percentiles_of_per_sample_sums():
@@ -310,3 +315,64 @@ def test_autoscaler_utilisation_weights_fractional_instance_hours():
              "p95_util_pct": "50", "sla_violations": "0", "instance_hours": "0.5"}]
     # 0.5 instance-hours at 40 %: weighted mean 40 × 0.5 / 0.5 = 40.
     assert autoscaler_kpis(rows)["all models"]["p50"]["avg_util_pct"] == 40.0
+
+
+def test_general_schedules_carry_every_operator_term():
+    from ruamel.yaml import YAML
+
+    from d3.consolidate import general_schedules
+    from d3.models.operator import GeneralOperator
+    from tests.helpers import ROOT
+
+    data = YAML(typ="safe", pure=True).load((ROOT / "inputs/operator/general.yaml").read_text())
+    data["finance"].update(fixed_costs_monthly_eur={}, inflation_pct_yoy_by_category={},
+                           equity_injection_eur=2000)
+    data["loan"].update(amount_eur=1200, term_months=3, interest_rate_pct_flat=12.0,
+                        grace_period_months=1, repayment="bullet")
+    data["tax"].update(loss_carry_forward=False, vat_buffer_policy="set_aside_collected",
+                       fiscal_year_start_month=4, corporate_tax_payment_lag_months=2)
+    data["calendar"].update(start_month=11)
+    data["financing"] = {"overdraft_limit_eur": 500, "overdraft_interest_rate_pct": 6}
+    data["working_capital"] = {"ar_days": 45, "ap_days": 10}
+    g = general_schedules(GeneralOperator.model_validate(data), {"hiscox_pi": 1200.0,
+                                                                  "axa_cyber": 0.0}, 4)
+    # No fixed-cost categories: zeros, not a failure.
+    assert g.fixed_costs.tolist() == [0.0] * 4
+    # Bullet after a 1-month grace at 1 %/month: interest 12 each month, all principal in month 3.
+    assert g.interest.tolist() == [12.0, 12.0, 12.0, 0.0]
+    assert g.principal.tolist() == [0.0, 0.0, 1200.0, 0.0]
+    assert g.loan_closing_principal.tolist() == [1200.0, 1200.0, 0.0, 0.0]
+    assert g.opening_cash_eur == 1200 + 2000 and g.equity_injection_eur == 2000
+    assert (g.loss_carry_forward, g.vat_policy) == (False, "set_aside_collected")
+    assert (g.ar_days, g.ap_days) == (45, 10)
+    # Plan month 1 = November; fiscal year from April: fiscal months 8, 9, 10, 11.
+    assert g.fiscal_month.tolist() == [8, 9, 10, 11]
+    assert g.corporate_tax_payment_lag_months == 2
+    assert (g.overdraft_limit_eur, g.overdraft_interest_rate_pct) == (500, 6)
+    # Insurance: (1200 + 0) / 12 × (1 + 10 % buffer) = 110 a month.
+    assert g.insurance.tolist() == pytest.approx([110.0] * 4)
+
+
+def test_year_rows_split_25_months_into_three_years_and_the_total():
+    series = ("revenue_public_eur", "revenue_private_eur", "revenue_eur", "cogs_eur",
+              "gross_margin_eur", "acquisition_eur", "opex_eur", "ebitda_eur",
+              "depreciation_eur", "interest_eur", "tax_eur", "net_income_eur")
+    # Three samples earning 1, 2 and 3 a month for 25 months; the reference earns 10 a month.
+    base = np.array([[1.0], [2.0], [3.0]]) * np.ones((3, 25))
+    results = {s: base * (i + 1) for i, s in enumerate(series)}
+    reference = {s: np.full(25, 10.0) for s in series}
+    rows = [r for r in year_rows(7, results, reference, [10, 50, 90])
+            if r[3] == "revenue_public_eur"]
+    # Years of 12, 12 and 1 months, then the total of 25.
+    assert [(r[1], r[2]) for r in rows] == [("1", "12"), ("2", "12"), ("3", "1"),
+                                          ("total", "25")]
+    y1 = rows[0]
+    # Year 1 sums 12, 24, 36: reference 120, p10 = 12 + 0.2 × 12 = 14.4, p50 24,
+    # p90 = 24 + 0.8 × 12 = 33.6, mean 24.
+    assert y1 == ["7", "1", "12", "revenue_public_eur", "120.00", "14.40", "24.00", "33.60",
+                  "24.00"]
+    assert rows[2][4:] == ["10.00", "1.20", "2.00", "2.80", "2.00"]
+    assert rows[3][4:6] == ["250.00", "30.00"]
+    # The first series decides the number of months (every series has the same shape).
+    assert [r for r in year_rows(7, results, reference, [50]) if r[3] == "net_income_eur"][0][
+        5] == "288.00"  # 24 × 12 = 288: net income is the 12th series (× 12)
