@@ -97,6 +97,14 @@ def test_overdraft_is_drawn_to_its_limit_then_a_funding_gap_both_charged_interes
         pytest.approx([-2000, -3000, -1500, 1500])
     bs = r["bs_total_assets_eur"] - r["bs_total_liabilities_eur"] - r["bs_total_equity_eur"]
     assert np.abs(bs).max() < 0.005
+    # Borrowing drawn (+) / repaid (−) each month: overdraft 2000, 0, −449.80, −1550.20; gap
+    # 0, 1020, −1020, 0. The cash flow statement then reconciles: opening + operating − capex
+    # − principal + drawn = closing (month 3: 0 + (1469.80 − 0) + (−449.80 − 1020) = 0).
+    assert r["overdraft_drawn_eur"][0].tolist() == pytest.approx([2000, 0, -449.8, -1550.2])
+    assert r["funding_gap_drawn_eur"][0].tolist() == pytest.approx([0, 1020, -1020, 0])
+    flow = (r["opening_cash_eur"] + r["operating_cash_eur"] - r["capex_eur"]
+            - r["principal_eur"] + r["overdraft_drawn_eur"] + r["funding_gap_drawn_eur"])
+    assert flow[0] == pytest.approx(r["closing_cash_eur"][0])
 
 
 def test_overdraft_interest_lowers_the_tax():
