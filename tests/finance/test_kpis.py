@@ -164,13 +164,40 @@ def test_every_sample_kpi_by_hand_on_two_samples():
     # First breach: DSCR 1.1 < 1.2 in month 3 and free cash < 0 in month 3 → 3; sample 2 none.
     assert v["first_breach_month"] == [3.0, 0.0]
     units = {m: u for m, (u, _) in k.items()}
-    assert units["revenue_total_eur"] == "EUR" and units["min_dscr_t12"] == "ratio"
-    assert units["runway_months"] == "months" and units["runway_never_ends"] == "flag"
-    assert {u for m, (u, _) in k.items() if m.endswith("_eur")} == {"EUR"}
-    assert {u for m, (u, _) in k.items() if m.startswith("months")} == {"months"}
+    assert {m for m, u in units.items() if u == "ratio"} == {"min_dscr_monthly", "min_dscr_t12"}
+    assert {m for m, u in units.items() if u == "flag"} == {
+        "ebitda_break_even_never", "cumulative_break_even_never", "runway_never_ends"}
+    assert {m for m, u in units.items() if u == "months"} == {
+        "months_to_ebitda_break_even", "months_to_cumulative_break_even", "runway_months",
+        "months_with_funding_gap", "first_breach_month"}
+    assert {u for m, u in units.items() if m.endswith("_eur")} == {"EUR"}
+    assert all(values.dtype == np.float64 for _, values in k.values())
     p = covenant_probabilities(k, min_dscr=1.2)
     # DSCR below target: sample 1 (1.1); net cash < 0: sample 1; free cash below the buffer:
     # sample 1 (−105); a funding gap: sample 1; a breach: sample 1 → each 1/2.
     assert p == {"p_min_dscr_t12_below_target": 0.5, "p_cash_negative_any_month": 0.5,
                  "p_free_cash_below_buffer_any_month": 0.5, "p_funding_gap_any_month": 0.5,
                  "p_any_breach": 0.5}
+
+
+def test_break_even_at_exactly_zero_and_small_funding_gaps():
+    from d3.finance.kpis import sample_kpis
+
+    nan = float("nan")
+    a = np.array
+    # EBITDA exactly 0 in month 2 counts as break-even (≥ 0), cumulative −1, −1, 1 → month 3.
+    # A funding gap of 0.50 EUR is still a month with a gap. Default buffer 0.
+    r = {k: a([[1.0, 1.0, 1.0]]) for k in (
+        "revenue_eur", "revenue_public_eur", "revenue_private_eur", "gross_margin_eur",
+        "opex_eur", "net_income_eur", "net_cash_eur", "free_cash_eur",
+        "free_cash_without_overdraft_interest_eur")}
+    r.update(ebitda_eur=a([[-1.0, 0.0, 2.0]]), funding_gap_eur=a([[0.0, 0.5, 0.0]]),
+             dscr=a([[nan, nan, nan]]), dscr_t12=a([[0.5, 2.0, 3.0]]))
+    v = {m: x.tolist() for m, (_, x) in sample_kpis(r, 3, min_dscr=1.2,
+                                                    dscr_from_month=3).items()}
+    assert v["months_to_ebitda_break_even"] == [2.0] and v["ebitda_break_even_never"] == [0.0]
+    assert v["months_to_cumulative_break_even"] == [3.0]
+    assert v["months_with_funding_gap"] == [1.0]
+    assert v["min_free_cash_less_buffer_eur"] == v["min_free_cash_eur"] == [1.0]
+    # A 3-month plan with the covenant from month 3: only month 3's T12 DSCR (3.0) counts.
+    assert v["min_dscr_t12"] == [3.0]
