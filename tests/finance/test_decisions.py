@@ -376,3 +376,35 @@ def test_year_rows_split_25_months_into_three_years_and_the_total():
     # The first series decides the number of months (every series has the same shape).
     assert [r for r in year_rows(7, results, reference, [50]) if r[3] == "net_income_eur"][0][
         5] == "288.00"  # 24 × 12 = 288: net income is the 12th series (× 12)
+
+
+def test_public_line_cash_is_credits_sold_less_refunds():
+    from d3.consolidate import public_line
+
+    d = {k: np.array([[v]]) for k, v in {
+        "revenue_eur": 80.0, "cogs_eur": 30.0, "budget_eur": 5.0, "credits_sold_eur": 100.0,
+        "refunds_eur": 15.0, "deferred_eur": 5.0}.items()}
+    line = public_line(d)
+    # 100 sold − 15 refunded = 85 received (the VAT base too); prepaid: no receivables.
+    assert line.cash_sales.tolist() == [[85.0]]
+    assert (line.revenue.tolist(), line.cogs.tolist(), line.acquisition.tolist(),
+            line.deferred_revenue.tolist()) == ([[80.0]], [[30.0]], [[5.0]], [[5.0]])
+    assert line.receivable_base.tolist() == line.payable_base.tolist() == [[0.0]]
+
+
+def test_reference_finance_allocates_the_overhead_by_the_driver():
+    from d3.consolidate import reference_finance
+    from tests.finance.test_hand_derived import _general
+
+    demand_doc, private_doc = _reference_docs()
+    general = _general(amount_eur=0.0)
+    general = general.model_copy(update={"finance": general.finance.model_copy(
+        update={"fixed_costs_monthly_eur": {"rent": 730.0}})})
+    r = reference_finance(0, general, {}, 2, demand_doc, private_doc, "gpu_hours", 720)
+    # Overhead = opex − ads = 730 rent. GPU-hours: public instances × 720 h = 720 and 1440;
+    # private hours 10 and 30 → public shares 720/730 and 1440/1470.
+    assert r["overhead_public_eur"] == pytest.approx([720.0, 730 * 1440 / 1470])
+    assert r["overhead_private_eur"] == pytest.approx([10.0, 730 * 30 / 1470])
+    r = reference_finance(0, general, {}, 2, demand_doc, private_doc, "revenue", 720)
+    # Revenue driver: 100 vs 40, 200 vs 40 → 730 × 100/140, 730 × 200/240.
+    assert r["overhead_public_eur"] == pytest.approx([730 * 100 / 140, 730 * 200 / 240])
