@@ -315,8 +315,10 @@ def random_variables(variables: Sequence[Variable]) -> tuple[Variable, ...]:
 
 
 def grid_size(variables: Sequence[Variable]) -> int:
-    """Number of run-grid points (1 when nothing is ``low_to_high``)."""
-    return math.prod(len(v.grid_points()) for v in grid_variables(variables))
+    """Number of run-grid points (1 when nothing is ``low_to_high``), computed arithmetically
+    so that an oversized grid is refused by ``run.max_grid_size`` before anything is built."""
+    return math.prod(len(v.values) if v.kind == "discrete" else v.n_steps + 1
+                     for v in grid_variables(variables))
 
 
 def grid_point_values(variables: Sequence[Variable], grid_index: int) -> dict[str, Any]:

@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from d3.io.writers import default_file_mode
+
 ROW_GROUP_ROWS = 16_384
 
 
@@ -50,6 +52,7 @@ class SampleWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         os.close(fd)
+        os.chmod(self.tmp, default_file_mode())
         self.writer = pq.ParquetWriter(self.tmp, self.schema, compression="zstd",
                                        compression_level=3, use_dictionary=False,
                                        write_statistics=False)

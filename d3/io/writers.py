@@ -30,6 +30,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -85,6 +86,14 @@ def fmt_float(value: float, decimals: int) -> str:
     if text.lstrip("-").strip("0.") == "":
         text = text.lstrip("-")
     return text
+
+
+def default_file_mode() -> int:
+    """Mode of a newly created ordinary file: 0666 less the process umask (0644 under the usual
+    022). ``mkstemp`` creates 0600 files, which would keep the report from its readers."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def money_text(value: float) -> str:

@@ -45,6 +45,14 @@ def _cell(row: int, column: str, value: str):
     return change
 
 
+def _churn_grid_by_1e_9(header, rows):
+    # churn 2..8 % by 1e-9 as a grid axis: (8 − 2)/1e-9 + 1 = 6 000 000 001 points × the
+    # 3 target margins (40, 50, 60) = 18 000 000 003 grid points.
+    for r in rows:
+        if r["variable_id"] == "pub_churn":
+            r.update(step="0.000000001", treatment="low_to_high")
+
+
 def yaml_edit(rel: str, change):
     return lambda root: edit_yaml(root / rel, change)
 
@@ -155,6 +163,10 @@ CASES = [
     ("grid_over_max", yaml_edit("params.yaml", _set("run.max_grid_size", 2)),
      "params.yaml:run.max_grid_size: the run grid has 3 points, more than "
      "run.max_grid_size = 2"),
+    # A fine step as a grid axis: refused before the grid is built (it would not fit in memory).
+    ("grid_step_too_fine", csv_edit("inputs/variables/public_tap.csv", _churn_grid_by_1e_9),
+     "params.yaml:run.max_grid_size: the run grid has 18000000003 points, more than "
+     "run.max_grid_size = 10000"),
     ("samples_over_max", yaml_edit("params.yaml", _set("run.max_samples", 59)),
      "params.yaml:run.max_samples: grid × replicates × Monte Carlo = 60 samples"),
     ("margin_above_95",

@@ -199,3 +199,15 @@ def test_reference_value_of_discrete_and_integer_variables():
     assert reference_value(var) == Decimal("4")
     # Fixed and grid variables keep their default / grid value.
     assert reference_value(numeric("f", "0", "10", "1", "7")) == Decimal("7")
+
+
+def test_grid_size_is_arithmetic_so_an_oversized_grid_is_refused_before_it_is_built():
+    # tokens per conversion 50M..300M by 1 token: 250 000 001 points, counted without building
+    # them (building them took 23 s and a MemoryError); × a 3-value discrete axis.
+    huge = numeric("tpc", "50000000", "300000000", "1", "150000000", "low_to_high")
+    axis = discrete("mode", ["a", "b", "c"], "a", treatment="low_to_high")
+    assert grid_size([huge]) == 250_000_001
+    assert grid_size([huge, axis]) == 750_000_003
+    # 1e12 points would never fit in memory: still instant.
+    assert grid_size([numeric("x", "0", "1000000000000", "1", "0", "low_to_high")]) == \
+        1_000_000_000_001
