@@ -26,7 +26,7 @@ from d3.core.runner import StageIO, selected_pipelines
 from d3.core.variables import overrides_of, reference_values, with_overrides
 from d3.finance.kpis import covenant_probabilities, percentiles, sample_kpis
 from d3.finance.loan import loan_schedule
-from d3.finance.mc_error import between_replicate_se, mean, median
+from d3.finance.mc_error import between_replicate_se, median
 from d3.finance.tables import (
     BALANCE_SHEET_PERCENTILES,
     BALANCE_SHEET_SERIES,
@@ -38,10 +38,12 @@ from d3.finance.tables import (
     PNL_SERIES,
     VAT_SERIES,
     YEAR_COLUMNS,
+    autoscaler_table_rows,
     balance_sheet_difference_eur,
     break_even_rows,
     cell,
     kpi_columns,
+    kpi_table_rows,
     monthly_columns,
     monthly_rows,
     year_rows,
@@ -59,9 +61,14 @@ PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur",
                  "capacity_violations")
 PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours", "active_clients",
                   "block_purchases_eur", "deferred_eur", "invoiced_eur")
-AUTOSCALER_KPIS = (("scale_events", "events", 0), ("avg_util_pct", "pct", 4),
-                   ("p95_util_pct", "pct", 4), ("sla_violations", "ticks", 0))
-
+# DVC metrics: (name, KPI, percentile), rounded like consolidated_kpis.csv so the two agree.
+METRIC_PERCENTILES = (
+    ("revenue_total_eur_p50", "revenue_total_eur", 50), ("ebitda_eur_p50", "ebitda_eur", 50),
+    ("min_cash_eur_p10", "min_cash_eur", 10), ("min_free_cash_eur_p10", "min_free_cash_eur", 10),
+    ("funding_need_eur_p50", "funding_need_eur", 50),
+    ("funding_need_eur_p90", "funding_need_eur", 90),
+    ("min_dscr_t12_p10", "min_dscr_t12", 10),
+)
 
 def run(io: StageIO) -> None:
     p = io.params()
@@ -102,7 +109,7 @@ def run(io: StageIO) -> None:
             for k, v in consolidated(pub, pri, sched, (len(sub), months)).items():
                 out.setdefault(k, np.zeros((len(rows), months)))[at] = v
         out.update(overhead_allocation(
-            out, driver=driver,
+            out,
             public_driver=allocation_driver(driver, _rows_of(demand, rows), hours, "public"),
             private_driver=allocation_driver(driver, _rows_of(clients, rows), hours,
                                              "private")))
@@ -154,25 +161,9 @@ def run(io: StageIO) -> None:
         for metric, (_, values) in kpis.items():
             kpi_columns_by_name.setdefault(metric, []).append(values)
         reference_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in reference.items()}
-        for metric, (unit, values) in kpis.items():
-            pv = percentiles(values, qs)
-            finite = values[np.isfinite(values)]
-            places = {"EUR": 2, "ratio": 4, "pct": 4, "flag": 4}.get(unit, 1)
-            ref_value = float(reference_kpis[metric][1][0]) if metric in reference_kpis \
-                else float("nan")
-            kpi_rows.append([str(g), metric, unit, *(cell(float(x), places) for x in pv),
-                             cell(float(finite.mean()) if finite.size else float("nan"), places),
-                             cell(between_replicate_se(values, reps, median), places),
-                             cell(between_replicate_se(values, reps, mean), places),
-                             cell(ref_value, places)])
+        kpi_rows += kpi_table_rows(g, kpis, reference_kpis, reps, qs)
         autoscaler = autoscaler_kpis([r for r in scaler_rows if r["grid_index"] == str(g)])
-        for model, traces in autoscaler.items():
-            for metric, unit, places in AUTOSCALER_KPIS:
-                # The simulator replays the p50 and p90 demand traces: their values sit in
-                # the p50 and p90 columns; the other columns have no meaning here.
-                kpi_rows.append([str(g), f"autoscaler_{metric}[{model}]", unit,
-                                 *(cell(traces[f"p{q}"][metric], places)
-                                   if f"p{q}" in traces else "" for q in qs), "", "", "", ""])
+        kpi_rows += autoscaler_table_rows(g, autoscaler, qs)
         covenants = covenant_probabilities(kpis, min_dscr=min_dscr)
         breach = kpis["first_breach_month"][1]
         breach = breach[breach > 0]
@@ -203,16 +194,12 @@ def run(io: StageIO) -> None:
             "public": sel(demand_doc), "private": sel(private_doc),
         }
         metrics[f"grid_{g}"] = {
-            "revenue_total_eur_p50": _num(percentiles(kpis["revenue_total_eur"][1], [50])[0]),
-            "ebitda_eur_p50": _num(percentiles(kpis["ebitda_eur"][1], [50])[0]),
-            "min_cash_eur_p10": _num(percentiles(kpis["min_cash_eur"][1], [10])[0]),
-            "min_free_cash_eur_p10": _num(percentiles(kpis["min_free_cash_eur"][1], [10])[0]),
-            "funding_need_eur_p50": _num(percentiles(kpis["funding_need_eur"][1], [50])[0]),
-            "funding_need_eur_p90": _num(percentiles(kpis["funding_need_eur"][1], [90])[0]),
-            "min_dscr_t12_p10": _num(percentiles(kpis["min_dscr_t12"][1], [10])[0]),
-            "p_cash_negative_any_month": covenants["p_cash_negative_any_month"],
-            "max_loan_eur_p10_dscr": loan_max,
-        }
+            name: _rounded(percentiles(kpis[metric][1], [q])[0],
+                           4 if kpis[metric][0] == "ratio" else 2)
+            for name, metric, q in METRIC_PERCENTILES}
+        metrics[f"grid_{g}"].update(
+            p_cash_negative_any_month=covenants["p_cash_negative_any_month"],
+            max_loan_eur_p10_dscr=loan_max)
     general0 = GeneralOperator.model_validate(general_dump)
     loan = loan_schedule(amount_eur=general0.loan.amount_eur,
                          term_months=general0.loan.term_months,
@@ -258,6 +245,10 @@ def run(io: StageIO) -> None:
 def _csv_rows(path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+def _rounded(x, decimals: int) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), decimals)
 
 
 def _num(x) -> float | None:

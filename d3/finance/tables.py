@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from d3.finance.kpis import percentiles
+from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.statements import safe_ratio
 from d3.io.writers import fmt_float
 from d3.pipelines.public.demand_tables import calendar_month
@@ -164,3 +166,38 @@ def balance_sheet_difference_eur(r: Mapping[str, np.ndarray]) -> float:
     sheet balances to the cent)."""
     diff = r["bs_total_assets_eur"] - r["bs_total_liabilities_eur"] - r["bs_total_equity_eur"]
     return float(np.max(np.abs(diff))) if diff.size else 0.0
+
+
+AUTOSCALER_KPIS = (("scale_events", "events", 0), ("avg_util_pct", "pct", 4),
+                   ("p95_util_pct", "pct", 4), ("sla_violations", "ticks", 0))
+KPI_DECIMALS = {"EUR": 2, "ratio": 4, "pct": 4, "flag": 4}
+
+
+def kpi_table_rows(grid_index: int, kpis: Mapping[str, tuple[str, np.ndarray]],
+                   reference_kpis: Mapping[str, tuple[str, np.ndarray]],
+                   replicate_ids: np.ndarray, qs: Sequence[int]) -> list[list[str]]:
+    """Rows of ``consolidated_kpis.csv`` for one grid point: percentiles and mean of each
+    per-sample KPI, its between-replicate standard errors and the reference path's value."""
+    rows = []
+    for metric, (unit, values) in kpis.items():
+        places = KPI_DECIMALS.get(unit, 1)
+        finite = values[np.isfinite(values)]
+        ref = float(reference_kpis[metric][1][0]) if metric in reference_kpis else float("nan")
+        rows.append([str(grid_index), metric, unit,
+                     *(cell(float(x), places) for x in percentiles(values, qs)),
+                     cell(float(finite.mean()) if finite.size else float("nan"), places),
+                     cell(between_replicate_se(values, replicate_ids, median), places),
+                     cell(between_replicate_se(values, replicate_ids, mean), places),
+                     cell(ref, places)])
+    return rows
+
+
+def autoscaler_table_rows(grid_index: int, autoscaler: Mapping[str, Mapping[str, Mapping]],
+                          qs: Sequence[int]) -> list[list[str]]:
+    """The autoscaler's KPIs per model (and all models) as ``consolidated_kpis.csv`` rows. The
+    simulator replays the p50 and p90 demand traces: their values sit in the p50 and p90
+    columns; the other columns have no meaning here and stay empty."""
+    return [[str(grid_index), f"autoscaler_{metric}[{model}]", unit,
+             *(cell(traces[f"p{q}"][metric], places) if f"p{q}" in traces else "" for q in qs),
+             "", "", "", ""]
+            for model, traces in autoscaler.items() for metric, unit, places in AUTOSCALER_KPIS]

@@ -47,7 +47,6 @@ class DemandInputs:
     tokens_per_conversion: float
     tokens_per_returning_customer_month: float
     blended_sell_eur_per_1k: float
-    blended_cost_eur_per_1M: float  # the price card's cost (its cost basis), blended
     consumption_months: int
     expiry_months: int
     models: tuple[ModelCapacity, ...]  # public models on g*, with mix, price and priced cost
@@ -113,7 +112,7 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
         "credits_sold_eur": credits, "consumed_eur": ledger.consumed,
         "expired_eur": ledger.expired, "revenue_eur": revenue, "deferred_eur": ledger.balance,
         "tokens_demanded": demanded, "tokens_served": served,
-        "unserved_tokens": np.maximum(demanded - served, 0.0), "served_eur": served_eur,
+        "unserved_tokens": res.unserved.sum(axis=0), "served_eur": served_eur,
         "refunds_eur": refunds, "gpu_cogs_eur": res.gpu_cogs_eur,
         "non_gpu_cogs_eur": res.non_gpu_cogs_eur, "cogs_eur": cogs,
         "priced_cogs_eur": priced_cogs, "gross_margin_eur": revenue - cogs,
