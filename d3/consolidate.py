@@ -86,8 +86,8 @@ def private_line(clients: Mapping[str, np.ndarray]) -> LineResults:
 ALLOCATION_DRIVERS = ("revenue", "gpu_hours", "tokens")
 
 
-def overhead_allocation(r: Mapping[str, np.ndarray], *, driver: str,
-                        public_driver: np.ndarray, private_driver: np.ndarray) -> dict:
+def overhead_allocation(r: Mapping[str, np.ndarray], *, public_driver: np.ndarray,
+                        private_driver: np.ndarray) -> dict:
     """Split the shared overhead (opex less each line's own acquisition) between the lines by
     the driver's monthly shares; only these allocated columns depend on the driver."""
     overhead = r["opex_eur"] - r["acquisition_eur"]
@@ -155,7 +155,7 @@ def reference_finance(g, general, premiums, months, demand_doc, private_doc, dri
     r = consolidated(public_line(pub_e) if pub_e else None,
                      private_line(pri_e) if pri_e else None, sched, (1, months))
     r.update(overhead_allocation(
-        r, driver=driver, public_driver=allocation_driver(driver, pub_e, hours, "public"),
+        r, public_driver=allocation_driver(driver, pub_e, hours, "public"),
         private_driver=allocation_driver(driver, pri_e, hours, "private")))
     out = {k: np.asarray(v)[0] for k, v in r.items()}
     if pub_e is not None:

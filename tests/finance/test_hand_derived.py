@@ -236,7 +236,7 @@ def test_overhead_split_by_driver_share_and_half_when_no_driver():
     # month 4, a driver total below 1: 0.1 / (0.1 + 0.4) = 0.2
     r = {"opex_eur": np.array([[1000.0, 600.0, 400.0, 1100.0]]),
          "acquisition_eur": np.array([[200.0, 100.0, 0.0, 100.0]])}
-    out = overhead_allocation(r, driver="revenue",
+    out = overhead_allocation(r,
                               public_driver=np.array([[3.0, 0.0, 0.0, 0.1]]),
                               private_driver=np.array([[1.0, 0.0, 2.0, 0.4]]))
     assert out["overhead_public_eur"].tolist() == grid([[600.0, 250.0, 0.0, 200.0]])

@@ -69,7 +69,6 @@ def demand_inputs(public, card: PriceCard, best: Mapping[str, CostRow], channels
         tokens_per_conversion=acq.tokens_per_conversion,
         tokens_per_returning_customer_month=acq.tokens_per_returning_customer_month,
         blended_sell_eur_per_1k=card.blended_sell_eur_per_1k,
-        blended_cost_eur_per_1M=card.blended_cost_eur_per_1M,
         consumption_months=credits.credit_consumption_months,
         expiry_months=credits.expiry_months,
         models=tuple(model_capacities(best, card.mix, card)),

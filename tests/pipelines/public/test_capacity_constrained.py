@@ -50,7 +50,7 @@ def test_unserved_tokens_and_capacity_violation_are_the_same_event():
 def _inputs(**kw):
     base = dict(months=3, budget_month0_eur=0, budget_growth_pct_mom=0, customers_per_eur=0,
                 churn_frac=0, tokens_per_conversion=1.0, tokens_per_returning_customer_month=0,
-                blended_sell_eur_per_1k=0.01, blended_cost_eur_per_1M=4.0,
+                blended_sell_eur_per_1k=0.01,
                 consumption_months=1, expiry_months=12, models=(MODEL,),
                 capacity_policy=POLICY, infra_overhead_pct_of_gpu=25, base_eur_per_1M=0.5)
     base.update(kw)
