@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -72,9 +73,21 @@ def nearest_key_hint(key: str, valid: Sequence[str]) -> str:
 
 
 def _num(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
+    if isinstance(value, float):
+        return f"{value:g}"
     return str(value)
+
+
+DECIMAL_COMMA = re.compile(r"^\s*-?\d+,\d+\s*$")
+
+
+def number_hint(got: Any) -> str:
+    """How to write a number; names the decimal comma when that is the mistake (``0,69``)."""
+    if isinstance(got, str) and DECIMAL_COMMA.match(got):
+        return f"use '.' as decimal point: {got.strip().replace(',', '.')}"
+    return "write a plain number such as 12.5"
 
 
 def describe(err: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
@@ -102,7 +115,7 @@ def describe(err: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return f"must be a whole number, got {got!r}", "write an integer such as 12"
     if kind in ("float_parsing", "float_type"):
-        return f"must be a number, got {got!r}", "write a plain number such as 12.5"
+        return f"must be a number, got {got!r}", number_hint(got)
     if kind in ("bool_parsing", "bool_type"):
         return f"must be true or false, got {got!r}", "write true or false"
     if kind == "literal_error":
@@ -114,6 +127,8 @@ def describe(err: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         return f"must be a list, got {got!r}", "write it as a list: [a, b, c]"
     if kind == "string_type":
         return f"must be text, got {got!r}", "quote the value"
+    if kind == "too_short":
+        return "must not be empty", "list at least one item"
     if kind == "string_too_short":
         return "must not be empty", "fill it in"
     if kind == "value_error":

@@ -8,6 +8,9 @@ the WARNING/INFO issues for the run summary.
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,15 +19,16 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from d3.core.errors import Issue, ValidationError, errors_of, promoted
+from d3.core.guards import acquisition_magnitude_issues, cheapest_customers_per_eur, size_issues
 from d3.core.names import gpu_class, model_key, model_match_key
 from d3.core.schema_issues import issues_from_pydantic
 from d3.core.variables import (
     REQUIRED_COLUMNS,
     SCOPES,
     Variable,
-    grid_size,
     parse_variable,
     with_override,
+    with_overrides,
 )
 from d3.io.loader import RawInputs, RawTable
 from d3.models.facts import (
@@ -133,6 +137,16 @@ def _table_rows(
     return rows
 
 
+def complete(rows: Sequence[Any] | None, table: RawTable | None) -> bool:
+    """True when every row of ``table`` validated (so cross-checks against it are fair)."""
+    return rows is not None and table is not None and len(rows) == len(table.rows)
+
+
+def declared_ids(table: RawTable, column: str) -> set[str]:
+    """Every id written in ``column``, whether or not the rest of its row is valid."""
+    return {str(record[column]).strip() for _, record in table.rows if column in record}
+
+
 def _duplicates(rows, key: Callable[[Any], str], file: str, what: str, issues: list[Issue]):
     seen: dict[str, int] = {}
     for number, rid, row in rows:
@@ -212,6 +226,22 @@ def _acquisition_issues(acq, file: str, channel_ids: set[str] | None) -> list[Is
     return out
 
 
+def operator_rule_issues(scope: str, op: BaseModel, file: str,
+                         channel_ids: set[str] | None) -> list[Issue]:
+    """The cross-field rules of one operator document (its schema is checked by pydantic)."""
+    if scope == "general":
+        loan = op.loan
+        if loan.grace_period_months >= loan.term_months:
+            return [Issue(file, "loan.grace_period_months", f"grace period "
+                          f"{loan.grace_period_months} must be shorter than term_months "
+                          f"{loan.term_months}", "lower the grace period or extend the term")]
+        return []
+    out = _acquisition_issues(op.acquisition, file, channel_ids)
+    if scope == "public_tap":
+        out = _autoscaling_issues(op, file) + out
+    return out
+
+
 def _plan_issues(plan: Plan, file: str) -> list[Issue]:
     out = []
     pct = plan.stochastic.percentiles
@@ -220,6 +250,41 @@ def _plan_issues(plan: Plan, file: str) -> list[Issue]:
         out.append(Issue(file, "stochastic.percentiles", f"percentiles {pct} must be strictly "
                          "ascending whole numbers within 1..99", "e.g. [10, 50, 90]"))
     return out
+
+
+def dvc_tracked_keys() -> tuple[str, ...]:
+    """Every params.yaml key that a stage of dvc.yaml names (the registry generates it)."""
+    from d3.registry import STAGES
+
+    return tuple(dict.fromkeys(k for stage in STAGES for k in stage.param_keys()))
+
+
+def _dvc_params_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
+    """A key dvc.yaml tracks but params.yaml omits makes ``dvc repro`` fail after some stages
+    ran, although the engine has a default: require it here, with the default as the fix."""
+    defaults = Plan().model_dump(mode="json")
+    out = []
+    for key in dvc_tracked_keys():
+        found, _ = leaf_or_node(data, key)
+        if not found:
+            found_default, default = leaf_or_node(defaults, key)
+            shown = json_value(default) if found_default else "a value"
+            out.append(Issue(file, key, "required key is missing (dvc.yaml tracks it and DVC "
+                             "has no defaults)", f"add it, e.g. {key} = {shown} (the default)"))
+    return out
+
+
+def leaf_or_node(tree: Any, dotted: str) -> tuple[bool, Any]:
+    node = tree
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def json_value(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _offers(rows) -> list[GpuOffer]:
@@ -318,7 +383,8 @@ def _reference_warnings(
 
 
 def _variables(
-    raw: RawInputs, operators: Mapping[str, BaseModel | None], issues: list[Issue]
+    raw: RawInputs, operators: Mapping[str, BaseModel | None], files: Mapping[str, str],
+    channel_ids: set[str] | None, issues: list[Issue],
 ) -> list[Variable]:
     variables: list[Variable] = []
     first_row: dict[str, str] = {}
@@ -333,6 +399,7 @@ def _variables(
             continue
         op = operators.get(scope)
         dump = op.model_dump(mode="python") if op is not None else None
+        scoped: list[Variable] = []
         for number, record in table.rows:
             vid = str(record.get("variable_id", "")).strip()
             if vid and vid in first_row:
@@ -344,41 +411,104 @@ def _variables(
             if var is None:
                 continue
             first_row[vid] = f"{table.file} row {number}"
-            if _override_issues(var, OPERATOR_MODELS[scope], dump, issues):
-                variables.append(var)
+            rules = _RuleCheck(scope, files.get(scope, ""), channel_ids)
+            if dump is None or _value_issues(var, dump, rules, issues):
+                scoped.append(var)
+        if dump is not None and len(scoped) == len([r for r in table.rows]):
+            issues.extend(_corner_issues(scoped, dump, _RuleCheck(scope, files.get(scope, ""),
+                                                                 channel_ids)))
+        variables += scoped
     return variables
 
 
-def _override_issues(var: Variable, model, dump, issues: list[Issue]) -> bool:
-    """The operator schema must accept the variable's extreme values (and every discrete one)."""
-    if dump is None:
-        return True
-    probes = var.values if var.kind == "discrete" else (var.lo, var.grid_point(var.n_steps))
-    for value in probes:
+@dataclass(frozen=True)
+class _RuleCheck:
+    """The checks an operator document of ``scope`` must pass: its schema (types, domains,
+    magnitudes) and the cross-field rules, so a variable's values are judged like the file."""
+
+    scope: str
+    file: str
+    channel_ids: set[str] | None
+
+    def errors(self, tree: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """``(key, message)`` for why ``tree`` is not a valid operator document."""
         try:
-            model.model_validate(with_override(dump, var.path, var.typed(value)))
+            op = OPERATOR_MODELS[self.scope].model_validate(tree)
         except PydanticValidationError as exc:
-            reason = exc.errors()[0]["msg"]
+            found = issues_from_pydantic(exc, file=self.file, model=OPERATOR_MODELS[self.scope])
+        else:
+            found = errors_of(operator_rule_issues(self.scope, op, self.file, self.channel_ids))
+        return [(i.location, i.message) for i in found]
+
+
+def probe_values(var: Variable) -> tuple[Any, ...]:
+    """Values that stand for every value ``var`` can take (grid points and quantised draws).
+
+    Key domains are intervals plus a type, so for a numeric variable its two ends and the
+    first step cover them: an integer key fails at ``min + step`` whenever any value has a
+    fraction (min integral, step not), or at ``min`` itself. Discrete: every value."""
+    if var.kind == "discrete":
+        return tuple(var.values)
+    last = var.grid_point(var.n_steps)
+    return tuple(dict.fromkeys((var.lo, var.grid_point(min(1, var.n_steps)), last)))
+
+
+def _value_issues(var: Variable, dump: Mapping[str, Any], rules: _RuleCheck,
+                  issues: list[Issue]) -> bool:
+    """Append an issue for the first value of ``var`` the operator would refuse; True if none."""
+    for value in probe_values(var):
+        reasons = rules.errors(with_override(dump, var.path, var.typed(value)))
+        if reasons:
+            key, why = reasons[0]
+            because = why if key == var.path else f"{key} {why}"
             issues.append(Issue(var.file, var.location, f"value {var.text(value)} is not allowed "
-                                f"at {var.path}: {reason}", "keep min/max (or values) inside "
-                                "the key's domain (docs/INPUTS.md)"))
+                                f"at {var.path}: {because}", "keep min/max (or values) "
+                                "inside the key's domain (docs/INPUTS.md)"))
             return False
     return True
 
 
-def _guard_issues(variables: Sequence[Variable], plan: Plan, file: str) -> list[Issue]:
-    size = grid_size(variables)
+MAX_CORNERS = 256  # 2^8: every combination of the extremes of up to 8 varying variables
+
+
+def _corner_issues(variables: Sequence[Variable], dump: Mapping[str, Any],
+                   rules: _RuleCheck) -> list[Issue]:
+    """Cross-field rules (e.g. scale-down below scale-up) at every combination of the
+    varying variables' extremes in one scope; each alone was already checked."""
+    varying = [v for v in variables if v.treatment != "fixed"]
+    axes = [probe_values(v) if v.kind == "discrete" else (v.lo, v.grid_point(v.n_steps))
+            for v in varying]
+    if len(varying) < 2 or math.prod(len(a) for a in axes) > MAX_CORNERS:
+        return []
+    fixed = {v.path: v.typed(v.default) for v in variables if v.treatment == "fixed"}
+    for combo in itertools.product(*axes):
+        overrides = {**fixed, **{v.path: v.typed(x) for v, x in zip(varying, combo, strict=True)}}
+        reasons = rules.errors(with_overrides(dump, overrides))
+        if reasons:
+            values = ", ".join(f"{v.variable_id} = {v.text(x)}"
+                               for v, x in zip(varying, combo, strict=True))
+            last = varying[-1]
+            key, why = reasons[0]
+            return [Issue(last.file, last.location, f"with {values}: {key} {why}",
+                          "narrow the variables' ranges so every combination is valid")]
+    return []
+
+
+def _magnitude_issues(variables, plan: Plan, operators, channel_rows, market,
+                      files: Mapping[str, str]) -> list[Issue]:
+    """Budgets and customer counts the horizon can reach (:mod:`d3.core.guards`)."""
+    if market is None or channel_rows is None:
+        return []
+    channels = {c.channel_id: c.model_dump() for _, _, c in channel_rows}
+    fx = market.finance.eur_usd_fx_rate.value
     out = []
-    if size > plan.run.max_grid_size:
-        out.append(Issue(file, "run.max_grid_size", f"the run grid has {size} points, more than "
-                         f"run.max_grid_size = {plan.run.max_grid_size}", "make some "
-                         "low_to_high variables random, or use a coarser step"))
-    samples = size * plan.run.random_runs_per_simulation * plan.stochastic.simulations_per_run
-    if samples > plan.run.max_samples:
-        out.append(Issue(file, "run.max_samples", f"grid × replicates × Monte Carlo = {samples} "
-                         f"samples, more than run.max_samples = {plan.run.max_samples}",
-                         "lower simulations_per_run or random_runs_per_simulation, or use "
-                         "random instead of low_to_high"))
+    for scope in ("public_tap", "private_tap"):
+        op = operators[scope]
+        if op is None:
+            continue
+        per_eur = cheapest_customers_per_eur(op.acquisition, variables, scope, channels, fx)
+        out += acquisition_magnitude_issues(scope, op.acquisition, variables, plan,
+                                            files[scope], per_eur)
     return out
 
 
@@ -450,7 +580,7 @@ def validated_inputs(
     if models is not None:
         _duplicates(models, lambda m: model_key(m.Model, m.Variant), t["models"].file, "model",
                     issues)
-        if offers is not None:
+        if offers is not None and complete(offer_rows, t["offers"]):
             issues += _model_fit_issues(models, offers, t["models"].file)
     for rows, key, name, what in (
         (spec_rows, lambda s: gpu_class(s.gpu), "gpu_specs", "GPU class"),
@@ -461,28 +591,28 @@ def validated_inputs(
         if rows is not None:
             _duplicates(rows, key, t[name].file, what, issues)
 
-    channel_ids = {c.channel_id for _, _, c in channel_rows} if channel_rows is not None else None
-    if general is not None:
-        if general.loan.grace_period_months >= general.loan.term_months:
-            issues.append(Issue(files["general"], "loan.grace_period_months",
-                                f"grace period {general.loan.grace_period_months} must be shorter "
-                                f"than term_months {general.loan.term_months}",
-                                "lower the grace period or extend the term"))
-        if insurer_rows is not None:
-            insurer_ids = {i.insurer_id for _, _, i in insurer_rows}
-            for k, ins in enumerate(general.insurances.selected):
-                if ins not in insurer_ids:
-                    issues.append(Issue(files["general"], f"insurances.selected[{k}]",
-                                        f"unknown insurer id {ins!r}", "use an insurer_id of "
-                                        f"facts/insurances.csv: {', '.join(sorted(insurer_ids))}"))
-    if public is not None:
-        issues += _autoscaling_issues(public, files["public_tap"])
-        issues += _acquisition_issues(public.acquisition, files["public_tap"], channel_ids)
-    if private is not None:
-        issues += _acquisition_issues(private.acquisition, files["private_tap"], channel_ids)
+    channel_ids = (declared_ids(t["ads_channels"], "channel_id")
+                   if channel_rows is not None else None)
+    for scope, op in (("general", general), ("public_tap", public), ("private_tap", private)):
+        if op is not None:
+            issues += operator_rule_issues(scope, op, files[scope], channel_ids)
+    if general is not None and insurer_rows is not None:
+        # Ids as written, also on rows with a bad cell: that cell is already reported, and
+        # the id must not be reported a second time as "unknown" (no cascading errors).
+        insurer_ids = declared_ids(t["insurances"], "insurer_id")
+        for k, ins in enumerate(general.insurances.selected):
+            if ins not in insurer_ids:
+                issues.append(Issue(files["general"], f"insurances.selected[{k}]",
+                                    f"unknown insurer id {ins!r}", "use an insurer_id of "
+                                    f"facts/insurances.csv: {', '.join(sorted(insurer_ids))}"))
     if plan is not None:
         issues += _plan_issues(plan, raw.plan.file)
-    issues += _reference_warnings(public, private, models, offers, tps_rows, spec_rows, files)
+        if raw.plan_tracked_by_dvc:
+            issues += _dvc_params_issues(raw.plan.data, raw.plan.file)
+    # A table with a bad row is incomplete: judging names against it would cascade.
+    issues += _reference_warnings(
+        public, private, models if complete(models, t.get("models")) else None,
+        offers if complete(offer_rows, t.get("offers")) else None, tps_rows, spec_rows, files)
     for name, obj in (("general", general), ("public_tap", public), ("private_tap", private)):
         if obj is not None:
             issues += _fraction_warnings(obj.model_dump(mode="python"), files[name])
@@ -490,14 +620,18 @@ def validated_inputs(
         issues += _fraction_warnings(plan.model_dump(mode="python"), raw.plan.file)
 
     operators = {"general": general, "public_tap": public, "private_tap": private}
-    variables = _variables(raw, operators, issues)
+    variables = _variables(raw, operators, files, channel_ids, issues)
     if plan is not None and not errors_of(issues):
-        issues += _guard_issues(variables, plan, raw.plan.file)
+        issues += size_issues(variables, plan, raw.plan.file)
+        issues += _magnitude_issues(variables, plan, operators, channel_rows, market, files)
 
     metas = {s: (op.meta.seed if op is not None else None) for s, op in operators.items()}
     seeds, sources = resolved_seeds(plan, metas, seed_override)
-    for scope in SCOPES:
-        if scope not in seeds and (scope == "general" or operators[scope] is not None):
+    # Where a seed may come from is only known when the plan and the operator files were read.
+    seeds_knowable = plan is not None and all(
+        operators[s] is not None for s in SCOPES)
+    for scope in SCOPES if seeds_knowable else ():
+        if scope not in seeds:
             file = files.get(scope, f"inputs/operator/{scope}.yaml")
             issues.append(Issue(file, "meta.seed", f"no random seed for scope {scope}",
                                 "set stochastic.random_seed in params.yaml (or run.random_seed, "

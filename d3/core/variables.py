@@ -28,6 +28,7 @@ from scipy import stats
 
 from d3.core.errors import Issue
 from d3.core.rng import params_stream
+from d3.core.schema_issues import number_hint
 
 SCOPES = ("general", "public_tap", "private_tap")
 ALLOWED_ROOTS = {
@@ -189,7 +190,7 @@ def _numeric_fields(
         value = _decimal(record[col])
         if value is None:
             issues.append(_row_issue(file, row, vid, f"{col} must be a finite number, got "
-                                     f"{record[col]!r}", "write a plain number such as 0.5"))
+                                     f"{record[col]!r}", number_hint(record[col])))
         else:
             parsed[col] = value
     if len(parsed) < 4:
@@ -213,6 +214,14 @@ def _numeric_fields(
         issues.append(_row_issue(file, row, vid,
                                  f"default {default} is not on the step grid {lo} + k×{step}",
                                  f"use {below} or {below + step}, or change step"))
+        ok = False
+    if ok and (hi - lo) % step != 0:
+        # A grid that stops short of max would silently never visit the stated maximum.
+        below = lo + step * ((hi - lo) // step)
+        issues.append(_row_issue(file, row, vid,
+                                 f"max {hi} is not on the step grid {lo} + k×{step} (the last "
+                                 f"value would be {below})", f"use max {below} or "
+                                 f"{below + step}, or a step that divides {hi - lo}"))
         ok = False
     return (lo, hi, step, default) if ok else None
 

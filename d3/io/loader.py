@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,9 @@ class RawInputs:
     plan: RawDoc | None = None
     issues: list[Issue] = field(default_factory=list)
     sha256: dict[str, str] = field(default_factory=dict)
+    # The plan is DVC's params file (params.yaml beside dvc.yaml): every key dvc.yaml names
+    # must then be written in it, since DVC knows no defaults.
+    plan_tracked_by_dvc: bool = False
 
 
 def display_path(path: Path, inputs_dir: Path) -> str:
@@ -104,7 +108,19 @@ def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
     if not lines or not any(c.strip() for c in lines[0]):
         raw.issues.append(Issue(shown, "header", "file is empty", "add a header row"))
         return None
+    layout = csv_layout_issue(text, shown)
+    if layout is not None:
+        # One diagnosis instead of a "row N has K cells" line per row: the rows cannot be read.
+        raw.issues.append(layout)
+        return None
     header = tuple(c.strip() for c in lines[0])
+    repeated = repeated_columns(header)
+    if repeated:
+        raw.issues.extend(Issue(shown, "header", f"column {name!r} appears {len(cols)} times "
+                                f"(columns {', '.join(map(str, cols))})", "keep one column "
+                                "of that name; a repeated column is never silently overridden")
+                          for name, cols in repeated.items())
+        return None
     rows = []
     for number, cells in enumerate(lines[1:], start=2):
         if not any(c.strip() for c in cells):
@@ -121,6 +137,40 @@ def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
             )
         rows.append((number, record))
     return RawTable(shown, header, tuple(rows), "csv")
+
+
+OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+
+
+def csv_layout_issue(text: str, shown: str) -> Issue | None:
+    """The file-level reason a CSV cannot be read as comma-separated, or ``None``.
+
+    A spreadsheet saved with a regional setting (e.g. German Excel) separates cells with ';'
+    and writes decimals as ``0,69``: every row then looks like one cell. The header tells: it
+    holds no comma but splits into several names on another delimiter."""
+    first = text.splitlines()[0]
+    if "," in first:
+        return None
+    for delimiter, name in OTHER_DELIMITERS.items():
+        if len(first.split(delimiter)) < 2:
+            continue
+        cells = [c.strip() for line in text.splitlines()[1:] for c in line.split(delimiter)]
+        decimal_comma = any(_DECIMAL_COMMA.match(c) for c in cells)
+        extra = " and ',' as decimal mark" if decimal_comma else ""
+        fix = " with '.' as decimal point" if decimal_comma else ""
+        return Issue(shown, "header", f"this file uses {name} as delimiter{extra}, not ','",
+                     f"save it as comma-separated CSV (UTF-8){fix}")
+    return None
+
+
+def repeated_columns(header: tuple[str, ...]) -> dict[str, list[int]]:
+    """``{name: [1-based column numbers]}`` for every header name that occurs more than once."""
+    where: dict[str, list[int]] = {}
+    for number, name in enumerate(header, start=1):
+        if name:
+            where.setdefault(name, []).append(number)
+    return {name: cols for name, cols in where.items() if len(cols) > 1}
 
 
 def _yaml_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
@@ -207,6 +257,8 @@ def read_inputs_tree(inputs_dir: Path, params_path: Path) -> RawInputs:
     shown = display_path(params_path, inputs_dir)
     if params_path.exists():
         raw.plan = _yaml_doc(params_path, shown, raw)
+        raw.plan_tracked_by_dvc = (params_path.name == "params.yaml"
+                                   and (params_path.parent / "dvc.yaml").is_file())
     else:
         raw.issues.append(Issue(shown, "(file)", "params file not found",
                                 "create params.yaml or pass --params FILE"))

@@ -8,14 +8,19 @@ from pydantic import Field
 
 from d3.models.common import Pct, PosInt, Strict
 
+MAX_HORIZON_MONTHS = 600  # 50 years: beyond any loan or plan a lender reads
+
 
 class RunPlan(Strict):
     random_seed: int | None = None
     random_runs_per_simulation: PosInt = 1  # replicates per grid point
     max_grid_size: PosInt = 10_000
     max_samples: PosInt = 10_000_000
-    pipelines: list[Literal["public", "private"]] = ["public", "private"]
+    pipelines: Annotated[list[Literal["public", "private"]],
+                         Field(min_length=1)] = ["public", "private"]
     fail_on_warning: bool = False
+    # Refuse a plan whose estimated peak memory (d3/core/guards.py) exceeds this, in GB.
+    max_memory_gb: Annotated[float, Field(gt=0)] = 16.0
     chunk_blocks: PosInt = 64  # (grid, replicate) blocks per work chunk; never changes bytes
 
 
@@ -37,7 +42,7 @@ class Consolidation(Strict):
 
 
 class Targets(Strict):
-    horizon_months: PosInt = 24
+    horizon_months: Annotated[int, Field(ge=1, le=MAX_HORIZON_MONTHS)] = 24
     min_dscr: Annotated[float, Field(ge=0)] = 1.2
     min_cash_eur: float = 0.0
     public_growth_min_mom_pct: float = 0.0
