@@ -15,13 +15,16 @@ from d3.core.variables import Variable, grid_size
 from d3.models.common import MAX_INPUT_MAGNITUDE
 from d3.models.plan import Plan
 
-# Peak resident memory of a run ≈ BASE + samples × (PER_SAMPLE + PER_SAMPLE_MONTH × months).
-# Calibrated on this machine with the shipped inputs (10 public models), `/usr/bin/time -f %M`:
-# 6 000 samples × 24 months → 0.70 GB, 24 000 × 6 / 24 / 60 → 1.55 / 1.55 / 1.63 GB,
-# 99 000 × 24 → 5.3 GB (docs/BENCHMARKS.md). The estimate is within 5 % of each.
-MEMORY_BASE_BYTES = 0.45e9
-MEMORY_PER_SAMPLE_BYTES = 45e3
-MEMORY_PER_SAMPLE_MONTH_BYTES = 100.0
+# Peak resident memory of a run ≈ BASE + samples × modelled months × PER_SAMPLE_MONTH
+# + ticks per autoscaler trace × PER_TICK. Modelled months = max(horizon, loan term).
+# Calibrated on this machine with the shipped inputs (10 public models), `/usr/bin/time -f %M`
+# (samples × months, horizon → GB measured / estimated):
+#   6 000 × 60, h 24 → 0.70 / 0.71;  24 000 × 60, h 24 → 1.55 / 1.57;
+#   24 000 × 24, h 24 → 0.87 / 0.90;  24 000 × 60, h 6 vs h 60 → +0.08 GB for 2.33 M more
+#   ticks (34 B per tick);  99 000 × 60, h 24 → 5.3 / 5.19 (docs/BENCHMARKS.md).
+MEMORY_BASE_BYTES = 0.42e9
+MEMORY_PER_SAMPLE_MONTH_BYTES = 800.0
+MEMORY_PER_TICK_BYTES = 40.0
 MAX_NEW_CUSTOMERS_PER_MONTH = 1e9  # beyond it a Poisson draw of new customers loses meaning
 
 
@@ -31,16 +34,39 @@ def sample_count(variables: Sequence[Variable], plan: Plan) -> int:
             * plan.stochastic.simulations_per_run)
 
 
-def estimated_peak_memory_gb(samples: int, months: int) -> float:
-    """Peak resident memory of ``d3 run`` / ``dvc repro`` in GB (1e9 bytes), see the
-    calibration above."""
-    per_sample = MEMORY_PER_SAMPLE_BYTES + MEMORY_PER_SAMPLE_MONTH_BYTES * months
-    return (MEMORY_BASE_BYTES + samples * per_sample) / 1e9
+def estimated_peak_memory_gb(samples: int, months: int, ticks_per_trace: int = 0) -> float:
+    """Peak resident memory of ``d3 run`` / ``dvc repro`` in GB (1e9 bytes) for ``samples``
+    over ``months`` modelled months and ``ticks_per_trace`` autoscaler ticks (calibration
+    above)."""
+    return (MEMORY_BASE_BYTES + samples * months * MEMORY_PER_SAMPLE_MONTH_BYTES
+            + ticks_per_trace * MEMORY_PER_TICK_BYTES) / 1e9
 
 
-def size_issues(variables: Sequence[Variable], plan: Plan, file: str) -> list[Issue]:
+def simulated_ticks(general: Any, public: Any, variables: Sequence[Variable],
+                    plan: Plan) -> int:
+    """Evaluation ticks the autoscaler replays per trace: horizon × hours × ticks per hour, at
+    the shortest evaluation interval a variable allows (0 without a Public Tap)."""
+    if general is None or public is None:
+        return 0
+    interval = _largest(variables, "public_tap", "autoscaling.evaluation_interval_s",
+                        public.autoscaling.evaluation_interval_s, smallest=True)
+    hours = int(general.calendar.hours_in_month)
+    return int(plan.targets.horizon_months * hours * round(3600.0 / interval))
+
+
+def modelled_months(general: Any, variables: Sequence[Variable], plan: Plan) -> int:
+    """Months every per-sample series spans: max(horizon, the longest loan term allowed)."""
+    if general is None:
+        return plan.targets.horizon_months
+    term = _largest(variables, "general", "loan.term_months", general.loan.term_months)
+    return max(plan.targets.horizon_months, int(term))
+
+
+def size_issues(variables: Sequence[Variable], plan: Plan, file: str,
+                ticks_per_trace: int = 0, months: int | None = None) -> list[Issue]:
     """Grid size, sample count and memory against ``run.max_grid_size``,
-    ``run.max_samples`` and ``run.max_memory_gb``."""
+    ``run.max_samples`` and ``run.max_memory_gb``; ``months`` are the modelled months
+    (:func:`modelled_months`, default the horizon)."""
     size = grid_size(variables)
     out = []
     if size > plan.run.max_grid_size:
@@ -55,14 +81,15 @@ def size_issues(variables: Sequence[Variable], plan: Plan, file: str) -> list[Is
                          "lower simulations_per_run or random_runs_per_simulation, or use "
                          "random instead of low_to_high"))
         return out
-    memory = estimated_peak_memory_gb(samples, plan.targets.horizon_months)
+    months = plan.targets.horizon_months if months is None else months
+    memory = estimated_peak_memory_gb(samples, months, ticks_per_trace)
     if memory > plan.run.max_memory_gb:
         out.append(Issue(file, "run.max_memory_gb", f"{samples} samples × "
-                         f"{plan.targets.horizon_months} months need about {memory:.1f} GB, "
+                         f"{months} months need about {memory:.1f} GB, "
                          f"more than run.max_memory_gb = {plan.run.max_memory_gb:g}",
-                         "lower simulations_per_run, random_runs_per_simulation or "
-                         "horizon_months, or raise run.max_memory_gb if the machine has the "
-                         "memory"))
+                         "lower simulations_per_run, random_runs_per_simulation, "
+                         "horizon_months or the loan term, or raise run.max_memory_gb if the "
+                         "machine has the memory"))
     return out
 
 

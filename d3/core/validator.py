@@ -19,7 +19,13 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from d3.core.errors import Issue, ValidationError, errors_of, promoted
-from d3.core.guards import acquisition_magnitude_issues, cheapest_customers_per_eur, size_issues
+from d3.core.guards import (
+    acquisition_magnitude_issues,
+    cheapest_customers_per_eur,
+    modelled_months,
+    simulated_ticks,
+    size_issues,
+)
 from d3.core.names import gpu_class, model_key, model_match_key
 from d3.core.schema_issues import issues_from_pydantic
 from d3.core.variables import (
@@ -199,6 +205,12 @@ def _autoscaling_issues(op: PublicOperator, file: str) -> list[Issue]:
                          f"min_instances_per_model {a.min_instances_per_model} is above "
                          f"max_instances_per_model {a.max_instances_per_model}",
                          "make min ≤ max"))
+    per_hour = 3600.0 / a.evaluation_interval_s
+    if abs(per_hour - round(per_hour)) > 1e-9:
+        out.append(Issue(file, "autoscaling.evaluation_interval_s", f"evaluation interval "
+                         f"{a.evaluation_interval_s:g} s does not divide an hour (the simulator "
+                         "replays whole hours of ticks)", "use a divisor of 3600, e.g. 15, 30 "
+                         "or 60"))
     profile = op.demand_profile
     if profile.type == "diurnal":
         w = profile.hourly_weights or []
@@ -399,6 +411,9 @@ def _variables(
             continue
         op = operators.get(scope)
         dump = op.model_dump(mode="python") if op is not None else None
+        rules = _RuleCheck(scope, files.get(scope, ""), channel_ids)
+        if dump is not None:
+            rules = replace(rules, own_errors=tuple(rules.all_errors(dump)))
         scoped: list[Variable] = []
         for number, record in table.rows:
             vid = str(record.get("variable_id", "")).strip()
@@ -411,12 +426,10 @@ def _variables(
             if var is None:
                 continue
             first_row[vid] = f"{table.file} row {number}"
-            rules = _RuleCheck(scope, files.get(scope, ""), channel_ids)
             if dump is None or _value_issues(var, dump, rules, issues):
                 scoped.append(var)
-        if dump is not None and len(scoped) == len([r for r in table.rows]):
-            issues.extend(_corner_issues(scoped, dump, _RuleCheck(scope, files.get(scope, ""),
-                                                                 channel_ids)))
+        if dump is not None and len(scoped) == len(table.rows):
+            issues.extend(_corner_issues(scoped, dump, rules))
         variables += scoped
     return variables
 
@@ -429,9 +442,14 @@ class _RuleCheck:
     scope: str
     file: str
     channel_ids: set[str] | None
+    own_errors: tuple[tuple[str, str], ...] = ()
 
     def errors(self, tree: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """``(key, message)`` for why ``tree`` is not a valid operator document."""
+        """``(key, message)`` for why ``tree`` is not a valid operator document, leaving out
+        what the file itself already breaks (reported once, against the file)."""
+        return [e for e in self.all_errors(tree) if e not in self.own_errors]
+
+    def all_errors(self, tree: Mapping[str, Any]) -> list[tuple[str, str]]:
         try:
             op = OPERATOR_MODELS[self.scope].model_validate(tree)
         except PydanticValidationError as exc:
@@ -481,14 +499,24 @@ def _corner_issues(variables: Sequence[Variable], dump: Mapping[str, Any],
     if len(varying) < 2 or math.prod(len(a) for a in axes) > MAX_CORNERS:
         return []
     fixed = {v.path: v.typed(v.default) for v in variables if v.treatment == "fixed"}
-    for combo in itertools.product(*axes):
-        overrides = {**fixed, **{v.path: v.typed(x) for v, x in zip(varying, combo, strict=True)}}
-        reasons = rules.errors(with_overrides(dump, overrides))
+
+    def reasons_at(combo: dict[Variable, Any]) -> list[tuple[str, str]]:
+        overrides = {**fixed, **{v.path: v.typed(x) for v, x in combo.items()}}
+        return rules.errors(with_overrides(dump, overrides))
+
+    for values in itertools.product(*axes):
+        combo = dict(zip(varying, values, strict=True))
+        reasons = reasons_at(combo)
         if reasons:
-            values = ", ".join(f"{v.variable_id} = {v.text(x)}"
-                               for v, x in zip(varying, combo, strict=True))
-            last = varying[-1]
-            key, why = reasons[0]
+            # Name only the variables the violation needs: back to default whoever is not.
+            for var in varying:
+                trial = {**combo, var: var.default}
+                if reasons_at(trial):
+                    combo = trial
+            culprits = [v for v in varying if combo[v] != v.default] or varying
+            values = ", ".join(f"{v.variable_id} = {v.text(combo[v])}" for v in culprits)
+            last = culprits[-1]
+            key, why = reasons_at(combo)[0]
             return [Issue(last.file, last.location, f"with {values}: {key} {why}",
                           "narrow the variables' ranges so every combination is valid")]
     return []
@@ -622,7 +650,9 @@ def validated_inputs(
     operators = {"general": general, "public_tap": public, "private_tap": private}
     variables = _variables(raw, operators, files, channel_ids, issues)
     if plan is not None and not errors_of(issues):
-        issues += size_issues(variables, plan, raw.plan.file)
+        issues += size_issues(variables, plan, raw.plan.file,
+                              ticks_per_trace=simulated_ticks(general, public, variables, plan),
+                              months=modelled_months(general, variables, plan))
         issues += _magnitude_issues(variables, plan, operators, channel_rows, market, files)
 
     metas = {s: (op.meta.seed if op is not None else None) for s, op in operators.items()}

@@ -35,7 +35,7 @@ class Finance(Strict):
 
 class Loan(Strict):
     amount_eur: Eur
-    term_months: PosInt
+    term_months: Annotated[int, Field(ge=1, le=600)]  # ≤ 50 years; sets the modelled months
     interest_rate_pct_flat: Pct  # annual nominal; monthly rate = rate / 12
     grace_period_months: NonNegInt = 0
     repayment: Literal["annuity", "flat", "bullet"] = "annuity"
@@ -62,7 +62,7 @@ class Financing(Strict):
 class Calendar(Strict):
     start_year: Annotated[int, Field(ge=2000, le=2100)]
     start_month: Month
-    hours_in_month: PosFloat = 720.0
+    hours_in_month: Annotated[float, Field(ge=1, le=744)] = 720.0  # 744 = 31 days
 
 
 class WorkingCapital(Strict):
@@ -164,8 +164,8 @@ class RatePolicy(Strict):
 class Autoscaling(Strict):
     target_utilization_pct: Annotated[float, Field(gt=0, le=100)]
     min_instances_per_model: NonNegInt = 1
-    max_instances_per_model: PosInt = 8
-    evaluation_interval_s: PosFloat = 60.0
+    max_instances_per_model: Annotated[int, Field(ge=1, le=10_000)] = 8  # sizes arrays
+    evaluation_interval_s: Annotated[float, Field(ge=1, le=3600)] = 60.0  # divides an hour
     scale_up_threshold_pct: Annotated[float, Field(gt=0, le=100)] = 80.0
     scale_down_threshold_pct: Annotated[float, Field(gt=0, le=100)] = 40.0
     scale_up_step_replicas: PosInt = 1

@@ -1,0 +1,403 @@
+"""Issue 12: each reported case, and further cases of the same kinds, on a copy of the shipped
+inputs. Every test asserts the exit code and the exact ``FILE:LOCATION: message — fix`` line.
+(The all-or-nothing cases 12–15 are in tests/cli/test_atomic_run.py.)"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from d3.core.guards import estimated_peak_memory_gb
+from tests.helpers import ROOT, edit_csv, edit_yaml, invoke
+
+GENERAL = "inputs/operator/general.yaml"
+PUBLIC = "inputs/operator/public_tap.yaml"
+GPU = "inputs/operator/curated_gpu.csv"
+VAR_PUB = "inputs/variables/public_tap.csv"
+VAR_PRIV = "inputs/variables/private_tap.csv"
+INSURANCES = "inputs/facts/insurances.csv"
+
+
+def shipped(tmp_path: Path, *, dvc: bool = False) -> Path:
+    """A copy of the shipped inputs and params.yaml (with an empty dvc.yaml beside it when
+    ``dvc``, which makes params.yaml DVC's params file)."""
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "inputs", root / "inputs")
+    shutil.copy(ROOT / "params.yaml", root / "params.yaml")
+    if dvc:
+        (root / "dvc.yaml").write_text("stages: {}\n")
+    return root
+
+
+def errors_of(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if not line.startswith("warning:")]
+
+
+def validate(root: Path, *extra: str):
+    result = invoke("validate", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"), *extra)
+    return result.exit_code, errors_of(result.stderr)
+
+
+def set_key(dotted: str, value):
+    def change(data):
+        node = data
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return change
+
+
+def variable(vid: str, **cells):
+    def change(header, rows):
+        for r in rows:
+            if r["variable_id"] == vid:
+                r.update(cells)
+    return change
+
+
+def cell(row: int, column: str, value: str):
+    def change(header, rows):
+        rows[row][column] = value
+    return change
+
+
+# --- case 2 and its kind: every value a variable can take is a valid value of its key ---------
+
+
+def test_case2_half_month_steps_on_an_integer_key_are_refused_before_the_run(tmp_path):
+    # 6, 6.5, …, 12: 6.5 is the first value an integer key (expiry_months) cannot hold.
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PUB, variable("pub_credit_expiry", min="6", max="12", step="0.5",
+                                      default="12", treatment="random"))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [f"{VAR_PUB}:row 6 (pub_credit_expiry): value 6.5 is not allowed at "
+                      "prepaid_policy.credits.expiry_months: must be a whole number, got 6.5 — "
+                      "keep min/max (or values) inside the key's domain (docs/INPUTS.md)"]
+    out = tmp_path / "out"
+    ran = invoke("run", "--inputs", str(root / "inputs"), "--params",
+                 str(root / "params.yaml"), "--out", str(out))
+    assert ran.exit_code == 2 and not out.exists()
+
+
+def test_a_discrete_value_outside_the_keys_domain_is_refused(tmp_path):
+    # markup_pct is 0..1000; the value 1200 of a random discrete variable would be drawn.
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PRIV, variable("priv_markup", notes="values=25|30|1200"))
+    edit_csv(root / VAR_PRIV, variable("priv_markup", default="30"))
+    code, errors = validate(root)
+    assert (code, errors) == (2, [
+        f"{VAR_PRIV}:row 2 (priv_markup): value 1200 is not allowed at "
+        "pricing_policy.private_tap.markup_pct: must be ≤ 1000, got 1200 — keep min/max (or "
+        "values) inside the key's domain (docs/INPUTS.md)"])
+
+
+def test_a_boolean_discrete_value_on_a_number_key_is_refused(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PRIV, variable("priv_markup", notes="values=25|true", default="25"))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors[0].startswith(f"{VAR_PRIV}:row 2 (priv_markup): value true is not allowed at "
+                                "pricing_policy.private_tap.markup_pct: must be a number, got a "
+                                "boolean")
+
+
+def test_two_variables_whose_extremes_break_a_cross_field_rule_are_refused(tmp_path):
+    # scale-down 30..70 and scale-up 60..90 are each valid, but down 70 with up 60 is not.
+    root = shipped(tmp_path)
+    rows = [
+        {"variable_id": "pub_down", "scope": "public_tap",
+         "path": "autoscaling.scale_down_threshold_pct", "type": "numeric", "unit": "pct",
+         "min": "30", "max": "70", "step": "10", "default": "40", "treatment": "random"},
+        {"variable_id": "pub_up", "scope": "public_tap",
+         "path": "autoscaling.scale_up_threshold_pct", "type": "numeric", "unit": "pct",
+         "min": "60", "max": "90", "step": "10", "default": "80", "treatment": "random"},
+    ]
+    edit_csv(root / VAR_PUB, lambda header, existing: existing.extend(rows))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [
+        f"{VAR_PUB}:row 9 (pub_up): with pub_down = 70, pub_up = 60: "
+        "autoscaling.scale_down_threshold_pct scale-down threshold 70 must be below the "
+        "scale-up threshold 60 (0 < down < up ≤ 100) — narrow the variables' ranges so every "
+        "combination is valid"]
+
+
+# --- case 3: an empty list where one is required ----------------------------------------------
+
+
+def test_case3_empty_pipelines_list_is_an_input_error(tmp_path):
+    root = shipped(tmp_path)
+    edit_yaml(root / "params.yaml", set_key("run.pipelines", []))
+    assert validate(root) == (2, ["params.yaml:run.pipelines: must not be empty — list at "
+                                  "least one item"])
+
+
+# --- case 4 and its kind: magnitudes ----------------------------------------------------------
+
+
+def test_case4_1e308_eur_is_refused_by_the_magnitude_guard(tmp_path):
+    root = shipped(tmp_path)
+    edit_yaml(root / GENERAL, set_key("finance.fixed_costs_monthly_eur.accounting", 1e308))
+    assert validate(root) == (2, [
+        f"{GENERAL}:finance.fixed_costs_monthly_eur: 1e+308 at .accounting is beyond the "
+        "magnitude guard 1e+12 — check the unit and the number of zeros"])
+
+
+def test_a_huge_price_in_a_csv_cell_is_refused(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / GPU, cell(0, "price_per_gpu_hr", "1e13"))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [f"{GPU}:row 2 (RunPod/RTX 4090): price_per_gpu_hr 1e+13 is beyond the "
+                      "magnitude guard 1e+12 — check the unit and the number of zeros"]
+
+
+def test_a_budget_that_compounds_beyond_1e12_eur_is_refused(tmp_path):
+    # 1500 EUR × 1.2 (best scenario) × (1 + 100 %)^59 = 1.04e21 EUR in month 60.
+    root = shipped(tmp_path)
+    edit_yaml(root / PUBLIC, set_key("acquisition.budget_growth_pct_mom", 100))
+    edit_csv(root / VAR_PUB, variable("pub_budget_growth", treatment="fixed", min="2",
+                                      max="100", step="1", default="100"))
+    edit_yaml(root / "params.yaml", set_key("targets.horizon_months", 60))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [
+        f"{PUBLIC}:acquisition.budget_growth_pct_mom: the monthly ads budget reaches 1.04e+21 "
+        "EUR by month 60 (1500 EUR × 1.2 × (1 + 100 %)^59), beyond the magnitude guard 1e+12 "
+        "EUR — lower budget_growth_pct_mom, budget_month0_eur or horizon_months"]
+
+
+def test_a_horizon_beyond_50_years_is_refused(tmp_path):
+    root = shipped(tmp_path)
+    edit_yaml(root / "params.yaml", set_key("targets.horizon_months", 601))
+    assert validate(root) == (2, ["params.yaml:targets.horizon_months: must be ≤ 600, got 601 "
+                                  "— use a value ≤ 600"])
+
+
+# --- memory guard -----------------------------------------------------------------------------
+
+
+def test_memory_estimate_is_the_calibrated_line():
+    # 0.42 GB + 6 000 × 60 × 800 B = 0.42 + 0.288 = 0.708 GB (measured 0.70)
+    assert estimated_peak_memory_gb(6000, 60) == pytest.approx(0.708)
+    # + 24 months × 720 h × 60 ticks/h = 1 036 800 ticks × 40 B = 0.041472 GB
+    assert estimated_peak_memory_gb(6000, 60, 1_036_800) == pytest.approx(0.749472)
+    # 0.42 + 99 000 × 60 × 800 B = 0.42 + 4.752 = 5.172 GB (measured 5.3)
+    assert estimated_peak_memory_gb(99_000, 60) == pytest.approx(5.172)
+
+
+def test_a_plan_that_would_need_more_memory_than_allowed_is_refused(tmp_path):
+    # 3 grid points × 4 replicates × 500 = 6 000 samples over max(24, loan term 60) months
+    # → 0.749 GB (with the autoscaler's ticks) > 0.5 GB.
+    root = shipped(tmp_path)
+    edit_yaml(root / "params.yaml", set_key("run.max_memory_gb", 0.5))
+    assert validate(root) == (2, [
+        "params.yaml:run.max_memory_gb: 6000 samples × 60 months need about 0.7 GB, more than "
+        "run.max_memory_gb = 0.5 — lower simulations_per_run, random_runs_per_simulation, "
+        "horizon_months or the loan term, or raise run.max_memory_gb if the machine has the "
+        "memory"])
+
+
+def test_a_loan_term_of_many_years_counts_in_the_memory_estimate(tmp_path):
+    # Every series spans max(horizon, term) = 600 months: 6 000 × 600 × 800 B = 2.88 GB
+    # + 0.42 + 0.041 = 3.34 GB > 2 GB.
+    root = shipped(tmp_path)
+    edit_yaml(root / GENERAL, set_key("loan.term_months", 600))
+    edit_yaml(root / "params.yaml", set_key("run.max_memory_gb", 2))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors[0].startswith("params.yaml:run.max_memory_gb: 6000 samples × 600 months "
+                                "need about 3.3 GB")
+
+
+def test_an_evaluation_interval_that_does_not_divide_an_hour_is_refused(tmp_path):
+    root = shipped(tmp_path)
+    edit_yaml(root / PUBLIC, set_key("autoscaling.evaluation_interval_s", 7))
+    assert validate(root) == (2, [
+        f"{PUBLIC}:autoscaling.evaluation_interval_s: evaluation interval 7 s does not divide an "
+        "hour (the simulator replays whole hours of ticks) — use a divisor of 3600, e.g. 15, 30 "
+        "or 60"])
+
+
+@pytest.mark.parametrize("key,value,message", [
+    # found by the fuzz test: 1e-300 s → 3.6e303 ticks per hour
+    ("autoscaling.evaluation_interval_s", 1e-300, "must be ≥ 1, got 1e-300 — use a value ≥ 1"),
+    # sizes the autoscaler's replica stack
+    ("autoscaling.max_instances_per_model", 10**9,
+     "must be ≤ 10000, got 1000000000 — use a value ≤ 10000"),
+])
+def test_counts_that_size_arrays_are_bounded(tmp_path, key, value, message):
+    root = shipped(tmp_path)
+    edit_yaml(root / PUBLIC, set_key(key, value))
+    assert validate(root) == (2, [f"{PUBLIC}:{key}: {message}"])
+
+
+# --- case 5: keys DVC needs -------------------------------------------------------------------
+
+
+def test_case5_a_key_dvc_yaml_tracks_is_required_in_dvcs_params_file(tmp_path):
+    root = shipped(tmp_path, dvc=True)
+    text = (root / "params.yaml").read_text()
+    (root / "params.yaml").write_text("\n".join(
+        line for line in text.splitlines() if "chunk_blocks" not in line) + "\n")
+    assert validate(root) == (2, [
+        "params.yaml:run.chunk_blocks: required key is missing (dvc.yaml tracks it and DVC has "
+        "no defaults) — add it, e.g. run.chunk_blocks = 64 (the default)"])
+
+
+def test_the_same_key_may_be_omitted_from_a_plan_dvc_does_not_track(tmp_path):
+    root = shipped(tmp_path)  # no dvc.yaml beside params.yaml: d3 run fills the default
+    text = (root / "params.yaml").read_text()
+    (root / "params.yaml").write_text("\n".join(
+        line for line in text.splitlines() if "chunk_blocks" not in line) + "\n")
+    assert validate(root)[0] == 0
+
+
+def test_the_repositorys_params_yaml_names_every_key_dvc_tracks():
+    from d3.core.validator import dvc_tracked_keys, leaf_or_node
+    from d3.io.yaml12 import read_yaml
+
+    data = read_yaml(ROOT / "params.yaml")
+    assert [k for k in dvc_tracked_keys() if not leaf_or_node(data, k)[0]] == []
+
+
+# --- case 6: duplicate headers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rel,column,where", [
+    (GPU, "num_gpus", "columns 4, 10"),
+    (VAR_PUB, "min", "columns 6, 13"),
+])
+def test_case6_a_repeated_column_is_an_error_not_last_one_wins(tmp_path, rel, column, where):
+    root = shipped(tmp_path)
+    path = root / rel
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + f",{column}"] + [x + ",4" for x in lines[1:]]) + "\n")
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [f"{rel}:header: column {column!r} appears 2 times ({where}) — keep one "
+                      "column of that name; a repeated column is never silently overridden"]
+
+
+# --- case 7: booleans are not numbers ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("rel,key,value,message", [
+    ("params.yaml", "stochastic.simulations_per_run", True,
+     "params.yaml:stochastic.simulations_per_run: must be a number, got a boolean"),
+    ("params.yaml", "stochastic.percentiles", [10, True, 90],
+     "params.yaml:stochastic.percentiles: must be a number, got a boolean at [1]"),
+    (GENERAL, "finance.fixed_costs_monthly_eur.accounting", False,
+     f"{GENERAL}:finance.fixed_costs_monthly_eur: must be a number, got a boolean at "
+     ".accounting"),
+    (PUBLIC, "autoscaling.max_instances_per_model", True,
+     f"{PUBLIC}:autoscaling.max_instances_per_model: must be a number, got a boolean"),
+])
+def test_case7_a_boolean_is_never_read_as_a_number(tmp_path, rel, key, value, message):
+    root = shipped(tmp_path)
+    edit_yaml(root / rel, set_key(key, value))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [f"{message} — write a number (true/false are not numbers)"]
+
+
+# --- case 8: the step must reach max ----------------------------------------------------------
+
+
+def test_case8_a_step_that_skips_max_is_refused(tmp_path):
+    # 45 + k × 15 visits 45, 60 and stops: 65 is never visited.
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PUB, variable("pub_target_margin", step="15", default="45"))
+    assert validate(root) == (2, [
+        f"{VAR_PUB}:row 2 (pub_target_margin): max 65 is not on the step grid 45 + k×15 (the "
+        "last value would be 60) — use max 60 or 75, or a step that divides 20"])
+
+
+# --- case 9: delimiters and decimal commas ----------------------------------------------------
+
+
+def test_case9_a_semicolon_csv_gets_one_diagnosis(tmp_path):
+    root = shipped(tmp_path)
+    path = root / INSURANCES
+    path.write_text(path.read_text().replace(",", ";"))
+    assert validate(root) == (2, [
+        f"{INSURANCES}:header: this file uses ';' as delimiter, not ',' — save it as "
+        "comma-separated CSV (UTF-8)"])
+
+
+def test_a_german_excel_export_is_named_with_its_decimal_comma(tmp_path):
+    root = shipped(tmp_path)
+    path = root / GPU
+    text = path.read_text().replace(",", ";").replace("0.69", "0,69")
+    path.write_text(text)
+    assert validate(root) == (2, [
+        f"{GPU}:header: this file uses ';' as delimiter and ',' as decimal mark, not ',' — "
+        "save it as comma-separated CSV (UTF-8) with '.' as decimal point"])
+
+
+def test_a_tab_separated_file_is_named(tmp_path):
+    root = shipped(tmp_path)
+    path = root / INSURANCES
+    path.write_text(path.read_text().replace(",", "\t"))
+    code, errors = validate(root)
+    assert errors == [f"{INSURANCES}:header: this file uses tab as delimiter, not ',' — save "
+                      "it as comma-separated CSV (UTF-8)"]
+
+
+def test_a_quoted_decimal_comma_cell_gets_the_decimal_point_fix(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / GPU, cell(0, "price_per_gpu_hr", "0,69"))
+    code, errors = validate(root)
+    assert (code, errors) == (2, [f"{GPU}:row 2 (RunPod/RTX 4090): price_per_gpu_hr must be a "
+                                  "number, got '0,69' — use '.' as decimal point: 0.69"])
+
+
+# --- cases 10 and 11: no cascading errors -----------------------------------------------------
+
+
+def test_case10_a_bad_cell_does_not_also_make_its_id_unknown(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / INSURANCES, cell(0, "coverage_eur", "lots"))
+    assert validate(root) == (2, [
+        f"{INSURANCES}:row 2 (hiscox_pi): coverage_eur must be a number, got 'lots' — write a "
+        "plain number such as 12.5"])
+
+
+def test_a_bad_ads_channel_row_does_not_make_its_allocation_unknown(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / "inputs/facts/ads_channels.csv", cell(0, "cvr_click_to_customer_frac", "2"))
+    code, errors = validate(root)
+    assert (code, errors) == (2, [
+        "inputs/facts/ads_channels.csv:row 2 (google_search): cvr_click_to_customer_frac must "
+        "be ≤ 1, got 2 — use a value ≤ 1"])
+
+
+def test_a_bad_gpu_offer_row_does_not_make_models_unservable(tmp_path):
+    # The only 80 GB offers are H100/A100 rows; breaking one must not add "needs X GB" errors.
+    root = shipped(tmp_path)
+    edit_csv(root / GPU, cell(0, "num_gpus", "two"))
+    code, errors = validate(root)
+    assert (code, errors) == (2, [f"{GPU}:row 2 (RunPod/RTX 4090): num_gpus must be a whole "
+                                  "number, got 'two' — write an integer such as 12"])
+
+
+def test_an_invalid_plan_does_not_also_report_missing_seeds(tmp_path):
+    root = shipped(tmp_path)
+    edit_yaml(root / "params.yaml", set_key("stochastic.simulations_per_run", "many"))
+    code, errors = validate(root)
+    assert (code, errors) == (2, ["params.yaml:stochastic.simulations_per_run: must be a whole "
+                                  "number, got 'many' — write an integer such as 12"])
+
+
+def test_case11_a_missing_inputs_dir_is_one_error(tmp_path):
+    result = invoke("run", "--inputs", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert errors_of(result.stderr) == [  # the path as the user passed it
+        f"{tmp_path / 'nope'}:(dir): inputs directory not found — pass --inputs DIR pointing "
+        "at operator/, variables/, facts/"]
+    assert not (tmp_path / "out").exists()
