@@ -65,6 +65,21 @@ def cell(row: int, column: str, value: str):
     return change
 
 
+# --- case 1: sizes are counted before anything is built ------------------------------------
+
+
+def test_case1_a_250_million_point_grid_is_refused_in_the_validator(tmp_path):
+    # tokens per conversion 50 M..300 M by 1 → 250 000 001 values × target margins 45, 55, 65
+    # = 750 000 003 points (counted, never built: the validator answers in well under 1 s).
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PUB, variable("pub_tokens_per_conversion", step="1",
+                                      treatment="low_to_high"))
+    assert validate(root) == (2, [
+        "params.yaml:run.max_grid_size: the run grid has 750000003 points, more than "
+        "run.max_grid_size = 10000 — make some low_to_high variables random, or use a coarser "
+        "step"])
+
+
 # --- case 2 and its kind: every value a variable can take is a valid value of its key ---------
 
 
