@@ -464,7 +464,10 @@ def probe_values(var: Variable) -> tuple[Any, ...]:
 
     Key domains are intervals plus a type, so for a numeric variable its two ends and the
     first step cover them: an integer key fails at ``min + step`` whenever any value has a
-    fraction (min integral, step not), or at ``min`` itself. Discrete: every value."""
+    fraction (min integral, step not), or at ``min`` itself. Discrete: every value. A ``fixed``
+    variable only ever takes its default."""
+    if var.treatment == "fixed":
+        return (var.default,)
     if var.kind == "discrete":
         return tuple(var.values)
     last = var.grid_point(var.n_steps)

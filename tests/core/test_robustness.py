@@ -111,6 +111,21 @@ def test_a_discrete_value_outside_the_keys_domain_is_refused(tmp_path):
         "values) inside the key's domain (docs/INPUTS.md)"])
 
 
+def test_a_fixed_variable_is_judged_by_its_default_only(tmp_path):
+    # cac_base_eur must be > 0; a fixed row 0..500 with default 50 only ever uses 50.
+    root = shipped(tmp_path)
+    row = {"variable_id": "pub_cac", "scope": "public_tap", "path": "acquisition.cac_base_eur",
+           "type": "numeric", "unit": "eur", "min": "0", "max": "500", "step": "5",
+           "default": "50", "treatment": "fixed"}
+    edit_csv(root / VAR_PUB, lambda header, rows: rows.append(row))
+    assert validate(root) == (0, [])
+    edit_csv(root / VAR_PUB, variable("pub_cac", treatment="random"))
+    code, errors = validate(root)
+    assert errors == [f"{VAR_PUB}:row 8 (pub_cac): value 0 is not allowed at "
+                      "acquisition.cac_base_eur: must be > 0, got 0 — keep min/max (or values) "
+                      "inside the key's domain (docs/INPUTS.md)"]
+
+
 def test_a_boolean_discrete_value_on_a_number_key_is_refused(tmp_path):
     root = shipped(tmp_path)
     edit_csv(root / VAR_PRIV, variable("priv_markup", notes="values=25|true", default="25"))
