@@ -21,6 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
+from d3.core.interrupts import interrupts_held
+
 T = TypeVar("T")
 ORPHAN_POLL_S = 0.5
 
@@ -40,25 +42,6 @@ def _worker_started() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
-
-
-@contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM that arrive during the block are delivered when it ends. Wrap
-    ``submit`` in it: forking the workers runs Python at-fork hooks (logging's) in the parent,
-    and an interrupt raised there is printed as "Exception ignored" and lost."""
-    caught: list[int] = []
-    previous = {}
-    try:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if caught:
-            signal.raise_signal(caught[0])
 
 
 @contextmanager
@@ -105,7 +88,7 @@ def map_ranges(
                 on_done(len(results))
         return results
     with worker_pool(max_concurrency) as pool:
-        with interrupts_held():
+        with interrupts_held():  # submit forks the workers
             futures = [pool.submit(fn, start, stop) for start, stop in ranges]
         for future in futures:
             results.append(future.result())
