@@ -101,7 +101,8 @@ def _checked_target(out: Path) -> Path:
         foreign = foreign_entries(target)
         if foreign:
             listed = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
-            raise out_issue(out, f"holds {len(foreign)} entries d3 does not write ({listed})",
+            what = "an entry" if len(foreign) == 1 else f"{len(foreign)} entries"
+            raise out_issue(out, f"holds {what} d3 does not write ({listed})",
                             "a run replaces --out whole; move them away or choose another --out")
     parent = target.parent
     try:

@@ -247,7 +247,7 @@ def test_out_holding_other_files_is_not_replaced(tmp_path, monkeypatch):
     Path("notes/metrics.json").write_text("{}\n")  # a d3 name: not what makes it foreign
     result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", "notes")
     assert result.exit_code == 2
-    assert result.stderr == ("notes:(--out): holds 1 entries d3 does not write (todo.txt) — a "
+    assert result.stderr == ("notes:(--out): holds an entry d3 does not write (todo.txt) — a "
                              "run replaces --out whole; move them away or choose another "
                              "--out\n")
     assert Path("notes/todo.txt").read_text() == "keep me\n"
