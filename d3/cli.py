@@ -2,7 +2,9 @@
 
 This is the only module that turns exceptions into exit codes:
 0 OK, 2 invalid input (every problem printed as ``FILE:LOCATION: problem — fix``),
-3 internal error or interrupted (Ctrl-C). Progress is JSONL on stdout.
+3 internal error or interrupted (Ctrl-C, SIGTERM). Progress is JSONL on stdout. ``d3 run`` is
+all-or-nothing: it writes into a staging sibling of ``--out`` and replaces ``--out`` only on
+success (:mod:`d3.io.staging`).
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from d3.core.errors import Issue, ValidationError
+from d3.core.interrupts import forget_unhandled_interrupt, recorded_interrupts
 from d3.core.progress import Emitter
 from d3.core.runner import PIPELINES, RunOptions, StageIO, run_stages, stage_runner
 from d3.core.validator import validated_inputs
 from d3.io.loader import read_inputs_tree, resolve_params_path
+from d3.io.staging import staged_output
 from d3.registry import STAGE_BY_NAME, Roots
 
 EXIT_OK, EXIT_INVALID, EXIT_INTERNAL = 0, 2, 3
@@ -48,6 +53,7 @@ def guarded(action: Callable[[], None], emitter: Emitter) -> int:
     except KeyboardInterrupt:
         emitter.emit("error", level="error", message="interrupted")
         sys.stderr.write("interrupted\n")
+        forget_unhandled_interrupt()
         return EXIT_INTERNAL
     except Exception as exc:  # noqa: BLE001 - every internal failure becomes exit 3
         emitter.emit("error", level="error", message=f"{type(exc).__name__}: {exc}")
@@ -92,10 +98,15 @@ def run(
                              chunk_blocks=chunk_blocks)
         roots = Roots(inputs, out, resolve_params_path(inputs, params))
         emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
-        run_stages(roots, options, emitter)
+        with staged_output(out) as staged:
+            run_stages(replace(roots, out=staged), options, emitter)
+            if interrupts:  # raised, but swallowed inside some library: do not commit
+                raise KeyboardInterrupt
         emitter.emit("run_done")
 
-    raise typer.Exit(guarded(action, emitter))
+    with recorded_interrupts() as interrupts:
+        code = guarded(action, emitter)
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -4,15 +4,62 @@ Work is split into contiguous ranges of whole ``(grid_index, replicate_index)`` 
 range is computed by a pure, top-level function (so it pickles into a worker process); results
 come back in range order, whatever the worker count, so the assembled output is identical for
 any ``chunk_size`` and ``max_concurrency``.
+
+Workers leave nothing behind: they ignore Ctrl-C (the parent handles it and stops them), exit on
+their own when the parent dies (SIGKILL), and are terminated, not waited for, when the parent
+stops early (an error, Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import TypeVar
 
+from d3.core.interrupts import interrupts_held
+
 T = TypeVar("T")
+ORPHAN_POLL_S = 0.5
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    """Poll until the worker's parent is gone, then exit: a pool worker otherwise waits forever
+    for work from a parent that was killed (and keeps its pipes and memory)."""
+    while os.getppid() == parent_pid:
+        time.sleep(ORPHAN_POLL_S)
+    os._exit(1)
+
+
+def _worker_started() -> None:
+    """Set-up of each worker process. It inherits the parent's handlers by fork: Ctrl-C is the
+    parent's to handle (a worker interrupted while idle would print a traceback), and SIGTERM
+    must simply end it (the parent's handler turns it into an interrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+
+
+@contextmanager
+def worker_pool(max_concurrency: int) -> Iterator[ProcessPoolExecutor]:
+    """A process pool for the block. Leaving the block by an exception (an error, Ctrl-C,
+    SIGTERM, a generator closed early) cancels the queued chunks and terminates the workers
+    instead of waiting for them: their work is pure and its results are being discarded."""
+    pool = ProcessPoolExecutor(max_workers=max_concurrency, initializer=_worker_started)
+    try:
+        yield pool
+    except BaseException:
+        # SIGKILL, not SIGTERM: a worker forked a moment ago may still run the parent's handlers.
+        # (Python 3.14 has pool.kill_workers(); 3.11 keeps the workers in _processes.)
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def chunk_ranges(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
@@ -40,8 +87,9 @@ def map_ranges(
             if on_done:
                 on_done(len(results))
         return results
-    with ProcessPoolExecutor(max_workers=max_concurrency) as pool:
-        futures = [pool.submit(fn, start, stop) for start, stop in ranges]
+    with worker_pool(max_concurrency) as pool:
+        with interrupts_held():  # submit forks the workers
+            futures = [pool.submit(fn, start, stop) for start, stop in ranges]
         for future in futures:
             results.append(future.result())
             if on_done:
@@ -64,8 +112,9 @@ def iter_ranges(
             yield fn(start, stop)
         return
     window = 2 * max_concurrency
-    with ProcessPoolExecutor(max_workers=max_concurrency) as pool:
-        pending = [pool.submit(fn, *r) for r in ranges[:window]]
+    with worker_pool(max_concurrency) as pool:
+        with interrupts_held():  # the first submit forks every worker
+            pending = [pool.submit(fn, *r) for r in ranges[:window]]
         submitted = len(pending)
         while pending:
             result = pending.pop(0).result()

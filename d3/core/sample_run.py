@@ -5,6 +5,7 @@ percentiles the stage reports."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,10 @@ def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_bl
     schema = sample_schema(series, months)
     by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
     prices: list[float] = []
-    with SampleWriter(path, schema) as writer:
-        results = iter_ranges(simulate, ranges, max_concurrency=max_concurrency)
+    # closing(): a failure while a chunk is written stops the workers now, not at garbage
+    # collection of the generator.
+    with SampleWriter(path, schema) as writer, \
+            closing(iter_ranges(simulate, ranges, max_concurrency=max_concurrency)) as results:
         for done, chunk in enumerate(results, start=1):
             res = finish(chunk)
             writer.write(sample_table(schema, res.grid_index, res.replicate_index, res.mc_index,

@@ -578,6 +578,8 @@ def validated_inputs(
 ) -> ValidatedInputs:
     """Typed, cross-checked inputs; raises ValidationError with every issue when unusable."""
     issues: list[Issue] = list(raw.issues)
+    if not raw.docs and not raw.tables and raw.plan is None:
+        raise ValidationError(issues)  # nothing was read (no inputs dir): the rest would cascade
     general = _doc_model(raw, "general", GeneralOperator, issues)
     public = _doc_model(raw, "public_tap", PublicOperator, issues)
     private = _doc_model(raw, "private_tap", PrivateOperator, issues)
