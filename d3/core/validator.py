@@ -32,6 +32,7 @@ from d3.core.variables import (
     REQUIRED_COLUMNS,
     SCOPES,
     Variable,
+    node_at,
     parse_variable,
     with_override,
     with_overrides,
@@ -277,22 +278,13 @@ def _dvc_params_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
     defaults = Plan().model_dump(mode="json")
     out = []
     for key in dvc_tracked_keys():
-        found, _ = leaf_or_node(data, key)
+        found, _ = node_at(data, key)
         if not found:
-            found_default, default = leaf_or_node(defaults, key)
+            found_default, default = node_at(defaults, key)
             shown = json_value(default) if found_default else "a value"
             out.append(Issue(file, key, "required key is missing (dvc.yaml tracks it and DVC "
                              "has no defaults)", f"add it, e.g. {key} = {shown} (the default)"))
     return out
-
-
-def leaf_or_node(tree: Any, dotted: str) -> tuple[bool, Any]:
-    node = tree
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
 
 
 def json_value(value: Any) -> str:

@@ -149,14 +149,20 @@ def discrete_values(notes: str) -> tuple[Any, ...] | None:
     return tuple(discrete_value(v) for v in items)
 
 
-def leaf(tree: Mapping[str, Any], path: str) -> tuple[bool, Any]:
-    """(found, value) for a dotted path in nested mappings; a mapping is not a leaf."""
+def node_at(tree: Any, path: str) -> tuple[bool, Any]:
+    """(found, value) for a dotted path in nested mappings; the value may be a mapping."""
     node: Any = tree
     for part in path.split("."):
         if not isinstance(node, Mapping) or part not in node:
             return False, None
         node = node[part]
-    return (not isinstance(node, Mapping)), node
+    return True, node
+
+
+def leaf(tree: Mapping[str, Any], path: str) -> tuple[bool, Any]:
+    """(found, value) for a dotted path in nested mappings; a mapping is not a leaf."""
+    found, node = node_at(tree, path)
+    return (found and not isinstance(node, Mapping)), (node if found else None)
 
 
 def with_override(tree: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:

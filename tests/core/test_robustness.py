@@ -289,11 +289,12 @@ def test_the_same_key_may_be_omitted_from_a_plan_dvc_does_not_track(tmp_path):
 
 
 def test_the_repositorys_params_yaml_names_every_key_dvc_tracks():
-    from d3.core.validator import dvc_tracked_keys, leaf_or_node
+    from d3.core.validator import dvc_tracked_keys
+    from d3.core.variables import node_at
     from d3.io.yaml12 import read_yaml
 
     data = read_yaml(ROOT / "params.yaml")
-    assert [k for k in dvc_tracked_keys() if not leaf_or_node(data, k)[0]] == []
+    assert [k for k in dvc_tracked_keys() if not node_at(data, k)[0]] == []
 
 
 # --- case 6: duplicate headers ----------------------------------------------------------------
