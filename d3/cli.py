@@ -1,4 +1,4 @@
-"""``d3`` command line: ``d3 run`` and ``d3 validate`` (SPEC §10).
+"""``d3`` command line: ``d3 run``, ``d3 validate`` and ``d3 import-draft`` (SPEC §10).
 
 This is the only module that turns exceptions into exit codes:
 0 OK, 2 invalid input (every problem printed as ``FILE:LOCATION: problem — fix``),
@@ -19,6 +19,7 @@ from d3.core.errors import Issue, ValidationError
 from d3.core.progress import Emitter
 from d3.core.runner import PIPELINES, RunOptions, StageIO, run_stages, stage_runner
 from d3.core.validator import validated_inputs
+from d3.importer import draft_import, write_import
 from d3.io.loader import read_inputs_tree, resolve_params_path
 from d3.registry import STAGE_BY_NAME, Roots
 
@@ -67,6 +68,12 @@ def _pipelines(text: str | None) -> tuple[str, ...] | None:
         raise ValidationError([Issue("--pipelines", "value", f"unknown pipeline(s) {bad or text!r}",
                                      "use public, private or public,private")])
     return names
+
+
+def _import_warnings(result, emitter: Emitter) -> None:
+    for issue in result.warnings:
+        sys.stderr.write(f"warning: {issue.line()}\n")
+    emitter.emit("draft_imported", **result.ledger.counts(), warnings=len(result.warnings))
 
 
 @app.command()
@@ -118,6 +125,24 @@ def validate(
             emitter.emit("validate_warning", level="warning", **issue.as_dict())
             sys.stderr.write(f"warning: {issue.line()}\n")
         emitter.emit("validate_done", warnings=len(v.issues))
+
+    raise typer.Exit(guarded(action, emitter))
+
+
+@app.command("import-draft")
+def import_draft(
+    src: Path = typer.Argument(..., help="The original draft's inputs/ directory."),
+    to: Path = typer.Option(..., "--to", help="Directory for inputs/, params.yaml and "
+                            "IMPORT_REPORT.md."),
+) -> None:
+    """Convert the original draft's input tree into a D3 inputs tree (docs/INPUTS.md)."""
+    emitter = Emitter()
+
+    def action() -> None:
+        result = draft_import(src)
+        _import_warnings(result, emitter)
+        write_import(result, to)
+        emitter.emit("import_written", files=len(result.files))
 
     raise typer.Exit(guarded(action, emitter))
 
