@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -19,7 +21,7 @@ from d3.core.errors import Issue, ValidationError
 from d3.core.progress import Emitter
 from d3.core.runner import PIPELINES, RunOptions, StageIO, run_stages, stage_runner
 from d3.core.validator import validated_inputs
-from d3.importer import draft_import, write_import
+from d3.importer import draft_import, is_draft_tree, write_import
 from d3.io.loader import read_inputs_tree, resolve_params_path
 from d3.registry import STAGE_BY_NAME, Roots
 
@@ -76,6 +78,21 @@ def _import_warnings(result, emitter: Emitter) -> None:
     emitter.emit("draft_imported", **result.ledger.counts(), warnings=len(result.warnings))
 
 
+@contextmanager
+def run_inputs(inputs: Path, params: Path | None, emitter: Emitter) -> Iterator[tuple[Path, Path]]:
+    """The inputs dir and params file to use. An original draft tree (``simulation.yaml`` and
+    the draft's facts, no ``facts/gpu_specs.csv``) is first imported into a temporary directory,
+    exactly as ``d3 import-draft`` would, and its import report lies beside the inputs there."""
+    if not is_draft_tree(inputs):
+        yield inputs, resolve_params_path(inputs, params)
+        return
+    result = draft_import(inputs)
+    _import_warnings(result, emitter)
+    with tempfile.TemporaryDirectory(prefix="d3-draft-") as tmp:
+        write_import(result, Path(tmp))
+        yield Path(tmp) / "inputs", params or Path(tmp) / "params.yaml"
+
+
 @app.command()
 def run(
     inputs: Path = typer.Option(Path("inputs"), "--inputs", help="Inputs tree (operator/, "
@@ -97,9 +114,10 @@ def run(
         options = RunOptions(seed=seed, max_concurrency=max_concurrency,
                              fail_on_warning=fail_on_warning, pipelines=_pipelines(pipelines),
                              chunk_blocks=chunk_blocks)
-        roots = Roots(inputs, out, resolve_params_path(inputs, params))
-        emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
-        run_stages(roots, options, emitter)
+        with run_inputs(inputs, params, emitter) as (inputs_dir, params_path):
+            roots = Roots(inputs_dir, out, params_path)
+            emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
+            run_stages(roots, options, emitter)
         emitter.emit("run_done")
 
     raise typer.Exit(guarded(action, emitter))
@@ -117,7 +135,8 @@ def validate(
 
     def action() -> None:
         emitter.emit("load_start")
-        raw = read_inputs_tree(inputs, resolve_params_path(inputs, params))
+        with run_inputs(inputs, params, emitter) as (inputs_dir, params_path):
+            raw = read_inputs_tree(inputs_dir, params_path)
         emitter.emit("load_done", files=len(raw.sha256))
         emitter.emit("validate_start")
         v = validated_inputs(raw, seed_override=seed, fail_on_warning=fail_on_warning)
