@@ -32,6 +32,9 @@ NOTES = (
     "datasheets (table in d3/importer/mapping.py), `baseline_tps_8b` from gpu_baselines.yaml, "
     "whose per-instance tokens/s the draft applied to every model: D3 takes it as the figure of "
     "an 8B dense model and scales it by active parameters (a last-resort heuristic only).",
+    "The draft gives no prepaid block size for the Private Tap: "
+    "`prepaid_policy.private_tap.block_hours` keeps D3's default 0 (usage invoiced monthly on "
+    "AR terms); set it to model prepaid blocks.",
     "`facts/ads_channels.csv` is written with its header only and every "
     "`acquisition.channel_allocation` is dropped: the draft has no click-to-customer conversion "
     "rates, so new customers come from `acquisition.cac_base_eur`, the draft's own fallback.",
