@@ -161,6 +161,7 @@ def _logging_level(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -
 @handles("operator/general.yaml", "insurances.selected")
 def _insurances_selected(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> None:
     kept: list[str] = []
+    value = [value] if isinstance(value, str) else value
     if not value:
         ctx.ledger.rule(shown(rel), key, rule)
     for i, insurer in enumerate(value or []):

@@ -213,13 +213,18 @@ def tps_rows(ctx: Context) -> Rows:
                 "reading with a known measurement type, a GPU count and a throughput puts the "
                 f"missing empty cell in {columns} (the same record either way)"))
         kind = m.MEASUREMENT_TYPES.get(record.get("measurement_type", ""), "unknown")
+        if kind == "unknown":
+            ctx.ledger.dropped(table.file, where, f"measurement_type "
+                               f"{record.get('measurement_type', '(empty)')!r} is none of "
+                               f"{', '.join(m.MEASUREMENT_TYPES)}")
+            continue
         if kind is None:
             ctx.ledger.dropped(table.file, where, f"measurement_type "
                                f"{record['measurement_type']}: one stream's speed under load is "
                                "neither one request alone (single_stream) nor the total "
                                "(aggregate), and the concurrency needed to total it is not given")
             continue
-        if not _valid_tps(record) or kind == "unknown":
+        if not _valid_tps(record):
             ctx.ledger.dropped(table.file, where, "not a measurement: model_name, gpu, "
                                "gpu_count ≥ 1, throughput > 0, a known measurement_type and "
                                "source_tag are needed")

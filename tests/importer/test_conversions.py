@@ -149,3 +149,15 @@ def test_an_offer_without_a_known_bandwidth_gets_no_gpu_specs_row(tmp_path):
             "class H100: the import cannot tell which of H100 SXM (3350) or H100 PCIe (2000) is "
             "meant — add the row (vram_gb, mem_bandwidth_gb_s, source) by hand"
             ) in [w.line() for w in result.warnings]
+
+
+def test_an_unknown_measurement_type_is_dropped_naming_the_known_ones(tmp_path):
+    def change(src):
+        path = src / "facts/tps_model_gpu.csv"
+        path.write_text(path.read_text() + "google/gemma-3-1b-it,Gemma 3 1B,vLLM,BF16,L4,1,8,"
+                        "512,512,900,offline_batch,notes,S1\n")
+    result = _variant(tmp_path, change)
+    assert ("inputs/facts/tps_model_gpu.csv:row 9 (Gemma 3 1B/L4): dropped — measurement_type "
+            "'offline_batch' is none of aggregate, batched_online, single_stream, "
+            "per_user_stream") in [w.line() for w in result.warnings]
+    assert "offline_batch" not in result.files["inputs/facts/tps_model_gpu.csv"]
