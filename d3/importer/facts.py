@@ -98,55 +98,90 @@ def vram_upper_gb(cell: str) -> Decimal | None:
     return Decimal(match.group(2) or match.group(1)) if match else None
 
 
+@dataclass(frozen=True)
+class ModelSize:
+    params_b: Decimal
+    active_params_b: Decimal | None
+    moe: bool
+    said: str  # where params_b came from
+
+
+def model_size(r: dict[str, str]) -> ModelSize | None:
+    """Parameters from ``total_params_b=`` in the notes, else the Variant ("7.3B" → 7.3);
+    ``active_params_b=`` or the word MoE in the notes make it a mixture of experts."""
+    notes, variant = r.get("Notes", ""), r.get("Variant", "")
+    total, match = note_number(notes, "total_params_b"), _VARIANT.match(variant)
+    params = total if total is not None else Decimal(match.group(1)) if match else None
+    if params is None:
+        return None
+    active = note_number(notes, "active_params_b")
+    moe = active is not None or re.search(r"\bmoe\b", notes, re.IGNORECASE) is not None
+    said = (f"notes total_params_b={number_text(total)}" if total is not None
+            else f"Variant {variant}")
+    return ModelSize(params, active, moe, said)
+
+
+def model_vram(r: dict[str, str]) -> tuple[Decimal, str, bool] | None:
+    """``(GB, how, fallback)``: the upper end of the typical-VRAM cell, else the 4-bit weights
+    × 1.2 (``fallback`` true), else None."""
+    cell = r.get("Typical_VRAM_for_4bit_or_MXFP4_GB", "")
+    vram = vram_upper_gb(cell)
+    if vram is not None:
+        return vram, f"VRAM {cell!r} → upper end", False
+    weights = decimal(r.get("weights_vram_4bit_gb_est"))
+    if weights is None:
+        return None
+    return (weights * Decimal(m.WEIGHTS_TO_SERVING_VRAM), f"VRAM {cell!r} unreadable → "
+            f"weights_vram_4bit_gb_est {number_text(weights)} × {m.WEIGHTS_TO_SERVING_VRAM} =",
+            True)
+
+
+def _model_row(r: dict[str, str], size: ModelSize, vram: Decimal) -> dict[str, str]:
+    context = decimal(r.get("Context_Length_Tokens"))
+    return {"Model": r["Model"], "Variant": r.get("Variant", ""), "hf_id": r.get("Download", ""),
+            "params_b": number_text(size.params_b),
+            "active_params_b": number_text(size.active_params_b) if size.active_params_b
+            is not None else "",
+            "architecture": "moe" if size.moe else "dense",
+            "quantization": ("mxfp4" if "MXFP4" in r.get("Quantization/Runtime", "").upper()
+                             else "4bit"),
+            "vram_needed_gb": number_text(vram),
+            "context_k": number_text(context / 1000) if context is not None else "",
+            "license": r.get("License", ""), "source": ""}
+
+
 def curated_models(ctx: Context) -> Rows:
     table = _table(ctx, "operator/curated_public_tap_models.csv")
     rows = []
     for line, r, _ in table.records() if table else ():
         name = " ".join(f"{r.get('Model', '')} {r.get('Variant', '')}".split())
         where = f"row {line} ({name})"
-        notes, variant = r.get("Notes", ""), r.get("Variant", "")
-        total = note_number(notes, "total_params_b")
-        match = _VARIANT.match(variant)
-        params = total if total is not None else Decimal(match.group(1)) if match else None
-        if not r.get("Model") or params is None:
-            ctx.ledger.dropped(table.file, where, f"no parameter count: Variant {variant!r} is "
-                               "not like 7B and the notes give no total_params_b=")
+        size, vram = model_size(r), model_vram(r)
+        if not r.get("Model") or size is None:
+            ctx.ledger.dropped(table.file, where, f"no parameter count: Variant "
+                               f"{r.get('Variant', '')!r} is not like 7B and the notes give no "
+                               "total_params_b=")
             continue
-        active = note_number(notes, "active_params_b")
-        moe = active is not None or re.search(r"\bmoe\b", notes, re.IGNORECASE) is not None
-        cell = r.get("Typical_VRAM_for_4bit_or_MXFP4_GB", "")
-        vram, how = vram_upper_gb(cell), f"VRAM {cell!r} → upper end"
-        if vram is None and decimal(r.get("weights_vram_4bit_gb_est")) is not None:
-            weights = decimal(r["weights_vram_4bit_gb_est"])
-            vram = weights * Decimal(m.WEIGHTS_TO_SERVING_VRAM)
-            how = (f"VRAM {cell!r} unreadable → weights_vram_4bit_gb_est {number_text(weights)} "
-                   f"× {m.WEIGHTS_TO_SERVING_VRAM} =")
-            ctx.ledger.warn(table.file, where, f"Typical_VRAM {cell!r} cannot be read; "
-                            f"vram_needed_gb = weights {number_text(weights)} GB × "
-                            f"{m.WEIGHTS_TO_SERVING_VRAM}", "check the model's serving VRAM")
         if vram is None:
-            ctx.ledger.dropped(table.file, where, f"no VRAM figure: Typical_VRAM {cell!r} is "
-                               "not a number or range and weights_vram_4bit_gb_est is empty")
+            ctx.ledger.dropped(table.file, where, "no VRAM figure: Typical_VRAM "
+                               f"{r.get('Typical_VRAM_for_4bit_or_MXFP4_GB', '')!r} is not a "
+                               "number or range and weights_vram_4bit_gb_est is empty")
             continue
-        context = decimal(r.get("Context_Length_Tokens"))
-        quant = "mxfp4" if "MXFP4" in r.get("Quantization/Runtime", "").upper() else "4bit"
-        out = {"Model": r["Model"], "Variant": variant, "hf_id": r.get("Download", ""),
-               "params_b": number_text(params),
-               "active_params_b": number_text(active) if active is not None else "",
-               "architecture": "moe" if moe else "dense", "quantization": quant,
-               "vram_needed_gb": number_text(vram),
-               "context_k": number_text(context / 1000) if context is not None else "",
-               "license": r.get("License", ""), "source": ""}
+        gb, how, fallback = vram
+        if fallback:
+            ctx.ledger.warn(table.file, where, f"Typical_VRAM "
+                            f"{r.get('Typical_VRAM_for_4bit_or_MXFP4_GB', '')!r} cannot be read; "
+                            f"vram_needed_gb = weights × {m.WEIGHTS_TO_SERVING_VRAM} = "
+                            f"{number_text(gb)} GB", "check the model's serving VRAM")
+        out = _model_row(r, size, gb)
         rows.append([out[c] for c in HEADERS["inputs/operator/curated_public_tap_models.csv"]])
-        params_from = (f"notes total_params_b={number_text(total)}" if total is not None
-                       else f"Variant {variant}")
         ctx.ledger.converted(table.file, where, "inputs/operator/curated_public_tap_models.csv", (
-            f"{params_from} → params_b {out['params_b']}"
-            + (f", active_params_b {out['active_params_b']}" if active is not None else "")
+            f"{size.said} → params_b {out['params_b']}"
+            + (f", active_params_b {out['active_params_b']}" if out["active_params_b"] else "")
             + f", architecture {out['architecture']}; {how} {out['vram_needed_gb']} GB, "
-            f"quantization {quant}"
-            + (f"; {number_text(context)} tokens → context_k {out['context_k']}"
-               if context is not None else "")))
+            f"quantization {out['quantization']}"
+            + (f"; {r['Context_Length_Tokens']} tokens → context_k {out['context_k']}"
+               if out["context_k"] else "")))
     return rows
 
 
@@ -190,45 +225,58 @@ def _tps_source(ctx: Context, tag: str, file: str, where: str, used: set[str]) -
     return f"source_tag {tag}"
 
 
+def _tps_record(ctx: Context, table: SourceTable, line: int, record: dict[str, str],
+                cells: tuple[str, ...]) -> tuple[dict[str, str] | None, str]:
+    """``(record, where)`` of a measurement row read to the header, or ``(None, where)`` when
+    it was dropped (recorded in the ledger)."""
+    where = f"row {line} ({record.get('model_name', '?')}/{record.get('gpu', '?')})"
+    n, columns = len(cells), len(table.header)
+    if n > columns:
+        ctx.ledger.dropped(table.file, where, f"{n} cells for {columns} columns (an unquoted "
+                           "comma?)")
+        return None, where
+    if n < columns:
+        aligned = aligned_record(table.header, cells, _valid_tps)
+        if aligned is None:
+            ctx.ledger.dropped(table.file, where, f"{n} cells for {columns} columns, and no "
+                               "single reading of them gives a measurement")
+            return None, where
+        record, gap = aligned
+        where = f"row {line} ({record.get('model_name')}/{record.get('gpu')})"
+        ctx.ledger.converted(table.file, where, "inputs/facts/tps_model_gpu.csv", (
+            f"a row of {n} cells to the {columns} columns: the only reading with a known "
+            "measurement type, a GPU count and a throughput puts the missing empty cell in "
+            f"{gap} (the same record either way)"))
+    return record, where
+
+
+def _measurement_issue(record: dict[str, str]) -> str | None:
+    """Why a (complete) row is not a D3 measurement, or None."""
+    written = record.get("measurement_type", "")
+    if written not in m.MEASUREMENT_TYPES:
+        return (f"measurement_type {written or '(empty)'!r} is none of "
+                f"{', '.join(m.MEASUREMENT_TYPES)}")
+    if m.MEASUREMENT_TYPES[written] is None:
+        return (f"measurement_type {written}: one stream's speed under load is neither one "
+                "request alone (single_stream) nor the total (aggregate), and the concurrency "
+                "needed to total it is not given")
+    if not _valid_tps(record):
+        return ("not a measurement: model_name, gpu, gpu_count ≥ 1, throughput > 0, a known "
+                "measurement_type and source_tag are needed")
+    return None
+
+
 def tps_rows(ctx: Context) -> Rows:
     table = _table(ctx, "facts/tps_model_gpu.csv")
     rows, used = [], set()
-    for line, record, cells in table.records() if table else ():
-        where = f"row {line} ({record.get('model_name', '?')}/{record.get('gpu', '?')})"
-        if len(cells) > len(table.header):
-            ctx.ledger.dropped(table.file, where, f"{len(cells)} cells for {len(table.header)} "
-                               "columns (an unquoted comma?)")
+    for line, raw, cells in table.records() if table else ():
+        record, where = _tps_record(ctx, table, line, raw, cells)
+        issue = _measurement_issue(record) if record is not None else None
+        if issue is not None:
+            ctx.ledger.dropped(table.file, where, issue)
+        if record is None or issue is not None:
             continue
-        if len(cells) < len(table.header):
-            aligned = aligned_record(table.header, cells, _valid_tps)
-            if aligned is None:
-                ctx.ledger.dropped(table.file, where, f"{len(cells)} cells for "
-                                   f"{len(table.header)} columns, and no single reading of them "
-                                   "gives a measurement")
-                continue
-            record, columns = aligned
-            where = f"row {line} ({record.get('model_name')}/{record.get('gpu')})"
-            ctx.ledger.converted(table.file, where, "inputs/facts/tps_model_gpu.csv", (
-                f"a row of {len(cells)} cells to the {len(table.header)} columns: the only "
-                "reading with a known measurement type, a GPU count and a throughput puts the "
-                f"missing empty cell in {columns} (the same record either way)"))
-        kind = m.MEASUREMENT_TYPES.get(record.get("measurement_type", ""), "unknown")
-        if kind == "unknown":
-            ctx.ledger.dropped(table.file, where, f"measurement_type "
-                               f"{record.get('measurement_type', '(empty)')!r} is none of "
-                               f"{', '.join(m.MEASUREMENT_TYPES)}")
-            continue
-        if kind is None:
-            ctx.ledger.dropped(table.file, where, f"measurement_type "
-                               f"{record['measurement_type']}: one stream's speed under load is "
-                               "neither one request alone (single_stream) nor the total "
-                               "(aggregate), and the concurrency needed to total it is not given")
-            continue
-        if not _valid_tps(record):
-            ctx.ledger.dropped(table.file, where, "not a measurement: model_name, gpu, "
-                               "gpu_count ≥ 1, throughput > 0, a known measurement_type and "
-                               "source_tag are needed")
-            continue
+        kind = m.MEASUREMENT_TYPES[record["measurement_type"]]
         batch = decimal(record.get("batch"))
         slots = (number_text(batch) if kind in ("aggregate", "batched_online") and batch
                  and batch == batch.to_integral_value() else "")

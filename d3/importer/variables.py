@@ -91,41 +91,41 @@ class _Rows:
             self.row(line, record)
         return self.out
 
-    def row(self, line: int, record: dict[str, str]) -> None:
-        vid, path = record.get("variable_id", "?"), record.get("path", "")
-        where = f"row {line} ({vid})"
-        rule = m.rule_for(self.keys, path)
+    def why_not(self, path: str, rule: m.Rule | None) -> str | None:
+        """Why a row on the draft key ``path`` cannot become a D3 variable, or None."""
         if path in m.SD_ROWS:
             mean = self.by_path.get(m.SD_ROWS[path])
-            self.drop(where, f"merged: its default is the sd cell of row {mean[0]} "
-                      f"({mean[1].get('variable_id')})" if mean else
-                      f"no {m.SD_ROWS[path]} row to carry this sd")
-            return
+            return (f"merged: its default is the sd cell of row {mean[0]} "
+                    f"({mean[1].get('variable_id')})" if mean else
+                    f"no {m.SD_ROWS[path]} row to carry this sd")
         if rule is None or rule.kind == "dropped":
-            reason = rule.note if rule else "not a key of the original draft format"
-            self.drop(where, f"path {path}: {reason}")
-            return
+            return f"path {path}: {rule.note if rule else 'not a key of the original draft format'}"
+        if not rule.target or rule.kind == "converted":
+            return f"path {path} has no variable form in D3 ({rule.describe()})"
+        target = m.target_key(rule, path)
+        if not target.startswith(ALLOWED_ROOTS[self.scope]):
+            return (f"{target} is not a key a {self.scope} variable may override (roots "
+                    f"{', '.join(ALLOWED_ROOTS[self.scope])})")
+        return None
+
+    def row(self, line: int, record: dict[str, str]) -> None:
+        path, written = record.get("path", ""), record.get("treatment", "fixed")
+        where = f"row {line} ({record.get('variable_id', '?')})"
         if path in m.ENUM_KEYS:
             self.enum_row(where, path, record)
             return
-        if not rule.target or rule.kind == "converted":
-            self.drop(where, f"path {path} has no variable form in D3 ({rule.describe()})")
+        rule = m.rule_for(self.keys, path)
+        treatment = m.TREATMENTS.get(written.strip().lower())
+        reason = self.why_not(path, rule) or (
+            f"unknown treatment {written!r}" if treatment is None else None)
+        if reason is not None:
+            self.drop(where, reason)
             return
         target = m.target_key(rule, path)
-        if not target.startswith(ALLOWED_ROOTS[self.scope]):
-            self.drop(where, f"{target} is not a key a {self.scope} variable may override "
-                      f"(roots {', '.join(ALLOWED_ROOTS[self.scope])})")
-            return
-        treatment = m.TREATMENTS.get(record.get("treatment", "fixed").strip().lower())
-        if treatment is None:
-            self.drop(where, f"unknown treatment {record.get('treatment')!r}")
-            return
-        changes = []
         cells = {c: record.get(c, "") for c in COLUMNS}
         cells.update(path=target, treatment=treatment[0], distribution=treatment[1])
-        if treatment[0] != record.get("treatment", "fixed"):
-            changes.append(f"treatment {record.get('treatment')} to {treatment[0]} + "
-                           f"distribution {treatment[1] or 'uniform'}")
+        changes = ([f"treatment {written} to {treatment[0]} + distribution "
+                    f"{treatment[1] or 'uniform'}"] if treatment[0] != written else [])
         changes += self.percent(where, path, target, record, cells)
         changes += self.sd(record, cells)
         changes += self.fixed_step(cells)
