@@ -1,4 +1,4 @@
-"""``d3`` command line: ``d3 run`` and ``d3 validate`` (SPEC §10).
+"""``d3`` command line: ``d3 run``, ``d3 validate`` and ``d3 import-draft`` (SPEC §10).
 
 This is the only module that turns exceptions into exit codes:
 0 OK, 2 invalid input (every problem printed as ``FILE:LOCATION: problem — fix``),
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from d3.core.interrupts import forget_unhandled_interrupt, recorded_interrupts
 from d3.core.progress import Emitter
 from d3.core.runner import PIPELINES, RunOptions, StageIO, run_stages, stage_runner
 from d3.core.validator import validated_inputs
+from d3.importer import draft_import, is_draft_tree, write_import
 from d3.io.loader import read_inputs_tree, resolve_params_path
 from d3.io.staging import staged_output
 from d3.registry import STAGE_BY_NAME, Roots
@@ -75,6 +78,27 @@ def _pipelines(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def _import_warnings(result, emitter: Emitter) -> None:
+    for issue in result.warnings:
+        sys.stderr.write(f"warning: {issue.line()}\n")
+    emitter.emit("draft_imported", **result.ledger.counts(), warnings=len(result.warnings))
+
+
+@contextmanager
+def run_inputs(inputs: Path, params: Path | None, emitter: Emitter) -> Iterator[tuple[Path, Path]]:
+    """The inputs dir and params file to use. An original draft tree (``simulation.yaml`` and
+    the draft's facts, no ``facts/gpu_specs.csv``) is first imported into a temporary directory,
+    exactly as ``d3 import-draft`` would, and its import report lies beside the inputs there."""
+    if not is_draft_tree(inputs):
+        yield inputs, resolve_params_path(inputs, params)
+        return
+    result = draft_import(inputs)
+    _import_warnings(result, emitter)
+    with tempfile.TemporaryDirectory(prefix="d3-draft-") as tmp:
+        write_import(result, Path(tmp))
+        yield Path(tmp) / "inputs", params or Path(tmp) / "params.yaml"
+
+
 @app.command()
 def run(
     inputs: Path = typer.Option(Path("inputs"), "--inputs", help="Inputs tree (operator/, "
@@ -96,12 +120,13 @@ def run(
         options = RunOptions(seed=seed, max_concurrency=max_concurrency,
                              fail_on_warning=fail_on_warning, pipelines=_pipelines(pipelines),
                              chunk_blocks=chunk_blocks)
-        roots = Roots(inputs, out, resolve_params_path(inputs, params))
-        emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
-        with staged_output(out) as staged:
-            run_stages(replace(roots, out=staged), options, emitter)
-            if interrupts:  # raised, but swallowed inside some library: do not commit
-                raise KeyboardInterrupt
+        with run_inputs(inputs, params, emitter) as (inputs_dir, params_path):
+            roots = Roots(inputs_dir, out, params_path)
+            emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
+            with staged_output(out) as staged:
+                run_stages(replace(roots, out=staged), options, emitter)
+                if interrupts:  # raised, but swallowed inside some library: do not commit
+                    raise KeyboardInterrupt
         emitter.emit("run_done")
 
     with recorded_interrupts() as interrupts:
@@ -121,7 +146,8 @@ def validate(
 
     def action() -> None:
         emitter.emit("load_start")
-        raw = read_inputs_tree(inputs, resolve_params_path(inputs, params))
+        with run_inputs(inputs, params, emitter) as (inputs_dir, params_path):
+            raw = read_inputs_tree(inputs_dir, params_path)
         emitter.emit("load_done", files=len(raw.sha256))
         emitter.emit("validate_start")
         v = validated_inputs(raw, seed_override=seed, fail_on_warning=fail_on_warning)
@@ -129,6 +155,24 @@ def validate(
             emitter.emit("validate_warning", level="warning", **issue.as_dict())
             sys.stderr.write(f"warning: {issue.line()}\n")
         emitter.emit("validate_done", warnings=len(v.issues))
+
+    raise typer.Exit(guarded(action, emitter))
+
+
+@app.command("import-draft")
+def import_draft(
+    src: Path = typer.Argument(..., help="The original draft's inputs/ directory."),
+    to: Path = typer.Option(..., "--to", help="Directory for inputs/, params.yaml and "
+                            "IMPORT_REPORT.md."),
+) -> None:
+    """Convert the original draft's input tree into a D3 inputs tree (docs/INPUTS.md)."""
+    emitter = Emitter()
+
+    def action() -> None:
+        result = draft_import(src)
+        _import_warnings(result, emitter)
+        write_import(result, to)
+        emitter.emit("import_written", files=len(result.files))
 
     raise typer.Exit(guarded(action, emitter))
 

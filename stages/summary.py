@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from d3.core.runner import StageIO
+from d3.importer.report import REPORT_NAME, import_record
 from d3.io.audit import sha256sums_text, upstream_md5
 from d3.io.writers import write_json, write_text_atomic
 from d3.registry import STAGES
@@ -20,6 +21,9 @@ def run(io: StageIO) -> None:
     summary = run_summary(load("validation_report"), load("plan"), load("variables_report"),
                           load("public_costs"), load("public_prices"), load("acceptance"))
     upstream = [st for st in STAGES if st.name != io.stage.name]
+    imported = io.roots.inputs.parent / REPORT_NAME  # beside inputs/ after d3 import-draft
+    if imported.is_file():
+        summary["import_report"] = import_record(imported.read_bytes())
     summary["dvc_md5"] = upstream_md5(upstream, io.roots)
     summary["artefacts"] = sorted(
         p.relative_to(io.roots.out).as_posix() for p in io.roots.out.rglob("*")

@@ -98,6 +98,7 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         "",
         *acceptance_lines(summary.get("acceptance")),
         "",
+        *import_lines(summary.get("import_report")),
         f"## Warnings ({len(summary['warnings'])})",
         "",
         *([f"- {w['line']}" for w in summary["warnings"]] or ["None."]),
@@ -120,3 +121,15 @@ def acceptance_lines(acceptance: Mapping[str, Any] | None) -> list[str]:
         status = "accepted" if v["accepted"] else "failed: " + ", ".join(v["failed"])
         lines.append(f"- grid {g}: {status}")
     return lines
+
+
+def import_lines(record: Mapping[str, Any] | None) -> list[str]:
+    """The section on the draft import the inputs came from (none for ordinary inputs)."""
+    if record is None:
+        return []
+    counts = record["counts"]
+    return ["## Imported from the original draft", "",
+            f"The inputs were imported by `d3 import-draft`; {record['file']} (sha256 "
+            f"`{record['sha256']}`) lists every source key:",
+            "", "| outcome | count |", "|---|---:|",
+            *(f"| {k} | {v} |" for k, v in counts.items()), ""]
