@@ -6,7 +6,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from d3.finance.distributions import DistributionPolicy, reserve_floor_eur, social_security_eur
 from d3.finance.loan import loan_schedule
+from d3.finance.money import cents
 from d3.finance.statements import (
     GeneralSchedules,
     LineResults,
@@ -22,10 +24,15 @@ from d3.finance.statements import (
 
 def general_schedules(general, annual_premiums: Mapping[str, float], months: int,
                       loan_amount_eur: float | None = None) -> GeneralSchedules:
-    """Month schedules of one general configuration (``loan_amount_eur`` overrides the loan)."""
+    """Month schedules of one general configuration (``loan_amount_eur`` overrides the loan).
+    Salaries inflate like fixed costs (``inflation_pct_yoy_by_category`` keyed by role)."""
     f = general.finance
     fixed = fixed_costs_by_month(f.fixed_costs_monthly_eur, f.inflation_pct_yoy_by_category,
                                  months)
+    salaries = fixed_costs_by_month(f.salaries_monthly_eur, f.inflation_pct_yoy_by_category,
+                                    months)
+    salaries_total = sum(salaries.values()) if salaries else np.zeros(months)
+    fixed_total = sum(fixed.values()) if fixed else np.zeros(months)
     dep, capex = depreciation_and_capex(general.depreciation.assets, months)
     amount = general.loan.amount_eur if loan_amount_eur is None else loan_amount_eur
     loan = loan_schedule(amount_eur=amount, term_months=general.loan.term_months,
@@ -35,7 +42,7 @@ def general_schedules(general, annual_premiums: Mapping[str, float], months: int
     insurance = insurance_monthly_eur(general.insurances.selected, annual_premiums,
                                       general.insurances.premiums_buffer_pct)
     return GeneralSchedules(
-        fixed_costs=sum(fixed.values()) if fixed else np.zeros(months),
+        fixed_costs=fixed_total,
         vatable_fixed_costs=vatable_fixed_costs(fixed, months),
         insurance=np.full(months, insurance), bizdev=np.full(months, f.bizdev_budget_monthly_eur),
         depreciation=dep, capex=capex, interest=loan.interest, principal=loan.principal,
@@ -53,7 +60,44 @@ def general_schedules(general, annual_premiums: Mapping[str, float], months: int
             fiscal_year_start_month=general.tax.fiscal_year_start_month),
         corporate_tax_payment_lag_months=general.tax.corporate_tax_payment_lag_months,
         overdraft_limit_eur=general.financing.overdraft_limit_eur,
-        overdraft_interest_rate_pct=general.financing.overdraft_interest_rate_pct)
+        overdraft_interest_rate_pct=general.financing.overdraft_interest_rate_pct,
+        salaries=salaries_total, social_security_pct=general.tax.social_security_pct,
+        distribution_policy=distribution_policy(general),
+        reserve_floor_eur=reserve_floor(general, fixed_total, salaries_total))
+
+
+def distribution_policy(general) -> DistributionPolicy:
+    """The owner's distribution policy of a general configuration; dividends are paid with the
+    corporate tax, ``corporate_tax_payment_lag_months`` after the fiscal year's last month."""
+    r = general.reserves
+    return DistributionPolicy(
+        founder_draw=r.founder_draw_policy, founder_draw_eur_per_month=r.founder_draw_eur_per_month,
+        founder_draw_pct_of_profit=r.founder_draw_pct_of_profit,
+        dividend_pct=r.distribution_policy.dividend_pct,
+        withholding_pct=general.tax.dividend_withholding_pct,
+        payment_lag_months=general.tax.corporate_tax_payment_lag_months)
+
+
+def reserve_floor(general, fixed_eur: np.ndarray, salaries_eur: np.ndarray) -> np.ndarray:
+    """Free cash kept before any distribution, ``(months,)`` EUR: ``reserve_months_target`` ×
+    the month's fixed costs + salaries + social security (as booked, in cents), at least the
+    emergency fund, plus ``cash_buffer_eur``."""
+    r = general.reserves
+    staff = cents(salaries_eur)
+    costs = cents(fixed_eur) + staff + social_security_eur(staff, general.tax.social_security_pct)
+    return reserve_floor_eur(costs, reserve_months=r.reserve_months_target,
+                             emergency_fund_eur=r.emergency_fund_eur,
+                             cash_buffer_eur=r.cash_buffer_eur)
+
+
+def uses_salaries(general) -> bool:
+    """Whether a configuration has a salary line (then the P&L tables show it)."""
+    return bool(general.finance.salaries_monthly_eur)
+
+
+def pays_distributions(general) -> bool:
+    """Whether a configuration can pay the owner (then the cash flow table shows it)."""
+    return distribution_policy(general).pays
 
 
 def empty_line(shape) -> LineResults:

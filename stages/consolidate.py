@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from decimal import Decimal
 
@@ -17,10 +18,12 @@ from d3.consolidate import (
     general_schedules,
     max_loan_for_dscr,
     overhead_allocation,
+    pays_distributions,
     private_line,
     public_kpis,
     public_line,
     reference_finance,
+    uses_salaries,
 )
 from d3.core.runner import StageIO, selected_pipelines
 from d3.core.variables import overrides_of, reference_values, with_overrides
@@ -31,13 +34,10 @@ from d3.finance.tables import (
     BALANCE_SHEET_PERCENTILES,
     BALANCE_SHEET_SERIES,
     BREAK_EVEN_COLUMNS,
-    CASH_PERCENTILES,
-    CASH_SERIES,
     LOAN_COLUMNS,
-    PNL_PERCENTILES,
-    PNL_SERIES,
     VAT_SERIES,
     YEAR_COLUMNS,
+    OptionalLines,
     autoscaler_table_rows,
     balance_sheet_difference_eur,
     break_even_rows,
@@ -93,6 +93,26 @@ def run(io: StageIO) -> None:
 
     block_ids = grid_of.astype(np.int64) * replicates + rep_of
     driver = p["consolidation.overhead_allocation_driver"]
+    grid_points = sorted(set(grid_of.tolist()))
+
+    @functools.lru_cache(maxsize=64)
+    def validated(overrides: tuple) -> GeneralOperator:
+        return GeneralOperator.model_validate(with_overrides(general_dump, dict(overrides)))
+
+    def general_of(values) -> GeneralOperator:
+        """The general configuration at the variable values ``values``."""
+        return validated(tuple(sorted(overrides_of(variables, values, "general").items())))
+
+    def reference_general(g: int) -> GeneralOperator:
+        return general_of(reference_values(variables, g))
+
+    # Salary and distribution lines are shown when any configuration of the run has them.
+    used = {(uses_salaries(c), pays_distributions(c)) for c in (
+        *(general_of(blocks[int(b)]) for b in np.unique(block_ids)),
+        *(reference_general(g) for g in grid_points))}
+    lines_on = OptionalLines(salaries=any(s for s, _ in used),
+                             distributions=any(d for _, d in used))
+    pnl_series, cash_series = lines_on.pnl_series(), lines_on.cash_series()
 
     def sample_results(rows: np.ndarray) -> dict[str, np.ndarray]:
         """Finance of the samples ``rows`` (one general configuration per block, since
@@ -101,9 +121,7 @@ def run(io: StageIO) -> None:
         for block in np.unique(block_ids[rows]):
             sub = rows[block_ids[rows] == block]
             at = np.searchsorted(rows, sub)
-            overrides = overrides_of(variables, blocks[int(block)], "general")
-            general = GeneralOperator.model_validate(with_overrides(general_dump, overrides))
-            sched = general_schedules(general, premiums, months)
+            sched = general_schedules(general_of(blocks[int(block)]), premiums, months)
             pub = public_line(_rows_of(demand, sub)) if public_on else None
             pri = private_line(_rows_of(clients, sub)) if private_on else None
             for k, v in consolidated(pub, pri, sched, (len(sub), months)).items():
@@ -122,22 +140,20 @@ def run(io: StageIO) -> None:
     kpi_columns_by_name: dict[str, list[np.ndarray]] = {}
     demand_doc = load("public_summary") if public_on else None
     private_doc = load("private_summary") if private_on else None
-    for g in sorted(set(grid_of.tolist())):
+    for g in grid_points:
         rows = np.flatnonzero(grid_of == g)
         reps = rep_of[rows]
         results = sample_results(rows)
         pub_rows, pri_rows = _rows_of(demand, rows), _rows_of(clients, rows)
         if g == int(grid_of.min()):
             _write_plots(io, results, pub_rows, months)
-        general = GeneralOperator.model_validate(with_overrides(
-            general_dump, overrides_of(variables, reference_values(variables, g), "general")))
+        general = reference_general(g)
         reference = reference_finance(g, general, premiums, months, demand_doc, private_doc,
                                       driver, hours)
         pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(months)]).T
-               for s in sorted({*PNL_PERCENTILES, *CASH_PERCENTILES,
-                                *BALANCE_SHEET_PERCENTILES})}
-        pnl_rows += monthly_rows(g, reference, PNL_SERIES, pct, PNL_PERCENTILES, qs, calendar)
-        cash_rows += monthly_rows(g, reference, CASH_SERIES, pct, CASH_PERCENTILES, qs, calendar)
+               for s in sorted({*pnl_series, *cash_series, *BALANCE_SHEET_PERCENTILES})}
+        pnl_rows += monthly_rows(g, reference, pnl_series, pct, pnl_series, qs, calendar)
+        cash_rows += monthly_rows(g, reference, cash_series, pct, cash_series, qs, calendar)
         bs_rows += monthly_rows(g, reference, BALANCE_SHEET_SERIES, pct,
                                 BALANCE_SHEET_PERCENTILES, qs, calendar)
         vat_rows += [row + [general.tax.vat_buffer_policy] for row in
@@ -145,7 +161,7 @@ def run(io: StageIO) -> None:
         be_rows += break_even_rows(g, results, reference,
                                    pub_rows["active_customers"] if pub_rows else None,
                                    pri_rows["active_clients"] if pri_rows else None)
-        year_out += year_rows(g, results, reference, qs)
+        year_out += year_rows(g, results, reference, qs, lines_on.year_series())
         buffer = general.reserves.cash_buffer_eur
         kpis = sample_kpis(results, horizon, min_dscr=min_dscr, cash_buffer_eur=buffer)
         if pub_rows is not None:
@@ -160,7 +176,8 @@ def run(io: StageIO) -> None:
                 reference_2d, horizon))
         for metric, (_, values) in kpis.items():
             kpi_columns_by_name.setdefault(metric, []).append(values)
-        reference_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in reference.items()}
+        reference_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in reference.items()
+                                 if k not in lines_on.hidden()}
         kpi_rows += kpi_table_rows(g, kpis, reference_kpis, reps, qs)
         autoscaler = autoscaler_kpis([r for r in scaler_rows if r["grid_index"] == str(g)])
         kpi_rows += autoscaler_table_rows(g, autoscaler, qs)
@@ -209,9 +226,9 @@ def run(io: StageIO) -> None:
     write_csv(io.out("loan"), LOAN_COLUMNS, [
         [str(m + 1), *(fmt_float(float(getattr(loan, f)[m]), 2) for f in LOAN_COLUMNS[1:])]
         for m in range(len(loan.payment))])
-    write_csv(io.out("pnl"), monthly_columns(PNL_SERIES, PNL_PERCENTILES, qs), pnl_rows)
+    write_csv(io.out("pnl"), monthly_columns(pnl_series, pnl_series, qs), pnl_rows)
     write_csv(io.out("pnl_by_year"), YEAR_COLUMNS, year_out)
-    write_csv(io.out("cashflow"), monthly_columns(CASH_SERIES, CASH_PERCENTILES, qs), cash_rows)
+    write_csv(io.out("cashflow"), monthly_columns(cash_series, cash_series, qs), cash_rows)
     write_csv(io.out("vat"), (*monthly_columns(VAT_SERIES, (), qs), "policy"), vat_rows)
     write_csv(io.out("balance_sheet"),
               monthly_columns(BALANCE_SHEET_SERIES, BALANCE_SHEET_PERCENTILES, qs), bs_rows)
@@ -227,7 +244,7 @@ def run(io: StageIO) -> None:
     doc["reference_values"] = {
         str(g): {k: format(x, "f") if isinstance(x, Decimal) else str(x)
                  for k, x in reference_values(variables, g).items()}
-        for g in sorted(set(grid_of.tolist()))}
+        for g in grid_points}
     write_json(io.out("summary_json"), doc)
     write_text_atomic(io.out("summary_md"), summary_markdown(doc))
     write_json(io.out("metrics"), metrics)

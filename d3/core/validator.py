@@ -243,12 +243,20 @@ def operator_rule_issues(scope: str, op: BaseModel, file: str,
                          channel_ids: set[str] | None) -> list[Issue]:
     """The cross-field rules of one operator document (its schema is checked by pydantic)."""
     if scope == "general":
-        loan = op.loan
+        loan, out = op.loan, []
         if loan.grace_period_months >= loan.term_months:
-            return [Issue(file, "loan.grace_period_months", f"grace period "
-                          f"{loan.grace_period_months} must be shorter than term_months "
-                          f"{loan.term_months}", "lower the grace period or extend the term")]
-        return []
+            out.append(Issue(file, "loan.grace_period_months", f"grace period "
+                             f"{loan.grace_period_months} must be shorter than term_months "
+                             f"{loan.term_months}", "lower the grace period or extend the term"))
+        split = op.reserves.distribution_policy
+        if abs(split.reinvest_pct + split.dividend_pct - 100.0) > 1e-9:
+            out.append(Issue(file, "reserves.distribution_policy.reinvest_pct",
+                             f"reinvest_pct {split.reinvest_pct:g} + dividend_pct "
+                             f"{split.dividend_pct:g} = "
+                             f"{split.reinvest_pct + split.dividend_pct:g}, must sum to 100",
+                             f"set reinvest_pct to 100 − dividend_pct = "
+                             f"{100.0 - split.dividend_pct:g}"))
+        return out
     out = _acquisition_issues(op.acquisition, file, channel_ids)
     if scope == "public_tap":
         out = _autoscaling_issues(op, file) + out

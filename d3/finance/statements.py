@@ -11,7 +11,9 @@ foreign GPU rentals are reverse-charged, VAT-neutral), and the monthly net is re
 ``vat_payment_lag_months`` later; receivables and payables follow AR/AP days on the Private
 Tap's monthly invoices and GPU costs; public credits and private GPU-hour blocks are prepaid
 (deferred revenue); cash never goes negative: an overdraft up to its limit, then a funding gap,
-both charged interest.
+both charged interest. Salaries and the employer's social security on them are opex (no
+VAT). Founder draws and dividends (:mod:`d3.finance.distributions`) are equity: paid from
+retained earnings, never below the reserve floor, after the month's cash flow.
 """
 from __future__ import annotations
 
@@ -19,6 +21,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from d3.finance.distributions import (
+    DistributionPolicy,
+    OwnerDistributions,
+    dividend_withholding_eur,
+    social_security_eur,
+)
+from d3.finance.money import cents
 
 DAYS_PER_MONTH = 30.0
 VAT_EXEMPT_COST_WORDS = ("salary", "salaries", "payroll", "wage", "insurance")
@@ -67,12 +77,6 @@ def vatable_fixed_costs(fixed_by_month: Mapping[str, np.ndarray], months: int) -
 
 
 # --- corporate tax by fiscal year -------------------------------------------------------------
-
-
-def cents(x):
-    """``x`` rounded to the cent: every booked amount is whole cents, so balances built from
-    them (and the balance sheet) add up exactly when written with 2 decimals."""
-    return np.round(x, 2)
 
 
 def fiscal_months(months: int, *, start_month: int, fiscal_year_start_month: int = 1) -> np.ndarray:
@@ -202,6 +206,10 @@ class GeneralSchedules:
     corporate_tax_payment_lag_months: int = 5  # after the fiscal year's last month
     overdraft_limit_eur: float = 0.0
     overdraft_interest_rate_pct: float = 12.0  # annual; also charged on a funding gap
+    salaries: np.ndarray | None = None  # gross salaries (all roles); None: none
+    social_security_pct: float = 0.0  # employer charges on gross salaries
+    distribution_policy: DistributionPolicy = DistributionPolicy()
+    reserve_floor_eur: np.ndarray | None = None  # free cash a distribution leaves; None: 0
 
 
 def fiscal_month_of(g: GeneralSchedules, months: int) -> np.ndarray:
@@ -235,30 +243,43 @@ class Financing:
     overdraft_interest: np.ndarray  # on the opening overdraft + funding gap, rate / 12
     tax: CorporateTax
     net_cash: np.ndarray  # bank cash − overdraft − funding gap, month end
+    founder_draw: np.ndarray  # gross, paid at month end (equity)
+    dividends: np.ndarray  # gross, paid at month end (equity)
 
 
 def bank_financing(ebt_before_overdraft: np.ndarray, cash_flow_before_financing: np.ndarray,
-                   g: GeneralSchedules) -> Financing:
+                   g: GeneralSchedules, vat_owed: np.ndarray | None = None) -> Financing:
     """Net cash month by month: the opening overdraft and funding gap cost
     ``overdraft_interest_rate_pct``/12 (a P&L expense and a cash outflow, which also lowers
-    the tax), tax is paid per :class:`FiscalYearTax`. ``cash_flow_before_financing`` excludes
-    overdraft interest and tax paid."""
+    the tax), tax is paid per :class:`FiscalYearTax`, then the owner's distributions are paid
+    per :class:`OwnerDistributions` out of free cash (net cash − ``vat_owed`` − tax owed)
+    above ``g.reserve_floor_eur``. ``cash_flow_before_financing`` excludes overdraft interest,
+    tax paid and distributions."""
     n, t = ebt_before_overdraft.shape
     rate = g.overdraft_interest_rate_pct / 100.0 / 12.0
     fiscal = fiscal_month_of(g, t)
     tax = FiscalYearTax(n, rate_pct=g.corporate_tax_pct,
                         lag_months=g.corporate_tax_payment_lag_months,
                         carry_forward=g.loss_carry_forward)
-    interest, accrued, paid, net_cash = (np.zeros((n, t)) for _ in range(4))
-    net = np.full(n, float(cents(g.opening_cash_eur)))
+    owner = OwnerDistributions(n, g.distribution_policy) if g.distribution_policy.pays else None
+    floor = np.zeros(t) if g.reserve_floor_eur is None else cents(g.reserve_floor_eur)
+    owed = np.zeros((n, t)) if vat_owed is None else vat_owed
+    interest, accrued, paid, net_cash, draw, dividend = (np.zeros((n, t)) for _ in range(6))
+    net, tax_owed = np.full(n, float(cents(g.opening_cash_eur))), np.zeros(n)
     for m in range(t):
         interest[:, m] = cents(rate * np.maximum(-net, 0.0))
         accrued[:, m], paid[:, m] = tax.step(m, int(fiscal[m]),
                                              ebt_before_overdraft[:, m] - interest[:, m])
         net = net + cash_flow_before_financing[:, m] - interest[:, m] - paid[:, m]
+        if owner is not None:
+            tax_owed = tax_owed + (accrued[:, m] - paid[:, m])
+            draw[:, m], dividend[:, m] = owner.step(
+                m, int(fiscal[m]), ebt_before_overdraft[:, m] - interest[:, m] - accrued[:, m],
+                net - owed[:, m] - tax_owed, float(floor[m]))
+            net = net - draw[:, m] - dividend[:, m]
         net_cash[:, m] = net
     return Financing(interest, CorporateTax(accrued, paid, np.cumsum(accrued - paid, axis=-1)),
-                     net_cash)
+                     net_cash, draw, dividend)
 
 
 def cash_overdraft_and_gap(net_cash: np.ndarray, limit_eur: float):
@@ -274,9 +295,12 @@ def free_cash(net_cash: np.ndarray, vat_balance: np.ndarray, tax_payable: np.nda
 
 
 def balance_sheet(*, cash, overdraft, funding_gap, receivables, payables, deferred, vat_balance,
-                  tax_payable, net_income, g: GeneralSchedules) -> dict[str, np.ndarray]:
-    """Assets, liabilities and equity at each month end, ``bs_*`` (EUR). Every entry is a sum
-    of whole cents, so assets = liabilities + equity holds to the cent by construction."""
+                  tax_payable, net_income, g: GeneralSchedules,
+                  distributions=0.0) -> dict[str, np.ndarray]:
+    """Assets, liabilities and equity at each month end, ``bs_*`` (EUR). Retained earnings =
+    cumulative net income − cumulative distributions (gross: the withholding tax is remitted
+    in the month it is withheld). Every entry is a sum of whole cents, so assets =
+    liabilities + equity holds to the cent by construction."""
     shape = cash.shape
     assets = {"bs_cash_eur": cash, "bs_receivables_eur": receivables,
               "bs_fixed_assets_net_eur": np.broadcast_to(
@@ -288,7 +312,8 @@ def balance_sheet(*, cash, overdraft, funding_gap, receivables, payables, deferr
                    "bs_loan_eur": np.broadcast_to(loan_balance(g), shape),
                    "bs_overdraft_eur": overdraft, "bs_funding_gap_eur": funding_gap}
     equity = {"bs_paid_in_capital_eur": np.full(shape, float(cents(g.equity_injection_eur))),
-              "bs_retained_earnings_eur": np.cumsum(net_income, axis=-1)}
+              "bs_retained_earnings_eur": np.cumsum(net_income, axis=-1) - np.cumsum(
+                  np.broadcast_to(distributions, shape), axis=-1)}
     return {**assets, **liabilities, **equity,
             "bs_total_assets_eur": sum(assets.values()),
             "bs_total_liabilities_eur": sum(liabilities.values()),
@@ -324,8 +349,11 @@ def pnl_and_cashflow(public: LineResults, private: LineResults,
     gross_margin = revenue - cogs
     acquisition = cents(public.acquisition) + cents(private.acquisition)
     fixed, insurance, bizdev = cents(g.fixed_costs), cents(g.insurance), cents(g.bizdev)
-    contingency = cents((fixed + insurance + bizdev) * g.contingency_pct / 100.0)
-    opex = acquisition + fixed + insurance + bizdev + contingency
+    salaries = np.zeros_like(fixed) if g.salaries is None else cents(g.salaries)
+    social = social_security_eur(salaries, g.social_security_pct)
+    contingency = cents((fixed + salaries + social + insurance + bizdev)
+                        * g.contingency_pct / 100.0)
+    opex = acquisition + fixed + salaries + social + insurance + bizdev + contingency
     ebitda = gross_margin - opex
     depreciation, capex, principal = cents(g.depreciation), cents(g.capex), cents(g.principal)
     loan_interest = cents(g.interest)
@@ -344,9 +372,12 @@ def pnl_and_cashflow(public: LineResults, private: LineResults,
     wc_before_tax = receivables - payables - deferred - vat.payable_balance
     flow_before_financing = ebt_before_overdraft + depreciation - np.diff(
         wc_before_tax, axis=-1, prepend=0.0) - capex - principal
-    f = bank_financing(ebt_before_overdraft, flow_before_financing, g)
+    vat_owed = np.maximum(vat.payable_balance, 0.0)
+    f = bank_financing(ebt_before_overdraft, flow_before_financing, g, vat_owed)
     unfunded = f if not f.overdraft_interest.any() else bank_financing(
-        ebt_before_overdraft, flow_before_financing, replace(g, overdraft_interest_rate_pct=0.0))
+        ebt_before_overdraft, flow_before_financing, replace(g, overdraft_interest_rate_pct=0.0),
+        vat_owed)
+    distributions = f.founder_draw + f.dividends
 
     interest = loan_interest + f.overdraft_interest
     ebt = ebt_before_overdraft - f.overdraft_interest
@@ -361,6 +392,8 @@ def pnl_and_cashflow(public: LineResults, private: LineResults,
         "revenue_eur": revenue, "cogs_public_eur": cogs_pub, "cogs_private_eur": cogs_pri,
         "cogs_eur": cogs, "gross_margin_eur": gross_margin, "acquisition_eur": acquisition,
         "fixed_costs_eur": np.broadcast_to(fixed, shape),
+        "salaries_eur": np.broadcast_to(salaries, shape),
+        "social_security_eur": np.broadcast_to(social, shape),
         "insurance_eur": np.broadcast_to(insurance, shape),
         "bizdev_eur": np.broadcast_to(bizdev, shape),
         "contingency_eur": np.broadcast_to(contingency, shape), "opex_eur": opex,
@@ -376,10 +409,20 @@ def pnl_and_cashflow(public: LineResults, private: LineResults,
         "vat_remitted_eur": vat.remitted, "vat_payable_eur": vat.payable_balance,
         "vat_set_aside_eur": vat.set_aside,
         "capex_eur": np.broadcast_to(capex, shape),
-        "principal_eur": np.broadcast_to(principal, shape), "closing_cash_eur": cash,
+        "principal_eur": np.broadcast_to(principal, shape),
+        # Owner distributions (equity; company cash out = gross, the withholding included).
+        "founder_draw_eur": f.founder_draw, "dividends_gross_eur": f.dividends,
+        "dividend_withholding_eur": dividend_withholding_eur(
+            distributions, g.distribution_policy.withholding_pct),
+        "distributions_eur": distributions,
+        "reserve_floor_eur": np.broadcast_to(
+            np.zeros(shape[-1]) if g.reserve_floor_eur is None else cents(g.reserve_floor_eur),
+            shape),
+        "closing_cash_eur": cash,
         "overdraft_eur": overdraft, "funding_gap_eur": gap, "net_cash_eur": f.net_cash,
         # Borrowing drawn (+) or repaid (−) in the month, so that opening cash + operating
-        # cash − capex − principal + drawn = closing cash in the cash flow statement.
+        # cash − capex − principal − distributions + drawn = closing cash in the cash flow
+        # statement.
         "overdraft_drawn_eur": np.diff(overdraft, axis=-1, prepend=0.0),
         "funding_gap_drawn_eur": np.diff(gap, axis=-1, prepend=0.0),
         "free_cash_eur": free_cash(f.net_cash, vat.payable_balance, f.tax.payable),
@@ -388,7 +431,8 @@ def pnl_and_cashflow(public: LineResults, private: LineResults,
         **lender_ratios(ebitda, ebit, f.tax.paid, loan_interest, principal, interest),
         **balance_sheet(cash=cash, overdraft=overdraft, funding_gap=gap, receivables=receivables,
                         payables=payables, deferred=deferred, vat_balance=vat.payable_balance,
-                        tax_payable=f.tax.payable, net_income=net_income, g=g),
+                        tax_payable=f.tax.payable, net_income=net_income, g=g,
+                        distributions=distributions),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,6 +48,44 @@ VAT_SERIES = ("vat_collected_eur", "vat_paid_eur", "vat_remitted_eur", "vat_paya
               "vat_set_aside_eur")
 LOAN_COLUMNS = ("month", "opening_principal", "interest", "principal", "payment",
                 "closing_principal")
+# Lines shown only when some configuration of the run uses them, so that a plan without
+# salaries or distributions writes the same bytes as before they were modelled.
+SALARY_SERIES = ("salaries_eur", "social_security_eur")
+DISTRIBUTION_SERIES = ("founder_draw_eur", "dividends_gross_eur", "dividend_withholding_eur",
+                       "distributions_eur", "reserve_floor_eur")
+
+
+@dataclass(frozen=True)
+class OptionalLines:
+    """Which optional lines the tables show: salaries (P&L, after the fixed costs) and the
+    owner's distributions (cash flow, after the principal)."""
+
+    salaries: bool = False
+    distributions: bool = False
+
+    def hidden(self) -> tuple[str, ...]:
+        """Series left out of every table and of the reference-path JSON."""
+        return (*(() if self.salaries else SALARY_SERIES),
+                *(() if self.distributions else DISTRIBUTION_SERIES))
+
+    def pnl_series(self) -> tuple[str, ...]:
+        return _inserted(PNL_SERIES, "fixed_costs_eur", SALARY_SERIES, self.salaries)
+
+    def cash_series(self) -> tuple[str, ...]:
+        return _inserted(CASH_SERIES, "principal_eur", DISTRIBUTION_SERIES, self.distributions)
+
+    def year_series(self) -> tuple[str, ...]:
+        return _inserted(YEAR_SERIES, "acquisition_eur", SALARY_SERIES, self.salaries)
+
+
+def _inserted(series: Sequence[str], after: str, extra: Sequence[str], on: bool):
+    """``series`` with ``extra`` after ``after`` when ``on``."""
+    if not on:
+        return tuple(series)
+    i = series.index(after) + 1
+    return (*series[:i], *extra, *series[i:])
+
+
 KPI_BASE = ("grid_index", "metric", "unit")
 BREAK_EVEN_COLUMNS = ("month", "grid_index", "fixed_costs_eur", "acquisition_eur", "opex_eur",
                       "p50_gross_margin_pct", "p50_revenue_needed_eur", "p50_revenue_eur",
@@ -88,17 +127,18 @@ def kpi_columns(qs: Sequence[int]) -> tuple[str, ...]:
 
 
 def year_rows(grid_index: int, results: Mapping[str, np.ndarray],
-              reference: Mapping[str, np.ndarray], qs: Sequence[int]) -> list[list[str]]:
+              reference: Mapping[str, np.ndarray], qs: Sequence[int],
+              series: Sequence[str] = YEAR_SERIES) -> list[list[str]]:
     """Per plan year (months 1–12, 13–24, …) and in total: each sample's sum, then the
     percentiles across samples (never the sum of monthly percentiles), beside the reference
     path's sum."""
-    months = results[YEAR_SERIES[0]].shape[1]
+    months = results[series[0]].shape[1]
     periods = [(str(y + 1), slice(12 * y, min(12 * (y + 1), months)))
                for y in range((months + 11) // 12)] + [("total", slice(0, months))]
     rows = []
     for label, sl in periods:
         n = sl.stop - sl.start
-        for s in YEAR_SERIES:
+        for s in series:
             per_sample = results[s][:, sl].sum(axis=1)
             pv = np.percentile(per_sample, list(qs), method="linear")
             rows.append([str(grid_index), label, str(n), s,
@@ -112,14 +152,16 @@ def break_even_rows(g: int, results: Mapping[str, np.ndarray],
                     private_active: np.ndarray | None) -> list[list[str]]:
     """Break-even by the P&L's own definition: a month is covered when EBITDA ≥ 0 (ad spend
     included). Per sample first: the revenue that would cover the month's opex (fixed costs,
-    insurance, bizdev, contingency **and** acquisition) at the sample's gross margin, and the
+    salaries and social security, insurance, bizdev, contingency **and** acquisition) at the
+    sample's gross margin, and the
     customers (clients) that would bring it at the sample's revenue per head; then the p50
     across samples. ``p_covered`` is the share of samples with EBITDA ≥ 0; ``covered`` is the
     p50 EBITDA ≥ 0 (the same numbers as ``pnl_by_month.csv``'s ``p50_ebitda_eur``)."""
     rows = []
     months = results["ebitda_eur"].shape[1]
-    fixed = (reference["fixed_costs_eur"] + reference["insurance_eur"] + reference["bizdev_eur"]
-             + reference["contingency_eur"])
+    fixed = (reference["fixed_costs_eur"] + reference.get("salaries_eur", 0.0)
+             + reference.get("social_security_eur", 0.0) + reference["insurance_eur"]
+             + reference["bizdev_eur"] + reference["contingency_eur"])
     gm = safe_ratio(results["gross_margin_eur"], results["revenue_eur"])
     needed = safe_ratio(results["opex_eur"], gm)
     per_public = _per_head(results["revenue_public_eur"], public_active)

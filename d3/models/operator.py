@@ -27,6 +27,7 @@ class Meta(Strict):
 
 class Finance(Strict):
     fixed_costs_monthly_eur: dict[str, Eur]
+    salaries_monthly_eur: dict[str, Eur] = {}  # role → gross salary per month
     inflation_pct_yoy_by_category: dict[str, Annotated[float, Field(ge=-50, le=100)]] = {}
     bizdev_budget_monthly_eur: Eur = 0.0
     contingency_pct_of_costs: Pct = 0.0
@@ -50,6 +51,8 @@ class Tax(Strict):
     loss_carry_forward: bool = True
     fiscal_year_start_month: Month = 1
     corporate_tax_payment_lag_months: NonNegInt = 5  # after the fiscal year's last month
+    social_security_pct: Pct = 0.0  # employer charges on gross salaries
+    dividend_withholding_pct: Pct = 0.0  # withheld from distributions, remitted by the company
 
 
 class Financing(Strict):
@@ -87,8 +90,21 @@ class Insurances(Strict):
     premiums_buffer_pct: Pct = 0.0
 
 
+class DistributionPolicy(Strict):
+    """How a closed fiscal year's profit (after founder draws) is split; sums to 100."""
+
+    reinvest_pct: Pct = 100.0
+    dividend_pct: Pct = 0.0
+
+
 class Reserves(Strict):
     cash_buffer_eur: Eur = 0.0
+    reserve_months_target: Annotated[float, Field(ge=0)] = 0.0  # months of staff + fixed costs
+    emergency_fund_eur: Eur = 0.0
+    founder_draw_policy: Literal["none", "flat", "percent_of_profit"] = "none"
+    founder_draw_eur_per_month: Eur = 0.0
+    founder_draw_pct_of_profit: Pct = 0.0
+    distribution_policy: DistributionPolicy = DistributionPolicy()
 
 
 class GeneralOperator(Strict):

@@ -33,7 +33,9 @@ UNIT_SUFFIXES = (
     ("_eur_per_1k", "EUR per 1k tokens"), ("_eur_per_1M", "EUR per 1M tokens"),
     ("_eur_per_month", "EUR per month"), ("_eur", "EUR"), ("_pct_mom", "% per month"),
     ("_pct_yoy", "% per year"), ("_pct_flat", "% per year, nominal"),
-    ("_pct_of_gpu", "% of GPU cost"), ("_pct_of_costs", "% of costs"), ("_pct", "% (0..100)"),
+    ("_pct_of_gpu", "% of GPU cost"), ("_pct_of_costs", "% of costs"),
+    ("_pct_of_profit", "% of the month's net income"), ("_pct", "% (0..100)"),
+    ("_months_target", "months"),
     ("_frac", "fraction (0..1)"), ("_s", "seconds"), ("_months", "months"),
     ("_days", "days"), ("hours_in_month", "hours"), ("_hours", "hours"),
     ("hours_per_client_month", "hours per client per month"), ("_minutes", "minutes"),
@@ -48,6 +50,8 @@ NOTES = {
     "finance.fixed_costs_monthly_eur": "category → EUR per month",
     "finance.inflation_pct_yoy_by_category": "category → % per year; applied monthly",
     "finance.equity_injection_eur": "cash paid in at month 1",
+    "finance.salaries_monthly_eur": "role → gross salary per month; inflated by "
+    "inflation_pct_yoy_by_category[role]; opex, no VAT, contingency applies",
     "loan.interest_rate_pct_flat": "annual nominal rate; monthly rate = rate / 12",
     "loan.repayment": "annuity (level payment), flat (equal principal), bullet (all at end)",
     "tax.vat_buffer_policy": "how much VAT cash is set aside until remitted",
@@ -60,6 +64,17 @@ NOTES = {
     "the opening overdraft and funding gap",
     "calendar.hours_in_month": "hours used to spread monthly demand",
     "reserves.cash_buffer_eur": "minimum free cash to keep; sets the funding need",
+    "reserves.reserve_months_target": "months of fixed costs + salaries + social security "
+    "kept in free cash: no distribution takes free cash below max(this × the month's costs, "
+    "emergency_fund_eur) + cash_buffer_eur",
+    "reserves.emergency_fund_eur": "the reserve floor is at least this (+ cash_buffer_eur)",
+    "reserves.founder_draw_policy": "none, flat (founder_draw_eur_per_month) or "
+    "percent_of_profit (of the month's positive net income); equity, from retained earnings",
+    "reserves.distribution_policy.dividend_pct": "of a closed fiscal year's net income less its "
+    "draws, paid with the corporate tax; + reinvest_pct = 100",
+    "tax.social_security_pct": "employer charges on gross salaries (NL: 27.65)",
+    "tax.dividend_withholding_pct": "dividend tax withheld from every distribution and remitted "
+    "by the company (NL: 15)",
     "pricing_policy.public_tap.target_margin_pct": "margin on the sell price, 0..95",
     "pricing_policy.public_tap.round_increment_eur_per_1k": "sell prices round UP to this",
     "pricing_policy.public_tap.allow_tps_heuristic": "false: a missing throughput measurement "
