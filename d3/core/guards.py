@@ -20,11 +20,12 @@ from d3.models.plan import Plan
 # Calibrated on this machine with the shipped inputs (10 public models), `/usr/bin/time -f %M`
 # (samples × months, horizon → GB measured / estimated):
 #   6 000 × 60, h 24 → 0.70 / 0.71;  24 000 × 60, h 24 → 1.55 / 1.57;
-#   24 000 × 24, h 24 → 0.87 / 0.90;  24 000 × 60, h 6 vs h 60 → +0.08 GB for 2.33 M more
-#   ticks (34 B per tick);  99 000 × 60, h 24 → 5.3 / 5.19 (docs/BENCHMARKS.md).
+#   24 000 × 24, h 24 → 0.87 / 0.90;  99 000 × 60, h 24 → 5.3 / 5.19 (docs/BENCHMARKS.md);
+#   30 × 600, h 600 (25.9 M ticks per trace) → 3.82 / 3.78 — the ticks dominate.
 MEMORY_BASE_BYTES = 0.42e9
 MEMORY_PER_SAMPLE_MONTH_BYTES = 800.0
-MEMORY_PER_TICK_BYTES = 40.0
+MEMORY_PER_TICK_BYTES = 130.0  # 30 samples, horizon and term 600 months: 3.82 GB measured
+MAX_VALUES_PER_VARIABLE = 1_000_000  # a random variable's probabilities are one array
 MAX_NEW_CUSTOMERS_PER_MONTH = 1e9  # beyond it a Poisson draw of new customers loses meaning
 
 
@@ -67,8 +68,14 @@ def size_issues(variables: Sequence[Variable], plan: Plan, file: str,
     """Grid size, sample count and memory against ``run.max_grid_size``,
     ``run.max_samples`` and ``run.max_memory_gb``; ``months`` are the modelled months
     (:func:`modelled_months`, default the horizon)."""
+    # A random variable's distribution is one array over its values (the grid's variables
+    # are counted by the grid size below).
+    out = [Issue(v.file, v.location, f"{v.n_steps + 1} values from {v.text(v.lo)} to "
+                 f"{v.text(v.grid_point(v.n_steps))} by {v.text(v.step)}, more than "
+                 f"{MAX_VALUES_PER_VARIABLE} for a random variable", "use a coarser step")
+           for v in variables if v.kind == "numeric" and v.treatment == "random"
+           and v.n_steps + 1 > MAX_VALUES_PER_VARIABLE]
     size = grid_size(variables)
-    out = []
     if size > plan.run.max_grid_size:
         out.append(Issue(file, "run.max_grid_size", f"the run grid has {size} points, more than "
                          f"run.max_grid_size = {plan.run.max_grid_size}", "make some "

@@ -34,6 +34,7 @@ from d3.core.variables import (
     Variable,
     node_at,
     parse_variable,
+    reference_value,
     with_override,
     with_overrides,
 )
@@ -400,6 +401,7 @@ def _variables(
 ) -> list[Variable]:
     variables: list[Variable] = []
     first_row: dict[str, str] = {}
+    first_path: dict[tuple[str, str], str] = {}
     for scope in SCOPES:
         table = raw.tables.get(f"variables_{scope}")
         if table is None:
@@ -421,11 +423,19 @@ def _variables(
                 issues.append(Issue(table.file, f"row {number} ({vid})", f"duplicate variable_id"
                                     f" {vid!r} (first at {first_row[vid]})", "rename one of them"))
                 continue
+            path = str(record.get("path", "")).strip()
+            if path and (scope, path) in first_path:
+                # Two rows on one key: one would silently override the other.
+                issues.append(Issue(table.file, f"row {number} ({vid})", f"path {path!r} is "
+                                    f"already varied by {first_path[(scope, path)]}",
+                                    "keep one row per key"))
+                continue
             var = parse_variable(record, file=table.file, row=number, file_scope=scope,
                                  operator=dump, issues=issues)
             if var is None:
                 continue
             first_row[vid] = f"{table.file} row {number}"
+            first_path[(scope, path)] = f"row {number} ({vid})"
             if dump is None or _value_issues(var, dump, rules, issues):
                 scoped.append(var)
         if dump is not None and len(scoped) == len(table.rows):
@@ -468,10 +478,16 @@ def probe_values(var: Variable) -> tuple[Any, ...]:
     variable only ever takes its default."""
     if var.treatment == "fixed":
         return (var.default,)
+    # The reference path uses the mean of a random variable, which is not a grid value.
+    reference = (reference_value(var),) if var.treatment == "random" else ()
     if var.kind == "discrete":
-        return tuple(var.values)
+        return tuple(dict.fromkeys((*var.values, *reference)))
+    if var.n_steps < MAX_PROBED_VALUES:
+        # Small grids: every value, since a few domains are not intervals (an evaluation
+        # interval must divide an hour).
+        return tuple(dict.fromkeys((*var.grid_points(), *reference)))
     last = var.grid_point(var.n_steps)
-    return tuple(dict.fromkeys((var.lo, var.grid_point(min(1, var.n_steps)), last)))
+    return tuple(dict.fromkeys((var.lo, var.grid_point(1), last, *reference)))
 
 
 def _value_issues(var: Variable, dump: Mapping[str, Any], rules: _RuleCheck,
@@ -489,17 +505,36 @@ def _value_issues(var: Variable, dump: Mapping[str, Any], rules: _RuleCheck,
     return True
 
 
+MAX_PROBED_VALUES = 4096  # every grid value of a variable with fewer steps is checked
 MAX_CORNERS = 256  # 2^8: every combination of the extremes of up to 8 varying variables
+
+
+def corner_combinations(axes: Sequence[Sequence[Any]], defaults: Sequence[Any]):
+    """Every combination of the axes' values when there are at most :data:`MAX_CORNERS`;
+    else every pair of variables at every pair of their values with the others at their
+    defaults, plus all-first and all-last (the cross-field rules involve two keys, or all the
+    weights of one allocation)."""
+    if math.prod(len(a) for a in axes) <= MAX_CORNERS:
+        yield from itertools.product(*axes)
+        return
+    yield tuple(a[0] for a in axes)
+    yield tuple(a[-1] for a in axes)
+    for i, j in itertools.combinations(range(len(axes)), 2):
+        for x, y in itertools.product(axes[i], axes[j]):
+            values = list(defaults)
+            values[i], values[j] = x, y
+            yield tuple(values)
 
 
 def _corner_issues(variables: Sequence[Variable], dump: Mapping[str, Any],
                    rules: _RuleCheck) -> list[Issue]:
-    """Cross-field rules (e.g. scale-down below scale-up) at every combination of the
-    varying variables' extremes in one scope; each alone was already checked."""
+    """Cross-field rules (e.g. scale-down below scale-up) at the combinations of the varying
+    variables' extremes in one scope (:func:`corner_combinations`); each alone was already
+    checked."""
     varying = [v for v in variables if v.treatment != "fixed"]
     axes = [probe_values(v) if v.kind == "discrete" else (v.lo, v.grid_point(v.n_steps))
             for v in varying]
-    if len(varying) < 2 or math.prod(len(a) for a in axes) > MAX_CORNERS:
+    if len(varying) < 2:
         return []
     fixed = {v.path: v.typed(v.default) for v in variables if v.treatment == "fixed"}
 
@@ -507,7 +542,7 @@ def _corner_issues(variables: Sequence[Variable], dump: Mapping[str, Any],
         overrides = {**fixed, **{v.path: v.typed(x) for v, x in combo.items()}}
         return rules.errors(with_overrides(dump, overrides))
 
-    for values in itertools.product(*axes):
+    for values in corner_combinations(axes, [v.default for v in varying]):
         combo = dict(zip(varying, values, strict=True))
         reasons = reasons_at(combo)
         if reasons:

@@ -215,13 +215,14 @@ def _numeric_fields(
         issues.append(_row_issue(file, row, vid, f"default {default} is outside [{lo}, {hi}]",
                                  "put default between min and max"))
         ok = False
+    on_grid = ok
     if ok and (default - lo) % step != 0:
         below = lo + step * ((default - lo) // step)
         issues.append(_row_issue(file, row, vid,
                                  f"default {default} is not on the step grid {lo} + k×{step}",
                                  f"use {below} or {below + step}, or change step"))
         ok = False
-    if ok and (hi - lo) % step != 0:
+    if on_grid and (hi - lo) % step != 0:
         # A grid that stops short of max would silently never visit the stated maximum.
         below = lo + step * ((hi - lo) // step)
         issues.append(_row_issue(file, row, vid,
@@ -300,7 +301,8 @@ def parse_variable(
             issues.append(_row_issue(file, row, vid, f"distribution {distribution} needs a "
                                      "numeric variable", "leave distribution empty (uniform)"))
             return None
-        return Variable(**common, default=default, values=values)
+        return Variable(**common, default=default, values=values,
+                        as_int=isinstance(current, int) and not isinstance(current, bool))
 
     bounds = _numeric_fields(record, file, row, vid, issues)
     if bounds is None:
@@ -454,9 +456,10 @@ def reference_value(var: Variable) -> Any:
     if var.treatment != "random":
         return var.default
     if var.kind == "discrete":
-        if all(isinstance(x, int | float) and not isinstance(x, bool) for x in var.values):
+        numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in var.values)
+        if numeric and not var.as_int:
             return Decimal(repr(float(np.mean(var.values))))
-        return sorted(var.values, key=str)[(len(var.values) - 1) // 2]
+        return sorted(var.values, key=(float if numeric else str))[(len(var.values) - 1) // 2]
     probs = grid_value_probabilities(var)
     points = np.array([float(var.grid_point(k)) for k in range(var.n_steps + 1)])
     if var.as_int:

@@ -255,7 +255,10 @@ def read_inputs_tree(inputs_dir: Path, params_path: Path) -> RawInputs:
         if table is not None:
             raw.tables[name] = table
     shown = display_path(params_path, inputs_dir)
-    if params_path.exists():
+    if params_path.is_dir():
+        raw.issues.append(Issue(shown, "(file)", "is a directory, not a params file",
+                                "pass --params FILE (a YAML plan such as params.yaml)"))
+    elif params_path.exists():
         raw.plan = _yaml_doc(params_path, shown, raw)
         raw.plan_tracked_by_dvc = (params_path.name == "params.yaml"
                                    and (params_path.parent / "dvc.yaml").is_file())

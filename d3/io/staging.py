@@ -97,6 +97,9 @@ def _checked_target(out: Path) -> Path:
     if Path.cwd() == target or target in Path.cwd().parents:
         raise out_issue(out, "is the current directory or contains it",
                         "a run replaces --out whole; pass a directory below the current one")
+    if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
+        raise out_issue(out, "is not writable",
+                        "make it writable (chmod u+w) or choose another --out")
     if target.is_dir():
         foreign = foreign_entries(target)
         if foreign:

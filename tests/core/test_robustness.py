@@ -215,19 +215,19 @@ def test_a_horizon_beyond_50_years_is_refused(tmp_path):
 def test_memory_estimate_is_the_calibrated_line():
     # 0.42 GB + 6 000 × 60 × 800 B = 0.42 + 0.288 = 0.708 GB (measured 0.70)
     assert estimated_peak_memory_gb(6000, 60) == pytest.approx(0.708)
-    # + 24 months × 720 h × 60 ticks/h = 1 036 800 ticks × 40 B = 0.041472 GB
-    assert estimated_peak_memory_gb(6000, 60, 1_036_800) == pytest.approx(0.749472)
+    # + 24 months × 720 h × 60 ticks/h = 1 036 800 ticks × 130 B = 0.134784 GB
+    assert estimated_peak_memory_gb(6000, 60, 1_036_800) == pytest.approx(0.842784)
     # 0.42 + 99 000 × 60 × 800 B = 0.42 + 4.752 = 5.172 GB (measured 5.3)
     assert estimated_peak_memory_gb(99_000, 60) == pytest.approx(5.172)
 
 
 def test_a_plan_that_would_need_more_memory_than_allowed_is_refused(tmp_path):
     # 3 grid points × 4 replicates × 500 = 6 000 samples over max(24, loan term 60) months
-    # → 0.749 GB (with the autoscaler's ticks) > 0.5 GB.
+    # → 0.843 GB (with the autoscaler's ticks) > 0.5 GB.
     root = shipped(tmp_path)
     edit_yaml(root / "params.yaml", set_key("run.max_memory_gb", 0.5))
     assert validate(root) == (2, [
-        "params.yaml:run.max_memory_gb: 6000 samples × 60 months need about 0.7 GB, more than "
+        "params.yaml:run.max_memory_gb: 6000 samples × 60 months need about 0.8 GB, more than "
         "run.max_memory_gb = 0.5 — lower simulations_per_run, random_runs_per_simulation, "
         "horizon_months or the loan term, or raise run.max_memory_gb if the machine has the "
         "memory"])
@@ -235,14 +235,14 @@ def test_a_plan_that_would_need_more_memory_than_allowed_is_refused(tmp_path):
 
 def test_a_loan_term_of_many_years_counts_in_the_memory_estimate(tmp_path):
     # Every series spans max(horizon, term) = 600 months: 6 000 × 600 × 800 B = 2.88 GB
-    # + 0.42 + 0.041 = 3.34 GB > 2 GB.
+    # + 0.42 + 0.135 (ticks) = 3.43 GB > 2 GB.
     root = shipped(tmp_path)
     edit_yaml(root / GENERAL, set_key("loan.term_months", 600))
     edit_yaml(root / "params.yaml", set_key("run.max_memory_gb", 2))
     code, errors = validate(root)
     assert code == 2
     assert errors[0].startswith("params.yaml:run.max_memory_gb: 6000 samples × 600 months "
-                                "need about 3.3 GB")
+                                "need about 3.4 GB")
 
 
 def test_an_evaluation_interval_that_does_not_divide_an_hour_is_refused(tmp_path):
