@@ -58,7 +58,7 @@ def run(io: StageIO) -> None:
         "overrides": [
             {"variable_id": v.variable_id, "scope": v.scope, "path": v.path,
              "treatment": v.treatment, "distribution": v.distribution,
-             "default": v.text(v.default)}
+             "default": v.text(v.default), **({} if v.sd is None else {"sd": str(v.sd)})}
             for v in variables
         ],
         "allocation_renormalised": renormalised,

@@ -116,27 +116,56 @@ def acquisition_magnitude_issues(
     scope: str, acquisition: Any, variables: Sequence[Variable], plan: Plan, file: str,
     customers_per_eur: float,
 ) -> list[Issue]:
-    """The ads budget ``b0 × (1 + g)^(H−1)`` and new customers per month (budget × customers
-    per EUR) at the largest budget, growth and scenario multiplier the plan allows must stay
+    """The largest monthly ads budget — ``b0 × (1 + g)^(H−1)`` under ``budget_policy: growth``,
+    ``budget_monthly_eur`` under ``flat`` — and the new customers it buys (budget × customers
+    per EUR), at the largest budget, growth and scenario multiplier the plan allows, must stay
     within :data:`MAX_INPUT_MAGNITUDE` EUR and :data:`MAX_NEW_CUSTOMERS_PER_MONTH`."""
+    for policy in _values_of(variables, scope, "acquisition.budget_policy",
+                             acquisition.budget_policy):
+        found = _budget_magnitude_issues(policy, scope, acquisition, variables, plan, file,
+                                         customers_per_eur)
+        if found:
+            return found
+    return []
+
+
+def _values_of(variables: Sequence[Variable], scope: str, path: str, current: Any) -> tuple:
+    """Every value a key can take: its variable's default or values, else the operator's."""
+    for var in variables:
+        if var.scope == scope and var.path == path:
+            return (var.default,) if var.treatment == "fixed" else tuple(var.grid_points())
+    return (current,)
+
+
+def _budget_magnitude_issues(policy: str, scope: str, acquisition: Any,
+                             variables: Sequence[Variable], plan: Plan, file: str,
+                             customers_per_eur: float) -> list[Issue]:
     months = plan.targets.horizon_months
-    b0 = _largest(variables, scope, "acquisition.budget_month0_eur",
-                  acquisition.budget_month0_eur)
-    growth = _largest(variables, scope, "acquisition.budget_growth_pct_mom",
-                      acquisition.budget_growth_pct_mom)
     budget_x = max([1.0, *(s.budget_multiplier for s in plan.scenarios.values())])
     cac_x = min([1.0, *(s.cac_multiplier for s in plan.scenarios.values())])
-    factor = max(1.0, 1.0 + growth / 100.0)
-    try:
-        budget = b0 * budget_x * factor ** (months - 1)
-    except OverflowError:
-        budget = float("inf")
-    where = "acquisition.budget_growth_pct_mom"
+    if policy == "flat":
+        monthly = _largest(variables, scope, "acquisition.budget_monthly_eur",
+                           acquisition.budget_monthly_eur)
+        budget = monthly * budget_x
+        where = "acquisition.budget_monthly_eur"
+        reached = f"every month ({monthly:g} EUR × {budget_x:g})"
+        fix = "lower budget_monthly_eur or the scenarios' budget_multiplier"
+    else:
+        b0 = _largest(variables, scope, "acquisition.budget_month0_eur",
+                      acquisition.budget_month0_eur)
+        growth = _largest(variables, scope, "acquisition.budget_growth_pct_mom",
+                          acquisition.budget_growth_pct_mom)
+        factor = max(1.0, 1.0 + growth / 100.0)
+        try:
+            budget = b0 * budget_x * factor ** (months - 1)
+        except OverflowError:
+            budget = float("inf")
+        where = "acquisition.budget_growth_pct_mom"
+        reached = f"by month {months} ({b0:g} EUR × {budget_x:g} × (1 + {growth:g} %)^{months - 1})"
+        fix = "lower budget_growth_pct_mom, budget_month0_eur or horizon_months"
     if budget > MAX_INPUT_MAGNITUDE:
-        return [Issue(file, where, f"the monthly ads budget reaches {budget:.3g} EUR by month "
-                      f"{months} ({b0:g} EUR × {budget_x:g} × (1 + {growth:g} %)^{months - 1}), "
-                      f"beyond the magnitude guard {MAX_INPUT_MAGNITUDE:g} EUR",
-                      "lower budget_growth_pct_mom, budget_month0_eur or horizon_months")]
+        return [Issue(file, where, f"the monthly ads budget reaches {budget:.3g} EUR {reached}, "
+                      f"beyond the magnitude guard {MAX_INPUT_MAGNITUDE:g} EUR", fix)]
     customers = budget * customers_per_eur / cac_x
     if customers > MAX_NEW_CUSTOMERS_PER_MONTH:
         return [Issue(file, where, f"the ads budget buys {customers:.3g} new customers in "

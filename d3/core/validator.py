@@ -237,6 +237,31 @@ def _acquisition_issues(acq, file: str, channel_ids: set[str] | None) -> list[Is
                                  f"use a channel_id of facts/ads_channels.csv: "
                                  f"{', '.join(sorted(channel_ids))}"))
     out += _allocation_issues(acq.channel_allocation, file, "acquisition.channel_allocation")
+    return out + _budget_policy_warnings(acq, file)
+
+
+def _budget_policy_warnings(acq, file: str) -> list[Issue]:
+    """A budget key the chosen ``budget_policy`` does not use is a WARNING, and so is a flat
+    budget of 0 (no ads at all): each is legal but rarely meant."""
+    if acq.budget_policy == "growth":
+        if acq.budget_monthly_eur > 0:
+            return [Issue(file, "acquisition.budget_monthly_eur", f"budget_monthly_eur "
+                          f"{acq.budget_monthly_eur:g} is ignored under budget_policy growth "
+                          "(the budget is budget_month0_eur × (1 + budget_growth_pct_mom/100)"
+                          "^(m−1))", "set budget_policy: flat to spend it every month, or "
+                          "remove it", "warning", "ignored_key")]
+        return []
+    out = []
+    if acq.budget_monthly_eur == 0:
+        out.append(Issue(file, "acquisition.budget_monthly_eur", "budget_policy flat with "
+                         "budget_monthly_eur 0: no ads budget, so no new customers",
+                         "set budget_monthly_eur (EUR per month), or use budget_policy: growth",
+                         "warning", "no_ads_budget"))
+    if acq.budget_growth_pct_mom != 0:
+        out.append(Issue(file, "acquisition.budget_growth_pct_mom", f"budget_growth_pct_mom "
+                         f"{acq.budget_growth_pct_mom:g} is ignored under budget_policy flat",
+                         "set it to 0 or remove it, or use budget_policy: growth", "warning",
+                         "ignored_key"))
     return out
 
 

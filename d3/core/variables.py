@@ -7,7 +7,10 @@ A variables CSV row names an operator key (``path``) in its scope and says how t
   steps from 0 to 1 give exactly 0.0, 0.1, …, 1.0), or every value of a discrete variable;
 * ``random``      — one draw per ``(grid_index, replicate_index)`` from the variable's own keyed
   stream, quantised to the step grid, uniform unless the ``distribution`` column says
-  ``triangular``, ``pert``, ``normal`` or ``lognormal`` (mode/median = default).
+  ``triangular``, ``pert``, ``normal``, ``lognormal`` or ``beta``. The optional ``sd`` column
+  (in the variable's unit) sets the spread of ``normal``, ``lognormal`` and ``beta``; a
+  lognormal with ``sd`` has mean = default, without it median = default
+  (:func:`lognormal_params`, :func:`beta_shapes`).
 
 The run grid is the cartesian product of all ``low_to_high`` values, scopes in the order
 general × public_tap × private_tap and rows in file order; the last variable varies fastest.
@@ -44,7 +47,8 @@ REQUIRED_COLUMNS = (
 )
 TREATMENTS = ("fixed", "low_to_high", "random")
 KINDS = ("numeric", "discrete")
-DISTRIBUTIONS = ("uniform", "triangular", "pert", "normal", "lognormal")
+DISTRIBUTIONS = ("uniform", "triangular", "pert", "normal", "lognormal", "beta")
+SD_DISTRIBUTIONS = ("normal", "lognormal", "beta")  # the ones the ``sd`` column parameterises
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 _TRUNCATION_TRIES = 10_000  # rejection-sampling bound for normal/lognormal truncation
 
@@ -68,6 +72,7 @@ class Variable:
     default: Any = None  # Decimal for numeric, typed value for discrete
     values: tuple[Any, ...] = ()
     as_int: bool = False  # the operator key holds an integer
+    sd: Decimal | None = None  # standard deviation in the variable's unit (``sd`` column)
 
     @property
     def location(self) -> str:
@@ -267,7 +272,7 @@ def parse_variable(
     if distribution not in DISTRIBUTIONS:
         issues.append(_row_issue(file, row, vid, f"distribution must be one of {DISTRIBUTIONS}, "
                                  f"got {distribution!r}", "use uniform, triangular, pert, "
-                                 "normal or lognormal"))
+                                 "normal, lognormal or beta"))
     path = str(record.get("path", "")).strip()
     roots = ALLOWED_ROOTS.get(file_scope, ())
     found, current = False, None
@@ -301,6 +306,8 @@ def parse_variable(
             issues.append(_row_issue(file, row, vid, f"distribution {distribution} needs a "
                                      "numeric variable", "leave distribution empty (uniform)"))
             return None
+        if not _sd_field(record, file, row, vid, distribution, issues)[0]:
+            return None
         return Variable(**common, default=default, values=values,
                         as_int=isinstance(current, int) and not isinstance(current, bool))
 
@@ -315,9 +322,60 @@ def parse_variable(
     if distribution == "lognormal" and lo <= 0:
         issues.append(_row_issue(file, row, vid, "lognormal needs min > 0", "raise min above 0"))
         return None
+    sd_ok, sd = _sd_field(record, file, row, vid, distribution, issues)
+    if not sd_ok:
+        return None
+    if distribution == "beta" and not _beta_feasible(lo, hi, default, sd, file, row, vid,
+                                                      issues):
+        return None
     return Variable(**common, lo=lo, hi=hi, step=step, default=default,
                     as_int=isinstance(current, int) and step == step.to_integral_value()
-                    and lo == lo.to_integral_value())
+                    and lo == lo.to_integral_value(), sd=sd)
+
+
+def _sd_field(record: Mapping[str, Any], file: str, row: int, vid: str, distribution: str,
+              issues: list[Issue]) -> tuple[bool, Decimal | None]:
+    """``(valid, sd)`` of the optional ``sd`` cell (``sd`` is None when the cell is empty)."""
+    if "sd" not in record:
+        return True, None
+    if distribution not in SD_DISTRIBUTIONS:
+        issues.append(_row_issue(file, row, vid, f"sd is set but distribution {distribution} "
+                                 "has no sd", "remove sd, or use distribution normal, "
+                                 "lognormal or beta"))
+        return False, None
+    sd = _decimal(record["sd"])
+    if sd is None or sd <= 0:
+        issues.append(_row_issue(file, row, vid, f"sd must be a finite number > 0, got "
+                                 f"{record['sd']!r}", number_hint(record["sd"]) if sd is None
+                                 else "write the standard deviation in the variable's unit, "
+                                 "> 0 (or leave sd empty)"))
+        return False, None
+    return True, sd
+
+
+def _beta_feasible(lo: Decimal, hi: Decimal, mean: Decimal, sd: Decimal | None, file: str,
+                   row: int, vid: str, issues: list[Issue]) -> bool:
+    """A beta on [min, max] with mean = default and sd exists iff sd² < (mean − min)(max − mean)
+    (method of moments: v < m(1 − m)); checked exactly in decimal. A one-value range is
+    constant and needs no shape."""
+    if lo == hi:
+        return True
+    if not lo < mean < hi:
+        issues.append(_row_issue(file, row, vid, f"beta needs min < default < max (default is "
+                                 f"the mean), got default {mean} at an end of [{lo}, {hi}]",
+                                 "move default inside the range, or use another distribution"))
+        return False
+    room = (mean - lo) * (hi - mean)  # = (max − min)² · m(1 − m)
+    if (sd * sd < room) if sd is not None else ((hi - lo) ** 2 < 36 * room):
+        return True
+    largest = float(room.sqrt())
+    given = (f"sd {sd}" if sd is not None
+             else f"the default sd (max − min)/6 = {float(hi - lo) / 6:.6g}")
+    issues.append(_row_issue(file, row, vid, f"no beta on [{lo}, {hi}] has mean {mean} and "
+                             f"{given}: sd must be below √((mean − min)(max − mean)) = "
+                             f"{largest:.6g}", f"set sd below {largest:.6g}, or widen "
+                             "[min, max] around the default"))
+    return False
 
 
 # --- the sample space -------------------------------------------------------------------------
@@ -372,6 +430,40 @@ def _truncated(draw, lo: float, hi: float) -> float:
     return min(max(x, lo), hi)
 
 
+def _ends(var: Variable) -> tuple[float, float, float]:
+    """(min, max, default) as floats; max is the last grid value."""
+    return float(var.lo), float(var.grid_point(var.n_steps)), float(var.default)
+
+
+def spread_sd(var: Variable) -> float:
+    """The sd of a normal or beta variable: the ``sd`` column, else (max − min)/6 (±3 sd
+    span the range)."""
+    lo, hi, _ = _ends(var)
+    return float(var.sd) if var.sd is not None else (hi - lo) / 6
+
+
+def lognormal_params(var: Variable) -> tuple[float, float]:
+    """``(μ, σ)`` of ln X. With ``sd``: mean = default, sd = sd, so σ² = ln(1 + sd²/mean²) and
+    μ = ln(mean) − σ²/2. Without: median = default (μ = ln default), σ = ln(max/min)/6."""
+    lo, hi, mode = _ends(var)
+    if var.sd is None:
+        return math.log(mode), (math.log(hi) - math.log(lo)) / 6
+    sigma2 = math.log1p((float(var.sd) / mode) ** 2)
+    return math.log(mode) - sigma2 / 2, math.sqrt(sigma2)
+
+
+def beta_shapes(var: Variable) -> tuple[float, float]:
+    """``(α, β)`` of the beta on [min, max] with mean = default and sd = ``sd`` (else
+    (max − min)/6), by the method of moments: m = (mean − min)/(max − min),
+    v = sd²/(max − min)², α = m·(m(1 − m)/v − 1), β = (1 − m)·(m(1 − m)/v − 1). The validator
+    guarantees v < m(1 − m), i.e. α, β > 0."""
+    lo, hi, mean = _ends(var)
+    m = (mean - lo) / (hi - lo)
+    v = (spread_sd(var) / (hi - lo)) ** 2
+    k = m * (1 - m) / v - 1
+    return m * k, (1 - m) * k
+
+
 def random_draw(var: Variable, gen: np.random.Generator) -> Any:
     """One draw of a ``random`` variable from its own stream (SPEC §3 distributions)."""
     if var.kind == "discrete":
@@ -379,7 +471,7 @@ def random_draw(var: Variable, gen: np.random.Generator) -> Any:
     n = var.n_steps
     if var.distribution == "uniform" or n == 0:
         return var.grid_point(int(gen.integers(0, n + 1)))
-    lo, hi, mode = float(var.lo), float(var.grid_point(n)), float(var.default)
+    lo, hi, mode = _ends(var)
     if var.distribution == "triangular":
         x = float(gen.triangular(lo, mode, hi))
     elif var.distribution == "pert":
@@ -387,13 +479,17 @@ def random_draw(var: Variable, gen: np.random.Generator) -> Any:
         a = 1 + 4 * (mode - lo) / (hi - lo)
         b = 1 + 4 * (hi - mode) / (hi - lo)
         x = lo + float(gen.beta(a, b)) * (hi - lo)
+    elif var.distribution == "beta":
+        # mean = default, sd = sd (else range / 6); already on [min, max].
+        x = lo + float(gen.beta(*beta_shapes(var))) * (hi - lo)
     elif var.distribution == "normal":
-        # mean = default, sd = range / 6 (±3 sd spans [min, max]); truncated by rejection.
-        x = _truncated(lambda: gen.normal(mode, (hi - lo) / 6), lo, hi)
+        # mean = default, sd = sd (else range / 6); truncated by rejection.
+        sd = spread_sd(var)
+        x = _truncated(lambda: gen.normal(mode, sd), lo, hi)
     else:
-        # lognormal: median = default, log-sd = log-range / 6; truncated by rejection.
-        sigma = (math.log(hi) - math.log(lo)) / 6
-        x = _truncated(lambda: gen.lognormal(math.log(mode), sigma), lo, hi)
+        # lognormal (lognormal_params); truncated by rejection.
+        mu, sigma = lognormal_params(var)
+        x = _truncated(lambda: gen.lognormal(mu, sigma), lo, hi)
     return _quantised(var, x)
 
 
@@ -428,11 +524,11 @@ def grid_value_probabilities(var: Variable) -> np.ndarray:
     """Probability of each grid value ``min + k·step`` (k = 0..n) under the variable's
     ``random`` distribution, after truncation to ``[min, max]`` and quantisation to the nearest
     grid value — the distribution :func:`random_draw` samples from. Source of the CDFs:
-    ``scipy.stats`` (triang, beta for PERT with λ = 4, norm, lognorm)."""
+    ``scipy.stats`` (triang, beta for PERT with λ = 4 and for beta, norm, lognorm)."""
     n = var.n_steps
     if var.distribution == "uniform" or n == 0:
         return np.full(n + 1, 1.0 / (n + 1))
-    lo, hi, mode = float(var.lo), float(var.grid_point(n)), float(var.default)
+    lo, hi, mode = _ends(var)
     step = float(var.step)
     edges = np.clip(lo + (np.arange(n + 2) - 0.5) * step, lo, hi)
     if var.distribution == "triangular":
@@ -440,10 +536,14 @@ def grid_value_probabilities(var: Variable) -> np.ndarray:
     elif var.distribution == "pert":
         dist = stats.beta(1 + 4 * (mode - lo) / (hi - lo), 1 + 4 * (hi - mode) / (hi - lo),
                           loc=lo, scale=hi - lo)
+    elif var.distribution == "beta":
+        dist = stats.beta(*beta_shapes(var), loc=lo, scale=hi - lo)
     elif var.distribution == "normal":
-        dist = stats.norm(mode, (hi - lo) / 6)
+        dist = stats.norm(mode, spread_sd(var))
     else:
-        dist = stats.lognorm((math.log(hi) - math.log(lo)) / 6, scale=mode)
+        mu, sigma = lognormal_params(var)
+        # The median e^μ; without sd exactly the default (e^ln(x) may differ from x by an ulp).
+        dist = stats.lognorm(sigma, scale=mode if var.sd is None else math.exp(mu))
     mass = np.diff(dist.cdf(edges))
     return mass / mass.sum()
 

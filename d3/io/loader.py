@@ -2,6 +2,8 @@
 
 Nothing here judges values: it finds files, parses YAML 1.2 and CSV, applies the CSV-over-YAML
 precedence rule and records each file's sha256. :mod:`d3.core.validator` checks the contents.
+CSV comment rows (first non-blank cell starting with ``#``) and blank lines are skipped; record
+numbers stay the file's line numbers.
 """
 
 from __future__ import annotations
@@ -97,15 +99,33 @@ def _yaml_doc(path: Path, shown: str, raw: RawInputs) -> RawDoc | None:
     return RawDoc(shown, data)
 
 
+def skipped_row(cells: list[str]) -> bool:
+    """A CSV row that is not data: blank, or a comment (its first non-blank cell starts
+    with ``#``, e.g. ``# Growth & churn`` or ``,,# note``)."""
+    first = next((c.strip() for c in cells if c.strip()), "")
+    return first == "" or first.startswith("#")
+
+
+def numbered_rows(text: str) -> list[tuple[int, list[str]]]:
+    """``(line number, cells)`` of every CSV record of ``text`` that is not blank or a comment;
+    the number is the file line the record starts on (a quoted cell may span lines)."""
+    reader = csv.reader(text.splitlines())
+    out, consumed = [], 0
+    for cells in reader:
+        if not skipped_row(cells):
+            out.append((consumed + 1, cells))
+        consumed = reader.line_num
+    return out
+
+
 def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
     try:
         text = _read_bytes(path, shown, raw).decode("utf-8-sig")
     except UnicodeDecodeError:
         raw.issues.append(Issue(shown, "(file)", "is not UTF-8 text", "save it as UTF-8 CSV"))
         return None
-    reader = csv.reader(text.splitlines())
-    lines = list(reader)
-    if not lines or not any(c.strip() for c in lines[0]):
+    lines = numbered_rows(text)
+    if not lines:
         raw.issues.append(Issue(shown, "header", "file is empty", "add a header row"))
         return None
     layout = csv_layout_issue(text, shown)
@@ -113,7 +133,7 @@ def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
         # One diagnosis instead of a "row N has K cells" line per row: the rows cannot be read.
         raw.issues.append(layout)
         return None
-    header = tuple(c.strip() for c in lines[0])
+    header = tuple(c.strip() for c in lines[0][1])
     repeated = repeated_columns(header)
     if repeated:
         raw.issues.extend(Issue(shown, "header", f"column {name!r} appears {len(cols)} times "
@@ -122,9 +142,7 @@ def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
                           for name, cols in repeated.items())
         return None
     rows = []
-    for number, cells in enumerate(lines[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
+    for number, cells in lines[1:]:
         record = {}
         for name, cell in zip(header, cells, strict=False):
             value = cell.strip()
@@ -149,19 +167,25 @@ def csv_layout_issue(text: str, shown: str) -> Issue | None:
     A spreadsheet saved with a regional setting (e.g. German Excel) separates cells with ';'
     and writes decimals as ``0,69``: every row then looks like one cell. The header tells: it
     holds no comma but splits into several names on another delimiter."""
-    first = text.splitlines()[0]
-    if "," in first:
+    content = [line for line in text.splitlines() if not _skipped_line(line)]
+    if not content or "," in content[0]:
         return None
+    first = content[0]
     for delimiter, name in OTHER_DELIMITERS.items():
         if len(first.split(delimiter)) < 2:
             continue
-        cells = [c.strip() for line in text.splitlines()[1:] for c in line.split(delimiter)]
+        cells = [c.strip() for line in content[1:] for c in line.split(delimiter)]
         decimal_comma = any(_DECIMAL_COMMA.match(c) for c in cells)
         extra = " and ',' as decimal mark" if decimal_comma else ""
         fix = " with '.' as decimal point" if decimal_comma else ""
         return Issue(shown, "header", f"this file uses {name} as delimiter{extra}, not ','",
                      f"save it as comma-separated CSV (UTF-8){fix}")
     return None
+
+
+def _skipped_line(line: str) -> bool:
+    """A raw line that is blank or a comment whatever the delimiter (``# …``, ``;;# …``)."""
+    return line.strip(" \t,;|").startswith("#") or not line.strip(" \t,;|")
 
 
 def repeated_columns(header: tuple[str, ...]) -> dict[str, list[int]]:

@@ -23,18 +23,28 @@ GPU_OFFER_COLUMNS = ("gpu", "vram_gb", "provider", "usd_hr", "num_gpus", "availa
                      "reputation_frac")
 
 
+# Fields written only when set, so files of variables that do not use them stay byte-identical
+# to those written before the field existed (issue 13: ``sd``).
+OPTIONAL_VARIABLE_FIELDS = ("sd",)
+
+
 def variable_record(var: Variable) -> dict[str, Any]:
     out = asdict(var)
-    for key in ("lo", "hi", "step", "default"):
+    for key in ("lo", "hi", "step", "default", "sd"):
         if isinstance(out[key], Decimal):
             out[key] = {"decimal": str(out[key])}
     out["values"] = list(var.values)
+    for key in OPTIONAL_VARIABLE_FIELDS:
+        if out[key] is None:
+            del out[key]
     return out
 
 
 def variable_from_record(record: dict[str, Any]) -> Variable:
     kwargs = {}
     for f in fields(Variable):
+        if f.name not in record and f.name in OPTIONAL_VARIABLE_FIELDS:
+            continue
         value = record[f.name]
         if isinstance(value, dict) and "decimal" in value:
             value = Decimal(value["decimal"])

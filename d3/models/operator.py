@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 from d3.models.common import Eur, Frac, Month, NonNegInt, Pct, PosFloat, PosInt, Strict
 
@@ -155,15 +155,37 @@ class PublicPrepaid(Strict):
     credits: Credits = Credits()
 
 
+# Keys added after runs were published (issue 13): JSON dumps carry them only when set.
+OPT_IN_ACQUISITION_KEYS = ("budget_policy", "budget_monthly_eur")
+
+
 class Acquisition(Strict):
-    """Shared by both taps: budget, growth, CAC and churn."""
+    """Shared by both taps: budget, growth, CAC and churn.
+
+    The monthly ads budget follows ``budget_policy``: ``growth`` (the default) =
+    ``budget_month0_eur × (1 + budget_growth_pct_mom/100)^(m−1)``; ``flat`` =
+    ``budget_monthly_eur`` every month (:func:`d3.services.acquisition.budget_path`)."""
 
     budget_month0_eur: Eur
     budget_growth_pct_mom: GrowthPct = 0.0
+    budget_policy: Literal["growth", "flat"] = "growth"
+    budget_monthly_eur: Eur = 0.0
     cac_base_eur: PosFloat | None = None
     churn_pct_mom: Pct
     channel_allocation: dict[str, Frac] = {}
     cac_noise_sd_frac: Annotated[float, Field(ge=0, le=2)] = 0.0
+
+    @model_serializer(mode="wrap")
+    def _opt_in_keys_only_when_set(self, handler: SerializerFunctionWrapHandler,
+                                   info: SerializationInfo) -> dict:
+        """JSON dumps (``validated/<tap>.json``) leave out the keys added in issue 13 while
+        they hold their defaults, so runs that do not use them keep their bytes."""
+        data = handler(self)
+        if info.mode_is_json():
+            for key in OPT_IN_ACQUISITION_KEYS:
+                if getattr(self, key) == type(self).model_fields[key].default:
+                    data.pop(key, None)
+        return data
 
 
 class PublicAcquisition(Acquisition):

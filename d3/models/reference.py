@@ -83,6 +83,9 @@ NOTES = {
     "planned_utilisation: divided by the rented fleet's planned utilisation",
     "prepaid_policy.credits.credit_consumption_months": "months over which a purchase is used",
     "prepaid_policy.credits.expiry_months": "unused credits expire (breakage) after this",
+    "acquisition.budget_policy": "growth: budget_month0_eur × (1 + budget_growth_pct_mom/100)"
+    "^(m−1); flat: budget_monthly_eur every month",
+    "acquisition.budget_monthly_eur": "the ads budget of every month under budget_policy flat",
     "acquisition.cac_base_eur": "EUR per new customer when no channel_allocation is set",
     "acquisition.channel_allocation": "channel_id → share of budget; sums to 1",
     "acquisition.cac_noise_sd_frac": "lognormal CAC noise in Monte Carlo (0 = off)",

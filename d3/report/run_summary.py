@@ -59,6 +59,14 @@ def run_summary(
     }
 
 
+def _distribution_note(override: Mapping[str, Any]) -> str:
+    """`` (normal)``, `` (lognormal, sd 5000)`` or nothing for a uniform variable."""
+    if override["distribution"] == "uniform":
+        return ""
+    sd = f", sd {override['sd']}" if "sd" in override else ""
+    return f" ({override['distribution']}{sd})"
+
+
 def run_summary_markdown(summary: Mapping[str, Any]) -> str:
     s = summary["sample_space"]
     lines = [
@@ -84,7 +92,7 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         "| variable | scope | path | treatment | default |",
         "|---|---|---|---|---:|",
         *(f"| {o['variable_id']} | {o['scope']} | `{o['path']}` | {o['treatment']}"
-          f"{'' if o['distribution'] == 'uniform' else ' (' + o['distribution'] + ')'} | "
+          f"{_distribution_note(o)} | "
           f"{o['default']} |" for o in summary["overrides"]),
         "",
         f"## Throughput heuristics ({len(summary['heuristics'])})",

@@ -1,5 +1,5 @@
-"""Acquisition maths shared by both taps (SPEC §5.3, §6.3): budget growth, CAC from ad
-channels, expected and Monte Carlo customer paths.
+"""Acquisition maths shared by both taps (SPEC §5.3, §6.3): the monthly ads budget (growth or
+flat policy), CAC from ad channels, expected and Monte Carlo customer paths.
 
 Shapes: expected paths are ``(months,)``; Monte Carlo paths ``(simulations, months)``. Money is
 EUR; ``churn_frac`` is the monthly churn as a fraction.
@@ -8,15 +8,40 @@ EUR; ``churn_frac`` is the monthly churn as a fraction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+BUDGET_POLICIES = ("growth", "flat")
 
-def budget_path(budget_month0_eur: float, growth_pct_mom: float, months: int) -> np.ndarray:
-    """``budget_m = budget_0 × (1 + g/100)^(m−1)`` for m = 1..months, never negative."""
+
+def budget_path(budget_month0_eur: float, growth_pct_mom: float, months: int, *,
+                policy: str = "growth", budget_monthly_eur: float = 0.0) -> np.ndarray:
+    """The monthly ads budget in EUR for m = 1..months, never negative, under ``policy``:
+    ``growth`` — ``budget_0 × (1 + g/100)^(m−1)``; ``flat`` — ``budget_monthly_eur`` every
+    month (``budget_0`` and ``g`` unused)."""
+    if policy == "flat":
+        return np.full(months, max(budget_monthly_eur, 0.0), dtype=np.float64)
+    if policy != "growth":
+        raise ValueError(f"unknown budget policy {policy!r}; expected one of {BUDGET_POLICIES}")
     growth = (1.0 + growth_pct_mom / 100.0) ** np.arange(months, dtype=np.float64)
     return np.maximum(budget_month0_eur * growth, 0.0)
+
+
+class BudgetTerms(Protocol):
+    """The budget fields both taps' block inputs carry (``DemandInputs``, ``ClientInputs``)."""
+
+    months: int
+    budget_month0_eur: float
+    budget_growth_pct_mom: float
+    budget_policy: str
+    budget_monthly_eur: float
+
+
+def monthly_budget_eur(terms: BudgetTerms) -> np.ndarray:
+    """A block's ads budget per month, EUR ``(months,)`` (:func:`budget_path`)."""
+    return budget_path(terms.budget_month0_eur, terms.budget_growth_pct_mom, terms.months,
+                       policy=terms.budget_policy, budget_monthly_eur=terms.budget_monthly_eur)
 
 
 def channel_cac_eur(channel: Mapping[str, Any], *, eur_usd_fx_rate: float) -> float:

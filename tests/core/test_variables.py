@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -211,3 +213,199 @@ def test_grid_size_is_arithmetic_so_an_oversized_grid_is_refused_before_it_is_bu
     # 1e12 points would never fit in memory: still instant.
     assert grid_size([numeric("x", "0", "1000000000000", "1", "0", "low_to_high")]) == \
         1_000_000_000_001
+
+
+# --- sd column and the beta distribution (issue 13) -------------------------------------------
+
+
+def with_sd(vid, lo, hi, step, default, distribution, sd=None):
+    var = numeric(vid, lo, hi, step, default, "random", distribution)
+    return replace(var, sd=None if sd is None else Decimal(sd))
+
+
+def test_lognormal_with_sd_has_mean_default_hand_parameters():
+    from d3.core.variables import lognormal_params
+
+    var = with_sd("x", "1000", "200000", "1", "50000", "lognormal", sd="5000")
+    mu, sigma = lognormal_params(var)
+    # σ² = ln(1 + sd²/mean²) = ln(1 + 5000²/50000²) = ln(1.01) = 0.00995033085;
+    # μ = ln(mean) − σ²/2 = ln(50 000) − 0.00497516543 = 10.81977828441 − 0.00497516543
+    #   = 10.81480311898.
+    assert sigma**2 == pytest.approx(0.00995033085, rel=1e-9)
+    assert mu == pytest.approx(10.81480311898, abs=1e-10)
+    # Then E[X] = e^(μ + σ²/2) = e^ln(50 000) = 50 000 and sd = mean·√(e^σ² − 1) = 5000.
+    assert math.exp(mu + sigma**2 / 2) == pytest.approx(50_000)
+    assert 50_000 * math.sqrt(math.exp(sigma**2) - 1) == pytest.approx(5000)
+
+
+def test_lognormal_without_sd_keeps_median_default_and_log_range_over_six():
+    from d3.core.variables import lognormal_params
+
+    var = with_sd("x", "50000000", "300000000", "10000000", "150000000", "lognormal")
+    # μ = ln(150 000 000) = ln 1.5 + 8 ln 10 = 0.40546511 + 18.42068074 = 18.82614585;
+    # σ = ln(300/50)/6 = ln 6 / 6 = 1.79175947 / 6 = 0.29862658.
+    assert lognormal_params(var) == pytest.approx((18.82614585, 0.29862658), abs=1e-8)
+
+
+def test_beta_shapes_by_the_method_of_moments():
+    from d3.core.variables import beta_shapes
+
+    # [0, 100], mean 30, sd 10: m = 30/100 = 0.3, v = 10²/100² = 0.01, m(1 − m) = 0.21,
+    # k = 0.21/0.01 − 1 = 20 → α = 0.3 × 20 = 6, β = 0.7 × 20 = 14. Check: mean α/(α+β) = 0.3,
+    # variance αβ/((α+β)²(α+β+1)) = 84/(400 × 21) = 0.01.
+    assert beta_shapes(with_sd("b", "0", "100", "1", "30", "beta", sd="10")) == pytest.approx(
+        (6.0, 14.0))
+    # Without sd: sd = (100 − 0)/6, v = 1/36, k = 0.21 × 36 − 1 = 6.56 → α = 1.968, β = 4.592.
+    assert beta_shapes(with_sd("b", "0", "100", "1", "30", "beta")) == pytest.approx(
+        (1.968, 4.592))
+
+
+def test_normal_sd_is_the_column_else_range_over_six():
+    from d3.core.variables import spread_sd
+
+    assert spread_sd(with_sd("n", "80", "240", "10", "160", "normal", sd="20")) == 20.0
+    assert spread_sd(with_sd("n", "80", "240", "10", "160", "normal")) == (240 - 80) / 6
+
+
+@pytest.mark.parametrize(("distribution", "lo", "hi", "mean", "sd"), [
+    ("lognormal", "1000", "200000", "50000", "5000"),
+    ("normal", "0", "100000", "50000", "5000"),
+    ("beta", "0", "100", "30", "10"),
+])
+def test_draws_with_sd_have_the_target_mean_and_sd(distribution, lo, hi, mean, sd):
+    # Bounds ≥ 3 sd away (the lognormal's and normal's ±9 sd; the beta lives on its range) and
+    # a step of 1/5000 of the sd, so truncation and quantisation move the moments by < 0.1 %.
+    step = str(Decimal(sd) / 5000)
+    var = with_sd("x", lo, hi, step, mean, distribution, sd=sd)
+    gen = np.random.default_rng(13)
+    draws = np.array([float(random_draw(var, gen)) for _ in range(20_000)])
+    # Standard error of the mean: sd/√20 000 = 0.7 % of sd, ≤ 0.24 % of the mean: 1 % is > 4 se.
+    assert abs(draws.mean() - float(mean)) < 0.01 * float(mean)
+    # Standard error of the sd ≈ sd/√(2 × 20 000) = 0.5 %: 3 % is 6 se.
+    assert draws.std() == pytest.approx(float(sd), rel=0.03)
+
+
+def test_reference_value_of_sd_distributions_is_their_mean():
+    from d3.core.variables import grid_value_probabilities, reference_value
+
+    # Quantised to a step of 1 (beta: 0.01) far inside the bounds, the mean is the target.
+    lognormal = with_sd("x", "1000", "200000", "1", "50000", "lognormal", sd="5000")
+    assert float(reference_value(lognormal)) == pytest.approx(50_000, abs=0.01)
+    beta = with_sd("b", "0", "100", "0.01", "30", "beta", sd="10")
+    assert float(reference_value(beta)) == pytest.approx(30, abs=1e-6)
+    assert grid_value_probabilities(beta).sum() == pytest.approx(1.0)
+    # A normal with sd 20 on [80, 240] around 160: symmetric, so the mean stays 160 exactly.
+    normal = with_sd("n", "80", "240", "10", "160", "normal", sd="20")
+    assert float(reference_value(normal)) == pytest.approx(160, abs=1e-9)
+
+
+def test_draws_without_sd_are_the_draws_of_the_code_before_the_sd_column():
+    # Captured at commit 8d5b487 (before `sd`): the first 10 replicates of grid point 0 with
+    # SEEDS, and the reference values (repr of the exact mean).
+    cases = [
+        (numeric("hours", "80", "240", "10", "160", "random", "normal"),
+         ["140", "150", "140", "180", "160", "160", "170", "160", "160", "110"], "160.0"),
+        (numeric("tpc", "50000000", "300000000", "10000000", "150000000", "random", "lognormal"),
+         ["140000000", "260000000", "90000000", "140000000", "110000000", "90000000",
+          "200000000", "180000000", "150000000", "80000000"], "155043802.2137081"),
+        (numeric("fine_n", "0", "100", "0.001", "37", "random", "normal"),
+         ["53.921", "43.818", "26.462", "28.038", "35.522", "41.706", "32.707", "64.605",
+          "33.551", "39.956"], "37.56797761116643"),
+        (numeric("fine_ln", "1", "1000", "0.001", "20", "random", "lognormal"),
+         ["10.855", "22.253", "8.638", "11.483", "27.449", "28.748", "7.989", "19.919",
+          "106.105", "49.769"], "38.51155865994605"),
+    ]
+    from d3.core.variables import reference_value
+
+    for var, draws, reference in cases:
+        assert [str(block_values([var], SEEDS, 0, r)[var.variable_id]) for r in range(10)] == \
+            draws, var.variable_id
+        assert str(reference_value(var)) == reference, var.variable_id
+
+
+SD_FILE = "inputs/variables/public_tap.csv"
+
+
+@pytest.mark.parametrize(("cells", "message"), [
+    ({"distribution": "normal", "sd": "abc"},
+     "sd must be a finite number > 0, got 'abc' — write a plain number such as 12.5"),
+    ({"distribution": "normal", "sd": "0,5"},
+     "sd must be a finite number > 0, got '0,5' — use '.' as decimal point: 0.5"),
+    ({"distribution": "normal", "sd": "inf"},
+     "sd must be a finite number > 0, got 'inf' — write a plain number such as 12.5"),
+    ({"distribution": "lognormal", "sd": "0"},
+     "sd must be a finite number > 0, got '0' — write the standard deviation in the variable's "
+     "unit, > 0 (or leave sd empty)"),
+    ({"distribution": "normal", "sd": "-1"},
+     "sd must be a finite number > 0, got '-1' — write the standard deviation in the "
+     "variable's unit, > 0 (or leave sd empty)"),
+    ({"sd": "1"},
+     "sd is set but distribution uniform has no sd — remove sd, or use distribution normal, "
+     "lognormal or beta"),
+    ({"distribution": "pert", "sd": "1"},
+     "sd is set but distribution pert has no sd — remove sd, or use distribution normal, "
+     "lognormal or beta"),
+    # [1, 9], mean 5: sd² must stay below (5 − 1)(9 − 5) = 16, so sd < 4.
+    ({"distribution": "beta", "sd": "4"},
+     "no beta on [1, 9] has mean 5 and sd 4: sd must be below √((mean − min)(max − mean)) = 4 "
+     "— set sd below 4, or widen [min, max] around the default"),
+    # Without sd, sd = (9 − 1)/6 = 1.333, sd² = 1.778; at mean 1.2 the room is
+    # (1.2 − 1)(9 − 1.2) = 1.56 < 1.778: too wide; the largest sd is √1.56 = 1.249.
+    ({"distribution": "beta", "default": "1.2", "step": "0.1"},
+     "no beta on [1, 9] has mean 1.2 and the default sd (max − min)/6 = 1.33333: sd must be "
+     "below √((mean − min)(max − mean)) = 1.249 — set sd below 1.249, or widen [min, max] "
+     "around the default"),
+    ({"distribution": "beta", "default": "9"},
+     "beta needs min < default < max (default is the mean), got default 9 at an end of [1, 9] "
+     "— move default inside the range, or use another distribution"),
+])
+def test_sd_and_beta_errors_name_the_row_and_the_fix(cells, message):
+    _, issues = _parse({**BASE, **cells})
+    assert [i.line() for i in issues] == [f"{SD_FILE}:row 5 (v): {message}"]
+
+
+def test_sd_on_a_discrete_variable_is_an_error():
+    record = {**BASE, "type": "discrete", "notes": "values=3|5|7", "sd": "1"}
+    for key in ("min", "max", "step"):
+        record.pop(key)
+    _, issues = _parse(record)
+    assert [i.line() for i in issues] == [
+        f"{SD_FILE}:row 5 (v): sd is set but distribution uniform has no sd — remove sd, or use "
+        "distribution normal, lognormal or beta"]
+
+
+def test_parse_reads_sd_and_beta():
+    var, issues = _parse({**BASE, "distribution": "beta", "sd": "1.5"})
+    assert issues == [] and (var.distribution, var.sd) == ("beta", Decimal("1.5"))
+    var, issues = _parse(BASE)
+    assert issues == [] and var.sd is None
+
+
+def test_the_normalised_record_has_sd_only_when_set():
+    import json
+
+    from d3.io.normalised import variable_from_record, variable_record
+
+    plain = numeric("x", "0", "10", "1", "5", "random", "normal")
+    assert "sd" not in variable_record(plain)  # files of earlier runs stay byte-identical
+    spread = replace(plain, sd=Decimal("2.5"))
+    assert variable_record(spread)["sd"] == {"decimal": "2.5"}
+    for var in (plain, spread):
+        assert variable_from_record(json.loads(json.dumps(variable_record(var)))) == var
+
+
+def test_a_beta_with_too_wide_an_sd_stops_validation_with_exit_2(tmp_path):
+    from tests.helpers import copy_minimal, invoke
+
+    root = copy_minimal(tmp_path)
+    path = root / SD_FILE
+    header, margin, churn = path.read_text().splitlines()
+    # pub_churn: [2, 8] by 0.5, mean 5 → sd² < (5 − 2)(8 − 5) = 9, so sd < 3; 3.5 is too wide.
+    path.write_text("\n".join([header + ",sd", margin + ",",
+                               churn.replace(",random,,", ",random,beta,") + ",3.5"]) + "\n")
+    result = invoke("validate", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"))
+    assert result.exit_code == 2
+    assert f"{SD_FILE}:row 3 (pub_churn): no beta on [2, 8] has mean 5 and sd 3.5: sd must be " \
+        "below √((mean − min)(max − mean)) = 3 — set sd below 3, or widen [min, max] around " \
+        "the default" in result.stderr

@@ -63,3 +63,12 @@ def test_charts_are_png_and_referenced(out):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
         assert f"(charts/{name}.png)" in report
         assert b"Software" not in png[:2000]  # no version metadata
+
+
+def test_the_run_summary_names_a_distribution_and_its_sd():
+    from d3.report.run_summary import _distribution_note
+
+    assert _distribution_note({"distribution": "uniform"}) == ""
+    assert _distribution_note({"distribution": "normal"}) == " (normal)"
+    assert _distribution_note({"distribution": "lognormal", "sd": "5000"}) == \
+        " (lognormal, sd 5000)"

@@ -26,6 +26,34 @@ def test_budget_grows_geometrically():
     assert budget_path(1000, -100, 3).tolist() == [1000, 0, 0]
 
 
+def test_flat_budget_is_the_monthly_amount_every_month():
+    # flat: 2500 EUR in months 1..3, whatever budget_0 (1000) and growth (5 %) say.
+    assert budget_path(1000, 5, 3, policy="flat", budget_monthly_eur=2500).tolist() == [
+        2500.0, 2500.0, 2500.0]
+    # growth is the default and ignores budget_monthly_eur: 1000, 1000 × 1.05 = 1050,
+    # 1050 × 1.05 = 1102.5 — the same floats as without it.
+    assert budget_path(1000, 5, 3, budget_monthly_eur=2500).tolist() == \
+        budget_path(1000, 5, 3).tolist() == pytest.approx([1000, 1050, 1102.5])
+    with pytest.raises(ValueError, match="unknown budget policy 'pct'"):
+        budget_path(1000, 5, 3, policy="pct")
+
+
+def test_both_taps_take_their_budget_from_one_function():
+    from d3.pipelines.private.clients import ClientInputs
+    from d3.pipelines.public.demand import DemandInputs
+    from d3.services.acquisition import monthly_budget_eur
+
+    for terms in (DemandInputs, ClientInputs):
+        names = {"months", "budget_month0_eur", "budget_growth_pct_mom", "budget_policy",
+                 "budget_monthly_eur"}
+        assert names <= set(terms.__dataclass_fields__), terms
+    terms = type("T", (), dict(months=2, budget_month0_eur=100.0, budget_growth_pct_mom=10.0,
+                               budget_policy="flat", budget_monthly_eur=40.0))
+    assert monthly_budget_eur(terms).tolist() == [40.0, 40.0]
+    terms.budget_policy = "growth"
+    assert monthly_budget_eur(terms) == pytest.approx([100.0, 110.0])
+
+
 def test_channel_cac():
     assert channel_cac_eur(CHANNELS["search"], eur_usd_fx_rate=1.25) == pytest.approx(2.0 / 0.02)
     # cpm: $5 / 1000 impressions / (0.5 % ctr × 1 % cvr) = $100 per customer; / 1.25 = €80.

@@ -21,7 +21,7 @@ from d3.pipelines.private.clients import (
 )
 from d3.pipelines.private.provider_costs import ProviderOffer
 from d3.pipelines.public.reference import configured
-from d3.services.acquisition import budget_path
+from d3.services.acquisition import monthly_budget_eur
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def chunk_result(ctx: ClientContext, chunk: ChunkPaths) -> ChunkResult:
     parts = []
     for i, inp in enumerate(chunk.inputs):
         rows = slice(i * s, (i + 1) * s)
-        budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+        budget = monthly_budget_eur(inp)
         parts.append(client_series(inp, budget, chunk.new[rows], chunk.active[rows],
                                    chunk.hours_factor[rows]))
     return stacked(chunk.start, len(chunk.inputs), ctx.replicates, s, parts,

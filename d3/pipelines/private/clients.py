@@ -25,12 +25,12 @@ from d3.pipelines.private.prepaid_blocks import block_ledger
 from d3.pipelines.private.pricing import base_fee_for, recommended_vendor, sell_eur_hr
 from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
 from d3.services.acquisition import (
-    budget_path,
     customers_per_eur,
     expected_active,
     lognormal_mean_one,
     mc_active,
     mc_new,
+    monthly_budget_eur,
 )
 
 SERIES = ("budget_eur", "new_clients", "active_clients", "hours", "usage_revenue_eur",
@@ -56,6 +56,8 @@ class ClientInputs:
     cac_noise_sd_frac: float = 0.0
     block_hours: float = 0.0  # GPU-hours per prepaid block; 0 = no blocks, invoiced monthly
     block_expiry_months: int = 12  # unused block hours expire (breakage) after this
+    budget_policy: str = "growth"  # growth | flat (monthly_budget_eur)
+    budget_monthly_eur: float = 0.0  # the flat policy's budget
 
 
 def billed_hours(hours: np.ndarray, billing_unit_minutes: int) -> np.ndarray:
@@ -101,7 +103,8 @@ def client_inputs(private, offers: Sequence[ProviderOffer], channels, *, eur_usd
         fees_eur_per_client_month=pricing.management_fee_eur_per_month + base,
         cac_noise_sd_frac=acq.cac_noise_sd_frac,
         block_hours=private.prepaid_policy.private_tap.block_hours,
-        block_expiry_months=private.prepaid_policy.private_tap.expiry_months)
+        block_expiry_months=private.prepaid_policy.private_tap.expiry_months,
+        budget_policy=acq.budget_policy, budget_monthly_eur=acq.budget_monthly_eur)
 
 
 def prepaid_series(inp: ClientInputs, hours: np.ndarray, active: np.ndarray,
@@ -140,7 +143,7 @@ def client_series(inp: ClientInputs, budget: np.ndarray, new: np.ndarray, active
 
 
 def expected_clients(inp: ClientInputs) -> dict[str, np.ndarray]:
-    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    budget = monthly_budget_eur(inp)
     new = (budget * inp.customers_per_eur)[None, :]
     return client_series(inp, budget, new, expected_active(new, inp.churn_frac))
 
@@ -148,7 +151,7 @@ def expected_clients(inp: ClientInputs) -> dict[str, np.ndarray]:
 def simulated_paths(inp: ClientInputs, *, seed: int, grid_index: int, replicate_index: int,
                     simulations: int, noise: bool = True):
     """The random part of a block: new and active clients and the hours factor."""
-    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    budget = monthly_budget_eur(inp)
     shape = (simulations, inp.months)
     if not noise:
         new = np.repeat((budget * inp.customers_per_eur)[None, :], simulations, axis=0)
@@ -169,6 +172,6 @@ def simulated_clients(inp: ClientInputs, *, seed: int, grid_index: int, replicat
     new, active, factor = simulated_paths(inp, seed=seed, grid_index=grid_index,
                                           replicate_index=replicate_index,
                                           simulations=simulations, noise=noise)
-    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    budget = monthly_budget_eur(inp)
     return client_series(inp, budget, new, active, factor)
 

@@ -18,11 +18,11 @@ from d3.core.rng import sim_stream
 from d3.pipelines.public.capacity import CapacityPolicy, CapacityResult, ModelCapacity, capacity
 from d3.pipelines.public.credits import credit_ledger
 from d3.services.acquisition import (
-    budget_path,
     expected_active,
     lognormal_mean_one,
     mc_active,
     mc_new,
+    monthly_budget_eur,
 )
 
 SERIES = (
@@ -54,6 +54,8 @@ class DemandInputs:
     infra_overhead_pct_of_gpu: float = 0.0
     base_eur_per_1M: float = 0.0
     cac_noise_sd_frac: float = 0.0
+    budget_policy: str = "growth"  # growth | flat (monthly_budget_eur)
+    budget_monthly_eur: float = 0.0  # the flat policy's budget
 
     def scenario(self, *, budget: float = 1.0, cac: float = 1.0, churn: float = 1.0,
                  tokens: float = 1.0) -> DemandInputs:
@@ -61,6 +63,7 @@ class DemandInputs:
         return replace(
             self,
             budget_month0_eur=self.budget_month0_eur * budget,
+            budget_monthly_eur=self.budget_monthly_eur * budget,
             customers_per_eur=self.customers_per_eur / cac,
             churn_frac=min(self.churn_frac * churn, 1.0),
             tokens_per_conversion=self.tokens_per_conversion * tokens,
@@ -123,7 +126,7 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
 
 def expected_demand(inp: DemandInputs) -> dict[str, np.ndarray]:
     """The noise-free path, shape ``(1, months)``."""
-    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    budget = monthly_budget_eur(inp)
     new = (budget * inp.customers_per_eur)[None, :]
     return demand_series(inp, budget, new, expected_active(new, inp.churn_frac))
 
@@ -131,7 +134,7 @@ def expected_demand(inp: DemandInputs) -> dict[str, np.ndarray]:
 def simulated_customers(inp: DemandInputs, *, seed: int, grid_index: int, replicate_index: int,
                         simulations: int, noise: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The random part of a block: new and active customers, ``(simulations, months)`` each."""
-    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    budget = monthly_budget_eur(inp)
     if not noise:
         new = np.repeat((budget * inp.customers_per_eur)[None, :], simulations, axis=0)
         return new, expected_active(new, inp.churn_frac)
@@ -152,5 +155,5 @@ def simulated_demand(inp: DemandInputs, *, seed: int, grid_index: int, replicate
     new, active = simulated_customers(inp, seed=seed, grid_index=grid_index,
                                       replicate_index=replicate_index, simulations=simulations,
                                       noise=noise)
-    budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+    budget = monthly_budget_eur(inp)
     return demand_series(inp, budget, new, active)

@@ -32,7 +32,7 @@ from d3.pipelines.public.demand import (
 from d3.pipelines.public.gpu_costs import CostRow
 from d3.pipelines.public.pricing import PriceCard, non_gpu_costs, price_card
 from d3.pipelines.public.reference import configured
-from d3.services.acquisition import budget_path, customers_per_eur
+from d3.services.acquisition import customers_per_eur, monthly_budget_eur
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ def demand_inputs(public, card: PriceCard, best: Mapping[str, CostRow], channels
         infra_overhead_pct_of_gpu=ng.infra_overhead_pct_of_gpu,
         base_eur_per_1M=ng.base_eur_per_1M,
         cac_noise_sd_frac=acq.cac_noise_sd_frac,
+        budget_policy=acq.budget_policy,
+        budget_monthly_eur=acq.budget_monthly_eur,
     )
 
 
@@ -140,7 +142,7 @@ def chunk_result(ctx: DemandContext, chunk: ChunkCustomers) -> ChunkResult:
     parts = []
     for i, inp in enumerate(chunk.inputs):
         rows = slice(i * s, (i + 1) * s)
-        budget = budget_path(inp.budget_month0_eur, inp.budget_growth_pct_mom, inp.months)
+        budget = monthly_budget_eur(inp)
         parts.append(demand_series(inp, budget, chunk.new[rows], chunk.active[rows]))
     return stacked(chunk.start, len(chunk.inputs), ctx.replicates, s, parts,
                    chunk.blended_sell_eur_per_1k)

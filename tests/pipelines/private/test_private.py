@@ -110,3 +110,18 @@ def test_hours_noise_has_mean_one():
     per_client = sims["hours"][sims["active_clients"] > 0] / sims["active_clients"][
         sims["active_clients"] > 0]
     assert per_client.mean() == pytest.approx(100.0, rel=0.01)
+
+
+def test_flat_budget_policy_buys_the_same_clients_every_month():
+    inp = replace(BASE, budget_policy="flat", budget_monthly_eur=2000)
+    e = expected_clients(inp)
+    # 2000 EUR × 0.005 clients per EUR = 10 new clients in every month (budget_month0_eur 1000
+    # is not used); active = previous × 0.9 + 10: 10, 19, 27.1, 34.39.
+    assert e["budget_eur"][0].tolist() == [2000.0] * 4
+    assert e["new_clients"][0].tolist() == [10.0] * 4
+    assert e["active_clients"][0] == pytest.approx([10, 19, 27.1, 34.39])
+    # Monte Carlo: new ~ Poisson(10) per month; 20 000 paths → se of the mean √(10/20 000)
+    # = 0.022 (0.2 %); tolerance 1 %.
+    sims = simulated_clients(inp, seed=9, grid_index=0, replicate_index=0, simulations=20_000)
+    assert np.abs(sims["new_clients"].mean(axis=0) / 10 - 1).max() < 0.01
+    assert sims["budget_eur"][0].tolist() == [2000.0] * 4

@@ -106,3 +106,19 @@ def test_planned_utilisation_and_the_planned_cost_basis():
     assert full.prices["m"].sell_eur_per_1k == pytest.approx(0.005556)
     assert planned.costs_eur_per_1M["m"] == pytest.approx(14.4)
     assert planned.prices["m"].sell_eur_per_1k == pytest.approx(0.0288)
+
+
+def test_flat_budget_policy_on_the_public_tap_and_its_scenarios():
+    from d3.pipelines.public.demand import expected_demand
+
+    inp = _inputs(budget_month0_eur=1000, budget_growth_pct_mom=5, customers_per_eur=0.01,
+                  tokens_per_conversion=1e6, budget_policy="flat", budget_monthly_eur=3000)
+    e = expected_demand(inp)
+    # 3000 EUR a month × 0.01 customers per EUR = 30 new customers, each buying 1M tokens at
+    # 0.01 EUR per 1k: 30 × 1e6 / 1000 × 0.01 = 300 EUR of credits every month.
+    assert e["budget_eur"][0].tolist() == [3000.0] * 3
+    assert e["new_customers"][0].tolist() == [30.0] * 3
+    assert e["credits_sold_eur"][0] == pytest.approx([300, 300, 300])
+    # A scenario's budget multiplier scales the flat budget too: 0.8 × 3000 = 2400.
+    worst = expected_demand(inp.scenario(budget=0.8))
+    assert worst["budget_eur"][0] == pytest.approx([2400, 2400, 2400])

@@ -1,0 +1,131 @@
+"""acquisition.budget_policy (issue 13): validation warnings, the guard under a flat budget,
+and a run of the minimal fixture with a flat budget on both taps."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from tests.helpers import copy_minimal, edit_yaml, invoke
+
+PUBLIC = "inputs/operator/public_tap.yaml"
+PRIVATE = "inputs/operator/private_tap.yaml"
+
+
+def acquisition(**keys):
+    def change(data):
+        data["acquisition"].update(keys)
+    return change
+
+
+def validate(root: Path, *extra: str):
+    result = invoke("validate", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"), *extra)
+    return result.exit_code, result.stderr.splitlines()
+
+
+def test_a_flat_budget_of_zero_and_ignored_budget_keys_are_warnings(tmp_path):
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="flat"))  # growth 5 % stays
+    edit_yaml(root / PRIVATE, acquisition(budget_monthly_eur=700))  # policy stays growth
+    code, lines = validate(root)
+    assert code == 0
+    assert [line for line in lines if "budget" in line] == [
+        f"warning: {PUBLIC}:acquisition.budget_monthly_eur: budget_policy flat with "
+        "budget_monthly_eur 0: no ads budget, so no new customers — set budget_monthly_eur "
+        "(EUR per month), or use budget_policy: growth",
+        f"warning: {PUBLIC}:acquisition.budget_growth_pct_mom: budget_growth_pct_mom 5 is "
+        "ignored under budget_policy flat — set it to 0 or remove it, or use budget_policy: "
+        "growth",
+        f"warning: {PRIVATE}:acquisition.budget_monthly_eur: budget_monthly_eur 700 is ignored "
+        "under budget_policy growth (the budget is budget_month0_eur × (1 + "
+        "budget_growth_pct_mom/100)^(m−1)) — set budget_policy: flat to spend it every month, "
+        "or remove it"]
+    assert validate(root, "--fail-on-warning")[0] == 2
+
+
+def test_a_set_flat_budget_gives_no_warning(tmp_path):
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="flat", budget_monthly_eur=1500,
+                                         budget_growth_pct_mom=0))
+    code, lines = validate(root)
+    assert code == 0 and not [line for line in lines if "budget" in line]
+
+
+def test_an_unknown_policy_is_an_error(tmp_path):
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="percent"))
+    code, lines = validate(root)
+    assert code == 2
+    assert lines[0] == (f"{PUBLIC}:acquisition.budget_policy: must be one of 'growth' or "
+                        "'flat', got 'percent' — use one of 'growth' or 'flat'")
+
+
+def test_the_magnitude_guard_judges_the_flat_budget(tmp_path):
+    # 1e12 EUR a month × the best scenario's budget multiplier 1.2 = 1.2e12 > 1e12.
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="flat", budget_monthly_eur=1e12,
+                                         budget_growth_pct_mom=0))
+    code, lines = validate(root)
+    assert code == 2
+    assert lines[0] == (
+        f"{PUBLIC}:acquisition.budget_monthly_eur: the monthly ads budget reaches 1.2e+12 EUR "
+        "every month (1e+12 EUR × 1.2), beyond the magnitude guard 1e+12 EUR — lower "
+        "budget_monthly_eur or the scenarios' budget_multiplier")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_run_with_flat_budgets_on_both_taps(tmp_path):
+    root = copy_minimal(tmp_path / "tree")
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="flat", budget_monthly_eur=1500,
+                                         budget_growth_pct_mom=0))
+    edit_yaml(root / PRIVATE, acquisition(budget_policy="flat", budget_monthly_eur=800,
+                                          budget_growth_pct_mom=0))
+    out = tmp_path / "out"
+    result = invoke("run", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    public = _rows(out / "public_tap_customers_by_month.csv")
+    private = _rows(out / "private_tap_customers_by_month.csv")
+    # Every month of every grid point spends the flat budget (budget_month0_eur 1000 / 500
+    # unused): public 1500 EUR × 0.011 customers per EUR (CAC 90.91, test_demand_stage) = 16.5
+    # expected new customers; private 800 EUR / 400 EUR CAC = 2 expected new clients.
+    assert {r["budget_eur"] for r in public} == {"1500.00"}
+    assert {round(float(r["expected_new_customers"]), 6) for r in public} == {16.5}
+    assert {r["private_budget_eur"] for r in private} == {"800.00"}
+    assert {round(float(r["expected_new_clients"]), 6) for r in private} == {2.0}
+
+
+def test_the_guard_judges_every_policy_a_variable_allows(tmp_path):
+    from tests.helpers import edit_csv
+
+    # The YAML keeps growth (so 1e12 EUR under budget_monthly_eur is only ignored, a warning),
+    # but a random variable can switch the policy to flat: 1e12 × 1.2 is then refused.
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_monthly_eur=1e12))
+    edit_csv(root / "inputs/variables/public_tap.csv", lambda header, rows: rows.append(
+        {"variable_id": "pub_policy", "scope": "public_tap", "path": "acquisition.budget_policy",
+         "type": "discrete", "unit": "", "default": "growth", "treatment": "random",
+         "notes": "values=growth|flat"}))
+    code, lines = validate(root)
+    assert code == 2
+    assert [line for line in lines if not line.startswith("warning:")] == [
+        f"{PUBLIC}:acquisition.budget_monthly_eur: the monthly ads budget reaches 1.2e+12 EUR "
+        "every month (1e+12 EUR × 1.2), beyond the magnitude guard 1e+12 EUR — lower "
+        "budget_monthly_eur or the scenarios' budget_multiplier"]
+
+
+def test_validated_json_has_the_budget_keys_only_when_set():
+    from d3.models.operator import PrivateAcquisition
+
+    acq = PrivateAcquisition(budget_month0_eur=500, churn_pct_mom=3, hours_per_client_month=100)
+    assert "budget_policy" not in acq.model_dump(mode="json")  # earlier runs keep their bytes
+    assert acq.model_dump(mode="python")["budget_policy"] == "growth"  # variables can target it
+    flat = acq.model_copy(update={"budget_policy": "flat", "budget_monthly_eur": 800.0})
+    dumped = flat.model_dump(mode="json")
+    assert (dumped["budget_policy"], dumped["budget_monthly_eur"]) == ("flat", 800.0)
+    assert PrivateAcquisition.model_validate(dumped) == flat
