@@ -104,11 +104,13 @@ def _largest(variables: Sequence[Variable], scope: str, path: str, current: floa
              smallest: bool = False) -> float:
     """The extreme value a key can take: its variable's min/max, else the operator value."""
     for var in variables:
-        if var.scope == scope and var.path == path and var.kind == "numeric":
-            bound = var.lo if smallest else var.grid_point(var.n_steps)
-            if var.treatment == "fixed":
-                bound = var.default
-            return float(bound)
+        if var.scope != scope or var.path != path:
+            continue
+        if var.treatment == "fixed":
+            return float(var.default)
+        values = ([float(x) for x in var.values] if var.kind == "discrete"
+                  else [float(var.lo), float(var.grid_point(var.n_steps))])
+        return min(values) if smallest else max(values)
     return current
 
 

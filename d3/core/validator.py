@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from d3.core.errors import Issue, ValidationError, errors_of, promoted
 from d3.core.guards import (
+    MAX_VALUES_PER_VARIABLE,
     acquisition_magnitude_issues,
     cheapest_customers_per_eur,
     modelled_months,
@@ -136,6 +137,8 @@ def _table_rows(
         return None
     rows = []
     for number, record in table.rows:
+        if number in table.unreadable:
+            continue
         rid = _row_id(record, id_cols)
         where = f"row {number} ({rid})" if table.kind == "csv" else f"item {number} ({rid})"
         try:
@@ -232,10 +235,12 @@ def _acquisition_issues(acq, file: str, channel_ids: set[str] | None) -> list[Is
     if channel_ids is not None:
         for key in acq.channel_allocation:
             if key not in channel_ids:
+                hint = (f"use a channel_id of facts/ads_channels.csv: "
+                        f"{', '.join(sorted(channel_ids))}" if channel_ids else
+                        "facts/ads_channels.csv has no rows: add the channel there, or remove "
+                        "channel_allocation and set cac_base_eur")
                 out.append(Issue(file, f"acquisition.channel_allocation.{key}",
-                                 f"unknown channel id {key!r}",
-                                 f"use a channel_id of facts/ads_channels.csv: "
-                                 f"{', '.join(sorted(channel_ids))}"))
+                                 f"unknown channel id {key!r}", hint))
     out += _allocation_issues(acq.channel_allocation, file, "acquisition.channel_allocation")
     return out + _budget_policy_warnings(acq, file)
 
@@ -316,8 +321,10 @@ def _dvc_params_issues(data: Mapping[str, Any], file: str) -> list[Issue]:
         if not found:
             found_default, default = node_at(defaults, key)
             shown = json_value(default) if found_default else "a value"
+            section, _, name = key.rpartition(".")
+            yaml = f"{section}: {{{name}: {shown}}}" if section else f"{name}: {shown}"
             out.append(Issue(file, key, "required key is missing (dvc.yaml tracks it and DVC "
-                             "has no defaults)", f"add it, e.g. {key} = {shown} (the default)"))
+                             "has no defaults)", f"add it, e.g. `{yaml}` (the default)"))
     return out
 
 
@@ -443,6 +450,8 @@ def _variables(
             rules = replace(rules, own_errors=tuple(rules.all_errors(dump)))
         scoped: list[Variable] = []
         for number, record in table.rows:
+            if number in table.unreadable:
+                continue
             vid = str(record.get("variable_id", "")).strip()
             if vid and vid in first_row:
                 issues.append(Issue(table.file, f"row {number} ({vid})", f"duplicate variable_id"
@@ -461,10 +470,19 @@ def _variables(
                 continue
             first_row[vid] = f"{table.file} row {number}"
             first_path[(scope, path)] = f"row {number} ({vid})"
-            if dump is None or _value_issues(var, dump, rules, issues):
-                scoped.append(var)
-        if dump is not None and len(scoped) == len(table.rows):
-            issues.extend(_corner_issues(scoped, dump, rules))
+            scoped.append(var)
+        if dump is not None:
+            # Judge each variable where it runs: on the file with every fixed row applied.
+            fixed = [v for v in scoped if v.treatment == "fixed"]
+            base = with_overrides(dump, {v.path: v.typed(v.default) for v in fixed})
+            broken = fixed_default_issues(fixed, dump, base, rules)
+            issues += broken
+            if broken:  # reported once, at the fixed rows; not again at every probe
+                rules = replace(rules, own_errors=tuple(rules.all_errors(base)))
+            parsed = len(scoped)
+            scoped = [v for v in scoped if _value_issues(v, base, rules, issues)]
+            if len(scoped) == parsed == len(table.rows):
+                issues.extend(_corner_issues(scoped, dump, rules))
         variables += scoped
     return variables
 
@@ -504,7 +522,8 @@ def probe_values(var: Variable) -> tuple[Any, ...]:
     if var.treatment == "fixed":
         return (var.default,)
     # The reference path uses the mean of a random variable, which is not a grid value.
-    reference = (reference_value(var),) if var.treatment == "random" else ()
+    huge = var.kind == "numeric" and var.n_steps + 1 > MAX_VALUES_PER_VARIABLE
+    reference = (reference_value(var),) if var.treatment == "random" and not huge else ()
     if var.kind == "discrete":
         return tuple(dict.fromkeys((*var.values, *reference)))
     if var.n_steps < MAX_PROBED_VALUES:
@@ -522,7 +541,7 @@ def _value_issues(var: Variable, dump: Mapping[str, Any], rules: _RuleCheck,
         reasons = rules.errors(with_override(dump, var.path, var.typed(value)))
         if reasons:
             key, why = reasons[0]
-            because = why if key == var.path else f"{key} {why}"
+            because = why if key == var.path else f"{key}: {why}"
             issues.append(Issue(var.file, var.location, f"value {var.text(value)} is not allowed "
                                 f"at {var.path}: {because}", "keep min/max (or values) "
                                 "inside the key's domain (docs/INPUTS.md)"))
@@ -532,6 +551,22 @@ def _value_issues(var: Variable, dump: Mapping[str, Any], rules: _RuleCheck,
 
 MAX_PROBED_VALUES = 4096  # every grid value of a variable with fewer steps is checked
 MAX_CORNERS = 256  # 2^8: every combination of the extremes of up to 8 varying variables
+
+
+def fixed_default_issues(fixed: Sequence[Variable], dump: Mapping[str, Any],
+                         base: Mapping[str, Any], rules: _RuleCheck) -> list[Issue]:
+    """A cross-field rule broken by the fixed rows' defaults together (e.g. scale-down 70 and
+    scale-up 60, each valid alone): one issue naming the rows it needs."""
+    reasons = rules.errors(base)
+    if not reasons:
+        return []
+    culprits = [v for v in fixed if not rules.errors(with_overrides(dump, {
+        w.path: w.typed(w.default) for w in fixed if w is not v}))] or list(fixed)
+    values = ", ".join(f"{v.variable_id} = {v.text(v.default)}" for v in culprits)
+    key, why = reasons[0]
+    last = culprits[-1]
+    return [Issue(last.file, last.location, f"with the fixed values {values}: {key}: {why}",
+                  "change the fixed defaults so they satisfy the rule together")]
 
 
 def corner_combinations(axes: Sequence[Sequence[Any]], defaults: Sequence[Any]):
@@ -560,7 +595,7 @@ def _corner_issues(variables: Sequence[Variable], dump: Mapping[str, Any],
     axes = [probe_values(v) if v.kind == "discrete" else (v.lo, v.grid_point(v.n_steps))
             for v in varying]
     if len(varying) < 2:
-        return []
+        return []  # one varying variable was judged at every probe by _value_issues
     fixed = {v.path: v.typed(v.default) for v in variables if v.treatment == "fixed"}
 
     def reasons_at(combo: dict[Variable, Any]) -> list[tuple[str, str]]:
@@ -580,7 +615,7 @@ def _corner_issues(variables: Sequence[Variable], dump: Mapping[str, Any],
             values = ", ".join(f"{v.variable_id} = {v.text(combo[v])}" for v in culprits)
             last = culprits[-1]
             key, why = reasons_at(combo)[0]
-            return [Issue(last.file, last.location, f"with {values}: {key} {why}",
+            return [Issue(last.file, last.location, f"with {values}: {key}: {why}",
                           "narrow the variables' ranges so every combination is valid")]
     return []
 
@@ -661,6 +696,16 @@ def validated_inputs(
         issues.append(Issue(t["offers"].file, "header", "no price column",
                             "add price_per_gpu_hr (USD per GPU-hour) or price_usd_hr"))
         offer_rows = None
+    # An empty table is one line naming it, not one error per row that then cannot match.
+    if offer_rows is not None and not t["offers"].rows:
+        issues.append(Issue(t["offers"].file, "(file)", "has no rows",
+                            "add at least one GPU offer"))
+        offer_rows = None
+    if (models is not None and not t["models"].rows
+            and (plan is None or "public" in plan.run.pipelines)):
+        issues.append(Issue(t["models"].file, "(file)", "has no rows", "add at least one "
+                            "model, or run only the private pipeline (run.pipelines: [private])"))
+        models = None
     tps_rows = _table_rows(t.get("tps"), TpsRow, ("model", "gpu"), issues)
     spec_rows = _table_rows(t.get("gpu_specs"), GpuSpecRow, ("gpu",), issues)
     channel_rows = _table_rows(t.get("ads_channels"), AdsChannelRow, ("channel_id",), issues)

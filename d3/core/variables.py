@@ -32,6 +32,7 @@ from scipy import stats
 from d3.core.errors import Issue
 from d3.core.rng import params_stream
 from d3.core.schema_issues import number_hint
+from d3.models.common import MAX_INPUT_MAGNITUDE, MIN_INPUT_MAGNITUDE, magnitude_ok
 
 SCOPES = ("general", "public_tap", "private_tap")
 ALLOWED_ROOTS = {
@@ -202,6 +203,12 @@ def _numeric_fields(
         if value is None:
             issues.append(_row_issue(file, row, vid, f"{col} must be a finite number, got "
                                      f"{record[col]!r}", number_hint(record[col])))
+        elif not magnitude_ok(float(value)):
+            # Before any Decimal arithmetic: 1e-300 steps or 1e308 bounds exceed its precision.
+            issues.append(_row_issue(file, row, vid, f"{col} {value} is outside the magnitude "
+                                     f"guard (0 or {MIN_INPUT_MAGNITUDE:g}.."
+                                     f"{MAX_INPUT_MAGNITUDE:g} in size)", "check the unit and "
+                                     "the number of zeros"))
         else:
             parsed[col] = value
     if len(parsed) < 4:

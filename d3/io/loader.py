@@ -52,6 +52,9 @@ class RawTable:
     header: tuple[str, ...]
     rows: tuple[tuple[int, dict[str, Any]], ...]  # (row number as shown to users, record)
     kind: str  # "csv" (row = line number, header is row 1) or "yaml" (row = item number)
+    # Rows with more cells than the header: already reported, their cells cannot be trusted
+    # (shifted by an unquoted comma), so they are not validated again.
+    unreadable: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -141,7 +144,7 @@ def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
                                 "of that name; a repeated column is never silently overridden")
                           for name, cols in repeated.items())
         return None
-    rows = []
+    rows, unreadable = [], set()
     for number, cells in lines[1:]:
         record = {}
         for name, cell in zip(header, cells, strict=False):
@@ -149,12 +152,23 @@ def _csv_table(path: Path, shown: str, raw: RawInputs) -> RawTable | None:
             if value != "" and name:
                 record[name] = value
         if len(cells) > len(header):
+            unreadable.add(number)
             raw.issues.append(
                 Issue(shown, f"row {number}", f"has {len(cells)} cells but the header has "
-                      f"{len(header)}", "remove the extra cells or quote values with commas")
-            )
+                      f"{len(header)}", extra_cells_hint(cells)))
         rows.append((number, record))
-    return RawTable(shown, header, tuple(rows), "csv")
+    return RawTable(shown, header, tuple(rows), "csv", frozenset(unreadable))
+
+
+def extra_cells_hint(cells: list[str]) -> str:
+    """The fix for a row with too many cells; mentions a decimal comma (``0,69`` read as the
+    two cells ``0`` and ``69``) when two neighbouring cells are whole numbers."""
+    texts = [c.strip() for c in cells]
+    if any(re.fullmatch(r"-?\d+", a) and re.fullmatch(r"\d+", b)
+           for a, b in zip(texts, texts[1:], strict=False)):
+        return ("quote values that contain commas; a decimal comma splits a number in two "
+                "cells (write 0.69, not 0,69)")
+    return "remove the extra cells or quote values with commas"
 
 
 OTHER_DELIMITERS = {";": "';'", "\t": "tab", "|": "'|'"}
@@ -280,7 +294,7 @@ def read_inputs_tree(inputs_dir: Path, params_path: Path) -> RawInputs:
             raw.tables[name] = table
     shown = display_path(params_path, inputs_dir)
     if params_path.is_dir():
-        raw.issues.append(Issue(shown, "(file)", "is a directory, not a params file",
+        raw.issues.append(Issue(str(params_path), "(file)", "is a directory, not a params file",
                                 "pass --params FILE (a YAML plan such as params.yaml)"))
     elif params_path.exists():
         raw.plan = _yaml_doc(params_path, shown, raw)

@@ -68,10 +68,33 @@ def artefact_names() -> frozenset[str]:
     return frozenset(names)
 
 
+def artefact_paths() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(file paths, directory paths) below ``--out`` that a run writes, from the registry."""
+    files, dirs = {"SHA256SUMS"}, []
+    for stage in STAGES:
+        for template in (*stage.outs.values(), *stage.outs_no_cache.values()):
+            if template.startswith("{out}/"):
+                rel = template.removeprefix("{out}/")
+                (dirs.append(rel) if rel in DIRECTORY_OUTS else files.add(rel))
+    return frozenset(files), tuple(dirs)
+
+
+DIRECTORY_OUTS = frozenset({"charts"})  # registry outs that are directories of charts
+
+
 def foreign_entries(directory: Path) -> list[str]:
-    """Entries of ``directory`` that no d3 run writes: replacing it would delete them."""
+    """Paths below ``directory`` (at any depth) that no d3 run writes: replacing the
+    directory would delete them (a user's ``logs/diary.txt`` is not a d3 log)."""
     known = artefact_names()
-    return sorted(p.name for p in directory.iterdir() if p.name not in known)
+    files, dirs = artefact_paths()
+    foreign = [p.name for p in directory.iterdir() if p.name not in known]
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory).as_posix()
+        if path.is_dir() or rel.split("/")[0] not in known:
+            continue
+        if rel not in files and not any(rel.startswith(d + "/") for d in dirs):
+            foreign.append(rel)
+    return sorted(foreign)
 
 
 def target_dir(out: Path) -> Path:
@@ -97,6 +120,9 @@ def _checked_target(out: Path) -> Path:
     if Path.cwd() == target or target in Path.cwd().parents:
         raise out_issue(out, "is the current directory or contains it",
                         "a run replaces --out whole; pass a directory below the current one")
+    if target.is_dir() and os.path.ismount(target):
+        raise out_issue(out, "is a mount point, which cannot be replaced by a rename",
+                        "pass a directory inside it, e.g. --out <mount>/outputs")
     if target.is_dir() and not os.access(target, os.W_OK | os.X_OK):
         raise out_issue(out, "is not writable",
                         "make it writable (chmod u+w) or choose another --out")

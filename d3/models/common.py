@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 # beyond 1e12 EUR is a typo in a plan for a small business, and it keeps every sum over
 # samples × months finite (docs/DECISIONS.md, "Guards").
 MAX_INPUT_MAGNITUDE = 1e12
+# Non-zero numbers below this are refused too: 1e-300 or a subnormal 5e-324 underflows to 0 in
+# a product and divides by zero (a throughput, an FX rate, a loan rate).
+MIN_INPUT_MAGNITUDE = 1e-9
 
 
 def _types_in(annotation: Any) -> list[Any]:
@@ -46,11 +49,16 @@ def _bool_for_number(annotation: Any, value: Any) -> str | None:
     return None
 
 
+def magnitude_ok(value: float) -> bool:
+    """0, or ``MIN_INPUT_MAGNITUDE ≤ |value| ≤ MAX_INPUT_MAGNITUDE``."""
+    return value == 0 or MIN_INPUT_MAGNITUDE <= abs(value) <= MAX_INPUT_MAGNITUDE
+
+
 def _oversized(value: Any) -> tuple[str, float] | None:
     """``(where, number)`` of the first number in ``value`` (a number, or a list or mapping
     of numbers) beyond :data:`MAX_INPUT_MAGNITUDE`, else None."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return ("", value) if abs(value) > MAX_INPUT_MAGNITUDE else None
+        return ("", value) if not magnitude_ok(value) else None
     items = (value.items() if isinstance(value, dict)
              else enumerate(value) if isinstance(value, list | tuple) else ())
     for key, item in items:
@@ -78,8 +86,9 @@ def _bounded_magnitude(cls: type[BaseModel], value: Any, info: ValidationInfo) -
     found = _oversized(value)
     if found is not None:
         where, number = found
-        raise ValueError(f"{number:g}{' at ' + where if where else ''} is beyond the magnitude "
-                         f"guard {MAX_INPUT_MAGNITUDE:g} — check the unit and the number of zeros")
+        raise ValueError(f"{number:g}{' at ' + where if where else ''} is outside the magnitude "
+                         f"guard (0 or {MIN_INPUT_MAGNITUDE:g}..{MAX_INPUT_MAGNITUDE:g} in size) "
+                         "— check the unit and the number of zeros")
     return value
 
 

@@ -76,8 +76,8 @@ class WorkingCapital(Strict):
 class Asset(Strict):
     asset_id: str
     cost_eur: Eur
-    useful_life_months: PosInt
-    purchase_month: PosInt = 1
+    useful_life_months: Annotated[int, Field(ge=1, le=600)]  # ≤ 50 years; sizes an array
+    purchase_month: Annotated[int, Field(ge=1, le=600)] = 1
 
 
 class Depreciation(Strict):
@@ -130,9 +130,10 @@ class NonGpuCosts(Strict):
 
 class PublicPricing(Strict):
     target_margin_pct: Annotated[float, Field(ge=0, le=95)]
-    round_increment_eur_per_1k: PosFloat
-    min_floor_eur_per_1k: Eur = 0.0
-    max_cap_eur_per_1k: PosFloat | None = None
+    # EUR per 1k tokens; 1 EUR per 1k (1 000 per 1M) is far above any market price.
+    round_increment_eur_per_1k: Annotated[float, Field(gt=0, le=1)]
+    min_floor_eur_per_1k: Annotated[float, Field(ge=0, le=100)] = 0.0
+    max_cap_eur_per_1k: Annotated[float, Field(gt=0, le=100)] | None = None
     allow_tps_heuristic: bool = True
     non_gpu_costs: NonGpuCosts = NonGpuCosts()
     # full_throughput: cost per 1M at full throughput; planned_utilisation: at the fleet's

@@ -253,6 +253,22 @@ def test_out_holding_other_files_is_not_replaced(tmp_path, monkeypatch):
     assert Path("notes/todo.txt").read_text() == "keep me\n"
 
 
+def test_a_user_file_inside_a_d3_named_directory_is_not_replaced(tmp_path, monkeypatch):
+    # logs/ and charts/ are d3 names, but logs/diary.txt is no d3 log: replacing --out whole
+    # would delete it (found by a review).
+    monkeypatch.chdir(tmp_path)
+    Path("site/logs").mkdir(parents=True)
+    Path("site/logs/diary.txt").write_text("keep me\n")
+    Path("site/charts").mkdir()
+    Path("site/charts/cash_fan.png").write_bytes(b"png")  # inside a d3 chart directory: known
+    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", "site")
+    assert result.exit_code == 2
+    assert result.stderr == ("site:(--out): holds an entry d3 does not write (logs/diary.txt) "
+                             "— a run replaces --out whole; move them away or choose another "
+                             "--out\n")
+    assert Path("site/logs/diary.txt").read_text() == "keep me\n"
+
+
 def test_out_containing_the_current_directory_is_exit_2(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", ".")

@@ -14,6 +14,7 @@ validated inputs and the plan, so its run is the unmutated run, done once and ch
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +41,10 @@ FILES = sorted(p.relative_to(ROOT).as_posix() for p in SHIPPED.rglob("*")
 NASTY = ["", " ", "0", "-1", "1", "0.5", "7.5", "12", "100", "101", "1e308", "-1e308", "1e-300",
          "nan", "inf", "-inf", "true", "false", "yes", "no", "null", "~", "0,69", "1;2", "[]",
          "{}", "[1, 2]", "abc", '"', "'", "#", "1e12", "1e13", "99999999999999", "2026-01-01",
-         "0x10", "1_000", "€5", "5%", "low_to_high", "random", "fixed", "discrete"]
+         "0x10", "1_000", "€5", "5%", "low_to_high", "random", "fixed", "discrete",
+         "5e-324", "1e-15", "600", "3601", "values=6|13", "beta", "lognormal"]
+# FILE:LOCATION: message, with " — fix" in every line a user can act on.
+ISSUE_LINE = re.compile(r"^[^:\s][^:]*:[^:]+: .+ — .+$|^[^:\s][^:]*:[^:]+: .+$")
 cell_text = st.one_of(st.sampled_from(NASTY), st.integers(-3, 30).map(str),
                       st.floats(-1e3, 1e3, allow_nan=False).map(lambda x: f"{x:.3f}"))
 
@@ -142,7 +146,7 @@ def test_a_mutated_cell_exits_0_or_2_never_3(tmp_path_factory, unmutated, file, 
     assert ran.exception is None or isinstance(ran.exception, SystemExit), note
     if checked.exit_code == 2:
         errors = [x for x in checked.stderr.splitlines() if not x.startswith("warning:")]
-        assert errors and all(": " in x for x in errors), f"{note}\n{checked.stderr}"
+        assert errors and all(ISSUE_LINE.match(x) for x in errors), f"{note}\n{checked.stderr}"
         assert ran.exit_code == 2, f"{note}\n{ran.stderr}"
         assert not out.exists(), note
     else:

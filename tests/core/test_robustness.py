@@ -152,7 +152,7 @@ def test_two_variables_whose_extremes_break_a_cross_field_rule_are_refused(tmp_p
     assert code == 2
     assert errors == [
         f"{VAR_PUB}:row 9 (pub_up): with pub_down = 70, pub_up = 60: "
-        "autoscaling.scale_down_threshold_pct scale-down threshold 70 must be below the "
+        "autoscaling.scale_down_threshold_pct: scale-down threshold 70 must be below the "
         "scale-up threshold 60 (0 < down < up ≤ 100) — narrow the variables' ranges so every "
         "combination is valid"]
 
@@ -174,8 +174,8 @@ def test_case4_1e308_eur_is_refused_by_the_magnitude_guard(tmp_path):
     root = shipped(tmp_path)
     edit_yaml(root / GENERAL, set_key("finance.fixed_costs_monthly_eur.accounting", 1e308))
     assert validate(root) == (2, [
-        f"{GENERAL}:finance.fixed_costs_monthly_eur: 1e+308 at .accounting is beyond the "
-        "magnitude guard 1e+12 — check the unit and the number of zeros"])
+        f"{GENERAL}:finance.fixed_costs_monthly_eur: 1e+308 at .accounting is outside the "
+        "magnitude guard (0 or 1e-09..1e+12 in size) — check the unit and the number of zeros"])
 
 
 def test_a_huge_price_in_a_csv_cell_is_refused(tmp_path):
@@ -183,8 +183,9 @@ def test_a_huge_price_in_a_csv_cell_is_refused(tmp_path):
     edit_csv(root / GPU, cell(0, "price_per_gpu_hr", "1e13"))
     code, errors = validate(root)
     assert code == 2
-    assert errors == [f"{GPU}:row 2 (RunPod/RTX 4090): price_per_gpu_hr 1e+13 is beyond the "
-                      "magnitude guard 1e+12 — check the unit and the number of zeros"]
+    assert errors == [f"{GPU}:row 2 (RunPod/RTX 4090): price_per_gpu_hr 1e+13 is outside "
+                      "the magnitude guard (0 or 1e-09..1e+12 in size) — check the unit and the "
+                      "number of zeros"]
 
 
 def test_a_budget_that_compounds_beyond_1e12_eur_is_refused(tmp_path):
@@ -277,7 +278,7 @@ def test_case5_a_key_dvc_yaml_tracks_is_required_in_dvcs_params_file(tmp_path):
         line for line in text.splitlines() if "chunk_blocks" not in line) + "\n")
     assert validate(root) == (2, [
         "params.yaml:run.chunk_blocks: required key is missing (dvc.yaml tracks it and DVC has "
-        "no defaults) — add it, e.g. run.chunk_blocks = 64 (the default)"])
+        "no defaults) — add it, e.g. `run: {chunk_blocks: 64}` (the default)"])
 
 
 def test_the_same_key_may_be_omitted_from_a_plan_dvc_does_not_track(tmp_path):
@@ -432,3 +433,220 @@ def test_case11_a_missing_inputs_dir_is_one_error(tmp_path):
         f"{tmp_path / 'nope'}:(dir): inputs directory not found — pass --inputs DIR pointing "
         "at operator/, variables/, facts/"]
     assert not (tmp_path / "out").exists()
+
+
+# --- kinds found by a new-user retest ---------------------------------------------------------
+
+
+def test_the_reference_value_of_a_discrete_integer_key_is_its_median(tmp_path):
+    # expiry 6 | 13 random: the mean 9.5 is no month count; the reference path takes 6 (the
+    # lower median of two values), and validation passes with it.
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PUB, variable("pub_credit_expiry", type="discrete", min="", max="",
+                                      step="", default="6", treatment="random",
+                                      notes="values=6|13"))
+    assert validate(root) == (0, [])
+    from d3.core.validator import validated_inputs
+    from d3.core.variables import reference_value
+    from d3.io.loader import read_inputs_tree
+
+    v = validated_inputs(read_inputs_tree(root / "inputs", root / "params.yaml"))
+    expiry = next(x for x in v.variables if x.variable_id == "pub_credit_expiry")
+    assert reference_value(expiry) == 6
+
+
+@pytest.mark.parametrize("cells,value", [
+    ({"min": "5", "max": "50", "step": "15", "default": "5", "treatment": "low_to_high"}, "35"),
+    ({"min": "5", "max": "50", "step": "15", "default": "5", "treatment": "random"}, "35"),
+])
+def test_every_value_of_a_small_grid_is_checked_against_non_interval_rules(tmp_path, cells,
+                                                                          value):
+    # 5, 20, 35, 50 s: 35 does not divide an hour (3600 / 35 = 102.86).
+    root = shipped(tmp_path)
+    row = {"variable_id": "pub_tick", "scope": "public_tap",
+           "path": "autoscaling.evaluation_interval_s", "type": "numeric", "unit": "s", **cells}
+    edit_csv(root / VAR_PUB, lambda header, rows: rows.append(row))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [f"{VAR_PUB}:row 8 (pub_tick): value {value} is not allowed at "
+                      "autoscaling.evaluation_interval_s: evaluation interval 35 s does not "
+                      "divide an hour (the simulator replays whole hours of ticks) — keep "
+                      "min/max (or values) inside the key's domain (docs/INPUTS.md)"]
+
+
+def test_cross_field_rules_are_judged_pairwise_beyond_256_corners(tmp_path):
+    # 9 varying variables (2^9 = 512 corners > 256): min instances 1..4 with max 2..8 must
+    # still be caught (min 4 > max 2).
+    root = shipped(tmp_path)
+    extra = [("pub_min", "autoscaling.min_instances_per_model", "1", "4", "1"),
+             ("pub_max", "autoscaling.max_instances_per_model", "2", "8", "8"),
+             ("pub_warm", "autoscaling.warmup_s", "60", "180", "120"),
+             ("pub_cool", "autoscaling.cooldown_s", "100", "500", "300"),
+             ("pub_peak", "autoscaling.peak_factor", "1", "3", "2")]
+    rows = [{"variable_id": vid, "scope": "public_tap", "path": path, "type": "numeric",
+             "unit": "x", "min": lo, "max": hi, "step": "1", "default": d,
+             "treatment": "random"} for vid, path, lo, hi, d in extra]
+    edit_csv(root / VAR_PUB, lambda header, existing: existing.extend(rows))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [f"{VAR_PUB}:row 9 (pub_max): with pub_min = 4, pub_max = 2: "
+                      "autoscaling.min_instances_per_model: min_instances_per_model 4 is above "
+                      "max_instances_per_model 2 — narrow the variables' ranges so every "
+                      "combination is valid"]
+
+
+def test_a_random_variable_with_250_million_values_is_refused(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PUB, variable("pub_tokens_per_conversion", step="1"))
+    assert validate(root) == (2, [
+        f"{VAR_PUB}:row 5 (pub_tokens_per_conversion): 250000001 values from 50000000 to "
+        "300000000 by 1, more than 1000000 for a random variable — use a coarser step"])
+
+
+def test_two_rows_on_one_key_are_an_error_not_last_one_wins(tmp_path):
+    root = shipped(tmp_path)
+    row = {"variable_id": "pub_churn2", "scope": "public_tap", "path": "acquisition.churn_pct_mom",
+           "type": "numeric", "unit": "pct", "min": "10", "max": "20", "step": "1",
+           "default": "10", "treatment": "random"}
+    edit_csv(root / VAR_PUB, lambda header, rows: rows.append(row))
+    assert validate(root) == (2, [
+        f"{VAR_PUB}:row 8 (pub_churn2): path 'acquisition.churn_pct_mom' is already varied by "
+        "row 4 (pub_churn) — keep one row per key"])
+
+
+def test_default_and_max_off_the_step_grid_are_reported_together(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PUB, variable("pub_target_margin", step="15"))  # default 55 stays
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [
+        f"{VAR_PUB}:row 2 (pub_target_margin): default 55 is not on the step grid 45 + k×15 — "
+        "use 45 or 60, or change step",
+        f"{VAR_PUB}:row 2 (pub_target_margin): max 65 is not on the step grid 45 + k×15 (the "
+        "last value would be 60) — use max 60 or 75, or a step that divides 20"]
+
+
+def test_params_naming_a_directory_is_exit_2(tmp_path):
+    root = shipped(tmp_path)
+    result = invoke("validate", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "inputs"))
+    assert result.exit_code == 2
+    assert errors_of(result.stderr) == [f"{root / 'inputs'}:(file): is a directory, not a params "
+                                        "file — pass --params FILE (a YAML plan such as "
+                                        "params.yaml)"]
+
+
+def test_an_unquoted_decimal_comma_is_one_error_naming_it(tmp_path):
+    # 0,43 in a comma-separated file becomes the cells 0 and 43: one error with the fix, no
+    # second, false "must be > 0, got 0" for the shifted row.
+    root = shipped(tmp_path)
+    path = root / GPU
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace(",0.69,", ",0,69,")
+    path.write_text("\n".join(lines) + "\n")
+    assert validate(root) == (2, [
+        f"{GPU}:row 2: has 10 cells but the header has 9 — quote values that contain commas; a "
+        "decimal comma splits a number in two cells (write 0.69, not 0,69)"])
+
+
+@pytest.mark.parametrize("rel,message", [
+    (GPU, f"{GPU}:(file): has no rows — add at least one GPU offer"),
+    ("inputs/operator/curated_public_tap_models.csv",
+     "inputs/operator/curated_public_tap_models.csv:(file): has no rows — add at least one "
+     "model, or run only the private pipeline (run.pipelines: [private])"),
+])
+def test_an_empty_required_table_is_one_line_naming_it(tmp_path, rel, message):
+    root = shipped(tmp_path)
+    path = root / rel
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == [message]
+
+
+def test_an_allocation_to_an_empty_channel_table_says_the_table_is_empty(tmp_path):
+    root = shipped(tmp_path)
+    path = root / "inputs/facts/ads_channels.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    code, errors = validate(root)
+    assert code == 2
+    assert errors[0] == (f"{PUBLIC}:acquisition.channel_allocation.google_search: unknown "
+                         "channel id 'google_search' — facts/ads_channels.csv has no rows: add "
+                         "the channel there, or remove channel_allocation and set cac_base_eur")
+
+
+# --- kinds found by a code review -----------------------------------------------------------------
+
+GUARD = "is outside the magnitude guard (0 or 1e-09..1e+12 in size) — check the unit and the " \
+        "number of zeros"
+
+
+@pytest.mark.parametrize("rel,key,value,message", [
+    # 1e-300 EUR of loan: (1 + r)^-n rounds to 1 and the annuity divides by zero
+    (GENERAL, "loan.amount_eur", 1e-300, f"{GENERAL}:loan.amount_eur: 1e-300 {GUARD}"),
+    (GENERAL, "loan.interest_rate_pct_flat", 5e-324,
+     f"{GENERAL}:loan.interest_rate_pct_flat: 4.94066e-324 {GUARD}"),
+    # a 1e12-month asset life sizes a 7 TiB array
+    (GENERAL, "depreciation.assets", [{"asset_id": "x", "cost_eur": 100,
+                                       "useful_life_months": 10**12}],
+     f"{GENERAL}:depreciation.assets[0].useful_life_months: must be ≤ 600, got 1000000000000 — "
+     "use a value ≤ 600"),
+    # a price step of 1e12 EUR per 1k tokens leaves no price the report can show
+    (PUBLIC, "pricing_policy.public_tap.round_increment_eur_per_1k", 1e12,
+     f"{PUBLIC}:pricing_policy.public_tap.round_increment_eur_per_1k: must be ≤ 1, got "
+     "1000000000000 — use a value ≤ 1"),
+])
+def test_magnitudes_and_sizes_that_broke_a_validated_run(tmp_path, rel, key, value, message):
+    root = shipped(tmp_path)
+    edit_yaml(root / rel, set_key(key, value))
+    assert validate(root) == (2, [message])
+
+
+def test_a_subnormal_throughput_in_a_csv_cell_is_refused(tmp_path):
+    root = shipped(tmp_path)
+    edit_csv(root / "inputs/facts/tps_model_gpu.csv", cell(0, "throughput_tokens_per_s", "5e-324"))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors == ["inputs/facts/tps_model_gpu.csv:row 2 (Llama 3.2 3B Instruct/L4): "
+                      f"throughput_tokens_per_s 4.94066e-324 {GUARD}"]
+
+
+@pytest.mark.parametrize("column,value", [("step", "1e-300"), ("max", "1e308")])
+def test_variable_cells_beyond_the_guard_are_refused_before_decimal_arithmetic(
+        tmp_path, column, value):
+    # (max − min) % 1e-300 exceeds Decimal's 28 digits: it raised DivisionImpossible (exit 3).
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PRIV, variable("priv_churn", **{column: value}))
+    code, errors = validate(root)
+    assert code == 2
+    shown = {"1e-300": "1E-300", "1e308": "1E+308"}[value]
+    assert errors == [f"{VAR_PRIV}:row 5 (priv_churn): {column} {shown} is outside the magnitude "
+                      "guard (0 or 1e-09..1e+12 in size) — check the unit and the number of zeros"]
+
+
+def test_fixed_defaults_that_break_a_rule_together_are_one_error(tmp_path):
+    # Fixed scale-down 70 and fixed scale-up 60: each is a valid percent, together they are not.
+    root = shipped(tmp_path)
+    rows = [{"variable_id": vid, "scope": "public_tap", "path": path, "type": "numeric",
+             "unit": "pct", "min": d, "max": d, "step": "1", "default": d, "treatment": "fixed"}
+            for vid, path, d in (("pub_down", "autoscaling.scale_down_threshold_pct", "70"),
+                                 ("pub_up", "autoscaling.scale_up_threshold_pct", "60"))]
+    edit_csv(root / VAR_PUB, lambda header, existing: existing.extend(rows))
+    assert validate(root) == (2, [
+        f"{VAR_PUB}:row 9 (pub_up): with the fixed values pub_down = 70, pub_up = 60: "
+        "autoscaling.scale_down_threshold_pct: scale-down threshold 70 must be below the "
+        "scale-up threshold 60 (0 < down < up ≤ 100) — change the fixed defaults so they "
+        "satisfy the rule together"])
+
+
+def test_a_discrete_growth_variable_is_held_to_the_budget_guard(tmp_path):
+    # values 5 | 100 %: 1500 × 1.2 × 2^59 = 1.04e21 EUR by month 60.
+    root = shipped(tmp_path)
+    edit_csv(root / VAR_PUB, variable("pub_budget_growth", type="discrete", min="", max="",
+                                      step="", default="5", distribution="",
+                                      notes="values=5|100"))
+    edit_yaml(root / "params.yaml", set_key("targets.horizon_months", 60))
+    code, errors = validate(root)
+    assert code == 2
+    assert errors[0].startswith(f"{PUBLIC}:acquisition.budget_growth_pct_mom: the monthly ads "
+                                "budget reaches 1.04e+21 EUR by month 60")
