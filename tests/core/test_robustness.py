@@ -650,3 +650,23 @@ def test_a_discrete_growth_variable_is_held_to_the_budget_guard(tmp_path):
     assert code == 2
     assert errors[0].startswith(f"{PUBLIC}:acquisition.budget_growth_pct_mom: the monthly ads "
                                 "budget reaches 1.04e+21 EUR by month 60")
+
+
+@pytest.mark.parametrize("rel,key,value,first", [
+    ("params.yaml", "run.pipelines", [], "params.yaml:run.pipelines: must not be empty"),
+    (GENERAL, "finance.fixed_costs_monthly_eur.accounting", 1e308,
+     f"{GENERAL}:finance.fixed_costs_monthly_eur: 1e+308 at .accounting is outside"),
+    ("params.yaml", "stochastic.simulations_per_run", True,
+     "params.yaml:stochastic.simulations_per_run: must be a number, got a boolean"),
+])
+def test_cases_3_4_7_end_d3_run_with_exit_2_and_nothing_written(tmp_path, rel, key, value,
+                                                                 first):
+    # The issue saw `d3 run` exit 3 with files left behind; the run's validate stage refuses.
+    root = shipped(tmp_path)
+    edit_yaml(root / rel, set_key(key, value))
+    out = tmp_path / "out"
+    ran = invoke("run", "--inputs", str(root / "inputs"), "--params", str(root / "params.yaml"),
+                 "--out", str(out))
+    assert ran.exit_code == 2
+    assert errors_of(ran.stderr)[0].startswith(first)
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))

@@ -120,3 +120,22 @@ def test_d3_run_gives_the_same_bytes_as_dvc_repro(repo):
     assert dvc_files.keys() == run_files.keys()
     different = [k for k in dvc_files if dvc_files[k] != run_files[k]]
     assert different == []
+
+
+def test_a_key_dvc_tracks_missing_from_params_stops_repro_at_validate(repo):
+    """Issue 12 case 5: `dvc repro` without `run.chunk_blocks` used to fail after rewriting
+    dvc.lock; now the validate stage refuses it (exit 2) and dvc.lock is untouched."""
+    params = (repo / "params.yaml").read_text()
+    lock = (repo / "dvc.lock").read_text()
+    try:
+        (repo / "params.yaml").write_text("\n".join(
+            line for line in params.splitlines() if "chunk_blocks" not in line) + "\n")
+        proc = subprocess.run(["dvc", "repro"], cwd=repo, env=_env(), capture_output=True,
+                              text=True, check=False)
+        assert proc.returncode != 0
+        assert ("params.yaml:run.chunk_blocks: required key is missing (dvc.yaml tracks it and "
+                "DVC has no defaults) — add it, e.g. `run: {chunk_blocks: 64}` (the default)"
+                in proc.stdout + proc.stderr)
+        assert (repo / "dvc.lock").read_text() == lock
+    finally:
+        (repo / "params.yaml").write_text(params)
