@@ -50,7 +50,14 @@ from d3.finance.tables import (
 )
 from d3.io.normalised import read_variables
 from d3.io.parquet_stream import read_series
-from d3.io.writers import fmt_float, write_csv, write_json, write_parquet, write_text_atomic
+from d3.io.writers import (
+    fmt_float,
+    json_numbers,
+    write_csv,
+    write_json,
+    write_parquet,
+    write_text_atomic,
+)
 from d3.models.operator import GeneralOperator
 from d3.report.consolidated_summary import summary_document, summary_markdown
 
@@ -176,7 +183,7 @@ def run(io: StageIO) -> None:
                 reference_2d, horizon))
         for metric, (_, values) in kpis.items():
             kpi_columns_by_name.setdefault(metric, []).append(values)
-        reference_doc[str(g)] = {k: np.asarray(v).tolist() for k, v in reference.items()
+        reference_doc[str(g)] = {k: json_numbers(v) for k, v in reference.items()
                                  if k not in lines_on.hidden()}
         kpi_rows += kpi_table_rows(g, kpis, reference_kpis, reps, qs)
         autoscaler = autoscaler_kpis([r for r in scaler_rows if r["grid_index"] == str(g)])

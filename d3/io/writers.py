@@ -46,6 +46,14 @@ def json_text(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def json_numbers(values: Any) -> Any:
+    """``values`` (array-like, any shape) as nested lists for JSON, an undefined value (NaN or
+    ±inf, e.g. a DSCR without debt service) as ``null``; readers get NaN back with
+    ``np.array(v, dtype=float)``."""
+    array = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(array), array, None).tolist()
+
+
 def write_json(path: Path, obj: Any) -> None:
     write_text_atomic(path, json_text(obj))
 

@@ -670,3 +670,20 @@ def test_cases_3_4_7_end_d3_run_with_exit_2_and_nothing_written(tmp_path, rel, k
     assert ran.exit_code == 2
     assert errors_of(ran.stderr)[0].startswith(first)
     assert not out.exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_a_plan_without_a_loan_runs(tmp_path):
+    # Found by the fuzz test: loan.amount_eur 0 made every DSCR undefined (NaN), which the
+    # reference-path JSON could not hold (exit 3). Undefined ratios are written as null.
+    root = shipped(tmp_path)
+    edit_yaml(root / GENERAL, set_key("loan.amount_eur", 0))
+    (root / "params.yaml").write_text(
+        "run: {random_runs_per_simulation: 1, chunk_blocks: 4}\n"
+        "stochastic: {random_seed: 5, simulations_per_run: 2}\ntargets: {horizon_months: 6}\n")
+    out = tmp_path / "out"
+    ran = invoke("run", "--inputs", str(root / "inputs"), "--params", str(root / "params.yaml"),
+                 "--out", str(out))
+    assert ran.exit_code == 0, ran.stderr
+    import json
+    expected = json.loads((out / "intermediate/consolidated_expected.json").read_text())
+    assert expected["grid"]["0"]["dscr"][:3] == [None, None, None]
