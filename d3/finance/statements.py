@@ -31,7 +31,10 @@ from d3.finance.distributions import (
 from d3.finance.money import cents
 
 DAYS_PER_MONTH = 30.0
-VAT_EXEMPT_COST_WORDS = ("salary", "salaries", "payroll", "wage", "insurance")
+# Cost categories that carry no input VAT, by a word in their name: pay, insurance (VAT-exempt
+# in NL), a founder's personal costs and a buffer (no supplier invoice behind either).
+VAT_EXEMPT_COST_WORDS = ("salary", "salaries", "payroll", "wage", "insurance", "personal",
+                         "buffer")
 
 
 # --- operating costs --------------------------------------------------------------------------

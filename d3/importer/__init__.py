@@ -68,10 +68,13 @@ def write_import(result: DraftImport, dest: Path) -> None:
     """Write the imported tree below ``dest``. A previous import there is replaced; any other
     existing ``dest/inputs`` is refused (ValidationError), never overwritten."""
     inputs = dest / "inputs"
-    if inputs.exists() and not (dest / REPORT_NAME).is_file():
-        raise ValidationError([Issue(str(inputs), "(dir)", "exists and is not an earlier "
-                                     "import (no IMPORT_REPORT.md beside it)",
-                                     "choose an empty --to directory")])
+    earlier = (dest / REPORT_NAME).is_file()
+    for taken in (inputs, dest / "params.yaml"):
+        if taken.exists() and not earlier:
+            # Someone's own inputs tree or plan: never overwritten.
+            raise ValidationError([Issue(str(taken), "(--to)", "exists and is not from an "
+                                         "earlier import (no IMPORT_REPORT.md beside it)",
+                                         "choose an empty --to directory")])
     if inputs.exists():
         shutil.rmtree(inputs)
     for name, text in result.files.items():

@@ -139,3 +139,14 @@ def test_salary_lines_are_shown_after_the_fixed_costs_only_when_used():
     j = YEAR_SERIES.index("acquisition_eur")
     assert on.year_series()[j + 1: j + 3] == ("salaries_eur", "social_security_eur")
     assert "salaries_eur" in off.hidden() and "salaries_eur" not in on.hidden()
+
+
+def test_personal_costs_and_buffers_carry_no_input_vat():
+    # The imported draft's fixed costs: personal 2 500 (the founder's own costs) and
+    # misc_buffer 300 have no supplier invoice; office 400 does → input-VAT base 400 / month.
+    import numpy as np
+
+    from d3.finance.statements import vatable_fixed_costs
+    costs = {"personal": np.full(3, 2500.0), "misc_buffer": np.full(3, 300.0),
+             "office": np.full(3, 400.0), "insurance_admin": np.full(3, 75.0)}
+    assert vatable_fixed_costs(costs, 3).tolist() == [400.0, 400.0, 400.0]

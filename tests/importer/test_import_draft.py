@@ -333,4 +333,12 @@ def test_a_d3_tree_or_an_unrelated_destination_is_refused(tmp_path):
     (tmp_path / "dest" / "inputs").mkdir(parents=True)
     result = invoke("import-draft", str(DRAFT_MINI), "--to", str(tmp_path / "dest"))
     assert result.exit_code == 2
-    assert "exists and is not an earlier import" in result.stderr
+    assert "exists and is not from an earlier import" in result.stderr
+    # A plan of the user's own in --to is not overwritten either (found by a review).
+    (tmp_path / "dest2").mkdir()
+    (tmp_path / "dest2" / "params.yaml").write_text("mine\n")
+    result = invoke("import-draft", str(DRAFT_MINI), "--to", str(tmp_path / "dest2"))
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'dest2' / 'params.yaml'}:(--to): exists and is not from an earlier " \
+        "import" in result.stderr
+    assert (tmp_path / "dest2" / "params.yaml").read_text() == "mine\n"
