@@ -30,7 +30,10 @@ def first_true_month(flags: np.ndarray) -> np.ndarray:
 
 
 def nan_min(x: np.ndarray) -> np.ndarray:
-    """Row minimum ignoring NaN (NaN when the whole row is NaN)."""
+    """Row minimum ignoring NaN (NaN when the whole row is NaN or empty: a plan of fewer
+    months than the window, e.g. 6 months and a T12 DSCR from month 12, has no value)."""
+    if x.shape[-1] == 0:
+        return np.full(x.shape[:-1], np.nan)
     with np.errstate(all="ignore"):
         filled = np.where(np.isnan(x), np.inf, x)
         out = filled.min(axis=-1)
