@@ -14,6 +14,7 @@ from d3.core.errors import Issue
 from d3.core.variables import Variable, grid_size
 from d3.models.common import MAX_INPUT_MAGNITUDE
 from d3.models.plan import Plan
+from d3.services.acquisition import channel_cac_eur
 
 # Peak resident memory of a run ≈ BASE + samples × modelled months × PER_SAMPLE_MONTH
 # + ticks per autoscaler trace × PER_TICK. Modelled months = max(horizon, loan term).
@@ -180,8 +181,6 @@ def cheapest_customers_per_eur(acquisition: Any, variables: Sequence[Variable], 
                                channels: Mapping[str, Mapping[str, Any]],
                                eur_usd_fx_rate: float) -> float:
     """New customers per EUR at the lowest CAC the inputs allow (upper bound)."""
-    from d3.services.acquisition import channel_cac_eur
-
     if acquisition.channel_allocation:
         return max(1.0 / channel_cac_eur(channels[c], eur_usd_fx_rate=eur_usd_fx_rate)
                    for c in acquisition.channel_allocation if c in channels)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import types
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -13,6 +12,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from d3.core.errors import Issue
+from d3.models.common import types_in
 
 
 def key_path(loc: Sequence[Any]) -> str:
@@ -26,18 +26,8 @@ def key_path(loc: Sequence[Any]) -> str:
     return out
 
 
-def _unwrap(annotation: Any) -> list[Any]:
-    """The concrete types inside Optional/Union/Annotated."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [t for a in typing.get_args(annotation) for t in _unwrap(a)]
-    return [annotation]
-
-
 def _child(annotation: Any, part: Any) -> Any | None:
-    for candidate in _unwrap(annotation):
+    for candidate in types_in(annotation):
         origin = typing.get_origin(candidate)
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             field = candidate.model_fields.get(part)
@@ -57,7 +47,7 @@ def allowed_keys(model: type[BaseModel], parent_loc: Sequence[Any]) -> list[str]
         annotation = _child(annotation, part)
         if annotation is None:
             return []
-    for candidate in _unwrap(annotation):
+    for candidate in types_in(annotation):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return list(candidate.model_fields)
     return []

@@ -17,20 +17,20 @@ MAX_INPUT_MAGNITUDE = 1e12
 MIN_INPUT_MAGNITUDE = 1e-9
 
 
-def _types_in(annotation: Any) -> list[Any]:
+def types_in(annotation: Any) -> list[Any]:
     """The concrete types inside Optional/Union/Annotated (``int | None`` → [int, None])."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _types_in(typing.get_args(annotation)[0])
+        return types_in(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
-        return [t for a in typing.get_args(annotation) for t in _types_in(a)]
+        return [t for a in typing.get_args(annotation) for t in types_in(a)]
     return [annotation]
 
 
 def _bool_for_number(annotation: Any, value: Any) -> str | None:
     """Where ``value`` holds a YAML boolean although ``annotation`` wants a number:
     ``""`` for the value itself, ``"[2]"``/``".key"`` inside a list or mapping, else None."""
-    kinds = _types_in(annotation)
+    kinds = types_in(annotation)
     if isinstance(value, bool):
         numeric = any(t in (int, float) for t in kinds)
         return "" if numeric and bool not in kinds else None
