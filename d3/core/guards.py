@@ -120,7 +120,8 @@ def acquisition_magnitude_issues(
     customers_per_eur: float,
 ) -> list[Issue]:
     """The largest monthly ads budget — ``b0 × (1 + g)^(H−1)`` under ``budget_policy: growth``,
-    ``budget_monthly_eur`` under ``flat`` — and the new customers it buys (budget × customers
+    ``budget_monthly_eur`` under ``flat``, ``max(b0, budget_cap_monthly_eur)`` under
+    ``pct_of_inflow`` — and the new customers it buys (budget × customers
     per EUR), at the largest budget, growth and scenario multiplier the plan allows, must stay
     within :data:`MAX_INPUT_MAGNITUDE` EUR and :data:`MAX_NEW_CUSTOMERS_PER_MONTH`."""
     for policy in _values_of(variables, scope, "acquisition.budget_policy",
@@ -153,6 +154,15 @@ def _budget_magnitude_issues(policy: str, scope: str, acquisition: Any,
         where = "acquisition.budget_monthly_eur"
         reached = f"every month ({monthly:g} EUR × {budget_x:g})"
         fix = "lower budget_monthly_eur or the scenarios' budget_multiplier"
+    elif policy == "pct_of_inflow":
+        b0 = _largest(variables, scope, "acquisition.budget_month0_eur",
+                      acquisition.budget_month0_eur)
+        cap = _largest(variables, scope, "acquisition.budget_cap_monthly_eur",
+                       acquisition.budget_cap_monthly_eur or 0.0)
+        budget = max(b0, cap) * budget_x
+        where = "acquisition.budget_cap_monthly_eur"
+        reached = f"(max of budget_month0_eur {b0:g} and the cap {cap:g} EUR × {budget_x:g})"
+        fix = "lower budget_cap_monthly_eur, budget_month0_eur or the scenarios' budget_multiplier"
     else:
         b0 = _largest(variables, scope, "acquisition.budget_month0_eur",
                       acquisition.budget_month0_eur)

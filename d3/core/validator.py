@@ -247,28 +247,52 @@ def _acquisition_issues(acq, file: str, channel_ids: set[str] | None) -> list[Is
 
 
 def _budget_policy_warnings(acq, file: str) -> list[Issue]:
-    """A budget key the chosen ``budget_policy`` does not use is a WARNING, and so is a flat
-    budget of 0 (no ads at all): each is legal but rarely meant."""
-    if acq.budget_policy == "growth":
-        if acq.budget_monthly_eur > 0:
-            return [Issue(file, "acquisition.budget_monthly_eur", f"budget_monthly_eur "
-                          f"{acq.budget_monthly_eur:g} is ignored under budget_policy growth "
-                          "(the budget is budget_month0_eur × (1 + budget_growth_pct_mom/100)"
-                          "^(m−1))", "set budget_policy: flat to spend it every month, or "
-                          "remove it", "warning", "ignored_key")]
-        return []
+    """A budget key the chosen ``budget_policy`` does not use is a WARNING, and so is a budget
+    that buys no customers (flat 0, or 0 % of inflow): each is legal but rarely meant.
+    ``pct_of_inflow`` without ``budget_cap_monthly_eur`` is an ERROR: the budget feeds on the
+    sales it buys, so only a cap bounds it."""
+    used = used_by_policy()[acq.budget_policy]
+    formula = {"growth": "budget_month0_eur × (1 + budget_growth_pct_mom/100)^(m−1)",
+               "flat": "budget_monthly_eur every month",
+               "pct_of_inflow": "budget_month0_eur in month 1, then budget_pct_of_inflow % of "
+                                "the previous month's sales up to budget_cap_monthly_eur"
+               }[acq.budget_policy]
     out = []
-    if acq.budget_monthly_eur == 0:
+    if acq.budget_policy == "flat" and acq.budget_monthly_eur == 0:
         out.append(Issue(file, "acquisition.budget_monthly_eur", "budget_policy flat with "
                          "budget_monthly_eur 0: no ads budget, so no new customers",
                          "set budget_monthly_eur (EUR per month), or use budget_policy: growth",
                          "warning", "no_ads_budget"))
-    if acq.budget_growth_pct_mom != 0:
-        out.append(Issue(file, "acquisition.budget_growth_pct_mom", f"budget_growth_pct_mom "
-                         f"{acq.budget_growth_pct_mom:g} is ignored under budget_policy flat",
-                         "set it to 0 or remove it, or use budget_policy: growth", "warning",
-                         "ignored_key"))
+    if acq.budget_policy == "pct_of_inflow":
+        if acq.budget_cap_monthly_eur is None:
+            out.append(Issue(file, "acquisition.budget_cap_monthly_eur", "budget_policy "
+                             "pct_of_inflow needs a cap: the budget buys the customers whose "
+                             "sales fund the next budget, which can compound without bound",
+                             "set budget_cap_monthly_eur, the most you would spend on ads in "
+                             "a month (EUR)"))
+        if acq.budget_pct_of_inflow == 0:
+            out.append(Issue(file, "acquisition.budget_pct_of_inflow", "budget_policy "
+                             "pct_of_inflow with budget_pct_of_inflow 0: no ads budget after "
+                             "month 1", "set budget_pct_of_inflow (percent of the previous "
+                             "month's sales)", "warning", "no_ads_budget"))
+    for key in ("budget_growth_pct_mom", "budget_monthly_eur", "budget_pct_of_inflow",
+                "budget_cap_monthly_eur"):
+        value = getattr(acq, key)
+        if key not in used and value not in (None, 0, 0.0):
+            users = [p for p, keys in sorted(used_by_policy().items()) if key in keys]
+            out.append(Issue(file, f"acquisition.{key}", f"{key} {value:g} is ignored under "
+                             f"budget_policy {acq.budget_policy} (the budget is {formula})",
+                             f"set budget_policy: {users[0]} to use it, or remove it",
+                             "warning", "ignored_key"))
     return out
+
+
+def used_by_policy() -> dict[str, set[str]]:
+    """The budget keys each ``budget_policy`` reads."""
+    return {"growth": {"budget_month0_eur", "budget_growth_pct_mom"},
+            "flat": {"budget_monthly_eur"},
+            "pct_of_inflow": {"budget_month0_eur", "budget_pct_of_inflow",
+                              "budget_cap_monthly_eur"}}
 
 
 def operator_rule_issues(scope: str, op: BaseModel, file: str,

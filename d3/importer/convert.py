@@ -286,6 +286,26 @@ def _founder_draw(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) ->
     ctx.ledger.rule(shown(rel), key, rule, target=key, detail=detail)
 
 
+# Above this a rate is not an employer's charge in NL (≈ 18–20 %; docs/FINANCE.md).
+EMPLOYER_SOCIAL_SECURITY_MAX_PCT = 25.0
+
+
+@handles("operator/general.yaml", "tax.social_security_pct")
+def _social_security(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> None:
+    """Carried unchanged, with a WARNING when the rate looks like the employee-side premium
+    (the draft's 27.65 % = AOW + Anw + Wlz, withheld from wages), which D3 would book as an
+    employer cost."""
+    _write(ctx, rel, key, value)
+    ctx.ledger.rule(shown(rel), key, rule, target=key)
+    number = decimal(value)
+    if number is not None and number > Decimal(str(EMPLOYER_SOCIAL_SECURITY_MAX_PCT)):
+        ctx.ledger.warn(shown(rel), key, f"{number_text(number)} % looks like the employee-side "
+                        "national insurance premium, which is withheld from wages; D3 books "
+                        "tax.social_security_pct as the employer's charge on top of them",
+                        "use the employer's rate (NL ≈ 18–20 %; a director-shareholder only the "
+                        "6.51 % Zvw levy)")
+
+
 # --- operator/public_tap.yaml -----------------------------------------------------------------
 
 @handles("operator/public_tap.yaml", "prepaid_policy.credits.non_refundable")

@@ -119,8 +119,10 @@ GENERAL: dict[str, Rule] = {
         "superseded by depreciation_schedule (as in the draft's engine); keeping both would "
         "count the depreciation twice"),
     "finance.marketing_allocation_pct_of_inflow": dropped(
-        "D3 sets marketing by each tap's acquisition budget (budget_month0_eur and "
-        "budget_growth_pct_mom); a budget as a percent of inflow is not modelled"),
+        "the draft's engine only quoted it in its report text and grew each tap's "
+        "budget_month0_eur by budget_growth_pct_mom, which the import keeps; to spend a share "
+        "of inflow instead, set in each tap acquisition.budget_policy: pct_of_inflow, "
+        "budget_pct_of_inflow (this value) and budget_cap_monthly_eur"),
     "finance.bizdev_budget_monthly_eur": mapped("finance.bizdev_budget_monthly_eur"),
     "finance.contingency_pct": mapped("finance.contingency_pct_of_costs"),
     **same("loan.amount_eur", "loan.term_months", "loan.interest_rate_pct_flat",

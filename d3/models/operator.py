@@ -157,7 +157,8 @@ class PublicPrepaid(Strict):
 
 
 # Keys added after runs were published (issue 13): JSON dumps carry them only when set.
-OPT_IN_ACQUISITION_KEYS = ("budget_policy", "budget_monthly_eur")
+OPT_IN_ACQUISITION_KEYS = ("budget_policy", "budget_monthly_eur", "budget_pct_of_inflow",
+                           "budget_cap_monthly_eur")
 
 
 class Acquisition(Strict):
@@ -165,12 +166,17 @@ class Acquisition(Strict):
 
     The monthly ads budget follows ``budget_policy``: ``growth`` (the default) =
     ``budget_month0_eur × (1 + budget_growth_pct_mom/100)^(m−1)``; ``flat`` =
-    ``budget_monthly_eur`` every month (:func:`d3.services.acquisition.budget_path`)."""
+    ``budget_monthly_eur`` every month (:func:`d3.services.acquisition.budget_path`);
+    ``pct_of_inflow`` = ``budget_month0_eur`` in month 1, then ``budget_pct_of_inflow`` percent
+    of the tap's previous month's sales, at most ``budget_cap_monthly_eur``
+    (:func:`d3.services.acquisition.inflow_funded_paths`)."""
 
     budget_month0_eur: Eur
     budget_growth_pct_mom: GrowthPct = 0.0
-    budget_policy: Literal["growth", "flat"] = "growth"
+    budget_policy: Literal["growth", "flat", "pct_of_inflow"] = "growth"
     budget_monthly_eur: Eur = 0.0
+    budget_pct_of_inflow: Pct = 0.0
+    budget_cap_monthly_eur: PosFloat | None = None
     cac_base_eur: PosFloat | None = None
     churn_pct_mom: Pct
     channel_allocation: dict[str, Frac] = {}

@@ -34,7 +34,8 @@ UNIT_SUFFIXES = (
     ("_eur_per_month", "EUR per month"), ("_eur", "EUR"), ("_pct_mom", "% per month"),
     ("_pct_yoy", "% per year"), ("_pct_flat", "% per year, nominal"),
     ("_pct_of_gpu", "% of GPU cost"), ("_pct_of_costs", "% of costs"),
-    ("_pct_of_profit", "% of the month's net income"), ("_pct", "% (0..100)"),
+    ("_pct_of_profit", "% of the month's net income"),
+    ("_pct_of_inflow", "% of the previous month's sales"), ("_pct", "% (0..100)"),
     ("_months_target", "months"),
     ("_frac", "fraction (0..1)"), ("_s", "seconds"), ("_months", "months"),
     ("_days", "days"), ("hours_in_month", "hours"), ("_hours", "hours"),
@@ -72,7 +73,9 @@ NOTES = {
     "percent_of_profit (of the month's positive net income); equity, from retained earnings",
     "reserves.distribution_policy.dividend_pct": "of a closed fiscal year's net income less its "
     "draws, paid with the corporate tax; + reinvest_pct = 100",
-    "tax.social_security_pct": "employer charges on gross salaries (NL: 27.65)",
+    "tax.social_security_pct": "the employer's charges on gross salaries (NL ≈ 18–20 %; a "
+    "director-shareholder only the 6.51 % Zvw levy; the employee-side 27.65 % premium is "
+    "withheld from wages, not an employer cost)",
     "tax.dividend_withholding_pct": "dividend tax withheld from every distribution and remitted "
     "by the company (NL: 15)",
     "pricing_policy.public_tap.target_margin_pct": "margin on the sell price, 0..95",
@@ -84,8 +87,14 @@ NOTES = {
     "prepaid_policy.credits.credit_consumption_months": "months over which a purchase is used",
     "prepaid_policy.credits.expiry_months": "unused credits expire (breakage) after this",
     "acquisition.budget_policy": "growth: budget_month0_eur × (1 + budget_growth_pct_mom/100)"
-    "^(m−1); flat: budget_monthly_eur every month",
+    "^(m−1); flat: budget_monthly_eur every month; pct_of_inflow: budget_month0_eur in month 1, "
+    "then budget_pct_of_inflow % of the previous month's sales, at most budget_cap_monthly_eur",
     "acquisition.budget_monthly_eur": "the ads budget of every month under budget_policy flat",
+    "acquisition.budget_pct_of_inflow": "under budget_policy pct_of_inflow, the share of the "
+    "tap's previous month's sales ex VAT (public: credits sold; private: GPU-hours × sell price "
+    "+ fees) spent on ads",
+    "acquisition.budget_cap_monthly_eur": "under budget_policy pct_of_inflow, the most spent on "
+    "ads in a month (required: the budget buys the sales that fund it)",
     "acquisition.cac_base_eur": "EUR per new customer when no channel_allocation is set",
     "acquisition.channel_allocation": "channel_id → share of budget; sums to 1",
     "acquisition.cac_noise_sd_frac": "lognormal CAC noise in Monte Carlo (0 = off)",

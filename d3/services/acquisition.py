@@ -1,5 +1,5 @@
-"""Acquisition maths shared by both taps (SPEC §5.3, §6.3): the monthly ads budget (growth or
-flat policy), CAC from ad channels, expected and Monte Carlo customer paths.
+"""Acquisition maths shared by both taps (SPEC §5.3, §6.3): the monthly ads budget (growth,
+flat or percent-of-inflow policy), CAC from ad channels, expected and Monte Carlo customer paths.
 
 Shapes: expected paths are ``(months,)``; Monte Carlo paths ``(simulations, months)``. Money is
 EUR; ``churn_frac`` is the monthly churn as a fraction.
@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-BUDGET_POLICIES = ("growth", "flat")
+BUDGET_POLICIES = ("growth", "flat", "pct_of_inflow")
 
 
 def budget_path(budget_month0_eur: float, growth_pct_mom: float, months: int, *,
@@ -22,6 +22,9 @@ def budget_path(budget_month0_eur: float, growth_pct_mom: float, months: int, *,
     month (``budget_0`` and ``g`` unused)."""
     if policy == "flat":
         return np.full(months, max(budget_monthly_eur, 0.0), dtype=np.float64)
+    if policy == "pct_of_inflow":
+        raise ValueError("a pct_of_inflow budget follows the customer paths: use "
+                         "inflow_funded_paths")
     if policy != "growth":
         raise ValueError(f"unknown budget policy {policy!r}; expected one of {BUDGET_POLICIES}")
     growth = (1.0 + growth_pct_mom / 100.0) ** np.arange(months, dtype=np.float64)
@@ -36,12 +39,63 @@ class BudgetTerms(Protocol):
     budget_growth_pct_mom: float
     budget_policy: str
     budget_monthly_eur: float
+    budget_pct_of_inflow: float
+    budget_cap_monthly_eur: float
 
 
 def monthly_budget_eur(terms: BudgetTerms) -> np.ndarray:
-    """A block's ads budget per month, EUR ``(months,)`` (:func:`budget_path`)."""
+    """A block's ads budget per month, EUR ``(months,)`` (:func:`budget_path`); not defined for
+    ``pct_of_inflow``, whose budget depends on the path (:func:`inflow_funded_paths`)."""
     return budget_path(terms.budget_month0_eur, terms.budget_growth_pct_mom, terms.months,
                        policy=terms.budget_policy, budget_monthly_eur=terms.budget_monthly_eur)
+
+
+def inflow_funded_paths(
+    terms: BudgetTerms,
+    customers_per_eur: float,
+    churn_frac: float,
+    sales_per_new_eur: float | np.ndarray,
+    sales_per_returning_eur: float | np.ndarray,
+    *,
+    simulations: int,
+    cac_factor: np.ndarray | None = None,
+    new_gen: np.random.Generator | None = None,
+    churn_gen: np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Budget, new and active customers, each ``(simulations, months)``, under
+    ``budget_policy: pct_of_inflow``: month 1 spends ``budget_month0_eur``; month m ≥ 2 spends
+    ``min(budget_cap_monthly_eur, budget_pct_of_inflow/100 × inflow_{m−1})``, where a month's
+    inflow is the tap's sales excluding VAT, ``new × sales_per_new + (active − new) ×
+    sales_per_returning`` (EUR; scalars or ``(simulations, months)`` arrays). The previous
+    month's inflow is used because this month's is not known when the ads are bought.
+
+    Without generators the path is the expected one (``new = budget × customers_per_eur``,
+    ``active_m = active_{m−1} × (1 − churn) + new_m``); with them ``new ~ Poisson(budget ×
+    customers_per_eur / cac_factor)`` and ``churned ~ Binomial(active_{m−1}, churn)``, drawn
+    month by month in month order (one ``(simulations,)`` draw per stream and month)."""
+    months = terms.months
+    shape = (simulations, months)
+    per_new = np.broadcast_to(np.asarray(sales_per_new_eur, dtype=np.float64), shape)
+    per_returning = np.broadcast_to(np.asarray(sales_per_returning_eur, dtype=np.float64), shape)
+    factor = np.ones(shape) if cac_factor is None else cac_factor
+    budget, new, active = np.empty(shape), np.empty(shape), np.empty(shape)
+    spend = np.full(simulations, max(terms.budget_month0_eur, 0.0))
+    previous = np.zeros(simulations, dtype=np.int64 if new_gen is not None else np.float64)
+    for m in range(months):
+        budget[:, m] = spend
+        lam = spend * customers_per_eur / factor[:, m]
+        if new_gen is None:
+            new[:, m] = lam
+            previous = previous * (1.0 - churn_frac) + lam
+        else:
+            new[:, m] = new_gen.poisson(lam)
+            previous = previous - churn_gen.binomial(previous, churn_frac) + new[:, m].astype(
+                np.int64)
+        active[:, m] = previous
+        inflow = new[:, m] * per_new[:, m] + (active[:, m] - new[:, m]) * per_returning[:, m]
+        spend = np.minimum(terms.budget_cap_monthly_eur,
+                           terms.budget_pct_of_inflow / 100.0 * np.maximum(inflow, 0.0))
+    return budget, new, active
 
 
 def channel_cac_eur(channel: Mapping[str, Any], *, eur_usd_fx_rate: float) -> float:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import copy_minimal, edit_yaml, invoke
 
 PUBLIC = "inputs/operator/public_tap.yaml"
@@ -35,12 +37,11 @@ def test_a_flat_budget_of_zero_and_ignored_budget_keys_are_warnings(tmp_path):
         "budget_monthly_eur 0: no ads budget, so no new customers — set budget_monthly_eur "
         "(EUR per month), or use budget_policy: growth",
         f"warning: {PUBLIC}:acquisition.budget_growth_pct_mom: budget_growth_pct_mom 5 is "
-        "ignored under budget_policy flat — set it to 0 or remove it, or use budget_policy: "
-        "growth",
+        "ignored under budget_policy flat (the budget is budget_monthly_eur every month) — "
+        "set budget_policy: growth to use it, or remove it",
         f"warning: {PRIVATE}:acquisition.budget_monthly_eur: budget_monthly_eur 700 is ignored "
         "under budget_policy growth (the budget is budget_month0_eur × (1 + "
-        "budget_growth_pct_mom/100)^(m−1)) — set budget_policy: flat to spend it every month, "
-        "or remove it"]
+        "budget_growth_pct_mom/100)^(m−1)) — set budget_policy: flat to use it, or remove it"]
     assert validate(root, "--fail-on-warning")[0] == 2
 
 
@@ -57,8 +58,9 @@ def test_an_unknown_policy_is_an_error(tmp_path):
     edit_yaml(root / PUBLIC, acquisition(budget_policy="percent"))
     code, lines = validate(root)
     assert code == 2
-    assert lines[0] == (f"{PUBLIC}:acquisition.budget_policy: must be one of 'growth' or "
-                        "'flat', got 'percent' — use one of 'growth' or 'flat'")
+    assert lines[0] == (f"{PUBLIC}:acquisition.budget_policy: must be one of 'growth', "
+                        "'flat' or 'pct_of_inflow', got 'percent' — use one of 'growth', "
+                        "'flat' or 'pct_of_inflow'")
 
 
 def test_the_magnitude_guard_judges_the_flat_budget(tmp_path):
@@ -129,3 +131,61 @@ def test_validated_json_has_the_budget_keys_only_when_set():
     dumped = flat.model_dump(mode="json")
     assert (dumped["budget_policy"], dumped["budget_monthly_eur"]) == ("flat", 800.0)
     assert PrivateAcquisition.model_validate(dumped) == flat
+
+
+def test_a_budget_as_a_percent_of_inflow_needs_a_cap(tmp_path):
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="pct_of_inflow", budget_pct_of_inflow=20,
+                                         budget_growth_pct_mom=0))
+    code, lines = validate(root)
+    assert code == 2
+    assert [line for line in lines if not line.startswith("warning:")] == [
+        f"{PUBLIC}:acquisition.budget_cap_monthly_eur: budget_policy pct_of_inflow needs a cap: "
+        "the budget buys the customers whose sales fund the next budget, which can compound "
+        "without bound — set budget_cap_monthly_eur, the most you would spend on ads in a "
+        "month (EUR)"]
+
+
+def test_the_magnitude_guard_judges_the_inflow_budgets_cap(tmp_path):
+    # max(budget_month0_eur 1000, cap 1e12) × the best scenario's budget multiplier 1.2.
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="pct_of_inflow", budget_pct_of_inflow=20,
+                                         budget_cap_monthly_eur=1e12, budget_growth_pct_mom=0))
+    code, lines = validate(root)
+    assert code == 2
+    assert lines[0] == (
+        f"{PUBLIC}:acquisition.budget_cap_monthly_eur: the monthly ads budget reaches 1.2e+12 "
+        "EUR (max of budget_month0_eur 1000 and the cap 1e+12 EUR × 1.2), beyond the magnitude "
+        "guard 1e+12 EUR — lower budget_cap_monthly_eur, budget_month0_eur or the scenarios' "
+        "budget_multiplier")
+
+
+def test_a_run_with_budgets_funded_by_inflow_on_both_taps(tmp_path):
+    root = copy_minimal(tmp_path / "tree")
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="pct_of_inflow", budget_pct_of_inflow=20,
+                                         budget_cap_monthly_eur=3000, budget_growth_pct_mom=0))
+    edit_yaml(root / PRIVATE, acquisition(budget_policy="pct_of_inflow",
+                                          budget_pct_of_inflow=10, budget_cap_monthly_eur=900,
+                                          budget_growth_pct_mom=0))
+    out = tmp_path / "out"
+    result = invoke("run", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    public = _rows(out / "public_tap_customers_by_month.csv")
+    # Expected path of each grid point: month 1 spends budget_month0_eur 1000; month m ≥ 2
+    # spends min(3000, 20 % × the credits sold in month m − 1) (the CSV rounds to cents).
+    for g in {r["grid_index"] for r in public}:
+        rows = [r for r in public if r["grid_index"] == g]
+        assert rows[0]["budget_eur"] == "1000.00"
+        for before, row in zip(rows, rows[1:]):
+            wanted = min(3000.0, 0.2 * float(before["credits_sold_eur"]))
+            assert float(row["budget_eur"]) == pytest.approx(wanted, abs=0.011)
+    private = _rows(out / "private_tap_customers_by_month.csv")
+    # Private sales = usage + fees; month 1 spends budget_month0_eur 500.
+    for g in {r["grid_index"] for r in private}:
+        rows = [r for r in private if r["grid_index"] == g]
+        assert rows[0]["private_budget_eur"] == "500.00"
+        for before, row in zip(rows, rows[1:]):
+            sales = float(before["usage_revenue_eur"]) + float(before["fee_revenue_eur"])
+            wanted = min(900.0, 0.1 * sales)
+            assert float(row["private_budget_eur"]) == pytest.approx(wanted, abs=0.011)

@@ -342,3 +342,22 @@ def test_a_d3_tree_or_an_unrelated_destination_is_refused(tmp_path):
     assert f"{tmp_path / 'dest2' / 'params.yaml'}:(--to): exists and is not from an earlier " \
         "import" in result.stderr
     assert (tmp_path / "dest2" / "params.yaml").read_text() == "mine\n"
+
+
+def test_an_employee_side_social_security_rate_is_carried_with_a_warning(imported):
+    # The fixture's 27.65 % (AOW 17.90 + Anw 0.10 + Wlz 9.65 = 27.65, the employee-side
+    # premium) is above the 25 % no Dutch employer's charge reaches: carried, and warned about.
+    assert imported.yaml("inputs/operator/general.yaml")["tax"]["social_security_pct"] == 27.65
+    assert ("warning: inputs/operator/general.yaml:tax.social_security_pct: 27.65 % looks like "
+            "the employee-side national insurance premium, which is withheld from wages; D3 "
+            "books tax.social_security_pct as the employer's charge on top of them — use the "
+            "employer's rate (NL ≈ 18–20 %; a director-shareholder only the 6.51 % Zvw levy)"
+            ) in imported.stderr.splitlines()
+
+
+def test_marketing_as_a_percent_of_inflow_is_dropped_with_how_to_switch_it_on(imported):
+    assert imported.outcome("operator/general.yaml",
+                            "finance.marketing_allocation_pct_of_inflow").startswith(
+        "dropped: the draft's engine only quoted it in its report text")
+    assert "budget_policy: pct_of_inflow" in imported.outcome(
+        "operator/general.yaml", "finance.marketing_allocation_pct_of_inflow")

@@ -88,3 +88,56 @@ def test_monte_carlo_means_match_the_expected_path_within_1_percent():
     assert np.abs(new.mean(axis=0) / 40.0 - 1).max() < 0.01
     expected = expected_active(np.full(12, 40.0), 0.05)
     assert np.abs(active.mean(axis=0) / expected - 1).max() < 0.01
+
+
+def _inflow_terms(cap: float):
+    return type("T", (), dict(months=3, budget_month0_eur=100.0, budget_growth_pct_mom=0.0,
+                              budget_policy="pct_of_inflow", budget_monthly_eur=0.0,
+                              budget_pct_of_inflow=10.0, budget_cap_monthly_eur=cap))
+
+
+def test_a_budget_funded_by_last_months_inflow_expected_path():
+    from d3.services.acquisition import inflow_funded_paths
+
+    # CAC 10 EUR (0.1 customers per EUR), churn 50 %, a new customer buys 50 EUR, a returning
+    # one 20 EUR; 10 % of last month's inflow, cap 1000.
+    # m1: budget 100 → new 10, active 10, inflow 10 × 50 = 500 → next budget 50
+    # m2: budget 50 → new 5, active 10 × 0.5 + 5 = 10, inflow 5 × 50 + 5 × 20 = 350 → 35
+    # m3: budget 35 → new 3.5, active 10 × 0.5 + 3.5 = 8.5
+    budget, new, active = inflow_funded_paths(_inflow_terms(1000.0), 0.1, 0.5, 50.0, 20.0,
+                                              simulations=2)
+    assert budget.tolist() == [pytest.approx([100, 50, 35])] * 2
+    assert new[0] == pytest.approx([10, 5, 3.5])
+    assert active[0] == pytest.approx([10, 10, 8.5])
+    # A cap of 40: m2 budget min(40, 50) = 40 → new 4, active 9, inflow 4 × 50 + 5 × 20 = 300
+    # → m3 budget min(40, 30) = 30.
+    budget, _, active = inflow_funded_paths(_inflow_terms(40.0), 0.1, 0.5, 50.0, 20.0,
+                                            simulations=1)
+    assert budget[0] == pytest.approx([100, 40, 30])
+    assert active[0] == pytest.approx([10, 9, 4.5 + 3])
+
+
+def test_a_budget_funded_by_inflow_monte_carlo_follows_its_own_draws():
+    from d3.services.acquisition import inflow_funded_paths
+
+    terms = _inflow_terms(1000.0)
+    sims = 4000
+    factor = np.ones((sims, 3))
+
+    def paths(seed):
+        return inflow_funded_paths(terms, 0.1, 0.5, 50.0, 20.0, simulations=sims,
+                                   cac_factor=factor, new_gen=np.random.default_rng(seed),
+                                   churn_gen=np.random.default_rng(seed + 1))
+
+    budget, new, active = paths(7)
+    # Each sample's next budget is 10 % of its own inflow, capped: budget_{m+1} =
+    # min(1000, 0.1 × (new_m × 50 + (active_m − new_m) × 20)).
+    inflow = new * 50.0 + (active - new) * 20.0
+    assert np.allclose(budget[:, 1:], np.minimum(1000.0, 0.1 * inflow[:, :-1]))
+    assert (new == np.round(new)).all() and (active >= 0).all()
+    # The mean of the draws is near the expected path (m1: Poisson(10): mean 10, sd of the
+    # mean 10**0.5 / 4000**0.5 = 0.05; the m2 budget's mean is 0.1 × 50 × 10 = 50).
+    assert new[:, 0].mean() == pytest.approx(10, abs=0.25)
+    assert budget[:, 1].mean() == pytest.approx(50, abs=1.25)
+    again = paths(7)
+    assert all((a == b).all() for a, b in zip(again, (budget, new, active), strict=True))

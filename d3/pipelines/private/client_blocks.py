@@ -21,7 +21,6 @@ from d3.pipelines.private.clients import (
 )
 from d3.pipelines.private.provider_costs import ProviderOffer
 from d3.pipelines.public.reference import configured
-from d3.services.acquisition import monthly_budget_eur
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class ChunkPaths:
 
     start: int
     inputs: tuple[ClientInputs, ...]
+    budget: np.ndarray
     new: np.ndarray
     active: np.ndarray
     hours_factor: np.ndarray
@@ -59,19 +59,20 @@ class ChunkPaths:
 
 def simulate_range(ctx: ClientContext, start: int, stop: int) -> ChunkPaths:
     """Random client paths of blocks ``start..stop-1`` (pure; runs in a worker process)."""
-    inputs, news, actives, factors = [], [], [], []
+    inputs, budgets, news, actives, factors = [], [], [], [], []
     for block in range(start, stop):
         g, r = divmod(block, ctx.replicates)
         inp = block_client_inputs(ctx, ctx.block_values[block])
-        new, active, factor = simulated_paths(inp, seed=ctx.seed, grid_index=g,
-                                              replicate_index=r, simulations=ctx.simulations,
-                                              noise=ctx.noise)
+        budget, new, active, factor = simulated_paths(
+            inp, seed=ctx.seed, grid_index=g, replicate_index=r, simulations=ctx.simulations,
+            noise=ctx.noise)
         inputs.append(inp)
+        budgets.append(budget)
         news.append(new)
         actives.append(active)
         factors.append(factor)
-    return ChunkPaths(start, tuple(inputs), np.concatenate(news), np.concatenate(actives),
-                      np.concatenate(factors))
+    return ChunkPaths(start, tuple(inputs), np.concatenate(budgets), np.concatenate(news),
+                      np.concatenate(actives), np.concatenate(factors))
 
 
 def chunk_result(ctx: ClientContext, chunk: ChunkPaths) -> ChunkResult:
@@ -80,8 +81,7 @@ def chunk_result(ctx: ClientContext, chunk: ChunkPaths) -> ChunkResult:
     parts = []
     for i, inp in enumerate(chunk.inputs):
         rows = slice(i * s, (i + 1) * s)
-        budget = monthly_budget_eur(inp)
-        parts.append(client_series(inp, budget, chunk.new[rows], chunk.active[rows],
+        parts.append(client_series(inp, chunk.budget[rows], chunk.new[rows], chunk.active[rows],
                                    chunk.hours_factor[rows]))
     return stacked(chunk.start, len(chunk.inputs), ctx.replicates, s, parts,
                    [inp.sell_eur_hr for inp in chunk.inputs])

@@ -27,6 +27,7 @@ from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
 from d3.services.acquisition import (
     customers_per_eur,
     expected_active,
+    inflow_funded_paths,
     lognormal_mean_one,
     mc_active,
     mc_new,
@@ -56,8 +57,10 @@ class ClientInputs:
     cac_noise_sd_frac: float = 0.0
     block_hours: float = 0.0  # GPU-hours per prepaid block; 0 = no blocks, invoiced monthly
     block_expiry_months: int = 12  # unused block hours expire (breakage) after this
-    budget_policy: str = "growth"  # growth | flat (monthly_budget_eur)
+    budget_policy: str = "growth"  # growth | flat | pct_of_inflow
     budget_monthly_eur: float = 0.0  # the flat policy's budget
+    budget_pct_of_inflow: float = 0.0  # pct_of_inflow: share of last month's usage + fees
+    budget_cap_monthly_eur: float = 0.0  # pct_of_inflow: the most spent in a month
 
 
 def billed_hours(hours: np.ndarray, billing_unit_minutes: int) -> np.ndarray:
@@ -104,7 +107,9 @@ def client_inputs(private, offers: Sequence[ProviderOffer], channels, *, eur_usd
         cac_noise_sd_frac=acq.cac_noise_sd_frac,
         block_hours=private.prepaid_policy.private_tap.block_hours,
         block_expiry_months=private.prepaid_policy.private_tap.expiry_months,
-        budget_policy=acq.budget_policy, budget_monthly_eur=acq.budget_monthly_eur)
+        budget_policy=acq.budget_policy, budget_monthly_eur=acq.budget_monthly_eur,
+        budget_pct_of_inflow=acq.budget_pct_of_inflow,
+        budget_cap_monthly_eur=acq.budget_cap_monthly_eur or 0.0)
 
 
 def prepaid_series(inp: ClientInputs, hours: np.ndarray, active: np.ndarray,
@@ -122,6 +127,13 @@ def prepaid_series(inp: ClientInputs, hours: np.ndarray, active: np.ndarray,
     return {"block_purchases_eur": ledger.purchased_hours * inp.sell_eur_hr,
             "deferred_eur": ledger.balance_hours * inp.sell_eur_hr,
             "expired_eur": ledger.expired_hours * inp.sell_eur_hr, "invoiced_eur": fees}
+
+
+def client_sales_eur(inp: ClientInputs, hours_factor: np.ndarray | float = 1.0):
+    """What one active client pays in a month, EUR ex VAT: billed hours × blended sell EUR/hr
+    + fees (scalar, or ``(simulations, months)`` with an hours factor)."""
+    per_client = billed_hours(inp.hours_per_client_month * hours_factor, inp.billing_unit_minutes)
+    return per_client * inp.sell_eur_hr + inp.fees_eur_per_client_month
 
 
 def client_series(inp: ClientInputs, budget: np.ndarray, new: np.ndarray, active: np.ndarray,
@@ -142,36 +154,50 @@ def client_series(inp: ClientInputs, budget: np.ndarray, new: np.ndarray, active
             "gross_margin_eur": revenue - cogs, **cash}
 
 
+def client_paths(inp: ClientInputs, simulations: int, hours_factor: np.ndarray | float = 1.0, *,
+                 cac_factor: np.ndarray | None = None,
+                 new_gen: np.random.Generator | None = None,
+                 churn_gen: np.random.Generator | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Budget, new and active clients ``(simulations, months)``: expected without generators,
+    Monte Carlo with them (``new ~ Poisson``, ``churned ~ Binomial``)."""
+    if inp.budget_policy == "pct_of_inflow":
+        sales = client_sales_eur(inp, hours_factor)
+        return inflow_funded_paths(inp, inp.customers_per_eur, inp.churn_frac, sales, sales,
+                                   simulations=simulations, cac_factor=cac_factor,
+                                   new_gen=new_gen, churn_gen=churn_gen)
+    budget = np.broadcast_to(monthly_budget_eur(inp), (simulations, inp.months))
+    if new_gen is None:
+        new = np.repeat((budget[0] * inp.customers_per_eur)[None, :], simulations, axis=0)
+        return budget, new, expected_active(new, inp.churn_frac)
+    new = mc_new(new_gen, budget * inp.customers_per_eur / cac_factor)
+    return budget, new, mc_active(churn_gen, new, inp.churn_frac)
+
+
 def expected_clients(inp: ClientInputs) -> dict[str, np.ndarray]:
-    budget = monthly_budget_eur(inp)
-    new = (budget * inp.customers_per_eur)[None, :]
-    return client_series(inp, budget, new, expected_active(new, inp.churn_frac))
+    return client_series(inp, *client_paths(inp, 1))
 
 
 def simulated_paths(inp: ClientInputs, *, seed: int, grid_index: int, replicate_index: int,
                     simulations: int, noise: bool = True):
-    """The random part of a block: new and active clients and the hours factor."""
-    budget = monthly_budget_eur(inp)
+    """The random part of a block: budget, new and active clients and the hours factor, each
+    ``(simulations, months)``."""
     shape = (simulations, inp.months)
     if not noise:
-        new = np.repeat((budget * inp.customers_per_eur)[None, :], simulations, axis=0)
-        return new, expected_active(new, inp.churn_frac), np.ones(shape)
+        return *client_paths(inp, simulations), np.ones(shape)
 
     def gen(name: str) -> np.random.Generator:
         return sim_stream(seed, "private_tap", STREAMS[name], grid_index, replicate_index)
 
-    lam = budget[None, :] * inp.customers_per_eur / lognormal_mean_one(
-        gen("cac"), inp.cac_noise_sd_frac, shape)
-    new = mc_new(gen("new"), lam)
-    active = mc_active(gen("churn"), new, inp.churn_frac)
-    return new, active, lognormal_mean_one(gen("hours"), inp.hours_sd, shape)
+    cac_factor = lognormal_mean_one(gen("cac"), inp.cac_noise_sd_frac, shape)
+    factor = lognormal_mean_one(gen("hours"), inp.hours_sd, shape)
+    return *client_paths(inp, simulations, factor, cac_factor=cac_factor, new_gen=gen("new"),
+                         churn_gen=gen("churn")), factor
 
 
 def simulated_clients(inp: ClientInputs, *, seed: int, grid_index: int, replicate_index: int,
                       simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
-    new, active, factor = simulated_paths(inp, seed=seed, grid_index=grid_index,
-                                          replicate_index=replicate_index,
-                                          simulations=simulations, noise=noise)
-    budget = monthly_budget_eur(inp)
+    budget, new, active, factor = simulated_paths(
+        inp, seed=seed, grid_index=grid_index, replicate_index=replicate_index,
+        simulations=simulations, noise=noise)
     return client_series(inp, budget, new, active, factor)
-

@@ -19,6 +19,7 @@ from d3.pipelines.public.capacity import CapacityPolicy, CapacityResult, ModelCa
 from d3.pipelines.public.credits import credit_ledger
 from d3.services.acquisition import (
     expected_active,
+    inflow_funded_paths,
     lognormal_mean_one,
     mc_active,
     mc_new,
@@ -54,8 +55,10 @@ class DemandInputs:
     infra_overhead_pct_of_gpu: float = 0.0
     base_eur_per_1M: float = 0.0
     cac_noise_sd_frac: float = 0.0
-    budget_policy: str = "growth"  # growth | flat (monthly_budget_eur)
+    budget_policy: str = "growth"  # growth | flat | pct_of_inflow
     budget_monthly_eur: float = 0.0  # the flat policy's budget
+    budget_pct_of_inflow: float = 0.0  # pct_of_inflow: share of last month's credits sold
+    budget_cap_monthly_eur: float = 0.0  # pct_of_inflow: the most spent in a month
 
     def scenario(self, *, budget: float = 1.0, cac: float = 1.0, churn: float = 1.0,
                  tokens: float = 1.0) -> DemandInputs:
@@ -64,6 +67,8 @@ class DemandInputs:
             self,
             budget_month0_eur=self.budget_month0_eur * budget,
             budget_monthly_eur=self.budget_monthly_eur * budget,
+            budget_pct_of_inflow=self.budget_pct_of_inflow * budget,
+            budget_cap_monthly_eur=self.budget_cap_monthly_eur * budget,
             customers_per_eur=self.customers_per_eur / cac,
             churn_frac=min(self.churn_frac * churn, 1.0),
             tokens_per_conversion=self.tokens_per_conversion * tokens,
@@ -124,36 +129,56 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
     }
 
 
+def credits_per_customer_eur(inp: DemandInputs) -> tuple[float, float]:
+    """Credits (EUR ex VAT) a new and a returning customer buy in a month: tokens × blended
+    sell EUR/1k / 1000 — the inflow a ``pct_of_inflow`` budget is a share of."""
+    price = inp.blended_sell_eur_per_1k / 1000.0
+    return (inp.tokens_per_conversion * price,
+            inp.tokens_per_returning_customer_month * price)
+
+
+def customer_paths(inp: DemandInputs, simulations: int, *, cac_factor: np.ndarray | None = None,
+                   new_gen: np.random.Generator | None = None,
+                   churn_gen: np.random.Generator | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Budget, new and active customers ``(simulations, months)``: expected without
+    generators, Monte Carlo with them (``new ~ Poisson``, ``churned ~ Binomial``)."""
+    if inp.budget_policy == "pct_of_inflow":
+        return inflow_funded_paths(inp, inp.customers_per_eur, inp.churn_frac,
+                                   *credits_per_customer_eur(inp), simulations=simulations,
+                                   cac_factor=cac_factor, new_gen=new_gen, churn_gen=churn_gen)
+    budget = np.broadcast_to(monthly_budget_eur(inp), (simulations, inp.months))
+    if new_gen is None:
+        new = np.repeat((budget[0] * inp.customers_per_eur)[None, :], simulations, axis=0)
+        return budget, new, expected_active(new, inp.churn_frac)
+    new = mc_new(new_gen, budget * inp.customers_per_eur / cac_factor)
+    return budget, new, mc_active(churn_gen, new, inp.churn_frac)
+
+
 def expected_demand(inp: DemandInputs) -> dict[str, np.ndarray]:
     """The noise-free path, shape ``(1, months)``."""
-    budget = monthly_budget_eur(inp)
-    new = (budget * inp.customers_per_eur)[None, :]
-    return demand_series(inp, budget, new, expected_active(new, inp.churn_frac))
+    return demand_series(inp, *customer_paths(inp, 1))
 
 
 def simulated_customers(inp: DemandInputs, *, seed: int, grid_index: int, replicate_index: int,
-                        simulations: int, noise: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The random part of a block: new and active customers, ``(simulations, months)`` each."""
-    budget = monthly_budget_eur(inp)
+                        simulations: int, noise: bool = True
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The random part of a block: budget, new and active customers, ``(simulations, months)``
+    each."""
     if not noise:
-        new = np.repeat((budget * inp.customers_per_eur)[None, :], simulations, axis=0)
-        return new, expected_active(new, inp.churn_frac)
-    shape = (simulations, inp.months)
+        return customer_paths(inp, simulations)
 
     def gen(name: str) -> np.random.Generator:
         return sim_stream(seed, "public_tap", STREAMS[name], grid_index, replicate_index)
 
-    cac_factor = lognormal_mean_one(gen("cac"), inp.cac_noise_sd_frac, shape)
-    lam = budget[None, :] * inp.customers_per_eur / cac_factor
-    new = mc_new(gen("new"), lam)
-    return new, mc_active(gen("churn"), new, inp.churn_frac)
+    cac_factor = lognormal_mean_one(gen("cac"), inp.cac_noise_sd_frac, (simulations, inp.months))
+    return customer_paths(inp, simulations, cac_factor=cac_factor, new_gen=gen("new"),
+                          churn_gen=gen("churn"))
 
 
 def simulated_demand(inp: DemandInputs, *, seed: int, grid_index: int, replicate_index: int,
                      simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
     """``simulations`` Monte Carlo paths of one block, shape ``(simulations, months)``."""
-    new, active = simulated_customers(inp, seed=seed, grid_index=grid_index,
-                                      replicate_index=replicate_index, simulations=simulations,
-                                      noise=noise)
-    budget = monthly_budget_eur(inp)
-    return demand_series(inp, budget, new, active)
+    return demand_series(inp, *simulated_customers(
+        inp, seed=seed, grid_index=grid_index, replicate_index=replicate_index,
+        simulations=simulations, noise=noise))

@@ -32,7 +32,7 @@ from d3.pipelines.public.demand import (
 from d3.pipelines.public.gpu_costs import CostRow
 from d3.pipelines.public.pricing import PriceCard, non_gpu_costs, price_card
 from d3.pipelines.public.reference import configured
-from d3.services.acquisition import customers_per_eur, monthly_budget_eur
+from d3.services.acquisition import customers_per_eur
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ def demand_inputs(public, card: PriceCard, best: Mapping[str, CostRow], channels
         cac_noise_sd_frac=acq.cac_noise_sd_frac,
         budget_policy=acq.budget_policy,
         budget_monthly_eur=acq.budget_monthly_eur,
+        budget_pct_of_inflow=acq.budget_pct_of_inflow,
+        budget_cap_monthly_eur=acq.budget_cap_monthly_eur or 0.0,
     )
 
 
@@ -116,24 +118,27 @@ class ChunkCustomers:
     start: int
     inputs: tuple[DemandInputs, ...]  # per block
     blended_sell_eur_per_1k: np.ndarray  # per block
-    new: np.ndarray  # (samples, months), blocks stacked in order
+    budget: np.ndarray  # (samples, months), blocks stacked in order
+    new: np.ndarray
     active: np.ndarray
 
 
 def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkCustomers:
     """Random customer paths of blocks ``start..stop-1`` (pure; runs in a worker process)."""
-    inputs, prices, news, actives = [], [], [], []
+    inputs, prices, budgets, news, actives = [], [], [], [], []
     for block in range(start, stop):
         g, r = divmod(block, ctx.replicates)
         inp, card = block_inputs(ctx, ctx.block_values[block])
-        new, active = simulated_customers(inp, seed=ctx.seed, grid_index=g, replicate_index=r,
-                                          simulations=ctx.simulations, noise=ctx.noise)
+        budget, new, active = simulated_customers(inp, seed=ctx.seed, grid_index=g,
+                                                  replicate_index=r,
+                                                  simulations=ctx.simulations, noise=ctx.noise)
         inputs.append(inp)
         prices.append(card.blended_sell_eur_per_1k)
+        budgets.append(budget)
         news.append(new)
         actives.append(active)
-    return ChunkCustomers(start, tuple(inputs), np.array(prices), np.concatenate(news),
-                          np.concatenate(actives))
+    return ChunkCustomers(start, tuple(inputs), np.array(prices), np.concatenate(budgets),
+                          np.concatenate(news), np.concatenate(actives))
 
 
 def chunk_result(ctx: DemandContext, chunk: ChunkCustomers) -> ChunkResult:
@@ -142,8 +147,8 @@ def chunk_result(ctx: DemandContext, chunk: ChunkCustomers) -> ChunkResult:
     parts = []
     for i, inp in enumerate(chunk.inputs):
         rows = slice(i * s, (i + 1) * s)
-        budget = monthly_budget_eur(inp)
-        parts.append(demand_series(inp, budget, chunk.new[rows], chunk.active[rows]))
+        parts.append(demand_series(inp, chunk.budget[rows], chunk.new[rows],
+                                   chunk.active[rows]))
     return stacked(chunk.start, len(chunk.inputs), ctx.replicates, s, parts,
                    chunk.blended_sell_eur_per_1k)
 
