@@ -177,7 +177,7 @@ def test_a_run_with_budgets_funded_by_inflow_on_both_taps(tmp_path):
     for g in {r["grid_index"] for r in public}:
         rows = [r for r in public if r["grid_index"] == g]
         assert rows[0]["budget_eur"] == "1000.00"
-        for before, row in zip(rows, rows[1:]):
+        for before, row in zip(rows, rows[1:], strict=False):
             wanted = min(3000.0, 0.2 * float(before["credits_sold_eur"]))
             assert float(row["budget_eur"]) == pytest.approx(wanted, abs=0.011)
     private = _rows(out / "private_tap_customers_by_month.csv")
@@ -185,7 +185,7 @@ def test_a_run_with_budgets_funded_by_inflow_on_both_taps(tmp_path):
     for g in {r["grid_index"] for r in private}:
         rows = [r for r in private if r["grid_index"] == g]
         assert rows[0]["private_budget_eur"] == "500.00"
-        for before, row in zip(rows, rows[1:]):
+        for before, row in zip(rows, rows[1:], strict=False):
             sales = float(before["usage_revenue_eur"]) + float(before["fee_revenue_eur"])
             wanted = min(900.0, 0.1 * sales)
             assert float(row["private_budget_eur"]) == pytest.approx(wanted, abs=0.011)
