@@ -89,6 +89,8 @@ NOTES = {
     "acquisition.budget_policy": "growth: budget_month0_eur × (1 + budget_growth_pct_mom/100)"
     "^(m−1); flat: budget_monthly_eur every month; pct_of_inflow: budget_month0_eur in month 1, "
     "then budget_pct_of_inflow % of the previous month's sales, at most budget_cap_monthly_eur",
+    "prepaid_policy.credits.min_topup_eur": "each purchase of credits is at least this (ex VAT); "
+    "credits bought only to reach it are never used and expire as breakage",
     "acquisition.budget_monthly_eur": "the ads budget of every month under budget_policy flat",
     "acquisition.budget_pct_of_inflow": "under budget_policy pct_of_inflow, the share of the "
     "tap's previous month's sales ex VAT (public: credits sold; private: GPU-hours × sell price "

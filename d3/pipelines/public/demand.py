@@ -59,6 +59,7 @@ class DemandInputs:
     budget_monthly_eur: float = 0.0  # the flat policy's budget
     budget_pct_of_inflow: float = 0.0  # pct_of_inflow: share of last month's credits sold
     budget_cap_monthly_eur: float = 0.0  # pct_of_inflow: the most spent in a month
+    min_topup_eur: float = 0.0  # a purchase of credits is at least this (EUR ex VAT)
 
     def scenario(self, *, budget: float = 1.0, cac: float = 1.0, churn: float = 1.0,
                  tokens: float = 1.0) -> DemandInputs:
@@ -100,9 +101,12 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
     tokens = new * inp.tokens_per_conversion + (active - new) * (
         inp.tokens_per_returning_customer_month)
     price = inp.blended_sell_eur_per_1k
-    credits = tokens / 1000.0 * price
+    topped_up = top_up_eur(inp)
+    # Credits bought beyond the tokens wanted, only to reach the minimum top-up.
+    unused = new * topped_up.unused_new + (active - new) * topped_up.unused_returning
+    credits = tokens / 1000.0 * price + unused
     ledger = credit_ledger(credits, consumption_months=inp.consumption_months,
-                           expiry_months=inp.expiry_months)
+                           expiry_months=inp.expiry_months, unused=unused)
     demanded = ledger.consumed / price * 1000.0 if price > 0 else np.zeros_like(credits)
     res = fleet(inp, demanded)
     nd = demanded.ndim
@@ -129,12 +133,33 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
     }
 
 
-def credits_per_customer_eur(inp: DemandInputs) -> tuple[float, float]:
-    """Credits (EUR ex VAT) a new and a returning customer buy in a month: tokens × blended
-    sell EUR/1k / 1000 — the inflow a ``pct_of_inflow`` budget is a share of."""
+@dataclass(frozen=True)
+class TopUps:
+    """EUR ex VAT a new and a returning customer pay per month, and the part of it bought only
+    to reach ``min_topup_eur`` (never used; it expires as breakage)."""
+
+    new: float
+    returning: float
+    unused_new: float
+    unused_returning: float
+
+
+def top_up_eur(inp: DemandInputs) -> TopUps:
+    """Each purchase is ``max(tokens wanted × sell EUR/1k / 1000, min_topup_eur)``; a returning
+    customer who wants no tokens that month buys nothing."""
     price = inp.blended_sell_eur_per_1k / 1000.0
-    return (inp.tokens_per_conversion * price,
-            inp.tokens_per_returning_customer_month * price)
+    wanted_new = inp.tokens_per_conversion * price
+    wanted_returning = inp.tokens_per_returning_customer_month * price
+    new = max(wanted_new, inp.min_topup_eur) if wanted_new > 0 else 0.0
+    returning = max(wanted_returning, inp.min_topup_eur) if wanted_returning > 0 else 0.0
+    return TopUps(new, returning, new - wanted_new, returning - wanted_returning)
+
+
+def credits_per_customer_eur(inp: DemandInputs) -> tuple[float, float]:
+    """Credits (EUR ex VAT) a new and a returning customer buy in a month (:func:`top_up_eur`)
+    — the inflow a ``pct_of_inflow`` budget is a share of."""
+    topped_up = top_up_eur(inp)
+    return topped_up.new, topped_up.returning
 
 
 def customer_paths(inp: DemandInputs, simulations: int, *, cac_factor: np.ndarray | None = None,

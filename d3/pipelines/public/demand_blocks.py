@@ -80,6 +80,7 @@ def demand_inputs(public, card: PriceCard, best: Mapping[str, CostRow], channels
         budget_monthly_eur=acq.budget_monthly_eur,
         budget_pct_of_inflow=acq.budget_pct_of_inflow,
         budget_cap_monthly_eur=acq.budget_cap_monthly_eur or 0.0,
+        min_topup_eur=credits.min_topup_eur,
     )
 
 

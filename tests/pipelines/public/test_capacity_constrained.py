@@ -122,3 +122,23 @@ def test_flat_budget_policy_on_the_public_tap_and_its_scenarios():
     # A scenario's budget multiplier scales the flat budget too: 0.8 × 3000 = 2400.
     worst = expected_demand(inp.scenario(budget=0.8))
     assert worst["budget_eur"][0] == pytest.approx([2400, 2400, 2400])
+
+
+def test_a_minimum_top_up_raises_small_purchases_and_the_excess_expires():
+    from d3.pipelines.public.demand import credits_per_customer_eur, top_up_eur
+
+    # A new customer wants 1M tokens (10 EUR at 0.01 EUR/1k), a returning one 0.5M (5 EUR);
+    # the minimum top-up is 8 EUR: new pays max(10, 8) = 10, returning max(5, 8) = 8 (3 unused).
+    inp = _inputs(tokens_per_conversion=1e6, tokens_per_returning_customer_month=0.5e6,
+                  min_topup_eur=8.0, expiry_months=1)
+    assert top_up_eur(inp) == type(top_up_eur(inp))(10.0, 8.0, 0.0, 3.0)
+    assert credits_per_customer_eur(inp) == (10.0, 8.0)
+    # 1 new customer in month 1 who stays: credits 10, then 8 a month (5 used, 3 unused);
+    # the unused 3 expire one month later (expiry 1): breakage 0, 0, 3; revenue = served
+    # (10, 5, 5) + breakage.
+    s = demand_series(inp, np.zeros(3), np.array([[1.0, 0, 0]]), np.array([[1.0, 1, 1]]))
+    assert s["credits_sold_eur"][0] == pytest.approx([10, 8, 8])
+    assert s["consumed_eur"][0] == pytest.approx([10, 5, 5])
+    assert s["expired_eur"][0] == pytest.approx([0, 0, 3])
+    assert s["revenue_eur"][0] == pytest.approx([10, 5, 8])
+    assert s["deferred_eur"][0] == pytest.approx([0, 3, 3])

@@ -40,3 +40,14 @@ def test_ledger_never_negative_and_conserves_value(purchases, c, e):
     assert (ledger.balance >= 0).all()
     # purchases = recognised revenue + what is still live at the end
     assert ledger.revenue.sum() + ledger.balance[-1] == pytest.approx(p.sum(), rel=1e-9, abs=1e-6)
+
+
+def test_credits_bought_only_to_reach_the_minimum_top_up_are_never_used_and_expire():
+    # 100 EUR bought in month 1, of which 40 only to reach the minimum: the 60 wanted are used
+    # over 2 months (30, 30); the 40 expire 3 months after the purchase (month 4).
+    ledger = credit_ledger(np.array([100.0, 0, 0, 0, 0]), consumption_months=2,
+                           expiry_months=3, unused=np.array([40.0, 0, 0, 0, 0]))
+    assert ledger.consumed.tolist() == [30, 30, 0, 0, 0]
+    assert ledger.expired.tolist() == [0, 0, 0, 40, 0]
+    assert ledger.balance.tolist() == [70, 40, 40, 0, 0]
+    assert (ledger.revenue.sum(), 100.0) == (100.0, 100.0)  # every euro bought is earned once
