@@ -305,12 +305,14 @@ def operator_rule_issues(scope: str, op: BaseModel, file: str,
                              f"{loan.grace_period_months} must be shorter than term_months "
                              f"{loan.term_months}", "lower the grace period or extend the term"))
         split = op.reserves.distribution_policy
-        if abs(split.reinvest_pct + split.dividend_pct - 100.0) > 1e-9:
+        if split.reinvest_pct is not None and abs(
+                split.reinvest_pct + split.dividend_pct - 100.0) > 1e-9:
             out.append(Issue(file, "reserves.distribution_policy.reinvest_pct",
                              f"reinvest_pct {split.reinvest_pct:g} + dividend_pct "
                              f"{split.dividend_pct:g} = "
                              f"{split.reinvest_pct + split.dividend_pct:g}, must sum to 100",
-                             f"set reinvest_pct to 100 − dividend_pct = "
+                             f"remove reinvest_pct (it is then 100 − dividend_pct) or set "
+                             f"it to 100 − dividend_pct = "
                              f"{100.0 - split.dividend_pct:g}"))
         return out
     out = _acquisition_issues(op.acquisition, file, channel_ids)

@@ -91,10 +91,27 @@ class Insurances(Strict):
 
 
 class DistributionPolicy(Strict):
-    """How a closed fiscal year's profit (after founder draws) is split; sums to 100."""
+    """How a closed fiscal year's profit (after founder draws) is split; sums to 100.
+    ``reinvest_pct`` may be left out: it is then 100 − ``dividend_pct``, so a variable can sweep
+    the dividend share alone."""
 
-    reinvest_pct: Pct = 100.0
+    reinvest_pct: Pct | None = None
     dividend_pct: Pct = 0.0
+
+    @property
+    def reinvested_pct(self) -> float:
+        """The reinvested share, given or derived (100 − dividend_pct)."""
+        return 100.0 - self.dividend_pct if self.reinvest_pct is None else self.reinvest_pct
+
+    @model_serializer(mode="wrap")
+    def _reinvest_only_when_given(self, handler: SerializerFunctionWrapHandler,
+                                  info: SerializationInfo) -> dict:
+        """JSON dumps leave out an absent ``reinvest_pct``; earlier runs wrote 100 there, the
+        share it derives to when dividend_pct is 0, so their meaning is unchanged."""
+        data = handler(self)
+        if info.mode_is_json() and self.reinvest_pct is None:
+            data.pop("reinvest_pct", None)
+        return data
 
 
 class Reserves(Strict):

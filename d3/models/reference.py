@@ -73,6 +73,8 @@ NOTES = {
     "percent_of_profit (of the month's positive net income); equity, from retained earnings",
     "reserves.distribution_policy.dividend_pct": "of a closed fiscal year's net income less its "
     "draws, paid with the corporate tax; + reinvest_pct = 100",
+    "reserves.distribution_policy.reinvest_pct": "the rest of that profit, kept in the company; "
+    "left out = 100 − dividend_pct (so a variable can sweep dividend_pct alone)",
     "tax.social_security_pct": "the employer's charges on gross salaries (NL ≈ 18–20 %; a "
     "director-shareholder only the 6.51 % Zvw levy; the employee-side 27.65 % premium is "
     "withheld from wages, not an employer cost)",

@@ -282,13 +282,27 @@ def test_distribution_lines_follow_the_principal_only_when_a_policy_pays():
 def test_distribution_policy_not_summing_to_100_exits_2(tmp_path):
     root = copy_minimal(tmp_path / "tree")
     edit_yaml(root / GENERAL, lambda d: d.setdefault("reserves", {}).update(
-        distribution_policy={"dividend_pct": 30}))
+        distribution_policy={"reinvest_pct": 100, "dividend_pct": 30}))
     result = invoke("validate", "--inputs", str(root / "inputs"))
     assert result.exit_code == 2, result.stdout + result.stderr
     assert f"{GENERAL}:reserves.distribution_policy.reinvest_pct: reinvest_pct 100 + " \
-        "dividend_pct 30 = 130, must sum to 100 — set reinvest_pct to 100 − dividend_pct = 70" \
-        in result.stderr.splitlines()
+        "dividend_pct 30 = 130, must sum to 100 — remove reinvest_pct (it is then 100 − " \
+        "dividend_pct) or set it to 100 − dividend_pct = 70" in result.stderr.splitlines()
     assert '"event": "validate_error"' in result.stdout
+
+
+def test_a_dividend_share_alone_derives_the_reinvested_share(tmp_path):
+    from d3.models.operator import DistributionPolicy
+
+    # dividend 30 % → reinvested 100 − 30 = 70 %; given shares are kept as given.
+    assert DistributionPolicy(dividend_pct=30).reinvested_pct == 70.0
+    assert DistributionPolicy(reinvest_pct=70, dividend_pct=30).reinvested_pct == 70.0
+    assert "reinvest_pct" not in DistributionPolicy(dividend_pct=30).model_dump(mode="json")
+    root = copy_minimal(tmp_path / "tree")
+    edit_yaml(root / GENERAL, lambda d: d.setdefault("reserves", {}).update(
+        distribution_policy={"dividend_pct": 30}))
+    result = invoke("validate", "--inputs", str(root / "inputs"))
+    assert result.exit_code == 0, result.stderr
 
 
 def _csv(path):
