@@ -301,7 +301,9 @@ STAGES: tuple[Stage, ...] = (
         deps={
             "plan": VALIDATED["plan"], "validation": VALIDATED["report"],
             "public_tap": VALIDATED["public_tap"], "market": VALIDATED["market"],
-            "catalog": VALIDATED["catalog"],
+            "catalog": VALIDATED["catalog"], "general": VALIDATED["general"],
+            "private_tap": VALIDATED["private_tap"],
+            "variables_report": "{out}/logs/variables.json",
             "summary": "{out}/consolidated_summary.json", "kpis": "{out}/consolidated_kpis.csv",
             "acceptance": "{out}/acceptance.json",
             "vendor_choice": "{out}/public_vendor_choice.csv",

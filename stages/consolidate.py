@@ -27,7 +27,12 @@ from d3.consolidate import (
 )
 from d3.core.runner import StageIO, selected_pipelines
 from d3.core.variables import overrides_of, reference_values, with_overrides
-from d3.finance.kpis import covenant_probabilities, percentiles, sample_kpis
+from d3.finance.kpis import (
+    covenant_probabilities,
+    distribution_kpis,
+    percentiles,
+    sample_kpis,
+)
 from d3.finance.loan import loan_schedule
 from d3.finance.mc_error import between_replicate_se, median
 from d3.finance.tables import (
@@ -176,6 +181,9 @@ def run(io: StageIO) -> None:
         reference_2d = {k: np.asarray(v)[None, :] for k, v in reference.items()}
         reference_kpis = sample_kpis(reference_2d, horizon, min_dscr=min_dscr,
                                      cash_buffer_eur=buffer)
+        if lines_on.distributions:
+            kpis.update(distribution_kpis(results, horizon))
+            reference_kpis.update(distribution_kpis(reference_2d, horizon))
         if demand_doc is not None:
             reference_kpis.update(public_kpis(
                 {k: np.array(v)[None, :] for k, v in

@@ -48,7 +48,9 @@ def run(io: StageIO) -> None:
         catalog=_json(dep("catalog")), public_customers=_rows(dep("public_customers")),
         pnl_by_year=_rows(dep("pnl_by_year")) or [],
         balance_sheet=_rows(dep("balance_sheet")) or [], unserved=_rows(dep("unserved")),
-        margin_by_model=_rows(dep("margin_by_model")))
+        margin_by_model=_rows(dep("margin_by_model")), general=_json(dep("general")),
+        private_op=_json(dep("private_tap")),
+        overrides=(_json(dep("variables_report")) or {}).get("overrides", []))
     charts = io.out("charts")
     for name, title, ylabel, covenant in (
         ("revenue", "Monthly revenue (grid point 0)", "EUR per month", None),

@@ -120,6 +120,23 @@ def sample_kpis(r: dict[str, np.ndarray], horizon: int, *, min_dscr: float,
     }
 
 
+# The owner's distributions as KPIs (only when the run can pay them, like their table lines).
+DISTRIBUTION_KPI_SERIES = ("founder_draw_eur", "dividends_gross_eur", "dividend_withholding_eur",
+                           "distributions_eur")
+
+
+def distribution_kpis(r: dict[str, np.ndarray], horizon: int) -> dict[str, tuple[str, np.ndarray]]:
+    """Per sample, EUR: each distribution line summed over the horizon and, as ``*_term``, over
+    every month of the plan (a year's dividend is paid with its corporate tax, months after the
+    year ends, so a one-year horizon rarely holds one). ``distributions_eur`` is the gross
+    (company cash out) = draws + gross dividends; the owner receives it less the withholding."""
+    h = slice(0, horizon)
+    out = {s: ("EUR", r[s][:, h].sum(axis=1)) for s in DISTRIBUTION_KPI_SERIES}
+    out.update({s.removesuffix("_eur") + "_term_eur": ("EUR", r[s].sum(axis=1))
+                for s in DISTRIBUTION_KPI_SERIES})
+    return out
+
+
 def covenant_probabilities(kpis: dict[str, tuple[str, np.ndarray]], *,
                            min_dscr: float) -> dict[str, float]:
     """Shares of samples: T12 DSCR below target, net cash < 0 (overdraft or gap drawn) in any

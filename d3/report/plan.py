@@ -6,10 +6,13 @@ strings), so the report and the CSVs cannot disagree.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from d3.finance.kpis import DISTRIBUTION_KPI_SERIES
+from d3.finance.tables import SALARY_SERIES
 from d3.io.writers import price_text
 
 Rows = list[dict[str, str]]
@@ -47,6 +50,9 @@ class ReportData:
     unserved: Rows | None = None
     margin_by_model: Rows | None = None
     charts: list[tuple[str, str]] = field(default_factory=list)  # (file, caption)
+    general: dict[str, Any] | None = None  # validated/operator_general.json
+    private_op: dict[str, Any] | None = None  # validated/operator_private_tap.json
+    overrides: list[dict[str, Any]] = field(default_factory=list)  # logs/variables.json
 
 
 def table(rows: Sequence[Mapping[str, str]], columns: Sequence[str],
@@ -84,6 +90,38 @@ def _pct(x: float | None) -> str:
 
 def _money(x: float | None) -> str:
     return "—" if x is None else _eur(x)
+
+
+def _at(doc: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:
+    """The value at a dotted key (``reserves.distribution_policy.dividend_pct``) of a validated
+    operator document, or ``default`` when the key is absent (opt-in keys are written only
+    when set, so a document may lack a key its schema has)."""
+    for part in path.split("."):
+        if not isinstance(doc, Mapping) or part not in doc:
+            return default
+        doc = doc[part]
+    return doc
+
+
+def _value(text: str) -> float | str:
+    """A variable's value as the run summary writes it (a string): a number when it is one."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def setting(d: ReportData, scope: str, path: str, g: str, default: Any = None) -> Any:
+    """The value grid point ``g``'s reference path used for an operator key: the grid point's
+    value of a variable overriding it (a random variable at its mean), else the operator
+    file's value, else ``default``."""
+    docs = {"general": d.general, "public_tap": d.public_op, "private_tap": d.private_op}
+    for o in d.overrides:
+        if o["scope"] == scope and o["path"] == path:
+            value = d.summary.get("reference_values", {}).get(g, {}).get(o["variable_id"])
+            if value is not None:
+                return _value(value)
+    return _at(docs[scope], path, default)
 
 
 def verdict_lines(d: ReportData, g: str) -> list[str]:
@@ -192,6 +230,51 @@ def executive_summary(d: ReportData) -> list[str]:
     return lines
 
 
+def budget_policy_text(acq: Mapping[str, Any], *, horizon_months: int) -> str:
+    """A tap's monthly ads budget rule in words, from its operator file's ``acquisition``
+    (EUR): ``growth`` (the default) = ``budget_month0_eur × (1 + budget_growth_pct_mom/100)^
+    (m−1)``, with its value in month ``horizon_months``; ``flat`` = ``budget_monthly_eur``
+    every month; ``pct_of_inflow`` = ``budget_pct_of_inflow`` % of the tap's previous month's
+    inflow, month 1 = ``budget_month0_eur``. Keys are read with their defaults: opt-in keys
+    are written to the validated file only when set."""
+    policy = acq.get("budget_policy", "growth")
+    month0 = _eur(acq.get("budget_month0_eur", 0.0))
+    if policy == "flat":
+        return (f"`flat`: {_eur(acq.get('budget_monthly_eur', 0.0))} every month "
+                "(`acquisition.budget_monthly_eur`)")
+    if policy == "pct_of_inflow":
+        cap = acq.get("budget_cap_monthly_eur")
+        capped = (f", at most {_eur(cap)} a month (`budget_cap_monthly_eur`)"
+                  if isinstance(cap, int | float) and math.isfinite(cap) else "")
+        return (f"`pct_of_inflow`: {acq.get('budget_pct_of_inflow', 0.0):g} % of the tap's "
+                "previous month's inflow (`acquisition.budget_pct_of_inflow`); month 1 spends "
+                f"{month0} (`budget_month0_eur`){capped}")
+    if policy == "growth":
+        growth_pct = acq.get("budget_growth_pct_mom", 0.0)
+        last = acq.get("budget_month0_eur", 0.0) * (1 + growth_pct / 100) ** (horizon_months - 1)
+        return (f"`growth`: {month0} in month 1, growing {growth_pct:g} % a month "
+                f"(budget_month0_eur × (1 + budget_growth_pct_mom/100)^(m−1)): {_eur(last)} in "
+                f"month {horizon_months}")
+    return f"`{policy}`"
+
+
+def budget_lines(d: ReportData) -> list[str]:
+    """One line per tap run: its ads budget policy in words, and the variables that move its
+    budget keys (their values then differ by grid point or sample)."""
+    lines = []
+    for line, scope, doc in (("public", "public_tap", d.public_op),
+                             ("private", "private_tap", d.private_op)):
+        if doc is None or line not in d.summary.get("pipelines", [line]):
+            continue
+        varied = [f"`{o['path']}` is variable `{o['variable_id']}` ({o['treatment']})"
+                  for o in d.overrides if o["scope"] == scope
+                  and o["path"].startswith("acquisition.budget_")]
+        rule = budget_policy_text(doc.get("acquisition", {}), horizon_months=d.horizon_months)
+        lines.append(f"- Ads budget, {line.capitalize()} Tap: {rule}"
+                     + (f"; {'; '.join(varied)}" if varied else "") + ".")
+    return lines
+
+
 def inputs_section(d: ReportData) -> list[str]:
     plan, seeds = d.plan["plan"], d.plan["seeds"]
     fx = d.market["market_env"]["finance"]["eur_usd_fx_rate"]
@@ -208,7 +291,7 @@ def inputs_section(d: ReportData) -> list[str]:
              f"{counts['tps_rows']} throughput measurements.",
              f"- Stress test: provider prices +{plan['stress']['provider_price_drift_pct']:g} %, "
              f"throughput −{plan['stress']['tps_downshift_pct']:g} %, FX buffer "
-             f"+{plan['stress']['fx_widen_buffer_pct']:g} pp.", ""]
+             f"+{plan['stress']['fx_widen_buffer_pct']:g} pp.", *budget_lines(d), ""]
     if d.vendor_choice:
         lines += ["Cheapest provider per GPU class (`public_vendor_choice.csv`):", ""]
         lines += table(d.vendor_choice, ["gpu", "vram_gb", "provider", "usd_hr", "eur_hr",
@@ -365,10 +448,28 @@ def _year_rows(rows: Rows, columns: Sequence[str], months: int) -> Rows:
     return out
 
 
+def salary_lines(d: ReportData) -> tuple[str, ...]:
+    """The salary opex lines the P&L tables carry: both when some configuration of the run
+    has a salary, none otherwise (the consolidation's rule, so report and CSVs agree)."""
+    return SALARY_SERIES if d.pnl and f"p50_{SALARY_SERIES[0]}" in d.pnl[0] else ()
+
+
+def salary_note(d: ReportData) -> list[str]:
+    """Where the salary lines come from, with grid point 0's social-security rate."""
+    if not salary_lines(d):
+        return []
+    pct = setting(d, "general", "tax.social_security_pct", "0", 0.0)
+    return [f"Opex includes gross salaries (`salaries_eur`, `finance.salaries_monthly_eur`) and "
+            f"the employer's social security on them (`social_security_eur`, "
+            f"`tax.social_security_pct` = {pct:g} %), each a line of its own below.", ""]
+
+
 def scenarios_section(d: ReportData) -> list[str]:
-    cols = ["revenue_eur", "gross_margin_eur", "opex_eur", "ebitda_eur", "net_income_eur"]
+    cols = ["revenue_eur", "gross_margin_eur", *salary_lines(d), "opex_eur", "ebitda_eur",
+            "net_income_eur"]
     grid0 = [r for r in d.pnl if r["grid_index"] == "0"]
     lines = ["## 5. Scenarios: monthly, yearly and full-term views (grid point 0)", "",
+             *salary_note(d),
              "Monthly, first 12 months — the median (p50) of each line across the samples "
              "(`pnl_by_month.csv`; medians of separate lines do not add up):", ""]
     lines += table(grid0[:12], ["month", "calendar_month", *(f"p50_{c}" for c in cols),
@@ -378,6 +479,99 @@ def scenarios_section(d: ReportData) -> list[str]:
     lines += ["", "Yearly and full term: each sample's sum, then the percentiles across samples "
               "(`pnl_by_year.csv`), beside the reference path:", ""]
     lines += table(years, ["year", "months", "metric", "p10", "p50", "p90", "reference"])
+    lines.append("")
+    lines += distributions_lines(d)
+    return lines
+
+
+def distribution_policy_text(*, founder_draw: str, draw_eur_per_month: float,
+                             draw_pct_of_profit: float, dividend_pct: float,
+                             withholding_pct: float, payment_lag_months: float,
+                             reserve_months: float, emergency_fund_eur: float,
+                             cash_buffer_eur: float) -> str:
+    """The owner's distribution policy in words (``reserves.*``, ``tax.*``; EUR, pct 0..100);
+    one sentence when nothing can be paid."""
+    if founder_draw == "none" and dividend_pct == 0:
+        return ("No distributions (`reserves.founder_draw_policy: none`, "
+                "`reserves.distribution_policy.dividend_pct` 0).")
+    draw = {"flat": f"{_eur(draw_eur_per_month)} a month (`flat`)",
+            "percent_of_profit": f"{draw_pct_of_profit:g} % of each month's positive net income "
+                                 "(`percent_of_profit`)"}.get(founder_draw, "none")
+    dividend = (f"{dividend_pct:g} % of each fiscal year's net income less the year's draws, "
+                f"paid {payment_lag_months:g} months after the year ends, with its corporate "
+                "tax" if dividend_pct else "none")
+    return (f"Founder draw: {draw}. Dividend: {dividend}. Dividend tax of {withholding_pct:g} % "
+            "is withheld from every distribution, draws included (the owner receives the gross "
+            "less it). Paid only from retained earnings, and never below the reserve floor: "
+            f"max({reserve_months:g} months × (fixed costs + salaries + social security), "
+            f"emergency fund {_eur(emergency_fund_eur)}) + cash buffer "
+            f"{_eur(cash_buffer_eur)}, tested on free cash.")
+
+
+def distribution_policy_of(d: ReportData, g: str) -> str:
+    """Grid point ``g``'s distribution policy in words (its reference path's settings)."""
+    def at(path: str, default: Any) -> Any:
+        return setting(d, "general", path, g, default)
+
+    return distribution_policy_text(
+        founder_draw=at("reserves.founder_draw_policy", "none"),
+        draw_eur_per_month=at("reserves.founder_draw_eur_per_month", 0.0),
+        draw_pct_of_profit=at("reserves.founder_draw_pct_of_profit", 0.0),
+        dividend_pct=at("reserves.distribution_policy.dividend_pct", 0.0),
+        withholding_pct=at("tax.dividend_withholding_pct", 0.0),
+        payment_lag_months=at("tax.corporate_tax_payment_lag_months", 5),
+        reserve_months=at("reserves.reserve_months_target", 0.0),
+        emergency_fund_eur=at("reserves.emergency_fund_eur", 0.0),
+        cash_buffer_eur=at("reserves.cash_buffer_eur", 0.0))
+
+
+def distribution_totals(d: ReportData) -> Rows:
+    """Per grid point and period (horizon, term): the p50 of each sample's total of each
+    distribution line (``consolidated_kpis.csv``, written when the run can pay)."""
+    rows = []
+    for g in d.acceptance["grid"]:
+        for period, suffix in ((f"first {d.horizon_months} months", "_eur"),
+                               (f"{d.term_months}-month term", "_term_eur")):
+            cells = {s: _kpi(d.kpis, g, s.removesuffix("_eur") + suffix).get("p50")
+                     for s in DISTRIBUTION_KPI_SERIES}
+            if all(v is None for v in cells.values()):
+                continue
+            rows.append({"grid": g, "period": period, **{s: v or "" for s, v in cells.items()}})
+    return rows
+
+
+def reserve_floor_line(d: ReportData, g: str) -> str:
+    """Grid point ``g``'s reserve floor on the reference path, first and last month."""
+    rows = [r for r in d.cashflow if r["grid_index"] == g and r.get("reserve_floor_eur")]
+    if not rows:
+        return ""
+    return (f"- Grid point {g}: reserve floor {_eur(float(rows[0]['reserve_floor_eur']))} in "
+            f"month {rows[0]['month']}, {_eur(float(rows[-1]['reserve_floor_eur']))} in month "
+            f"{rows[-1]['month']} (`reserve_floor_eur`, reference path).")
+
+
+def distributions_lines(d: ReportData) -> list[str]:
+    """"Distributions to the owner": the policy in words (once when every grid point shares
+    it), the reserve floor, and the p50 totals per grid point."""
+    if d.general is None:
+        return []
+    texts = {g: distribution_policy_of(d, g) for g in d.acceptance["grid"]}
+    lines = ["### Distributions to the owner", ""]
+    if len(set(texts.values())) == 1:
+        lines += [next(iter(texts.values())), ""]
+    else:
+        lines += [*(f"- Grid point {g}: {t}" for g, t in texts.items()), ""]
+    totals = distribution_totals(d)
+    if not totals:
+        return lines
+    lines += [*filter(None, (reserve_floor_line(d, g) for g in texts)), ""]
+    lines += ["Totals per grid point: the median (p50) over the samples of each sample's sum "
+              "(`consolidated_kpis.csv`; medians do not add up). Distributions are equity, not "
+              "expenses: they lower cash and retained earnings, never EBITDA, tax or the "
+              "DSCR.", ""]
+    lines += table(totals, ["grid", "period", *DISTRIBUTION_KPI_SERIES],
+                   ["grid", "period", "founder draws", "dividends (gross)",
+                    "dividend tax withheld", "distributions (gross)"])
     lines.append("")
     return lines
 

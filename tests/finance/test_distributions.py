@@ -340,6 +340,9 @@ def test_a_run_with_salaries_and_distributions_shows_their_lines_and_still_balan
     assert {"founder_draw_eur", "dividends_gross_eur", "dividend_withholding_eur",
             "distributions_eur", "reserve_floor_eur", "p10_founder_draw_eur"} <= set(cash[0])
     assert all(r["founder_draw_eur"] == "0.00" for r in cash)
+    kpis = {(r["grid_index"], r["metric"]): r for r in _csv(out / "consolidated_kpis.csv")}
+    assert kpis[("0", "founder_draw_term_eur")]["p50"] == "0.00"  # nothing distributable
+    assert ("0", "dividend_withholding_eur") in kpis
     summary = json.loads((out / "consolidated_summary.json").read_text())
     assert all(v["balance_sheet_max_abs_difference_eur"] < 0.005
                for v in summary["grid"].values())
@@ -355,5 +358,7 @@ def test_a_run_without_them_has_no_salary_or_distribution_columns(tmp_path):
     for name in ("pnl_by_month.csv", "cashflow_by_month.csv"):
         assert not hidden & set(_csv(out / name)[0]), name
     assert not any(r["metric"] in hidden for r in _csv(out / "pnl_by_year.csv"))
+    assert not any(r["metric"].startswith(("founder_draw", "dividend", "distributions"))
+                   for r in _csv(out / "consolidated_kpis.csv"))
     expected = json.loads((out / "intermediate/consolidated_expected.json").read_text())
     assert not hidden & set(expected["grid"]["0"])

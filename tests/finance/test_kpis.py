@@ -201,3 +201,24 @@ def test_break_even_at_exactly_zero_and_small_funding_gaps():
     assert v["min_free_cash_less_buffer_eur"] == v["min_free_cash_eur"] == [1.0]
     # A 3-month plan with the covenant from month 3: only month 3's T12 DSCR (3.0) counts.
     assert v["min_dscr_t12"] == [3.0]
+
+
+def test_distribution_kpis_sum_each_sample_over_the_horizon_and_the_term():
+    from d3.finance.kpis import distribution_kpis
+
+    # Two samples, four months, horizon 2. Sample 0: a flat draw of 500 in every month and a
+    # dividend of 10 000 in month 4, 15 % withheld from both; sample 1 pays nothing.
+    draw = np.array([[500.0, 500.0, 500.0, 500.0], [0.0, 0.0, 0.0, 0.0]])
+    dividend = np.array([[0.0, 0.0, 0.0, 10_000.0], [0.0, 0.0, 0.0, 0.0]])
+    r = {"founder_draw_eur": draw, "dividends_gross_eur": dividend,
+         "dividend_withholding_eur": 0.15 * (draw + dividend),
+         "distributions_eur": draw + dividend}
+    k = distribution_kpis(r, 2)
+    assert k["founder_draw_eur"][1].tolist() == [1000.0, 0.0]            # 2 × 500
+    assert k["dividends_gross_eur"][1].tolist() == [0.0, 0.0]            # month 4 > horizon
+    assert k["dividend_withholding_eur"][1].tolist() == [150.0, 0.0]     # 15 % × 1000
+    assert k["founder_draw_term_eur"][1].tolist() == [2000.0, 0.0]       # 4 × 500
+    assert k["dividends_gross_term_eur"][1].tolist() == [10_000.0, 0.0]
+    assert k["dividend_withholding_term_eur"][1].tolist() == [1800.0, 0.0]  # 15 % × 12 000
+    assert k["distributions_term_eur"][1].tolist() == [12_000.0, 0.0]    # 2000 + 10 000
+    assert {unit for unit, _ in k.values()} == {"EUR"}
