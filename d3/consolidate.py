@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
+from d3.core.variables import Variable, overrides_of, reference_values, with_overrides
 from d3.finance.distributions import DistributionPolicy, reserve_floor_eur, social_security_eur
+from d3.finance.kpis import distribution_kpis, sample_kpis
 from d3.finance.loan import loan_schedule
 from d3.finance.money import cents
 from d3.finance.statements import (
@@ -20,6 +24,7 @@ from d3.finance.statements import (
     safe_ratio,
     vatable_fixed_costs,
 )
+from d3.models.operator import GeneralOperator
 
 
 def general_schedules(general, annual_premiums: Mapping[str, float], months: int,
@@ -186,16 +191,23 @@ def allocation_driver(driver, line, hours, which):
 
 
 def reference_finance(g, general, premiums, months, demand_doc, private_doc, driver, hours):
-    """Finance of grid point ``g``'s reference path: every random variable at its mean, no
-    outcome noise (the lines' ``expected`` paths). Shown beside the samples, never used to
-    decide (SPEC §8)."""
+    """:func:`reference_finance_of` with the lines' expected paths read from their stage
+    summaries (``demand_doc``/``private_doc``, ``None`` when a line is not run)."""
     key = str(g)
+
+    def expected(doc):
+        return None if doc is None else {k: np.array(v)[None, :]
+                                         for k, v in doc["grid"][key]["expected"].items()}
+
+    return reference_finance_of(general, premiums, months, expected(demand_doc),
+                                expected(private_doc), driver, hours)
+
+
+def reference_finance_of(general, premiums, months, pub_e, pri_e, driver, hours):
+    """Finance of a grid point's reference path: every random variable at its mean, no
+    outcome noise (the lines' ``expected`` paths, ``(1, months)`` series or ``None``). Shown
+    beside the samples, never used to decide (SPEC §8)."""
     sched = general_schedules(general, premiums, months)
-    pub_e = pri_e = None
-    if demand_doc is not None:
-        pub_e = {k: np.array(v)[None, :] for k, v in demand_doc["grid"][key]["expected"].items()}
-    if private_doc is not None:
-        pri_e = {k: np.array(v)[None, :] for k, v in private_doc["grid"][key]["expected"].items()}
     r = consolidated(public_line(pub_e) if pub_e else None,
                      private_line(pri_e) if pri_e else None, sched, (1, months))
     r.update(overhead_allocation(
@@ -268,3 +280,67 @@ def autoscaler_kpis(rows) -> dict[str, dict[str, dict[str, float]]]:
             "sla_violations": sum(r["sla_violations"] for r in runs),
             "instance_hours": hours}
     return {"all models": total, **dict(sorted(out.items()))}
+
+
+class GeneralConfigs:
+    """The validated general configuration at given variable values, cached (a run has few
+    distinct ones: general-scope variables may vary by block)."""
+
+    def __init__(self, general_dump: Mapping[str, Any], variables: Sequence[Variable]):
+        self.dump = general_dump
+        self.variables = tuple(variables)
+        self._validated = lru_cache(maxsize=64)(self._validate)
+
+    def _validate(self, overrides: tuple) -> GeneralOperator:
+        return GeneralOperator.model_validate(with_overrides(self.dump, dict(overrides)))
+
+    def at(self, values: Mapping[str, Any]) -> GeneralOperator:
+        return self._validated(tuple(sorted(overrides_of(self.variables, values,
+                                                         "general").items())))
+
+    def reference(self, grid_index: int) -> GeneralOperator:
+        return self.at(reference_values(self.variables, grid_index))
+
+
+def rows_of(series: Mapping[str, np.ndarray] | None, rows) -> dict[str, np.ndarray] | None:
+    """The samples ``rows`` of a line's per-sample series (index columns dropped)."""
+    return None if series is None else {k: v[rows] for k, v in series.items()
+                                        if k not in ("grid_index", "replicate_index", "mc_index")}
+
+
+def samples_finance(rows: np.ndarray, block_ids: np.ndarray,
+                    blocks: Sequence[Mapping[str, Any]], configs: GeneralConfigs,
+                    premiums: Mapping[str, float], months: int,
+                    demand: Mapping[str, np.ndarray] | None,
+                    clients: Mapping[str, np.ndarray] | None, *, driver: str,
+                    hours: float) -> dict[str, np.ndarray]:
+    """P&L, cash flow and balance sheet of the samples ``rows`` (indices into the lines'
+    per-sample series and ``block_ids``), EUR ``(len(rows), months)`` per series. Each block
+    gets its own general configuration; overhead is then allocated by ``driver``."""
+    out: dict[str, np.ndarray] = {}
+    for block in np.unique(block_ids[rows]):
+        sub = rows[block_ids[rows] == block]
+        at = np.searchsorted(rows, sub)
+        sched = general_schedules(configs.at(blocks[int(block)]), premiums, months)
+        pub = public_line(rows_of(demand, sub)) if demand is not None else None
+        pri = private_line(rows_of(clients, sub)) if clients is not None else None
+        for k, v in consolidated(pub, pri, sched, (len(sub), months)).items():
+            out.setdefault(k, np.zeros((len(rows), months)))[at] = v
+    out.update(overhead_allocation(
+        out,
+        public_driver=allocation_driver(driver, rows_of(demand, rows), hours, "public"),
+        private_driver=allocation_driver(driver, rows_of(clients, rows), hours, "private")))
+    return out
+
+
+def grid_kpis(results: Mapping[str, np.ndarray], demand: Mapping[str, np.ndarray] | None,
+              horizon: int, *, min_dscr: float, cash_buffer_eur: float,
+              distributions: bool) -> dict[str, tuple[str, np.ndarray]]:
+    """Per-sample KPIs of one grid point, ``{name: (unit, values)}``: the finance KPIs, the
+    Public Tap's (when ``demand`` is given) and the owner's distributions (when paid)."""
+    kpis = sample_kpis(results, horizon, min_dscr=min_dscr, cash_buffer_eur=cash_buffer_eur)
+    if demand is not None:
+        kpis.update(public_kpis(demand, results, horizon))
+    if distributions:
+        kpis.update(distribution_kpis(results, horizon))
+    return kpis

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import json
 from decimal import Decimal
 
@@ -12,21 +11,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from d3.consolidate import (
-    allocation_driver,
+    GeneralConfigs,
     autoscaler_kpis,
-    consolidated,
-    general_schedules,
+    grid_kpis,
     max_loan_for_dscr,
-    overhead_allocation,
     pays_distributions,
     private_line,
     public_kpis,
     public_line,
     reference_finance,
+    rows_of,
+    samples_finance,
     uses_salaries,
 )
 from d3.core.runner import StageIO, selected_pipelines
-from d3.core.variables import overrides_of, reference_values, with_overrides
+from d3.core.variables import reference_values
 from d3.finance.kpis import (
     covenant_probabilities,
     distribution_kpis,
@@ -107,43 +106,14 @@ def run(io: StageIO) -> None:
     driver = p["consolidation.overhead_allocation_driver"]
     grid_points = sorted(set(grid_of.tolist()))
 
-    @functools.lru_cache(maxsize=64)
-    def validated(overrides: tuple) -> GeneralOperator:
-        return GeneralOperator.model_validate(with_overrides(general_dump, dict(overrides)))
-
-    def general_of(values) -> GeneralOperator:
-        """The general configuration at the variable values ``values``."""
-        return validated(tuple(sorted(overrides_of(variables, values, "general").items())))
-
-    def reference_general(g: int) -> GeneralOperator:
-        return general_of(reference_values(variables, g))
-
+    configs = GeneralConfigs(general_dump, variables)
     # Salary and distribution lines are shown when any configuration of the run has them.
     used = {(uses_salaries(c), pays_distributions(c)) for c in (
-        *(general_of(blocks[int(b)]) for b in np.unique(block_ids)),
-        *(reference_general(g) for g in grid_points))}
+        *(configs.at(blocks[int(b)]) for b in np.unique(block_ids)),
+        *(configs.reference(g) for g in grid_points))}
     lines_on = OptionalLines(salaries=any(s for s, _ in used),
                              distributions=any(d for _, d in used))
     pnl_series, cash_series = lines_on.pnl_series(), lines_on.cash_series()
-
-    def sample_results(rows: np.ndarray) -> dict[str, np.ndarray]:
-        """Finance of the samples ``rows`` (one general configuration per block, since
-        general-scope variables may vary by block). Called per grid point to bound memory."""
-        out: dict[str, np.ndarray] = {}
-        for block in np.unique(block_ids[rows]):
-            sub = rows[block_ids[rows] == block]
-            at = np.searchsorted(rows, sub)
-            sched = general_schedules(general_of(blocks[int(block)]), premiums, months)
-            pub = public_line(_rows_of(demand, sub)) if public_on else None
-            pri = private_line(_rows_of(clients, sub)) if private_on else None
-            for k, v in consolidated(pub, pri, sched, (len(sub), months)).items():
-                out.setdefault(k, np.zeros((len(rows), months)))[at] = v
-        out.update(overhead_allocation(
-            out,
-            public_driver=allocation_driver(driver, _rows_of(demand, rows), hours, "public"),
-            private_driver=allocation_driver(driver, _rows_of(clients, rows), hours,
-                                             "private")))
-        return out
 
     calendar = (general_dump["calendar"]["start_year"], general_dump["calendar"]["start_month"])
     pnl_rows, cash_rows, vat_rows, kpi_rows, be_rows, year_out = [], [], [], [], [], []
@@ -155,11 +125,12 @@ def run(io: StageIO) -> None:
     for g in grid_points:
         rows = np.flatnonzero(grid_of == g)
         reps = rep_of[rows]
-        results = sample_results(rows)
-        pub_rows, pri_rows = _rows_of(demand, rows), _rows_of(clients, rows)
+        results = samples_finance(rows, block_ids, blocks, configs, premiums, months, demand,
+                                  clients, driver=driver, hours=hours)
+        pub_rows, pri_rows = rows_of(demand, rows), rows_of(clients, rows)
         if g == int(grid_of.min()):
             _write_plots(io, results, pub_rows, months)
-        general = reference_general(g)
+        general = configs.reference(g)
         reference = reference_finance(g, general, premiums, months, demand_doc, private_doc,
                                       driver, hours)
         pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(months)]).T
@@ -175,14 +146,12 @@ def run(io: StageIO) -> None:
                                    pri_rows["active_clients"] if pri_rows else None)
         year_out += year_rows(g, results, reference, qs, lines_on.year_series())
         buffer = general.reserves.cash_buffer_eur
-        kpis = sample_kpis(results, horizon, min_dscr=min_dscr, cash_buffer_eur=buffer)
-        if pub_rows is not None:
-            kpis.update(public_kpis(pub_rows, results, horizon))
+        kpis = grid_kpis(results, pub_rows, horizon, min_dscr=min_dscr, cash_buffer_eur=buffer,
+                         distributions=lines_on.distributions)
         reference_2d = {k: np.asarray(v)[None, :] for k, v in reference.items()}
         reference_kpis = sample_kpis(reference_2d, horizon, min_dscr=min_dscr,
                                      cash_buffer_eur=buffer)
         if lines_on.distributions:
-            kpis.update(distribution_kpis(results, horizon))
             reference_kpis.update(distribution_kpis(reference_2d, horizon))
         if demand_doc is not None:
             reference_kpis.update(public_kpis(
@@ -285,11 +254,6 @@ def _rounded(x, decimals: int) -> float | None:
 
 def _num(x) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
-
-
-def _rows_of(series, rows):
-    return None if series is None else {k: v[rows] for k, v in series.items()
-                                        if k not in ("grid_index", "replicate_index", "mc_index")}
 
 
 def _write_plots(io, results, demand, months):

@@ -14,7 +14,6 @@ from d3.core.variables import overrides_of, reference_values
 from d3.io.normalised import read_operator, read_variables
 from d3.io.parquet_stream import read_series
 from d3.io.writers import fmt_float, write_csv, write_json
-from d3.pipelines.public.capacity import hourly_weights
 from d3.pipelines.public.capacity_tables import (
     MARGIN_COLUMNS,
     UNSERVED_COLUMNS,
@@ -29,10 +28,10 @@ from d3.pipelines.public.scaling import (
     EVENT_CSV_COLUMNS,
     KPI_COLUMNS,
     event_rows,
+    grid_autoscaler_runs,
     kpi_rows,
-    run_traces,
+    trace_keys,
 )
-from d3.services.autoscaling import AutoscalingPolicy
 
 PLAN_COLUMNS = (
     "model", "gpu", "avg_tokens_per_hour", "peak_tokens_per_hour", "tps",
@@ -44,13 +43,6 @@ BY_MONTH_COLUMNS = (
     "peak_tokens_per_hour", "instances_needed", "capacity_violation", "gpu_cost_eur",
     "tokens_served", "unserved_tokens",
 )
-def trace_keys(available) -> dict[str, str]:
-    """The p50 and p90 traces (nearest percentiles run when those are not in the plan)."""
-    qs = sorted(int(q) for q in available)
-    return {"p50": str(min(qs, key=lambda q: (abs(q - 50), q))),
-            "p90": str(min(qs, key=lambda q: (abs(q - 90), -q)))}
-
-
 def unserved_by_grid(io: StageIO, ctx, replicates: int) -> dict[int, tuple]:
     """Per grid point: its reference models and the (models, samples, months) unserved and
     demanded tokens of every sample, from the same fleet the demand stage priced."""
@@ -128,21 +120,11 @@ def run(io: StageIO) -> None:
                               "true" if res.violation[i, t] else "false", g, str(t + 1),
                               fmt_float(m.instance_eur_hr, 6),
                               fmt_float(res.gpu_cogs_by_model_eur[i, t], 2)])
-        scaler = AutoscalingPolicy.from_operator(public.autoscaling)
-        shares = hourly_weights(public.demand_profile.type, public.demand_profile.hourly_weights,
-                                hours)
-        runs = []
-        for m in models:
-            # The simulator replays the acceptance horizon (SPEC §5.4), not the loan term, on
-            # the tokens customers ask for (demand), so SLA violations count unserved demand.
-            traces = {name: np.array(info["percentile_tokens_demanded"][key][:horizon])
-                      * m.mix_frac for name, key in keys.items()}
-            runs += run_traces(model=m.model, gpu=m.gpu, tps=m.tps,
-                               instance_eur_hr=m.instance_eur_hr, traces=traces, shares=shares,
-                               peak_share=policy.peak_share, hours_in_month=hours,
-                               policy=scaler, tick_noise=public.autoscaling.tick_noise,
-                               seed=seed, grid_index=int(g))
-            io.emitter.emit("autoscaler_done", grid_index=int(g), model=m.model)
+        scaler, runs = grid_autoscaler_runs(
+            public, inp, info["percentile_tokens_demanded"], horizon=horizon,
+            hours_in_month=hours, seed=seed, grid_index=int(g),
+            on_model=lambda model, g=g: io.emitter.emit("autoscaler_done", grid_index=int(g),
+                                                        model=model))
         kpi_out += kpi_rows(int(g), runs, scaler.target_utilization_pct,
                             p["targets.autoscaling_util_tolerance_pct"])
         events_out += event_rows(int(g), runs)

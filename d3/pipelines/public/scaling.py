@@ -9,7 +9,7 @@ the ``sim`` stream ``autoscaler.<model>.<trace>``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +74,43 @@ def run_traces(*, model: str, gpu: str, tps: float, instance_eur_hr: float,
                             float(sum(p.instances_needed for p in planned) * hours_in_month),
                             not any(p.capacity_violation for p in planned)))
     return out
+
+
+def trace_keys(available) -> dict[str, str]:
+    """The p50 and p90 traces among the plan's percentiles (the nearest ones when those are not
+    in the plan), as percentile keys (``"50"``)."""
+    qs = sorted(int(q) for q in available)
+    return {"p50": str(min(qs, key=lambda q: (abs(q - 50), q))),
+            "p90": str(min(qs, key=lambda q: (abs(q - 90), -q)))}
+
+
+def grid_autoscaler_runs(public, inp, percentile_tokens: Mapping[str, Sequence[float]], *,
+                         horizon: int, hours_in_month: int, seed: int, grid_index: int,
+                         on_model: Callable[[str], None] | None = None,
+                         ) -> tuple[AutoscalingPolicy, list[TraceRun]]:
+    """The autoscaler of one grid point: every public model on its share (``mix_frac``) of the
+    p50 and p90 demanded-token paths (``percentile_tokens``: percentile key → monthly tokens).
+    The simulator replays the acceptance horizon (SPEC §5.4), not the loan term, on the tokens
+    customers ask for, so SLA violations count unserved demand."""
+    from d3.pipelines.public.capacity import hourly_weights
+
+    keys = trace_keys(percentile_tokens)
+    scaler = AutoscalingPolicy.from_operator(public.autoscaling)
+    shares = hourly_weights(public.demand_profile.type, public.demand_profile.hourly_weights,
+                            hours_in_month)
+    runs: list[TraceRun] = []
+    for m in inp.models:
+        traces = {name: np.array(percentile_tokens[key][:horizon]) * m.mix_frac
+                  for name, key in keys.items()}
+        runs += run_traces(model=m.model, gpu=m.gpu, tps=m.tps,
+                           instance_eur_hr=m.instance_eur_hr, traces=traces, shares=shares,
+                           peak_share=inp.capacity_policy.peak_share,
+                           hours_in_month=hours_in_month, policy=scaler,
+                           tick_noise=public.autoscaling.tick_noise, seed=seed,
+                           grid_index=grid_index)
+        if on_model is not None:
+            on_model(m.model)
+    return scaler, runs
 
 
 KPI_COLUMNS = (
