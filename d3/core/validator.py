@@ -243,56 +243,76 @@ def _acquisition_issues(acq, file: str, channel_ids: set[str] | None) -> list[Is
                 out.append(Issue(file, f"acquisition.channel_allocation.{key}",
                                  f"unknown channel id {key!r}", hint))
     out += _allocation_issues(acq.channel_allocation, file, "acquisition.channel_allocation")
-    return out + _budget_policy_warnings(acq, file)
+    return out + _budget_policy_issues(acq, file)
 
 
-def _budget_policy_warnings(acq, file: str) -> list[Issue]:
-    """A budget key the chosen ``budget_policy`` does not use is a WARNING, and so is a budget
-    that buys no customers (flat 0, or 0 % of inflow): each is legal but rarely meant.
-    ``pct_of_inflow`` without ``budget_cap_monthly_eur`` is an ERROR: the budget feeds on the
-    sales it buys, so only a cap bounds it."""
-    used = used_by_policy()[acq.budget_policy]
-    formula = {"growth": "budget_month0_eur × (1 + budget_growth_pct_mom/100)^(m−1)",
-               "flat": "budget_monthly_eur every month",
-               "pct_of_inflow": "budget_month0_eur in month 1, then budget_pct_of_inflow % of "
-                                "the previous month's sales up to budget_cap_monthly_eur"
-               }[acq.budget_policy]
-    out = []
-    if acq.budget_policy == "flat" and acq.budget_monthly_eur == 0:
-        out.append(Issue(file, "acquisition.budget_monthly_eur", "budget_policy flat with "
-                         "budget_monthly_eur 0: no ads budget, so no new customers",
-                         "set budget_monthly_eur (EUR per month), or use budget_policy: growth",
-                         "warning", "no_ads_budget"))
-    if acq.budget_policy == "pct_of_inflow":
-        if acq.budget_cap_monthly_eur is None:
-            out.append(Issue(file, "acquisition.budget_cap_monthly_eur", "budget_policy "
-                             "pct_of_inflow needs a cap: the budget buys the customers whose "
-                             "sales fund the next budget, which can compound without bound",
-                             "set budget_cap_monthly_eur, the most you would spend on ads in "
-                             "a month (EUR)"))
-        if acq.budget_pct_of_inflow == 0:
-            out.append(Issue(file, "acquisition.budget_pct_of_inflow", "budget_policy "
-                             "pct_of_inflow with budget_pct_of_inflow 0: no ads budget after "
-                             "month 1", "set budget_pct_of_inflow (percent of the previous "
-                             "month's sales)", "warning", "no_ads_budget"))
-    for key in ("budget_growth_pct_mom", "budget_monthly_eur", "budget_pct_of_inflow",
-                "budget_cap_monthly_eur"):
+# The budget keys each ``acquisition.budget_policy`` reads, and its rule in words.
+BUDGET_KEYS_BY_POLICY = {
+    "growth": ({"budget_month0_eur", "budget_growth_pct_mom"},
+               "budget_month0_eur × (1 + budget_growth_pct_mom/100)^(m−1)"),
+    "flat": ({"budget_monthly_eur"}, "budget_monthly_eur every month"),
+    "pct_of_inflow": ({"budget_month0_eur", "budget_pct_of_inflow", "budget_cap_monthly_eur"},
+                      "budget_month0_eur in month 1, then budget_pct_of_inflow % of the previous "
+                      "month's sales up to budget_cap_monthly_eur"),
+}
+OPTIONAL_BUDGET_KEYS = ("budget_growth_pct_mom", "budget_monthly_eur", "budget_pct_of_inflow",
+                        "budget_cap_monthly_eur")
+
+
+def _budget_policy_issues(acq, file: str) -> list[Issue]:
+    """The budget keys of ``acq.budget_policy``: the rules of its own keys, then every
+    optional budget key it ignores (a WARNING: legal, sometimes meant, never silent)."""
+    out = {"flat": _flat_budget_issues, "pct_of_inflow": _inflow_budget_issues}.get(
+        acq.budget_policy, lambda *_: [])(acq, file)
+    used, formula = BUDGET_KEYS_BY_POLICY[acq.budget_policy]
+    for key in OPTIONAL_BUDGET_KEYS:
         value = getattr(acq, key)
         if key not in used and value not in (None, 0, 0.0):
-            users = [p for p, keys in sorted(used_by_policy().items()) if key in keys]
+            policy = next(p for p, (keys, _) in BUDGET_KEYS_BY_POLICY.items() if key in keys)
             out.append(Issue(file, f"acquisition.{key}", f"{key} {value:g} is ignored under "
                              f"budget_policy {acq.budget_policy} (the budget is {formula})",
-                             f"set budget_policy: {users[0]} to use it, or remove it",
+                             f"set budget_policy: {policy} to use it, or remove it",
                              "warning", "ignored_key"))
     return out
 
 
-def used_by_policy() -> dict[str, set[str]]:
-    """The budget keys each ``budget_policy`` reads."""
-    return {"growth": {"budget_month0_eur", "budget_growth_pct_mom"},
-            "flat": {"budget_monthly_eur"},
-            "pct_of_inflow": {"budget_month0_eur", "budget_pct_of_inflow",
-                              "budget_cap_monthly_eur"}}
+def _flat_budget_issues(acq, file: str) -> list[Issue]:
+    if acq.budget_monthly_eur > 0:
+        return []
+    return [Issue(file, "acquisition.budget_monthly_eur", "budget_policy flat with "
+                  "budget_monthly_eur 0: no ads budget, so no new customers",
+                  "set budget_monthly_eur (EUR per month), or use budget_policy: growth",
+                  "warning", "no_ads_budget")]
+
+
+def _inflow_budget_issues(acq, file: str) -> list[Issue]:
+    """``pct_of_inflow`` without a cap is an ERROR (the budget feeds on the sales it buys, so
+    only a cap bounds it); a budget that can never buy a customer, or a month-1 budget above
+    the cap, is a WARNING."""
+    out = []
+    cap = acq.budget_cap_monthly_eur
+    if cap is None:
+        out.append(Issue(file, "acquisition.budget_cap_monthly_eur", "budget_policy "
+                         "pct_of_inflow needs a cap: the budget buys the customers whose sales "
+                         "fund the next budget, which can compound without bound",
+                         "set budget_cap_monthly_eur, the most you would spend on ads in a "
+                         "month (EUR)"))
+    if acq.budget_month0_eur == 0:
+        out.append(Issue(file, "acquisition.budget_month0_eur", "budget_policy pct_of_inflow "
+                         "with budget_month0_eur 0: no first customers, so no sales to fund "
+                         "any later budget", "set budget_month0_eur, the month-1 ads budget "
+                         "(EUR)", "warning", "no_ads_budget"))
+    elif cap is not None and acq.budget_month0_eur > cap:
+        out.append(Issue(file, "acquisition.budget_month0_eur", f"budget_month0_eur "
+                         f"{acq.budget_month0_eur:g} is above budget_cap_monthly_eur {cap:g}; "
+                         "month 1 spends it uncapped", "lower it to the cap, or raise the cap",
+                         "warning", "budget_above_cap"))
+    if acq.budget_pct_of_inflow == 0:
+        out.append(Issue(file, "acquisition.budget_pct_of_inflow", "budget_policy "
+                         "pct_of_inflow with budget_pct_of_inflow 0: no ads budget after "
+                         "month 1", "set budget_pct_of_inflow (percent of the previous "
+                         "month's sales)", "warning", "no_ads_budget"))
+    return out
 
 
 def operator_rule_issues(scope: str, op: BaseModel, file: str,

@@ -104,13 +104,13 @@ class DistributionPolicy(Strict):
         return 100.0 - self.dividend_pct if self.reinvest_pct is None else self.reinvest_pct
 
     @model_serializer(mode="wrap")
-    def _reinvest_only_when_given(self, handler: SerializerFunctionWrapHandler,
-                                  info: SerializationInfo) -> dict:
-        """JSON dumps leave out an absent ``reinvest_pct``; earlier runs wrote 100 there, the
-        share it derives to when dividend_pct is 0, so their meaning is unchanged."""
+    def _reinvest_as_derived(self, handler: SerializerFunctionWrapHandler,
+                             info: SerializationInfo) -> dict:
+        """JSON dumps (``validated/operator_general.json``) write the share as derived, so a
+        plan without ``reinvest_pct`` keeps the bytes it had when the key was required."""
         data = handler(self)
-        if info.mode_is_json() and self.reinvest_pct is None:
-            data.pop("reinvest_pct", None)
+        if info.mode_is_json():
+            data["reinvest_pct"] = self.reinvested_pct
         return data
 
 

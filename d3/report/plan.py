@@ -235,7 +235,7 @@ def budget_policy_text(acq: Mapping[str, Any], *, horizon_months: int) -> str:
     (EUR): ``growth`` (the default) = ``budget_month0_eur × (1 + budget_growth_pct_mom/100)^
     (m−1)``, with its value in month ``horizon_months``; ``flat`` = ``budget_monthly_eur``
     every month; ``pct_of_inflow`` = ``budget_pct_of_inflow`` % of the tap's previous month's
-    inflow, month 1 = ``budget_month0_eur``. Keys are read with their defaults: opt-in keys
+    sales ex VAT, month 1 = ``budget_month0_eur``. Keys are read with their defaults: opt-in keys
     are written to the validated file only when set."""
     policy = acq.get("budget_policy", "growth")
     month0 = _eur(acq.get("budget_month0_eur", 0.0))
@@ -247,7 +247,7 @@ def budget_policy_text(acq: Mapping[str, Any], *, horizon_months: int) -> str:
         capped = (f", at most {_eur(cap)} a month (`budget_cap_monthly_eur`)"
                   if isinstance(cap, int | float) and math.isfinite(cap) else "")
         return (f"`pct_of_inflow`: {acq.get('budget_pct_of_inflow', 0.0):g} % of the tap's "
-                "previous month's inflow (`acquisition.budget_pct_of_inflow`); month 1 spends "
+                "previous month's sales ex VAT (`acquisition.budget_pct_of_inflow`); month 1 spends "
                 f"{month0} (`budget_month0_eur`){capped}")
     if policy == "growth":
         growth_pct = acq.get("budget_growth_pct_mom", 0.0)

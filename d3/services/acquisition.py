@@ -7,7 +7,7 @@ EUR; ``churn_frac`` is the monthly churn as a fraction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,6 +41,8 @@ class BudgetTerms(Protocol):
     budget_monthly_eur: float
     budget_pct_of_inflow: float
     budget_cap_monthly_eur: float
+    customers_per_eur: float
+    churn_frac: float
 
 
 def monthly_budget_eur(terms: BudgetTerms) -> np.ndarray:
@@ -159,3 +161,29 @@ def mc_active(gen: np.random.Generator, new: np.ndarray, churn_frac: float) -> n
         previous = previous - churned + new[:, m].astype(np.int64)
         active[:, m] = previous
     return active
+
+
+Sales = float | np.ndarray
+
+
+def customer_paths(terms: BudgetTerms, simulations: int,
+                   sales_eur: Callable[[], tuple[Sales, Sales]], *,
+                   cac_factor: np.ndarray | None = None,
+                   new_gen: np.random.Generator | None = None,
+                   churn_gen: np.random.Generator | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Budget, new and active customers ``(simulations, months)`` of one block of either tap:
+    expected without generators, Monte Carlo with them (``new ~ Poisson(budget ×
+    customers_per_eur / cac_factor)``, ``churned ~ Binomial(active, churn)``).
+    ``sales_eur()`` gives what a new and a returning customer pay in a month (EUR ex VAT),
+    asked only under ``pct_of_inflow`` (:func:`inflow_funded_paths`)."""
+    if terms.budget_policy == "pct_of_inflow":
+        return inflow_funded_paths(terms, terms.customers_per_eur, terms.churn_frac,
+                                   *sales_eur(), simulations=simulations,
+                                   cac_factor=cac_factor, new_gen=new_gen, churn_gen=churn_gen)
+    budget = np.broadcast_to(monthly_budget_eur(terms), (simulations, terms.months))
+    if new_gen is None:
+        new = np.repeat((budget[0] * terms.customers_per_eur)[None, :], simulations, axis=0)
+        return budget, new, expected_active(new, terms.churn_frac)
+    new = mc_new(new_gen, budget * terms.customers_per_eur / cac_factor)
+    return budget, new, mc_active(churn_gen, new, terms.churn_frac)

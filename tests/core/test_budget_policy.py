@@ -189,3 +189,22 @@ def test_a_run_with_budgets_funded_by_inflow_on_both_taps(tmp_path):
             sales = float(before["usage_revenue_eur"]) + float(before["fee_revenue_eur"])
             wanted = min(900.0, 0.1 * sales)
             assert float(row["private_budget_eur"]) == pytest.approx(wanted, abs=0.011)
+
+
+def test_an_inflow_budget_that_cannot_start_or_starts_above_its_cap_is_warned(tmp_path):
+    root = copy_minimal(tmp_path)
+    edit_yaml(root / PUBLIC, acquisition(budget_policy="pct_of_inflow", budget_pct_of_inflow=20,
+                                         budget_cap_monthly_eur=500, budget_month0_eur=0,
+                                         budget_growth_pct_mom=0))
+    edit_yaml(root / PRIVATE, acquisition(budget_policy="pct_of_inflow", budget_pct_of_inflow=10,
+                                          budget_cap_monthly_eur=300, budget_growth_pct_mom=0))
+    code, lines = validate(root)
+    assert code == 0
+    assert [line for line in lines if "budget_month0_eur" in line] == [
+        f"warning: {PUBLIC}:acquisition.budget_month0_eur: budget_policy pct_of_inflow with "
+        "budget_month0_eur 0: no first customers, so no sales to fund any later budget — set "
+        "budget_month0_eur, the month-1 ads budget (EUR)",
+        # The minimal fixture's private budget_month0_eur is 500 > the cap 300.
+        f"warning: {PRIVATE}:acquisition.budget_month0_eur: budget_month0_eur 500 is above "
+        "budget_cap_monthly_eur 300; month 1 spends it uncapped — lower it to the cap, or "
+        "raise the cap"]

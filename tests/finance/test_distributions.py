@@ -297,7 +297,8 @@ def test_a_dividend_share_alone_derives_the_reinvested_share(tmp_path):
     # dividend 30 % → reinvested 100 − 30 = 70 %; given shares are kept as given.
     assert DistributionPolicy(dividend_pct=30).reinvested_pct == 70.0
     assert DistributionPolicy(reinvest_pct=70, dividend_pct=30).reinvested_pct == 70.0
-    assert "reinvest_pct" not in DistributionPolicy(dividend_pct=30).model_dump(mode="json")
+    assert DistributionPolicy(dividend_pct=30).model_dump(mode="json") == {
+        "reinvest_pct": 70.0, "dividend_pct": 30.0}  # validated JSON: as derived
     root = copy_minimal(tmp_path / "tree")
     edit_yaml(root / GENERAL, lambda d: d.setdefault("reserves", {}).update(
         distribution_policy={"dividend_pct": 30}))

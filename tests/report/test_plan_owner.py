@@ -62,7 +62,7 @@ def test_pct_of_inflow_budget_in_words_with_and_without_a_cap():
     acq = {"budget_policy": "pct_of_inflow", "budget_pct_of_inflow": 10.0,
            "budget_month0_eur": 800.0}
     text = budget_policy_text(acq, horizon_months=12)
-    assert text == ("`pct_of_inflow`: 10 % of the tap's previous month's inflow "
+    assert text == ("`pct_of_inflow`: 10 % of the tap's previous month's sales ex VAT "
                     "(`acquisition.budget_pct_of_inflow`); month 1 spends EUR 800 "
                     "(`budget_month0_eur`)")
     capped = budget_policy_text({**acq, "budget_cap_monthly_eur": 5000.0}, horizon_months=12)

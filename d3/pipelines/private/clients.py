@@ -24,15 +24,7 @@ from d3.core.rng import sim_stream
 from d3.pipelines.private.prepaid_blocks import block_ledger
 from d3.pipelines.private.pricing import base_fee_for, recommended_vendor, sell_eur_hr
 from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
-from d3.services.acquisition import (
-    customers_per_eur,
-    expected_active,
-    inflow_funded_paths,
-    lognormal_mean_one,
-    mc_active,
-    mc_new,
-    monthly_budget_eur,
-)
+from d3.services.acquisition import customer_paths, customers_per_eur, lognormal_mean_one
 
 SERIES = ("budget_eur", "new_clients", "active_clients", "hours", "usage_revenue_eur",
           "fee_revenue_eur", "revenue_eur", "cogs_eur", "gross_margin_eur",
@@ -129,20 +121,23 @@ def prepaid_series(inp: ClientInputs, hours: np.ndarray, active: np.ndarray,
             "expired_eur": ledger.expired_hours * inp.sell_eur_hr, "invoiced_eur": fees}
 
 
+def billed_hours_per_client(inp: ClientInputs, hours_factor: np.ndarray | float = 1.0):
+    """GPU-hours one active client is billed in a month (scalar or ``(simulations, months)``)."""
+    return billed_hours(inp.hours_per_client_month * hours_factor, inp.billing_unit_minutes)
+
+
 def client_sales_eur(inp: ClientInputs, hours_factor: np.ndarray | float = 1.0):
     """What one active client pays in a month, EUR ex VAT: billed hours × blended sell EUR/hr
     + fees (scalar, or ``(simulations, months)`` with an hours factor)."""
-    per_client = billed_hours(inp.hours_per_client_month * hours_factor, inp.billing_unit_minutes)
-    return per_client * inp.sell_eur_hr + inp.fees_eur_per_client_month
+    return billed_hours_per_client(inp, hours_factor) * inp.sell_eur_hr + (
+        inp.fees_eur_per_client_month)
 
 
 def client_series(inp: ClientInputs, budget: np.ndarray, new: np.ndarray, active: np.ndarray,
                   hours_factor: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Every ``SERIES`` of one block, EUR and hours ``(simulations, months)``; revenue = usage +
     fees + breakage of expired block hours."""
-    per_client = billed_hours(inp.hours_per_client_month * hours_factor,
-                              inp.billing_unit_minutes)
-    hours = active * per_client
+    hours = active * billed_hours_per_client(inp, hours_factor)
     usage = hours * inp.sell_eur_hr
     fees = active * inp.fees_eur_per_client_month
     cogs = hours * inp.cost_eur_hr
@@ -154,24 +149,15 @@ def client_series(inp: ClientInputs, budget: np.ndarray, new: np.ndarray, active
             "gross_margin_eur": revenue - cogs, **cash}
 
 
-def client_paths(inp: ClientInputs, simulations: int, hours_factor: np.ndarray | float = 1.0, *,
-                 cac_factor: np.ndarray | None = None,
-                 new_gen: np.random.Generator | None = None,
-                 churn_gen: np.random.Generator | None = None,
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Budget, new and active clients ``(simulations, months)``: expected without generators,
-    Monte Carlo with them (``new ~ Poisson``, ``churned ~ Binomial``)."""
-    if inp.budget_policy == "pct_of_inflow":
-        sales = client_sales_eur(inp, hours_factor)
-        return inflow_funded_paths(inp, inp.customers_per_eur, inp.churn_frac, sales, sales,
-                                   simulations=simulations, cac_factor=cac_factor,
-                                   new_gen=new_gen, churn_gen=churn_gen)
-    budget = np.broadcast_to(monthly_budget_eur(inp), (simulations, inp.months))
-    if new_gen is None:
-        new = np.repeat((budget[0] * inp.customers_per_eur)[None, :], simulations, axis=0)
-        return budget, new, expected_active(new, inp.churn_frac)
-    new = mc_new(new_gen, budget * inp.customers_per_eur / cac_factor)
-    return budget, new, mc_active(churn_gen, new, inp.churn_frac)
+def client_paths(inp: ClientInputs, simulations: int, hours_factor: np.ndarray | float = 1.0,
+                 **draws) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Budget, new and active clients ``(simulations, months)``
+    (:func:`d3.services.acquisition.customer_paths`; sales = usage + fees per client)."""
+    def sales():
+        per_client = client_sales_eur(inp, hours_factor)
+        return per_client, per_client
+
+    return customer_paths(inp, simulations, sales, **draws)
 
 
 def expected_clients(inp: ClientInputs) -> dict[str, np.ndarray]:

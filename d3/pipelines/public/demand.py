@@ -17,14 +17,8 @@ import numpy as np
 from d3.core.rng import sim_stream
 from d3.pipelines.public.capacity import CapacityPolicy, CapacityResult, ModelCapacity, capacity
 from d3.pipelines.public.credits import credit_ledger
-from d3.services.acquisition import (
-    expected_active,
-    inflow_funded_paths,
-    lognormal_mean_one,
-    mc_active,
-    mc_new,
-    monthly_budget_eur,
-)
+from d3.services.acquisition import customer_paths as acquisition_paths
+from d3.services.acquisition import lognormal_mean_one
 
 SERIES = (
     "budget_eur", "new_customers", "active_customers", "tokens", "credits_sold_eur",
@@ -68,7 +62,6 @@ class DemandInputs:
             self,
             budget_month0_eur=self.budget_month0_eur * budget,
             budget_monthly_eur=self.budget_monthly_eur * budget,
-            budget_pct_of_inflow=self.budget_pct_of_inflow * budget,
             budget_cap_monthly_eur=self.budget_cap_monthly_eur * budget,
             customers_per_eur=self.customers_per_eur / cac,
             churn_frac=min(self.churn_frac * churn, 1.0),
@@ -103,7 +96,7 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
     price = inp.blended_sell_eur_per_1k
     topped_up = top_up_eur(inp)
     # Credits bought beyond the tokens wanted, only to reach the minimum top-up.
-    unused = new * topped_up.unused_new + (active - new) * topped_up.unused_returning
+    unused = new * topped_up.unused_new
     credits = tokens / 1000.0 * price + unused
     ledger = credit_ledger(credits, consumption_months=inp.consumption_months,
                            expiry_months=inp.expiry_months, unused=unused)
@@ -135,24 +128,23 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
 
 @dataclass(frozen=True)
 class TopUps:
-    """EUR ex VAT a new and a returning customer pay per month, and the part of it bought only
-    to reach ``min_topup_eur`` (never used; it expires as breakage)."""
+    """EUR ex VAT a new and a returning customer pay in a month, and the part of a new
+    customer's first top-up bought only to reach ``min_topup_eur`` (never used; it expires)."""
 
     new: float
     returning: float
     unused_new: float
-    unused_returning: float
 
 
 def top_up_eur(inp: DemandInputs) -> TopUps:
-    """Each purchase is ``max(tokens wanted × sell EUR/1k / 1000, min_topup_eur)``; a returning
-    customer who wants no tokens that month buys nothing."""
-    price = inp.blended_sell_eur_per_1k / 1000.0
-    wanted_new = inp.tokens_per_conversion * price
-    wanted_returning = inp.tokens_per_returning_customer_month * price
+    """A new customer's first top-up is ``max(tokens_per_conversion / 1000 × sell EUR/1k,
+    min_topup_eur)``; returning customers buy what they use (their balance carries a minimum
+    top-up over to the next months, so on average they pay for their usage)."""
+    price = inp.blended_sell_eur_per_1k
+    wanted_new = inp.tokens_per_conversion / 1000.0 * price
     new = max(wanted_new, inp.min_topup_eur) if wanted_new > 0 else 0.0
-    returning = max(wanted_returning, inp.min_topup_eur) if wanted_returning > 0 else 0.0
-    return TopUps(new, returning, new - wanted_new, returning - wanted_returning)
+    return TopUps(new, inp.tokens_per_returning_customer_month / 1000.0 * price,
+                  new - wanted_new)
 
 
 def credits_per_customer_eur(inp: DemandInputs) -> tuple[float, float]:
@@ -162,22 +154,11 @@ def credits_per_customer_eur(inp: DemandInputs) -> tuple[float, float]:
     return topped_up.new, topped_up.returning
 
 
-def customer_paths(inp: DemandInputs, simulations: int, *, cac_factor: np.ndarray | None = None,
-                   new_gen: np.random.Generator | None = None,
-                   churn_gen: np.random.Generator | None = None,
+def customer_paths(inp: DemandInputs, simulations: int, **draws
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Budget, new and active customers ``(simulations, months)``: expected without
-    generators, Monte Carlo with them (``new ~ Poisson``, ``churned ~ Binomial``)."""
-    if inp.budget_policy == "pct_of_inflow":
-        return inflow_funded_paths(inp, inp.customers_per_eur, inp.churn_frac,
-                                   *credits_per_customer_eur(inp), simulations=simulations,
-                                   cac_factor=cac_factor, new_gen=new_gen, churn_gen=churn_gen)
-    budget = np.broadcast_to(monthly_budget_eur(inp), (simulations, inp.months))
-    if new_gen is None:
-        new = np.repeat((budget[0] * inp.customers_per_eur)[None, :], simulations, axis=0)
-        return budget, new, expected_active(new, inp.churn_frac)
-    new = mc_new(new_gen, budget * inp.customers_per_eur / cac_factor)
-    return budget, new, mc_active(churn_gen, new, inp.churn_frac)
+    """Budget, new and active customers ``(simulations, months)``
+    (:func:`d3.services.acquisition.customer_paths`, sales = credits bought)."""
+    return acquisition_paths(inp, simulations, lambda: credits_per_customer_eur(inp), **draws)
 
 
 def expected_demand(inp: DemandInputs) -> dict[str, np.ndarray]:

@@ -88,7 +88,8 @@ def priced_card(public, best: Mapping[str, CostRow], channels, *, eur_usd_fx_rat
                 months: int, hours_in_month: int, horizon_months: int) -> PriceCard:
     """The price card under the operator's ``cost_basis``. ``planned_utilisation``: the fleet
     the planner rents for this configuration's reference token path over the first
-    ``horizon_months`` (tokens do not depend on the price) sets each model's utilisation, and
+    ``horizon_months`` (tokens do not depend on the price, except through a ``pct_of_inflow``
+    budget, whose feedback the one pass ignores) sets each model's utilisation, and
     the GPU cost per 1M is divided by it. The public model set and mix are those of the
     full-throughput card (one pass, docs/DECISIONS.md)."""
     card = price_card(best, public)

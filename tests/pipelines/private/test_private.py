@@ -125,3 +125,22 @@ def test_flat_budget_policy_buys_the_same_clients_every_month():
     sims = simulated_clients(inp, seed=9, grid_index=0, replicate_index=0, simulations=20_000)
     assert np.abs(sims["new_clients"].mean(axis=0) / 10 - 1).max() < 0.01
     assert sims["budget_eur"][0].tolist() == [2000.0] * 4
+
+
+def test_an_inflow_funded_budget_follows_each_samples_own_billed_hours():
+    from d3.pipelines.private.clients import client_paths, client_sales_eur
+
+    # 10 % of last month's sales, cap 10 000; each sample's sales per client use its own
+    # hours factor: billed hours (rounded up to the billing unit) × sell EUR/hr + fees.
+    inp = replace(BASE, budget_policy="pct_of_inflow", budget_pct_of_inflow=10.0,
+                  budget_cap_monthly_eur=10_000.0, budget_month0_eur=4000.0)
+    sims = 500
+    gen = np.random.default_rng(3)
+    factor = gen.lognormal(-0.02, 0.2, size=(sims, inp.months))
+    budget, new, active = client_paths(
+        inp, sims, factor, cac_factor=np.ones((sims, inp.months)),
+        new_gen=np.random.default_rng(4), churn_gen=np.random.default_rng(5))
+    sales = active * client_sales_eur(inp, factor)  # new and returning clients pay alike
+    assert budget[:, 0].tolist() == [4000.0] * sims
+    assert np.allclose(budget[:, 1:], np.minimum(10_000.0, 0.1 * sales[:, :-1]))
+    assert len({tuple(b) for b in budget[:, 1:3]}) > 1  # samples differ through their hours

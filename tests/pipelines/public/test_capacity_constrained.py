@@ -124,21 +124,37 @@ def test_flat_budget_policy_on_the_public_tap_and_its_scenarios():
     assert worst["budget_eur"][0] == pytest.approx([2400, 2400, 2400])
 
 
-def test_a_minimum_top_up_raises_small_purchases_and_the_excess_expires():
+def test_a_minimum_top_up_raises_the_first_purchase_and_its_excess_expires():
     from d3.pipelines.public.demand import credits_per_customer_eur, top_up_eur
 
     # A new customer wants 1M tokens (10 EUR at 0.01 EUR/1k), a returning one 0.5M (5 EUR);
-    # the minimum top-up is 8 EUR: new pays max(10, 8) = 10, returning max(5, 8) = 8 (3 unused).
+    # the minimum top-up is 12 EUR: the first top-up is max(10, 12) = 12 (2 unused); returning
+    # customers pay for what they use (5), their balance carrying the minimum over.
     inp = _inputs(tokens_per_conversion=1e6, tokens_per_returning_customer_month=0.5e6,
-                  min_topup_eur=8.0, expiry_months=1)
-    assert top_up_eur(inp) == type(top_up_eur(inp))(10.0, 8.0, 0.0, 3.0)
-    assert credits_per_customer_eur(inp) == (10.0, 8.0)
-    # 1 new customer in month 1 who stays: credits 10, then 8 a month (5 used, 3 unused);
-    # the unused 3 expire one month later (expiry 1): breakage 0, 0, 3; revenue = served
-    # (10, 5, 5) + breakage.
+                  min_topup_eur=12.0, expiry_months=1)
+    assert top_up_eur(inp) == type(top_up_eur(inp))(12.0, 5.0, 2.0)
+    assert credits_per_customer_eur(inp) == (12.0, 5.0)
+    # 1 new customer in month 1 who stays: credits 12, 5, 5; used 10, 5, 5; the unused 2
+    # expire one month later (expiry 1): breakage 0, 2, 0; revenue = used + breakage.
     s = demand_series(inp, np.zeros(3), np.array([[1.0, 0, 0]]), np.array([[1.0, 1, 1]]))
-    assert s["credits_sold_eur"][0] == pytest.approx([10, 8, 8])
+    assert s["credits_sold_eur"][0] == pytest.approx([12, 5, 5])
     assert s["consumed_eur"][0] == pytest.approx([10, 5, 5])
-    assert s["expired_eur"][0] == pytest.approx([0, 0, 3])
-    assert s["revenue_eur"][0] == pytest.approx([10, 5, 8])
-    assert s["deferred_eur"][0] == pytest.approx([0, 3, 3])
+    assert s["expired_eur"][0] == pytest.approx([0, 2, 0])
+    assert s["revenue_eur"][0] == pytest.approx([10, 7, 5])
+    assert s["deferred_eur"][0] == pytest.approx([2, 0, 0])
+
+
+def test_a_scenario_scales_an_inflow_funded_budget_path_once():
+    from d3.pipelines.public.demand import expected_demand
+
+    # CAC 10 (0.1 per EUR), churn 50 %, a new customer buys 5M tokens (50 EUR at 0.01/1k), a
+    # returning one 2M (20 EUR); 10 % of last month's sales, cap 1000. Base budgets: 100, then
+    # 10 % × 10 × 50 = 50, then 10 % × (5 × 50 + 5 × 20) = 35. A budget multiplier of 1.2
+    # scales month 1 and the cap, so the whole path scales once: 120, 60, 42 (not compounding).
+    inp = _inputs(budget_month0_eur=100, customers_per_eur=0.1, churn_frac=0.5,
+                  tokens_per_conversion=5e6, tokens_per_returning_customer_month=2e6,
+                  budget_policy="pct_of_inflow", budget_pct_of_inflow=10,
+                  budget_cap_monthly_eur=1000)
+    assert expected_demand(inp)["budget_eur"][0] == pytest.approx([100, 50, 35])
+    assert expected_demand(inp.scenario(budget=1.2))["budget_eur"][0] == pytest.approx(
+        [120, 60, 42])
