@@ -247,8 +247,8 @@ def budget_policy_text(acq: Mapping[str, Any], *, horizon_months: int) -> str:
         capped = (f", at most {_eur(cap)} a month (`budget_cap_monthly_eur`)"
                   if isinstance(cap, int | float) and math.isfinite(cap) else "")
         return (f"`pct_of_inflow`: {acq.get('budget_pct_of_inflow', 0.0):g} % of the tap's "
-                "previous month's sales ex VAT (`acquisition.budget_pct_of_inflow`); month 1 spends "
-                f"{month0} (`budget_month0_eur`){capped}")
+                "previous month's sales ex VAT (`acquisition.budget_pct_of_inflow`); month 1 "
+                f"spends {month0} (`budget_month0_eur`){capped}")
     if policy == "growth":
         growth_pct = acq.get("budget_growth_pct_mom", 0.0)
         last = acq.get("budget_month0_eur", 0.0) * (1 + growth_pct / 100) ** (horizon_months - 1)
