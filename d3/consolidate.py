@@ -24,6 +24,7 @@ from d3.finance.statements import (
     safe_ratio,
     vatable_fixed_costs,
 )
+from d3.finance.tables import OptionalLines
 from d3.models.operator import GeneralOperator
 
 
@@ -344,3 +345,14 @@ def grid_kpis(results: Mapping[str, np.ndarray], demand: Mapping[str, np.ndarray
     if distributions:
         kpis.update(distribution_kpis(results, horizon))
     return kpis
+
+
+def optional_lines(configs: GeneralConfigs, blocks: Sequence[Mapping[str, Any]],
+                   block_ids: np.ndarray, grid_points: Sequence[int]) -> OptionalLines:
+    """Salary and distribution lines are shown when any configuration of the run (a block's
+    or a grid point's reference) has them."""
+    used = {(uses_salaries(c), pays_distributions(c)) for c in (
+        *(configs.at(blocks[int(b)]) for b in np.unique(block_ids)),
+        *(configs.reference(g) for g in grid_points))}
+    return OptionalLines(salaries=any(s for s, _ in used),
+                         distributions=any(d for _, d in used))

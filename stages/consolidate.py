@@ -15,14 +15,13 @@ from d3.consolidate import (
     autoscaler_kpis,
     grid_kpis,
     max_loan_for_dscr,
-    pays_distributions,
+    optional_lines,
     private_line,
     public_kpis,
     public_line,
     reference_finance,
     rows_of,
     samples_finance,
-    uses_salaries,
 )
 from d3.core.runner import StageIO, selected_pipelines
 from d3.core.variables import reference_values
@@ -41,7 +40,6 @@ from d3.finance.tables import (
     LOAN_COLUMNS,
     VAT_SERIES,
     YEAR_COLUMNS,
-    OptionalLines,
     autoscaler_table_rows,
     balance_sheet_difference_eur,
     break_even_rows,
@@ -107,12 +105,7 @@ def run(io: StageIO) -> None:
     grid_points = sorted(set(grid_of.tolist()))
 
     configs = GeneralConfigs(general_dump, variables)
-    # Salary and distribution lines are shown when any configuration of the run has them.
-    used = {(uses_salaries(c), pays_distributions(c)) for c in (
-        *(configs.at(blocks[int(b)]) for b in np.unique(block_ids)),
-        *(configs.reference(g) for g in grid_points))}
-    lines_on = OptionalLines(salaries=any(s for s, _ in used),
-                             distributions=any(d for _, d in used))
+    lines_on = optional_lines(configs, blocks, block_ids, grid_points)
     pnl_series, cash_series = lines_on.pnl_series(), lines_on.cash_series()
 
     calendar = (general_dump["calendar"]["start_year"], general_dump["calendar"]["start_month"])

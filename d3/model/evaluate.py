@@ -1,0 +1,271 @@
+"""``evaluate``: the plan end to end in memory — sample space, both lines, consolidation,
+KPIs and acceptance — from the same functions the DVC stages call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from d3.acceptance import ClassMargin, Criterion, acceptance_document, grid_criteria
+from d3.consolidate import (
+    GeneralConfigs,
+    grid_kpis,
+    optional_lines,
+    reference_finance_of,
+    rows_of,
+    samples_finance,
+)
+from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.samples import SampleSpace, all_blocks_values, block_table
+from d3.core.variables import grid_size, overrides_of, reference_values
+from d3.model.inputs import ModelInputs
+from d3.models.operator import GeneralOperator
+from d3.pipelines.private.client_blocks import ClientContext, block_client_inputs
+from d3.pipelines.private.client_blocks import chunk_result as client_chunk_result
+from d3.pipelines.private.client_blocks import simulate_range as simulate_clients
+from d3.pipelines.private.clients import expected_clients
+from d3.pipelines.private.pricing import class_economics
+from d3.pipelines.private.provider_costs import gpu_classes, provider_offers
+from d3.pipelines.public.catalog import catalog_from_document, public_cost_rows
+from d3.pipelines.public.demand import expected_demand
+from d3.pipelines.public.demand_blocks import DemandContext, block_inputs, percentile_paths
+from d3.pipelines.public.demand_blocks import chunk_result as demand_chunk_result
+from d3.pipelines.public.demand_blocks import simulate_range as simulate_demand
+from d3.pipelines.public.gpu_costs import best_rows
+from d3.pipelines.public.reference import configured, reference_operator
+from d3.pipelines.public.scaling import KPI_COLUMNS, grid_autoscaler_runs, kpi_rows
+
+Series = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class GridEvaluation:
+    """One grid point: per-sample KPIs ``{name: (unit, values (samples,))}`` with each sample's
+    replicate, the reference path's monthly finance (EUR ``(months,)``) and the acceptance
+    criteria (SPEC §8)."""
+
+    kpis: dict[str, tuple[str, np.ndarray]]
+    replicate_index: np.ndarray
+    reference: dict[str, np.ndarray]
+    criteria: list[Criterion]
+
+    @property
+    def accepted(self) -> bool:
+        return all(c.ok for c in self.criteria)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The plan evaluated: per grid point results, the acceptance document (as
+    ``acceptance.json``) and each line's per-sample monthly series (``(samples, months)``,
+    samples ordered by block, then Monte Carlo index; ``None`` for a line not run)."""
+
+    grid: dict[int, GridEvaluation]
+    acceptance: dict[str, Any]
+    public: Series | None
+    private: Series | None
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.acceptance["accepted"])
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step shares: the sample space and the validated configuration."""
+
+    inputs: ModelInputs
+    blocks: tuple[Mapping[str, Any], ...]
+    replicates: int
+    general: GeneralOperator
+    months: int
+    hours: int
+    max_concurrency: int
+
+    @property
+    def fx(self) -> float:
+        return self.inputs.market["market_env"]["finance"]["eur_usd_fx_rate"]["value"]
+
+    @property
+    def channels(self) -> dict[str, Mapping[str, Any]]:
+        return {c["channel_id"]: c for c in self.inputs.market["ads_channels"]}
+
+
+def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
+             pipelines: Sequence[str] | None = None, max_concurrency: int = 1) -> Evaluation:
+    """The plan of ``inputs`` (with ``overrides``, ``FILE:key`` → value, see
+    :meth:`ModelInputs.with_overrides`) evaluated in memory: the same numbers ``d3 run``
+    writes to ``sample_kpis.parquet`` and ``acceptance.json``. ``pipelines`` defaults to the
+    plan's ``run.pipelines``. Raises :class:`d3.core.errors.ValidationError` on a bad
+    override."""
+    run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency)
+    plan = run.inputs.plan
+    lines = tuple(pipelines or plan.run.pipelines)
+    demand = _public_samples(run) if "public" in lines else None
+    clients = _private_samples(run) if "private" in lines else None
+    per_grid = _grid_evaluations(run, demand, clients)
+    doc = acceptance_document({g: e.criteria for g, e in per_grid.items()},
+                              plan.targets.horizon_months,
+                              plan.targets.min_acceptance_probability)
+    return Evaluation(per_grid, doc, demand and demand.series, clients and clients.series)
+
+
+def _prepared(inputs: ModelInputs, max_concurrency: int) -> _Run:
+    plan = inputs.plan
+    space = SampleSpace(grid_size(inputs.variables), plan.run.random_runs_per_simulation,
+                        plan.stochastic.simulations_per_run)
+    values = all_blocks_values(inputs.variables, inputs.seeds, space,
+                               chunk_blocks=plan.run.chunk_blocks,
+                               max_concurrency=max_concurrency)
+    # The values as the stages read them from samples/blocks.parquet (same types).
+    blocks = tuple(block_table(inputs.variables, space, values).to_pylist())
+    general = GeneralOperator.model_validate(inputs.operators["general"])
+    return _Run(inputs, blocks, space.replicates, general,
+                max(plan.targets.horizon_months, general.loan.term_months),
+                int(general.calendar.hours_in_month), max_concurrency)
+
+
+@dataclass(frozen=True)
+class _LineSamples:
+    series: Series  # per-sample monthly series with grid_index / replicate_index
+    expected: Callable[[int], Series]  # grid point → its reference path, (1, months) each
+    extra: Any = None
+
+
+def _collected(run: _Run, simulate: Callable, finish: Callable) -> Series:
+    """Every block's series, chunked as the stages chunk them, in block order."""
+    ranges = chunk_ranges(len(run.blocks), run.inputs.plan.run.chunk_blocks)
+    parts = [finish(chunk) for chunk in iter_ranges(simulate, ranges,
+                                                    max_concurrency=run.max_concurrency)]
+    out = {k: np.concatenate([p.series[k] for p in parts]) for k in parts[0].series}
+    out["grid_index"] = np.concatenate([p.grid_index for p in parts])
+    out["replicate_index"] = np.concatenate([p.replicate_index for p in parts])
+    return out
+
+
+def _public_samples(run: _Run) -> _LineSamples:
+    i = run.inputs
+    plan = i.plan
+    best = best_rows(public_cost_rows(
+        catalog_from_document(i.catalog),
+        reference_operator("public_tap", i.operators["public_tap"], i.variables),
+        eur_usd_fx_rate=run.fx))
+    ctx = DemandContext(
+        variables=i.variables, block_values=run.blocks, replicates=run.replicates,
+        operator_dump=i.operators["public_tap"], best=best, channels=run.channels,
+        eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["public_tap"],
+        simulations=plan.stochastic.simulations_per_run, hours_in_month=run.hours,
+        horizon_months=plan.targets.horizon_months, noise=plan.stochastic.outcome_noise)
+    series = _collected(run, lambda a, b: simulate_demand(ctx, a, b),
+                        lambda chunk: demand_chunk_result(ctx, chunk))
+
+    def expected(g: int) -> Series:
+        return expected_demand(block_inputs(ctx, reference_values(i.variables, g))[0])
+
+    return _LineSamples(series, expected, ctx)
+
+
+def _private_samples(run: _Run) -> _LineSamples:
+    i = run.inputs
+    plan = i.plan
+    private = configured("private_tap", i.operators["private_tap"], {})
+    offers = tuple(provider_offers(catalog_from_document(i.catalog).offers,
+                                   fx_buffer_pct=private.meta.fx_buffer_pct,
+                                   eur_usd_fx_rate=run.fx))
+    ctx = ClientContext(
+        variables=i.variables, block_values=run.blocks, replicates=run.replicates,
+        operator_dump=i.operators["private_tap"], offers=offers, channels=run.channels,
+        eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["private_tap"],
+        simulations=plan.stochastic.simulations_per_run, noise=plan.stochastic.outcome_noise)
+    series = _collected(run, lambda a, b: simulate_clients(ctx, a, b),
+                        lambda chunk: client_chunk_result(ctx, chunk))
+    pricing = reference_operator("private_tap", i.operators["private_tap"],
+                                 i.variables).pricing_policy.private_tap
+    weights = pricing.vendor_weights.model_dump()
+    margins = {}
+    for gpu in sorted(gpu_classes(offers)):
+        e = class_economics(offers, gpu, pricing, weights)
+        margins[gpu] = ClassMargin(e.margin_vendor_pct, e.margin_pct_vs_median)
+
+    def expected(g: int) -> Series:
+        return expected_clients(block_client_inputs(ctx, reference_values(i.variables, g)))
+
+    return _LineSamples(series, expected, margins)
+
+
+def _grid_evaluations(run: _Run, demand: _LineSamples | None,
+                      clients: _LineSamples | None) -> dict[int, GridEvaluation]:
+    i = run.inputs
+    ref = (demand or clients).series
+    grid_of, rep_of = ref["grid_index"], ref["replicate_index"]
+    block_ids = grid_of.astype(np.int64) * run.replicates + rep_of
+    grid_points = sorted(set(grid_of.tolist()))
+    configs = GeneralConfigs(i.operators["general"], i.variables)
+    lines_on = optional_lines(configs, run.blocks, block_ids, grid_points)
+    premiums = {x["insurer_id"]: x["annual_premium_eur"] for x in i.market["insurances"]}
+    driver = i.plan.consolidation.overhead_allocation_driver
+    out = {}
+    for g in grid_points:
+        rows = np.flatnonzero(grid_of == g)
+        results = samples_finance(rows, block_ids, run.blocks, configs, premiums, run.months,
+                                  demand and demand.series, clients and clients.series,
+                                  driver=driver, hours=run.hours)
+        general = configs.reference(g)
+        pub_e = demand.expected(g) if demand else None
+        pri_e = clients.expected(g) if clients else None
+        reference = reference_finance_of(general, premiums, run.months, pub_e, pri_e, driver,
+                                         run.hours)
+        kpis = grid_kpis(results, rows_of(demand and demand.series, rows),
+                         i.plan.targets.horizon_months, min_dscr=i.plan.targets.min_dscr,
+                         cash_buffer_eur=general.reserves.cash_buffer_eur,
+                         distributions=lines_on.distributions)
+        criteria = _criteria(run, g, rows, kpis, reference, demand, clients)
+        out[g] = GridEvaluation(kpis, rep_of[rows], reference, criteria)
+    return out
+
+
+def _criteria(run: _Run, g: int, rows: np.ndarray, kpis, reference: Series,
+              demand: _LineSamples | None, clients: _LineSamples | None) -> list[Criterion]:
+    """SPEC §8 criteria of grid point ``g`` (the ``acceptance`` stage's inputs, in memory)."""
+    i = run.inputs
+    targets = i.plan.targets.model_dump(mode="json")
+    targets["_target_util"] = i.operators["public_tap"]["autoscaling"]["target_utilization_pct"]
+    pub = rows_of(demand and demand.series, rows)
+    pri = rows_of(clients and clients.series, rows)
+    return grid_criteria(
+        horizon=i.plan.targets.horizon_months, targets=targets,
+        cash_buffer_eur=float(i.operators["general"].get("reserves", {}).get(
+            "cash_buffer_eur", 0.0)),
+        replicate_ids=demand_or(demand, clients).series["replicate_index"][rows],
+        reference=reference, kpi_samples={m: v for m, (_, v) in kpis.items()},
+        public_active=pub["active_customers"] if pub else None,
+        private_active=pri["active_clients"] if pri else None,
+        private_margins=clients.extra if clients else None,
+        capacity_violations=pub["capacity_violations"] if pub else None,
+        autoscaler_rows=_autoscaler_rows(run, g, pub, demand) if demand else None)
+
+
+def demand_or(demand: _LineSamples | None, clients: _LineSamples | None) -> _LineSamples:
+    return demand if demand is not None else clients
+
+
+def _autoscaler_rows(run: _Run, g: int, pub: Series, demand: _LineSamples) -> list[dict]:
+    """The autoscaler's KPI rows of grid point ``g`` on its p50/p90 demanded-token paths, as
+    ``public_tap_autoscaling_kpis.csv`` holds them."""
+    i = run.inputs
+    values = reference_values(i.variables, g)
+    inp, _ = block_inputs(demand.extra, values)
+    public = configured("public_tap", i.operators["public_tap"],
+                        overrides_of(i.variables, values, "public_tap"))
+    qs = i.plan.stochastic.percentiles
+    paths = percentile_paths(pub["tokens_demanded"], qs)
+    scaler, runs = grid_autoscaler_runs(
+        public, inp, {str(q): paths[k].tolist() for k, q in enumerate(qs)},
+        horizon=i.plan.targets.horizon_months, hours_in_month=run.hours,
+        seed=i.seeds["public_tap"], grid_index=g)
+    rows = kpi_rows(g, runs, scaler.target_utilization_pct,
+                    i.plan.targets.autoscaling_util_tolerance_pct)
+    return [dict(zip(KPI_COLUMNS, r, strict=True)) for r in rows]
