@@ -11,34 +11,14 @@ from d3.pipelines.public.demand_blocks import priced_card
 from d3.pipelines.public.gpu_costs import CostRow, best_rows
 from d3.pipelines.public.pricing import (
     Stress,
+    min_topup_warnings,
     non_gpu_costs,
     pricing_policy,
+    pricing_warnings,
     stressed_cost_eur_per_1M,
 )
 from d3.pipelines.public.reference import reference_operator
 from d3.pipelines.public.tables import PRICE_COLUMNS, price_rows
-
-
-def pricing_warnings(card, stress_costs, policy, file: str) -> list[dict]:
-    out = []
-    for model, price in card.prices.items():
-        where = f"model={model}"
-        if price.status == "private_only":
-            out.append({"code": "private_only", "location": where,
-                        "message": f"not sold on the Public Tap: {price.reason}"})
-        elif price.capped_below_target:
-            out.append({"code": "cap_below_target", "location": where,
-                        "message": f"max_cap_eur_per_1k {policy.max_cap_eur_per_1k:g} gives "
-                        f"margin {price.margin_pct:.2f} % below the target "
-                        f"{policy.target_margin_pct:g} %"})
-        stress_margin = (price.sell_eur_per_1k * 1000 - stress_costs[model]) / (
-            price.sell_eur_per_1k * 1000) * 100
-        if price.status == "public" and stress_margin < 0:
-            out.append({"code": "stress_negative_margin", "location": where,
-                        "message": f"p90 stress margin {stress_margin:.2f} % is negative at the "
-                        f"fixed sell price {price.sell_eur_per_1k:g} EUR/1k"})
-    return [{"severity": "warning", "file": file, **w,
-             "line": f"{file}:{w['location']}: {w['message']}"} for w in out]
 
 
 def run(io: StageIO) -> None:
@@ -68,6 +48,7 @@ def run(io: StageIO) -> None:
     policy = pricing_policy(public)
     write_csv(io.out("prices"), PRICE_COLUMNS, price_rows(card, best, stress_costs, policy))
     warnings = pricing_warnings(card, stress_costs, policy, "public_tap_prices_per_model.csv")
+    warnings += min_topup_warnings(public, card)
     write_json(io.out("price_card"), {
         "blended_sell_eur_per_1k": card.blended_sell_eur_per_1k,
         "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,

@@ -139,3 +139,46 @@ def price_card(best: Mapping[str, CostRow], public,
     return PriceCard(costs, prices, mix, blended_sell_eur_per_1k(sells, mix),
                      sum(mix[m] * costs[m] for m in sorted(mix)),
                      dict(utilisation_frac) if utilisation_frac else None)
+
+
+def pricing_warnings(card, stress_costs, policy, file: str) -> list[dict]:
+    out = []
+    for model, price in card.prices.items():
+        where = f"model={model}"
+        if price.status == "private_only":
+            out.append({"code": "private_only", "location": where,
+                        "message": f"not sold on the Public Tap: {price.reason}"})
+        elif price.capped_below_target:
+            out.append({"code": "cap_below_target", "location": where,
+                        "message": f"max_cap_eur_per_1k {policy.max_cap_eur_per_1k:g} gives "
+                        f"margin {price.margin_pct:.2f} % below the target "
+                        f"{policy.target_margin_pct:g} %"})
+        stress_margin = (price.sell_eur_per_1k * 1000 - stress_costs[model]) / (
+            price.sell_eur_per_1k * 1000) * 100
+        if price.status == "public" and stress_margin < 0:
+            out.append({"code": "stress_negative_margin", "location": where,
+                        "message": f"p90 stress margin {stress_margin:.2f} % is negative at the "
+                        f"fixed sell price {price.sell_eur_per_1k:g} EUR/1k"})
+    return [{"severity": "warning", "file": file, **w,
+             "line": f"{file}:{w['location']}: {w['message']}"} for w in out]
+
+
+def min_topup_warnings(public, card: PriceCard) -> list[dict]:
+    """A WARNING when ``min_topup_eur`` is above what a first top-up's tokens cost at the
+    blended sell price: the excess of every first purchase is then never used and counts as
+    breakage (docs/FINANCE.md, "Prepaid credits"), which can make the plan's revenue mostly
+    unused credits."""
+    minimum = public.prepaid_policy.credits.min_topup_eur
+    wanted = public.acquisition.tokens_per_conversion / 1000.0 * card.blended_sell_eur_per_1k
+    if minimum <= wanted:
+        return []
+    file, where = "inputs/operator/public_tap.yaml", "prepaid_policy.credits.min_topup_eur"
+    message = (f"min_topup_eur {minimum:g} is above a first top-up's tokens "
+               f"(tokens_per_conversion {public.acquisition.tokens_per_conversion:g} × "
+               f"{card.blended_sell_eur_per_1k:g} EUR/1k = {wanted:.2f} EUR): "
+               f"{minimum - wanted:.2f} EUR of every first purchase is never used and counts as "
+               "breakage")
+    hint = "check the minimum against tokens_per_conversion and the prices"
+    return [{"severity": "warning", "file": file, "code": "min_topup_above_usage",
+             "location": where, "message": message,
+             "line": f"{file}:{where}: {message} — {hint}"}]

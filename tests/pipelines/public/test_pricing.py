@@ -61,3 +61,21 @@ def test_mix_is_renormalised_over_public_models_and_defaults_to_uniform():
     assert normalised_mix({}, ["a", "b", "c", "d"]) == {m: 0.25 for m in "abcd"}
     assert blended_sell_eur_per_1k({"a": 0.0002, "b": 0.0006}, {"a": 0.75, "b": 0.25}) == \
         pytest.approx(0.75 * 0.0002 + 0.25 * 0.0006)
+
+
+def test_a_minimum_top_up_above_a_first_top_ups_tokens_is_a_warning():
+    from types import SimpleNamespace
+
+    from d3.pipelines.public.pricing import min_topup_warnings
+
+    # 1M tokens at 0.004 EUR/1k = 4.00 EUR wanted; a 10 EUR minimum leaves 6.00 unused.
+    public = SimpleNamespace(prepaid_policy=SimpleNamespace(credits=SimpleNamespace(
+        min_topup_eur=10.0)), acquisition=SimpleNamespace(tokens_per_conversion=1e6))
+    card = SimpleNamespace(blended_sell_eur_per_1k=0.004)
+    assert [w["line"] for w in min_topup_warnings(public, card)] == [
+        "inputs/operator/public_tap.yaml:prepaid_policy.credits.min_topup_eur: min_topup_eur 10 "
+        "is above a first top-up's tokens (tokens_per_conversion 1e+06 × 0.004 EUR/1k = 4.00 "
+        "EUR): 6.00 EUR of every first purchase is never used and counts as breakage — check "
+        "the minimum against tokens_per_conversion and the prices"]
+    public.prepaid_policy.credits.min_topup_eur = 4.0  # equal: no warning
+    assert min_topup_warnings(public, card) == []
