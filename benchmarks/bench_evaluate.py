@@ -3,8 +3,12 @@
 Usage: python -m benchmarks.bench_evaluate [--simulations 167] [--repeats 5]
 
 Shipped inputs (3 grid points × 4 replicates); ``--simulations`` per block sets the sample
-count (167 → 2 004 samples). The first evaluation warms imports and caches; the next
-``--repeats`` are timed (min / median / max), as a sensitivity or solver loop would call it.
+count (167 → 2 004 samples). The first evaluation warms imports and the JIT; then three loops
+are timed (min / median / max), as a sensitivity or solver loop would call it:
+- ``same``: the same plan again (every autoscaler trace is a cache hit);
+- ``margin``: the public target margin swept (a price knob: demand paths, hence autoscaler
+  traces, unchanged — cache hits);
+- ``churn``: the public churn swept (new demand paths: every autoscaler trace is simulated).
 """
 
 from __future__ import annotations
@@ -29,15 +33,23 @@ def main() -> None:
         {"params.yaml:stochastic.simulations_per_run": args.simulations})
     first = evaluate(inputs)
     samples = sum(len(g.replicate_index) for g in first.grid.values())
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        evaluate(inputs)
-        times.append(time.perf_counter() - start)
     print(f"machine: {os.cpu_count()} cores; {samples} samples, {len(first.grid)} grid points")
-    print(f"evaluate (warm): min {min(times):.3f} s, median {statistics.median(times):.3f} s, "
-          f"max {max(times):.3f} s over {args.repeats} runs")
-
+    public = "inputs/operator/public_tap.yaml:"
+    loops = {
+        "same": [{}] * args.repeats,
+        "margin": [{public + "pricing_policy.public_tap.target_margin_pct": 40 + 5 * k}
+                   for k in range(args.repeats)],
+        "churn": [{public + "acquisition.churn_pct_mom": 3.0 + 0.5 * k}
+                  for k in range(args.repeats)],
+    }
+    for name, overrides in loops.items():
+        times = []
+        for override in overrides:
+            start = time.perf_counter()
+            evaluate(inputs, overrides=override)
+            times.append(time.perf_counter() - start)
+        print(f"evaluate, {name:6s}: min {min(times):.3f} s, median "
+              f"{statistics.median(times):.3f} s, max {max(times):.3f} s over {len(times)} runs")
 
 if __name__ == "__main__":
     main()

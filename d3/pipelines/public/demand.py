@@ -100,7 +100,11 @@ def demand_series(inp: DemandInputs, budget: np.ndarray, new: np.ndarray,
     credits = tokens / 1000.0 * price + unused
     ledger = credit_ledger(credits, consumption_months=inp.consumption_months,
                            expiry_months=inp.expiry_months, unused=unused)
-    demanded = ledger.consumed / price * 1000.0 if price > 0 else np.zeros_like(credits)
+    # Tokens follow the same ledger as the credits that bought them (it is linear), computed on
+    # the tokens themselves so they do not carry the price's rounding (the demand, and the
+    # fleet planned for it, are then exactly the same at any price: common random numbers).
+    demanded = credit_ledger(tokens, consumption_months=inp.consumption_months,
+                             expiry_months=inp.expiry_months).consumed
     res = fleet(inp, demanded)
     nd = demanded.ndim
     served_eur = (res.served * per_model([m.sell_eur_per_1k for m in inp.models], nd)).sum(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -56,24 +57,36 @@ def run_traces(*, model: str, gpu: str, tps: float, instance_eur_hr: float,
                hours_in_month: int, policy: AutoscalingPolicy, tick_noise: str, seed: int,
                grid_index: int) -> list[TraceRun]:
     """Simulate every trace of one model; monthly tokens in, KPIs and events out."""
-    capacity = tps * 3600.0
-    out = []
-    for name, monthly in traces.items():
-        trace = tick_trace(monthly, shares, policy.evaluation_interval_s)
-        if tick_noise == "poisson":
-            gen = sim_stream(seed, "public_tap", f"autoscaler.{model}.{name}", grid_index, 0)
-            trace = noisy_trace(trace, policy.evaluation_interval_s, gen)
-        result = simulate_autoscaler(trace, capacity, policy, model=model, gpu=gpu,
-                                     instance_eur_hr=instance_eur_hr)
-        planned = [planner_instances_needed(tokens * peak_share, tps,
-                                            policy.target_utilization_pct,
-                                            policy.min_instances_per_model,
-                                            policy.max_instances_per_model)
-                   for tokens in monthly]
-        out.append(TraceRun(model, gpu, name, result.kpis, result.events.assign(trace=name),
-                            float(sum(p.instances_needed for p in planned) * hours_in_month),
-                            not any(p.capacity_violation for p in planned)))
-    return out
+    return [_trace_run(model, gpu, float(tps), float(instance_eur_hr), name,
+                       np.asarray(monthly, dtype=np.float64).tobytes(),
+                       np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
+                       int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
+            for name, monthly in traces.items()]
+
+
+@lru_cache(maxsize=512)
+def _trace_run(model: str, gpu: str, tps: float, instance_eur_hr: float, name: str,
+               monthly_bytes: bytes, shares_bytes: bytes, peak_share: float,
+               hours_in_month: int, policy: AutoscalingPolicy, tick_noise: str, seed: int,
+               grid_index: int) -> TraceRun:
+    """One trace through the autoscaler. Cached on its exact inputs (the trace as bytes):
+    an evaluation whose knob leaves the demand paths unchanged (a price, the loan) replays
+    nothing. Callers must not mutate the returned run (its events frame is shared)."""
+    monthly = np.frombuffer(monthly_bytes, dtype=np.float64)
+    shares = np.frombuffer(shares_bytes, dtype=np.float64)
+    trace = tick_trace(monthly, shares, policy.evaluation_interval_s)
+    if tick_noise == "poisson":
+        gen = sim_stream(seed, "public_tap", f"autoscaler.{model}.{name}", grid_index, 0)
+        trace = noisy_trace(trace, policy.evaluation_interval_s, gen)
+    result = simulate_autoscaler(trace, tps * 3600.0, policy, model=model, gpu=gpu,
+                                 instance_eur_hr=instance_eur_hr)
+    planned = [planner_instances_needed(tokens * peak_share, tps, policy.target_utilization_pct,
+                                        policy.min_instances_per_model,
+                                        policy.max_instances_per_model)
+               for tokens in monthly]
+    return TraceRun(model, gpu, name, result.kpis, result.events.assign(trace=name),
+                    float(sum(p.instances_needed for p in planned) * hours_in_month),
+                    not any(p.capacity_violation for p in planned))
 
 
 def trace_keys(available) -> dict[str, str]:
