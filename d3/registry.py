@@ -84,6 +84,9 @@ VALIDATED = {
     "variables": "{out}/validated/variables.json",
     "gpu_offers": "{out}/validated/gpu_offers.csv",
     "report": "{out}/validated/validation_report.json",
+    # Apart from the report: a comment-only edit changes only these hashes, and only the
+    # summary reads them, so DVC reruns nothing else.
+    "inputs_sha256": "{out}/validated/inputs_sha256.json",
 }
 
 STAGES: tuple[Stage, ...] = (
@@ -245,7 +248,6 @@ STAGES: tuple[Stage, ...] = (
             "private_pricing": "{out}/intermediate/private_pricing.json",
             "blocks": "{out}/samples/blocks.parquet",
             "variables_report": "{out}/logs/variables.json",
-            "validation_report": VALIDATED["report"],
             "variables": VALIDATED["variables"],
             "general": VALIDATED["general"],
             "market": VALIDATED["market"],
@@ -335,6 +337,7 @@ STAGES: tuple[Stage, ...] = (
 
 SUMMARY_READS = {
     "validation_report": VALIDATED["report"],
+    "inputs_sha256": VALIDATED["inputs_sha256"],
     "plan": VALIDATED["plan"],
     "variables_report": "{out}/logs/variables.json",
     "public_costs": "{out}/intermediate/public_cost_rows.json",

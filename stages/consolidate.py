@@ -213,7 +213,7 @@ def run(io: StageIO) -> None:
     write_csv(io.out("kpis"), kpi_columns(qs), kpi_rows)
     doc = summary_document(
         grid=summary_grid, lines=list(lines), horizon=horizon, months=months,
-        validation=load("validation_report"), variables_report=load("variables_report"),
+        variables_report=load("variables_report"),
         public_prices=load("public_prices") if public_on else None,
         private_pricing=load("private_pricing") if private_on else None,
         driver=driver)

@@ -19,7 +19,8 @@ def run(io: StageIO) -> None:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
     summary = run_summary(load("validation_report"), load("plan"), load("variables_report"),
-                          load("public_costs"), load("public_prices"), load("acceptance"))
+                          load("public_costs"), load("public_prices"), load("acceptance"),
+                          load("inputs_sha256"))
     upstream = [st for st in STAGES if st.name != io.stage.name]
     imported = io.roots.inputs.parent / REPORT_NAME  # beside inputs/ after d3 import-draft
     if imported.is_file():

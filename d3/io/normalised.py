@@ -72,12 +72,16 @@ def plan_document(v: ValidatedInputs) -> dict[str, Any]:
 def report_document(v: ValidatedInputs) -> dict[str, Any]:
     return {
         "issues": [i.as_dict() for i in v.issues],
-        "inputs_sha256": v.sha256,
         "counts": {"models": len(v.models), "gpu_offers": len(v.offers),
                    "gpu_classes": len({o.gpu for o in v.offers}),
                    "providers": len({o.provider for o in v.offers}),
                    "tps_rows": len(v.tps), "variables": len(v.variables)},
     }
+
+
+def inputs_hashes_document(v: ValidatedInputs) -> dict[str, Any]:
+    """SHA-256 of every input file (``validated/inputs_sha256.json``, read by the summary)."""
+    return {"inputs_sha256": v.sha256}
 
 
 def gpu_offer_rows(v: ValidatedInputs) -> list[list[str]]:

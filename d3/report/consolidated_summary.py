@@ -7,7 +7,7 @@ from typing import Any
 
 
 def summary_document(*, grid: Mapping[str, Any], lines: list[str], horizon: int, months: int,
-                     validation: Mapping[str, Any], variables_report: Mapping[str, Any],
+                     variables_report: Mapping[str, Any],
                      public_prices: Mapping[str, Any] | None,
                      private_pricing: Mapping[str, Any] | None, driver: str) -> dict[str, Any]:
     notes = [
@@ -17,7 +17,6 @@ def summary_document(*, grid: Mapping[str, Any], lines: list[str], horizon: int,
     ]
     return {
         "seeds": variables_report["seeds"],
-        "inputs_sha256": validation["inputs_sha256"],
         "horizon_months": horizon,
         "term_months": months,
         "pipelines": lines,

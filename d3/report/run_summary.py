@@ -14,6 +14,7 @@ def run_summary(
     public_costs: Mapping[str, Any] | None = None,
     public_prices: Mapping[str, Any] | None = None,
     acceptance: Mapping[str, Any] | None = None,
+    inputs_hashes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     issues = list(validation_report["issues"])
     warnings = [i for i in issues if i["severity"] == "warning"]
@@ -38,7 +39,7 @@ def run_summary(
     return {
         "seeds": plan_doc["seeds"],
         "seed_sources": plan_doc["seed_sources"],
-        "inputs_sha256": validation_report["inputs_sha256"],
+        "inputs_sha256": (inputs_hashes or {}).get("inputs_sha256", {}),
         "catalog_counts": validation_report["counts"],
         "sample_space": {
             k: variables_report[k]

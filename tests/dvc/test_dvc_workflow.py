@@ -139,3 +139,20 @@ def test_a_key_dvc_tracks_missing_from_params_stops_repro_at_validate(repo):
         assert (repo / "dvc.lock").read_text() == lock
     finally:
         (repo / "params.yaml").write_text(params)
+
+
+def test_a_comment_only_edit_reruns_only_validate_and_the_summary(repo):
+    sh("dvc", "repro", cwd=repo)  # up to date first (the module's copy may be fresh)
+    general = repo / "inputs" / "operator" / "general.yaml"
+    original = general.read_text(encoding="utf-8")
+    try:
+        general.write_text(original + "# a note for the lender\n", encoding="utf-8")
+        out = sh("dvc", "repro", cwd=repo)
+        ran = sorted(line.split("'")[1] for line in out.splitlines()
+                     if line.startswith("Running stage"))
+        # validate reruns (its input changed); only the input hashes it writes change, and
+        # only the summary (which records them) reads those.
+        assert ran == ["summary", "validate"], out
+    finally:
+        general.write_text(original, encoding="utf-8")
+        sh("dvc", "repro", cwd=repo)
