@@ -1,0 +1,246 @@
+"""The consolidation of one run, grid point by grid point: per-sample finance → the monthly,
+yearly, break-even, KPI and covenant tables, the reference path, the metrics and the summary
+entry (what the ``consolidate`` stage writes; no file I/O here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from d3.consolidate import (
+    GeneralConfigs,
+    autoscaler_kpis,
+    grid_kpis,
+    max_loan_for_dscr,
+    private_line,
+    public_kpis,
+    public_line,
+    reference_finance,
+    rows_of,
+    samples_finance,
+)
+from d3.finance.kpis import covenant_probabilities, distribution_kpis, percentiles, sample_kpis
+from d3.finance.mc_error import between_replicate_se, median
+from d3.finance.tables import (
+    BALANCE_SHEET_PERCENTILES,
+    BALANCE_SHEET_SERIES,
+    VAT_SERIES,
+    OptionalLines,
+    autoscaler_table_rows,
+    balance_sheet_difference_eur,
+    break_even_rows,
+    cell,
+    kpi_table_rows,
+    monthly_rows,
+    year_rows,
+)
+from d3.io.writers import json_numbers
+
+# Only the per-sample series the finance needs are read (memory scales with their number).
+PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur", "deferred_eur",
+                 "cogs_eur", "tokens_served", "tokens_demanded", "unserved_tokens",
+                 "served_eur", "priced_cogs_eur", "active_customers", "instances_total",
+                 "capacity_violations")
+PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours", "active_clients",
+                  "block_purchases_eur", "deferred_eur", "invoiced_eur")
+# DVC metrics: (name, KPI, percentile), rounded like consolidated_kpis.csv so the two agree.
+METRIC_PERCENTILES = (
+    ("revenue_total_eur_p50", "revenue_total_eur", 50), ("ebitda_eur_p50", "ebitda_eur", 50),
+    ("min_cash_eur_p10", "min_cash_eur", 10), ("min_free_cash_eur_p10", "min_free_cash_eur", 10),
+    ("funding_need_eur_p50", "funding_need_eur", 50),
+    ("funding_need_eur_p90", "funding_need_eur", 90),
+    ("min_dscr_t12_p10", "min_dscr_t12", 10),
+)
+FAN_QUANTILES = (10, 50, 90)
+
+
+@dataclass(frozen=True)
+class Consolidation:
+    """A run's inputs to the consolidation: per-sample series of each line run (``None``
+    when not run), its sample space and the plan's settings."""
+
+    demand: Mapping[str, np.ndarray] | None
+    clients: Mapping[str, np.ndarray] | None
+    demand_doc: Mapping[str, Any] | None  # public_demand.json (expected paths per grid)
+    private_doc: Mapping[str, Any] | None
+    scaler_rows: Sequence[Mapping[str, str]]  # public_tap_autoscaling_kpis.csv
+    configs: GeneralConfigs
+    blocks: Sequence[Mapping[str, Any]]
+    replicates: int
+    premiums: Mapping[str, float]
+    qs: Sequence[int]
+    horizon: int
+    min_dscr: float
+    driver: str
+    hours: float
+    calendar: tuple[int, int]
+
+    @property
+    def index(self) -> Mapping[str, np.ndarray]:
+        return self.demand if self.demand is not None else self.clients
+
+    @property
+    def months(self) -> int:
+        return self.index["budget_eur"].shape[1]
+
+    @property
+    def block_ids(self) -> np.ndarray:
+        return self.index["grid_index"].astype(np.int64) * self.replicates + self.index[
+            "replicate_index"]
+
+    @property
+    def grid_points(self) -> list[int]:
+        return sorted(set(self.index["grid_index"].tolist()))
+
+
+@dataclass
+class GridTables:
+    """Everything the stage writes for one grid point (rows are formatted strings)."""
+
+    pnl: list = field(default_factory=list)
+    cash: list = field(default_factory=list)
+    balance_sheet: list = field(default_factory=list)
+    vat: list = field(default_factory=list)
+    break_even: list = field(default_factory=list)
+    years: list = field(default_factory=list)
+    kpi_rows: list = field(default_factory=list)
+    kpis: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)  # JSON: NaN as null
+    summary: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    fans: dict[str, list[list[str]]] = field(default_factory=dict)  # plots of grid point 0
+
+
+def reference_kpis(reference: Mapping[str, np.ndarray], pub_expected: Mapping | None,
+                   horizon: int, *, min_dscr: float, cash_buffer_eur: float,
+                   distributions: bool) -> dict[str, tuple[str, np.ndarray]]:
+    """The KPIs of the reference path (one "sample"), beside the samples' percentiles."""
+    ref = {k: np.asarray(v)[None, :] for k, v in reference.items()}
+    out = sample_kpis(ref, horizon, min_dscr=min_dscr, cash_buffer_eur=cash_buffer_eur)
+    if distributions:
+        out.update(distribution_kpis(ref, horizon))
+    if pub_expected is not None:
+        out.update(public_kpis({k: np.array(v)[None, :] for k, v in pub_expected.items()
+                                if k in PUBLIC_SERIES}, ref, horizon))
+    return out
+
+
+def fan_rows(values: np.ndarray) -> list[list[str]]:
+    """``month, p10, p50, p90`` rows of a ``(samples, months)`` series (fan-chart data)."""
+    pcts = {q: np.array([percentiles(values[:, m], [q])[0] for m in range(values.shape[1])])
+            for q in FAN_QUANTILES}
+    return [[str(m + 1), *(cell(float(pcts[q][m]), 4) for q in FAN_QUANTILES)]
+            for m in range(values.shape[1])]
+
+
+def grid_tables(c: Consolidation, g: int, lines_on: OptionalLines) -> GridTables:
+    """Grid point ``g``'s tables, KPIs, reference path, summary entry and metrics."""
+    grid_of, rep_of = c.index["grid_index"], c.index["replicate_index"]
+    rows = np.flatnonzero(grid_of == g)
+    reps = rep_of[rows]
+    months, qs = c.months, c.qs
+    results = samples_finance(rows, c.block_ids, c.blocks, c.configs, c.premiums, months,
+                              c.demand, c.clients, driver=c.driver, hours=c.hours)
+    pub, pri = rows_of(c.demand, rows), rows_of(c.clients, rows)
+    general = c.configs.reference(g)
+    reference = reference_finance(g, general, c.premiums, months, c.demand_doc, c.private_doc,
+                                  c.driver, c.hours)
+    t = GridTables()
+    _monthly_tables(t, c, g, results, reference, lines_on)
+    t.break_even = break_even_rows(g, results, reference,
+                                   pub["active_customers"] if pub else None,
+                                   pri["active_clients"] if pri else None)
+    t.years = year_rows(g, results, reference, qs, lines_on.year_series())
+    buffer = general.reserves.cash_buffer_eur
+    t.kpis = grid_kpis(results, pub, c.horizon, min_dscr=c.min_dscr, cash_buffer_eur=buffer,
+                       distributions=lines_on.distributions)
+    ref_kpis = reference_kpis(reference, c.demand_doc["grid"][str(g)]["expected"]
+                              if c.demand_doc is not None else None, c.horizon,
+                              min_dscr=c.min_dscr, cash_buffer_eur=buffer,
+                              distributions=lines_on.distributions)
+    t.reference = {k: json_numbers(v) for k, v in reference.items()
+                   if k not in lines_on.hidden()}
+    autoscaler = autoscaler_kpis([r for r in c.scaler_rows if r["grid_index"] == str(g)])
+    t.kpi_rows = kpi_table_rows(g, t.kpis, ref_kpis, reps, qs) + autoscaler_table_rows(
+        g, autoscaler, qs)
+    covenants = covenant_probabilities(t.kpis, min_dscr=c.min_dscr)
+    loan_max, loan_tol = max_loan_for_dscr(
+        public_line(pub) if pub else None, private_line(pri) if pri else None, general,
+        c.premiums, months, min_dscr=c.min_dscr, shape=(len(rows), months))
+    t.summary = _summary_entry(c, g, t.kpis, ref_kpis, reps, results, buffer, autoscaler,
+                               covenants, (loan_max, loan_tol))
+    t.metrics = grid_metrics(t.kpis, covenants, loan_max)
+    if g == int(grid_of.min()):
+        t.fans = {"plot_revenue": fan_rows(results["revenue_eur"]),
+                  "plot_cash": fan_rows(results["free_cash_eur"]),
+                  "plot_dscr": fan_rows(results["dscr_t12"]),
+                  **({"plot_customers": fan_rows(pub["active_customers"])} if pub else {})}
+    return t
+
+
+def _monthly_tables(t: GridTables, c: Consolidation, g: int, results, reference,
+                    lines_on: OptionalLines) -> None:
+    """The P&L, cash-flow, balance-sheet and VAT rows: reference path + percentiles."""
+    pnl_series, cash_series, qs = lines_on.pnl_series(), lines_on.cash_series(), c.qs
+    pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(c.months)]).T
+           for s in sorted({*pnl_series, *cash_series, *BALANCE_SHEET_PERCENTILES})}
+    t.pnl = monthly_rows(g, reference, pnl_series, pct, pnl_series, qs, c.calendar)
+    t.cash = monthly_rows(g, reference, cash_series, pct, cash_series, qs, c.calendar)
+    t.balance_sheet = monthly_rows(g, reference, BALANCE_SHEET_SERIES, pct,
+                                   BALANCE_SHEET_PERCENTILES, qs, c.calendar)
+    policy = c.configs.reference(g).tax.vat_buffer_policy
+    t.vat = [row + [policy] for row in
+             monthly_rows(g, reference, VAT_SERIES, {}, (), qs, c.calendar)]
+
+
+def _summary_entry(c: Consolidation, g: int, kpis, ref_kpis, reps, results, buffer: float,
+                   autoscaler, covenants, loan: tuple[float, float]) -> dict[str, Any]:
+    """Grid point ``g``'s entry in ``consolidated_summary.json``."""
+    qs = c.qs
+    breach = kpis["first_breach_month"][1]
+    breach = breach[breach > 0]
+
+    def sel(doc):
+        return (doc or {}).get("grid", {}).get(str(g))
+
+    return {
+        "kpis": {m: {"unit": u, **{f"p{q}": _num(x) for q, x in zip(qs, percentiles(v, qs),
+                                                                      strict=True)},
+                     "mean": _num(float(np.nanmean(v)) if np.isfinite(v).any() else None),
+                     "se_p50": _num(between_replicate_se(v, reps, median)),
+                     "reference": _num(float(ref_kpis[m][1][0])) if m in ref_kpis else None}
+                 for m, (u, v) in kpis.items()},
+        "independent_parameter_draws": int(len(np.unique(reps))),
+        "balance_sheet_max_abs_difference_eur": balance_sheet_difference_eur(results),
+        "cash_buffer_eur": buffer,
+        "samples": int(len(reps)),
+        "autoscaling": autoscaler,
+        "covenants": {**covenants,
+                      "first_breach_month_percentiles": {
+                          f"p{q}": _num(x) for q, x in zip(
+                              qs, percentiles(breach.astype(float), qs), strict=True)},
+                      "max_loan_eur_p10_dscr": loan[0],
+                      "max_loan_tolerance_eur": loan[1]},
+        "public": sel(c.demand_doc), "private": sel(c.private_doc),
+    }
+
+
+def grid_metrics(kpis, covenants, loan_max: float) -> dict[str, Any]:
+    """DVC metrics of a grid point, rounded like ``consolidated_kpis.csv``."""
+    out = {name: _rounded(percentiles(kpis[metric][1], [q])[0],
+                          4 if kpis[metric][0] == "ratio" else 2)
+           for name, metric, q in METRIC_PERCENTILES}
+    out.update(p_cash_negative_any_month=covenants["p_cash_negative_any_month"],
+               max_loan_eur_p10_dscr=loan_max)
+    return out
+
+
+def _rounded(x, decimals: int) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), decimals)
+
+
+def _num(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
