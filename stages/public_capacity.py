@@ -13,10 +13,15 @@ from d3.core.runner import StageIO
 from d3.core.variables import overrides_of, reference_values
 from d3.io.normalised import read_operator, read_variables
 from d3.io.parquet_stream import read_series
-from d3.io.writers import fmt_float, write_csv, write_json
+from d3.io.writers import write_csv, write_json
 from d3.pipelines.public.capacity_tables import (
+    BY_MONTH_COLUMNS,
     MARGIN_COLUMNS,
+    PLAN_COLUMNS,
     UNSERVED_COLUMNS,
+    fleet_month_rows,
+    fleet_plan_rows,
+    fleet_summary,
     margin_rows,
     unserved_rows,
 )
@@ -33,16 +38,7 @@ from d3.pipelines.public.scaling import (
     trace_keys,
 )
 
-PLAN_COLUMNS = (
-    "model", "gpu", "avg_tokens_per_hour", "peak_tokens_per_hour", "tps",
-    "cap_tokens_per_hour_per_instance", "instances_needed", "target_utilization_pct",
-    "capacity_violation", "grid_index", "month", "instance_eur_hr", "gpu_cost_eur_month",
-)
-BY_MONTH_COLUMNS = (
-    "grid_index", "month", "model", "gpu", "tokens", "avg_tokens_per_hour",
-    "peak_tokens_per_hour", "instances_needed", "capacity_violation", "gpu_cost_eur",
-    "tokens_served", "unserved_tokens",
-)
+
 def unserved_by_grid(io: StageIO, ctx, replicates: int) -> dict[int, tuple]:
     """Per grid point: its reference models and the (models, samples, months) unserved and
     demanded tokens of every sample, from the same fleet the demand stage priced."""
@@ -94,32 +90,12 @@ def run(io: StageIO) -> None:
         inp, _ = block_inputs(ctx, values)
         public = configured("public_tap", ctx.operator_dump,
                             overrides_of(variables, values, "public_tap"))
-        policy, models = inp.capacity_policy, inp.models
-        keys = trace_keys(info["percentile_tokens_demanded"])
-        path_key = keys["p50"]
+        path_key = trace_keys(info["percentile_tokens_demanded"])["p50"]
         tokens = np.array(info["percentile_tokens_demanded"][path_key])
         res = fleet(inp, tokens)
         peak_month = int(np.argmax(tokens))
-        for i, m in enumerate(models):
-            for t in range(months):
-                month_rows.append([g, str(t + 1), m.model, m.gpu,
-                                   fmt_float(res.demanded[i, t], 0),
-                                   fmt_float(res.avg_tokens_per_hour[i, t], 2),
-                                   fmt_float(res.peak_tokens_per_hour[i, t], 2),
-                                   str(int(res.instances[i, t])),
-                                   "true" if res.violation[i, t] else "false",
-                                   fmt_float(res.gpu_cogs_by_model_eur[i, t], 2),
-                                   fmt_float(res.served[i, t], 0),
-                                   fmt_float(res.unserved[i, t], 0)])
-            t = peak_month
-            plan_rows.append([m.model, m.gpu, fmt_float(res.avg_tokens_per_hour[i, t], 2),
-                              fmt_float(res.peak_tokens_per_hour[i, t], 2), fmt_float(m.tps, 2),
-                              fmt_float(res.cap_per_instance[i], 2),
-                              str(int(res.instances[i, t])),
-                              fmt_float(policy.target_utilization_pct, 2),
-                              "true" if res.violation[i, t] else "false", g, str(t + 1),
-                              fmt_float(m.instance_eur_hr, 6),
-                              fmt_float(res.gpu_cogs_by_model_eur[i, t], 2)])
+        month_rows += fleet_month_rows(g, inp.models, res, months)
+        plan_rows += fleet_plan_rows(g, inp, res, peak_month)
         scaler, runs = grid_autoscaler_runs(
             public, inp, info["percentile_tokens_demanded"], horizon=horizon,
             hours_in_month=hours, seed=seed, grid_index=int(g),
@@ -129,15 +105,10 @@ def run(io: StageIO) -> None:
                             p["targets.autoscaling_util_tolerance_pct"])
         events_out += event_rows(int(g), runs)
         if int(g) in unserved:
-            unserved_out += unserved_rows(int(g), models, *unserved[int(g)])
+            unserved_out += unserved_rows(int(g), inp.models, *unserved[int(g)])
         reference = fleet(inp, np.array(info["expected"]["tokens_demanded"]))
         margin_out += margin_rows(int(g), inp, reference, horizon, hours)
-        plan_summary[g] = {
-            "trace": f"p{path_key}", "peak_month": peak_month + 1,
-            "violations": int(res.violation.sum()),
-            "gpu_cogs_eur": res.gpu_cogs_eur.tolist(),
-            "instances_total": res.instances.sum(axis=0).tolist(),
-        }
+        plan_summary[g] = fleet_summary(res, f"p{path_key}", peak_month)
     write_csv(io.out("plan"), PLAN_COLUMNS, plan_rows)
     write_csv(io.out("kpis"), KPI_COLUMNS, kpi_out)
     write_csv(io.out("events"), EVENT_CSV_COLUMNS, events_out)

@@ -1,4 +1,5 @@
-"""Rows of public_tap_unserved_by_month.csv and public_tap_margin_by_model.csv."""
+"""Rows of the Public Tap capacity tables: the fleet by month and at the peak, unserved tokens
+and margin by model."""
 
 from __future__ import annotations
 
@@ -56,3 +57,47 @@ def margin_rows(g: int, inp, res, horizon: int, hours: int) -> list[list[str]]:
     return rows
 
 
+PLAN_COLUMNS = (
+    "model", "gpu", "avg_tokens_per_hour", "peak_tokens_per_hour", "tps",
+    "cap_tokens_per_hour_per_instance", "instances_needed", "target_utilization_pct",
+    "capacity_violation", "grid_index", "month", "instance_eur_hr", "gpu_cost_eur_month",
+)
+BY_MONTH_COLUMNS = (
+    "grid_index", "month", "model", "gpu", "tokens", "avg_tokens_per_hour",
+    "peak_tokens_per_hour", "instances_needed", "capacity_violation", "gpu_cost_eur",
+    "tokens_served", "unserved_tokens",
+)
+
+
+def fleet_month_rows(g, models, res, months: int) -> list[list[str]]:
+    """``public_tap_capacity_by_month.csv`` rows of one grid point's fleet (``res``)."""
+    rows = []
+    for i, m in enumerate(models):
+        for t in range(months):
+            rows.append([g, str(t + 1), m.model, m.gpu, fmt_float(res.demanded[i, t], 0),
+                         fmt_float(res.avg_tokens_per_hour[i, t], 2),
+                         fmt_float(res.peak_tokens_per_hour[i, t], 2),
+                         str(int(res.instances[i, t])),
+                         "true" if res.violation[i, t] else "false",
+                         fmt_float(res.gpu_cogs_by_model_eur[i, t], 2),
+                         fmt_float(res.served[i, t], 0), fmt_float(res.unserved[i, t], 0)])
+    return rows
+
+
+def fleet_plan_rows(g, inp, res, t: int) -> list[list[str]]:
+    """``public_tap_capacity_plan.csv`` rows: each model's fleet in the peak month ``t``."""
+    policy = inp.capacity_policy
+    return [[m.model, m.gpu, fmt_float(res.avg_tokens_per_hour[i, t], 2),
+             fmt_float(res.peak_tokens_per_hour[i, t], 2), fmt_float(m.tps, 2),
+             fmt_float(res.cap_per_instance[i], 2), str(int(res.instances[i, t])),
+             fmt_float(policy.target_utilization_pct, 2),
+             "true" if res.violation[i, t] else "false", g, str(t + 1),
+             fmt_float(m.instance_eur_hr, 6), fmt_float(res.gpu_cogs_by_model_eur[i, t], 2)]
+            for i, m in enumerate(inp.models)]
+
+
+def fleet_summary(res, trace: str, peak_month: int) -> dict:
+    """A grid point's entry in ``public_capacity.json``."""
+    return {"trace": trace, "peak_month": peak_month + 1,
+            "violations": int(res.violation.sum()), "gpu_cogs_eur": res.gpu_cogs_eur.tolist(),
+            "instances_total": res.instances.sum(axis=0).tolist()}
