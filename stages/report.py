@@ -28,30 +28,9 @@ def _col(rows, name):
     return np.array([float(r[name]) if r[name] != "" else np.nan for r in rows])
 
 
-def run(io: StageIO) -> None:
-    dep = io.dep
-    plan = _json(dep("plan"))
-    targets = plan["plan"]["targets"]
-    summary = _json(dep("summary"))
-    data = ReportData(
-        horizon_months=summary["horizon_months"], term_months=summary["term_months"],
-        percentiles=plan["plan"]["stochastic"]["percentiles"],
-        acceptance=_json(dep("acceptance")), summary=summary, kpis=_rows(dep("kpis")),
-        plan=plan, validation=_json(dep("validation")), vendor_choice=_rows(dep("vendor_choice")),
-        prices=_rows(dep("prices")), price_card=_json(dep("price_card")),
-        public_op=_json(dep("public_tap")), scenarios=_rows(dep("scenarios")),
-        autoscaling=_rows(dep("autoscaling")),
-        scaling_events=len(_rows(dep("events")) or []),
-        economics=_rows(dep("economics")), vendors=_rows(dep("vendors")),
-        pnl=_rows(dep("pnl")), cashflow=_rows(dep("cashflow")), vat=_rows(dep("vat")),
-        loan=_rows(dep("loan")), break_even=_rows(dep("break_even")), market=_json(dep("market")),
-        catalog=_json(dep("catalog")), public_customers=_rows(dep("public_customers")),
-        pnl_by_year=_rows(dep("pnl_by_year")) or [],
-        balance_sheet=_rows(dep("balance_sheet")) or [], unserved=_rows(dep("unserved")),
-        margin_by_model=_rows(dep("margin_by_model")), general=_json(dep("general")),
-        private_op=_json(dep("private_tap")),
-        overrides=(_json(dep("variables_report")) or {}).get("overrides", []))
-    charts = io.out("charts")
+def write_charts(io: StageIO, data: ReportData, targets, summary) -> None:
+    """The report's PNG charts, each listed in ``data.charts`` with its caption."""
+    charts, dep = io.out("charts"), io.dep
     for name, title, ylabel, covenant in (
         ("revenue", "Monthly revenue (grid point 0)", "EUR per month", None),
         ("free_cash", "Free cash: cash − overdraft − VAT and tax owed (grid point 0)", "EUR",
@@ -88,6 +67,32 @@ def run(io: StageIO) -> None:
             _col(data.economics, "margin_vendor_pct"),
             targets["private_margin_threshold_pct"]))
         data.charts.append(("charts/private_margin.png", "Private Tap margin per GPU class"))
+
+
+def run(io: StageIO) -> None:
+    dep = io.dep
+    plan = _json(dep("plan"))
+    targets = plan["plan"]["targets"]
+    summary = _json(dep("summary"))
+    data = ReportData(
+        horizon_months=summary["horizon_months"], term_months=summary["term_months"],
+        percentiles=plan["plan"]["stochastic"]["percentiles"],
+        acceptance=_json(dep("acceptance")), summary=summary, kpis=_rows(dep("kpis")),
+        plan=plan, validation=_json(dep("validation")), vendor_choice=_rows(dep("vendor_choice")),
+        prices=_rows(dep("prices")), price_card=_json(dep("price_card")),
+        public_op=_json(dep("public_tap")), scenarios=_rows(dep("scenarios")),
+        autoscaling=_rows(dep("autoscaling")),
+        scaling_events=len(_rows(dep("events")) or []),
+        economics=_rows(dep("economics")), vendors=_rows(dep("vendors")),
+        pnl=_rows(dep("pnl")), cashflow=_rows(dep("cashflow")), vat=_rows(dep("vat")),
+        loan=_rows(dep("loan")), break_even=_rows(dep("break_even")), market=_json(dep("market")),
+        catalog=_json(dep("catalog")), public_customers=_rows(dep("public_customers")),
+        pnl_by_year=_rows(dep("pnl_by_year")) or [],
+        balance_sheet=_rows(dep("balance_sheet")) or [], unserved=_rows(dep("unserved")),
+        margin_by_model=_rows(dep("margin_by_model")), general=_json(dep("general")),
+        private_op=_json(dep("private_tap")),
+        overrides=(_json(dep("variables_report")) or {}).get("overrides", []))
+    write_charts(io, data, targets, summary)
     write_text_atomic(io.out("report"), financial_plan_markdown(data))
 
 
