@@ -11,8 +11,7 @@ import numpy as np
 from d3.finance.kpis import percentiles
 from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.statements import safe_ratio
-from d3.io.writers import fmt_float
-from d3.pipelines.public.demand_tables import calendar_month
+from d3.io.writers import calendar_month, fmt_float
 
 PNL_SERIES = (
     "revenue_public_eur", "revenue_private_eur", "revenue_eur", "cogs_public_eur",

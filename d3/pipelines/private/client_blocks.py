@@ -13,6 +13,7 @@ import numpy as np
 from d3.core.sample_run import ChunkResult
 from d3.core.sample_run import chunk_result as stacked
 from d3.core.variables import Variable, overrides_of
+from d3.pipelines.common.reference import configured
 from d3.pipelines.private.clients import (
     ClientInputs,
     client_inputs,
@@ -20,7 +21,6 @@ from d3.pipelines.private.clients import (
     simulated_paths,
 )
 from d3.pipelines.private.provider_costs import ProviderOffer
-from d3.pipelines.public.reference import configured
 
 
 @dataclass(frozen=True)

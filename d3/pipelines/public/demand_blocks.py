@@ -17,6 +17,7 @@ import numpy as np
 from d3.core.sample_run import ChunkResult
 from d3.core.sample_run import chunk_result as stacked
 from d3.core.variables import Variable, overrides_of
+from d3.pipelines.common.reference import configured
 from d3.pipelines.public.capacity import (
     capacity_policy,
     model_capacities,
@@ -31,7 +32,6 @@ from d3.pipelines.public.demand import (
 )
 from d3.pipelines.public.gpu_costs import CostRow
 from d3.pipelines.public.pricing import PriceCard, non_gpu_costs, price_card
-from d3.pipelines.public.reference import configured
 from d3.services.acquisition import customers_per_eur
 
 

@@ -11,21 +11,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from d3.pipelines.common.catalog import Offer
 from d3.services.fx import eur_per_hour
 from d3.services.tps import Measurement, ModelInfo, resolved_tps
 
 TOKENS_PER_MILLION = 1_000_000.0
-
-
-@dataclass(frozen=True)
-class Offer:
-    gpu: str
-    vram_gb: float
-    provider: str
-    usd_hr: float  # per GPU-hour
-    num_gpus: int
-    availability_frac: float | None = None  # optional offer scores (Private Tap vendor choice)
-    reputation_frac: float | None = None
 
 
 @dataclass(frozen=True)
