@@ -23,12 +23,12 @@ from d3.consolidate import (
     rows_of,
     samples_finance,
 )
+from d3.core.percentiles import monthly_percentiles, percentiles
 from d3.core.runner import StageIO, selected_pipelines
 from d3.core.variables import reference_values
 from d3.finance.kpis import (
     covenant_probabilities,
     distribution_kpis,
-    percentiles,
     sample_kpis,
 )
 from d3.finance.loan import loan_schedule
@@ -126,7 +126,7 @@ def run(io: StageIO) -> None:
         general = configs.reference(g)
         reference = reference_finance(g, general, premiums, months, demand_doc, private_doc,
                                       driver, hours)
-        pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(months)]).T
+        pct = {s: monthly_percentiles(results[s], qs, finite_only=True)
                for s in sorted({*pnl_series, *cash_series, *BALANCE_SHEET_PERCENTILES})}
         pnl_rows += monthly_rows(g, reference, pnl_series, pct, pnl_series, qs, calendar)
         cash_rows += monthly_rows(g, reference, cash_series, pct, cash_series, qs, calendar)
@@ -256,14 +256,9 @@ def _write_plots(io, results, demand, months):
     if demand is not None:
         sets["plot_customers"] = demand["active_customers"]
     for name, v in sets.items():
-        pcts = {q: percentiles_by_month(v, q) for q in (10, 50, 90)}
+        pcts = monthly_percentiles(v, (10, 50, 90), finite_only=True)
         write_csv(io.out(name), ("month", "p10", "p50", "p90"), [
-            [str(m + 1), *(cell(float(pcts[q][m]), 4) for q in (10, 50, 90))]
-            for m in range(months)])
-
-
-def percentiles_by_month(v: np.ndarray, q: int) -> np.ndarray:
-    return np.array([percentiles(v[:, m], [q])[0] for m in range(v.shape[1])])
+            [str(m + 1), *(cell(float(x), 4) for x in pcts[:, m])] for m in range(months)])
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from functools import partial
 
 import pyarrow.parquet as pq
 
+from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
@@ -17,7 +18,6 @@ from d3.pipelines.public.demand_blocks import (
     DemandContext,
     block_inputs,
     chunk_result,
-    percentile_paths,
     simulate_fn,
 )
 from d3.pipelines.public.demand_tables import (
@@ -71,7 +71,8 @@ def run(io: StageIO) -> None:
     for g in sorted(by_grid):
         inp, card = block_inputs(ctx, reference_values(variables, g))
         expected = expected_demand(inp)
-        pct = {s: percentile_paths(by_grid[g][s], percentiles) for s in PERCENTILE_SERIES}
+        pct = {s: monthly_percentiles(by_grid[g][s], percentiles, finite_only=False)
+               for s in PERCENTILE_SERIES}
         customer_rows += customers_rows(g, expected, 1.0 / inp.customers_per_eur,
                                         card.blended_sell_eur_per_1k, pct, percentiles, calendar)
         for name, mult in p["scenarios"].items():

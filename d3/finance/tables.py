@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from d3.finance.kpis import percentiles
+from d3.core.percentiles import percentiles
 from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.statements import safe_ratio
 from d3.io.writers import calendar_month, fmt_float
@@ -194,8 +194,8 @@ def _per_head(revenue: np.ndarray, heads: np.ndarray | None) -> np.ndarray | Non
 
 
 def _p50(values: np.ndarray) -> float:
-    v = values[np.isfinite(values)]
-    return float(np.percentile(v, 50, method="linear")) if v.size else float("nan")
+    """Median of the finite values (NaN when none)."""
+    return float(percentiles(values, [50])[0])
 
 
 def _flag(value) -> str:

@@ -19,6 +19,7 @@ from d3.consolidate import (
     samples_finance,
 )
 from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.percentiles import monthly_percentiles as percentile_paths
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
 from d3.core.variables import grid_size, overrides_of, reference_values
 from d3.model.inputs import ModelInputs
@@ -33,7 +34,7 @@ from d3.pipelines.private.pricing import class_economics
 from d3.pipelines.private.provider_costs import gpu_classes, provider_offers
 from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.demand import expected_demand
-from d3.pipelines.public.demand_blocks import DemandContext, block_inputs, percentile_paths
+from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
 from d3.pipelines.public.demand_blocks import chunk_result as demand_chunk_result
 from d3.pipelines.public.demand_blocks import simulate_range as simulate_demand
 from d3.pipelines.public.gpu_costs import best_rows

@@ -7,7 +7,7 @@ chunk or process computes it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -158,7 +158,3 @@ def chunk_result(ctx: DemandContext, chunk: ChunkCustomers) -> ChunkResult:
 def simulate_fn(ctx: DemandContext):
     return partial(simulate_range, ctx)
 
-
-def percentile_paths(values: np.ndarray, percentiles: Sequence[int]) -> np.ndarray:
-    """Per-month percentiles across samples (linear interpolation): ``(len(q), months)``."""
-    return np.percentile(values, list(percentiles), axis=0, method="linear")
