@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 
 from d3.core.errors import Issue, ValidationError
+from d3.core.rounding import CEIL_TOLERANCE, robust_ceil
 from d3.services.autoscaling_kernel import oracle_replica_ticks, threshold_kernel, tick_sums
-
-_CEIL_TOLERANCE = 1e-9  # a peak of exactly 3 × capacity needs 3 replicas, not 4
 
 
 @dataclass(frozen=True)
@@ -35,11 +34,6 @@ def capacity_per_instance(tps: float, target_utilization_pct: float) -> float:
     if not tps > 0:
         raise _tps_error(tps)
     return tps * 3600.0 * target_utilization_pct / 100.0
-
-
-def robust_ceil(ratio: np.ndarray | float) -> np.ndarray:
-    """``ceil`` that ignores float noise just above an integer (3.0000000000000004 → 3)."""
-    return np.ceil(np.asarray(ratio, dtype=np.float64) - _CEIL_TOLERANCE).clip(min=0)
 
 
 def planner_instances_needed(peak_tokens_per_hour: float, tps: float,
@@ -202,7 +196,7 @@ def autoscaler_kpis(demand: np.ndarray, capacity: float, policy: AutoscalingPoli
     ahead = int(round(policy.warmup_s / dt))
     oracle = oracle_replica_ticks(demand, capacity * policy.target_utilization_pct / 100.0,
                                   ahead, policy.min_instances_per_model,
-                                  policy.max_instances_per_model, _CEIL_TOLERANCE)
+                                  policy.max_instances_per_model, CEIL_TOLERANCE)
     return AutoscalerKpis(events, 100.0 * served / cap_sum if cap_sum > 0 else 0.0, p95,
                           int(violations), violations * dt / 60.0, hours,
                           hours * instance_eur_hr, int(most), oracle * dt / 3600.0)
