@@ -20,7 +20,6 @@ PNL_SERIES = (
     "depreciation_eur", "ebit_eur", "interest_eur", "ebt_eur", "tax_eur", "net_income_eur",
     "overhead_public_eur", "overhead_private_eur", "loan_interest_eur", "overdraft_interest_eur",
 )
-PNL_PERCENTILES = PNL_SERIES
 CASH_SERIES = (
     "opening_cash_eur", "operating_cash_eur", "delta_working_capital_eur", "receivables_eur",
     "payables_eur", "deferred_revenue_eur", "vat_collected_eur", "vat_paid_eur",
@@ -29,7 +28,6 @@ CASH_SERIES = (
     "overdraft_drawn_eur", "funding_gap_drawn_eur", "overdraft_eur", "funding_gap_eur",
     "net_cash_eur", "free_cash_eur",
 )
-CASH_PERCENTILES = CASH_SERIES
 BALANCE_SHEET_SERIES = (
     "bs_cash_eur", "bs_receivables_eur", "bs_fixed_assets_net_eur", "bs_vat_receivable_eur",
     "bs_total_assets_eur", "bs_payables_eur", "bs_deferred_revenue_eur", "bs_vat_payable_eur",

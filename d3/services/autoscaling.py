@@ -56,7 +56,6 @@ def instances_needed(peak_tokens_per_hour: np.ndarray, cap_per_instance: float,
 # --- policy -----------------------------------------------------------------------------------
 
 UTIL_CAP = 10.0  # utilisation reported when demand arrives and no replica is ready
-REASONS = ("scale_up", "scale_down")
 EVENT_COLUMNS = ("timestamp", "model", "gpu", "demand_tokens_per_hour", "effective_capacity",
                  "replicas_prev", "replicas_new", "reason", "util_pct")
 
@@ -167,15 +166,6 @@ def initial_replica_count(first_demand: float, capacity: float, policy: Autoscal
     """``clamp(ceil(d_0 / (C × target/100)), min, max)``."""
     need = int(robust_ceil(first_demand / (capacity * policy.target_utilization_pct / 100.0)))
     return min(max(need, policy.min_instances_per_model), policy.max_instances_per_model)
-
-
-def oracle_replicas(demand: np.ndarray, capacity: float, policy: AutoscalingPolicy) -> np.ndarray:
-    """Replicas an omniscient planner would have at each tick: enough for the demand one
-    warm-up ahead, ``ceil(d(t + warmup) / (C × target))``, clamped to [min, max]."""
-    ahead = int(round(policy.warmup_s / policy.evaluation_interval_s))
-    future = np.concatenate([demand[ahead:], np.repeat(demand[-1:], min(ahead, len(demand)))])
-    need = robust_ceil(future / (capacity * policy.target_utilization_pct / 100.0))
-    return np.clip(need, policy.min_instances_per_model, policy.max_instances_per_model)
 
 
 def _max_events(n: int, policy: AutoscalingPolicy) -> int:

@@ -180,11 +180,3 @@ def simulated_paths(inp: ClientInputs, *, seed: int, grid_index: int, replicate_
     factor = lognormal_mean_one(gen("hours"), inp.hours_sd, shape)
     return *client_paths(inp, simulations, factor, cac_factor=cac_factor, new_gen=gen("new"),
                          churn_gen=gen("churn")), factor
-
-
-def simulated_clients(inp: ClientInputs, *, seed: int, grid_index: int, replicate_index: int,
-                      simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
-    budget, new, active, factor = simulated_paths(
-        inp, seed=seed, grid_index=grid_index, replicate_index=replicate_index,
-        simulations=simulations, noise=noise)
-    return client_series(inp, budget, new, active, factor)
