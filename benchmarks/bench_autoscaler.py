@@ -18,8 +18,9 @@ import numpy as np
 
 from d3.core.validator import validated_inputs
 from d3.io.loader import read_inputs_tree
+from d3.pipelines.common.catalog import catalog_from_validated
 from d3.pipelines.public.capacity import hourly_weights
-from d3.pipelines.public.catalog import catalog_from_validated, public_cost_rows
+from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.gpu_costs import best_rows
 from d3.pipelines.public.pricing import price_card
 from d3.pipelines.public.scaling import tick_trace

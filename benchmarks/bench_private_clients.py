@@ -13,9 +13,9 @@ from benchmarks.common import sample_args, sweep
 from d3.core.samples import SampleSpace, all_blocks_values, grid_size_of
 from d3.core.validator import validated_inputs
 from d3.io.loader import read_inputs_tree
+from d3.pipelines.common.catalog import catalog_from_validated
 from d3.pipelines.private.client_blocks import ClientContext, chunk_result, simulate_fn
 from d3.pipelines.private.provider_costs import provider_offers
-from d3.pipelines.public.catalog import catalog_from_validated
 
 ROOT = Path(__file__).resolve().parents[1]
 

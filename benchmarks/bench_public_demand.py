@@ -17,7 +17,8 @@ from benchmarks.common import sample_args, sweep
 from d3.core.samples import SampleSpace, all_blocks_values, grid_size_of
 from d3.core.validator import validated_inputs
 from d3.io.loader import read_inputs_tree
-from d3.pipelines.public.catalog import catalog_from_validated, public_cost_rows
+from d3.pipelines.common.catalog import catalog_from_validated
+from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.demand_blocks import DemandContext, chunk_result, simulate_fn
 from d3.pipelines.public.gpu_costs import best_rows
 

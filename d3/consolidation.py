@@ -22,7 +22,8 @@ from d3.consolidate import (
     rows_of,
     samples_finance,
 )
-from d3.finance.kpis import covenant_probabilities, distribution_kpis, percentiles, sample_kpis
+from d3.core.percentiles import monthly_percentiles, percentiles
+from d3.finance.kpis import covenant_probabilities, distribution_kpis, sample_kpis
 from d3.finance.mc_error import between_replicate_se, median
 from d3.finance.tables import (
     BALANCE_SHEET_PERCENTILES,
@@ -130,9 +131,8 @@ def reference_kpis(reference: Mapping[str, np.ndarray], pub_expected: Mapping | 
 
 def fan_rows(values: np.ndarray) -> list[list[str]]:
     """``month, p10, p50, p90`` rows of a ``(samples, months)`` series (fan-chart data)."""
-    pcts = {q: np.array([percentiles(values[:, m], [q])[0] for m in range(values.shape[1])])
-            for q in FAN_QUANTILES}
-    return [[str(m + 1), *(cell(float(pcts[q][m]), 4) for q in FAN_QUANTILES)]
+    pcts = monthly_percentiles(values, FAN_QUANTILES, finite_only=True)
+    return [[str(m + 1), *(cell(float(pcts[k][m]), 4) for k in range(len(FAN_QUANTILES)))]
             for m in range(values.shape[1])]
 
 
@@ -185,7 +185,7 @@ def _monthly_tables(t: GridTables, c: Consolidation, g: int, results, reference,
                     lines_on: OptionalLines) -> None:
     """The P&L, cash-flow, balance-sheet and VAT rows: reference path + percentiles."""
     pnl_series, cash_series, qs = lines_on.pnl_series(), lines_on.cash_series(), c.qs
-    pct = {s: np.vstack([percentiles(results[s][:, m], qs) for m in range(c.months)]).T
+    pct = {s: monthly_percentiles(results[s], qs, finite_only=True)
            for s in sorted({*pnl_series, *cash_series, *BALANCE_SHEET_PERCENTILES})}
     t.pnl = monthly_rows(g, reference, pnl_series, pct, pnl_series, qs, c.calendar)
     t.cash = monthly_rows(g, reference, cash_series, pct, cash_series, qs, c.calendar)

@@ -401,10 +401,6 @@ def dvc_stage_dict(stage: Stage) -> dict:
     return out
 
 
-def _yaml_scalar(value) -> str:
-    return str(value)
-
-
 def dvc_yaml_text() -> str:
     """The full ``dvc.yaml`` for :data:`STAGES` (deterministic text, stable key order)."""
     lines = ["# Generated from d3/registry.py by `python -m d3.registry > dvc.yaml`; do not edit.",

@@ -7,6 +7,7 @@ from functools import partial
 
 import pyarrow.parquet as pq
 
+from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
@@ -21,7 +22,6 @@ from d3.pipelines.private.client_blocks import (
 from d3.pipelines.private.clients import SERIES, expected_clients
 from d3.pipelines.private.provider_costs import ProviderOffer
 from d3.pipelines.private.tables import PERCENTILE_SERIES, customers_columns, customers_rows
-from d3.pipelines.public.demand_blocks import percentile_paths
 
 
 def run(io: StageIO) -> None:
@@ -54,7 +54,8 @@ def run(io: StageIO) -> None:
     for g in sorted(by_grid):
         inp = block_client_inputs(ctx, reference_values(variables, g))
         expected = expected_clients(inp)
-        pct = {s: percentile_paths(by_grid[g][s], percentiles) for s in PERCENTILE_SERIES}
+        pct = {s: monthly_percentiles(by_grid[g][s], percentiles, finite_only=False)
+               for s in PERCENTILE_SERIES}
         rows += customers_rows(g, expected, inp, pct, percentiles, calendar)
         summary[str(g)] = {"sell_eur_hr": inp.sell_eur_hr, "cost_eur_hr": inp.cost_eur_hr,
                            "fees_eur_per_client_month": inp.fees_eur_per_client_month,

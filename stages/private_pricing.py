@@ -7,6 +7,7 @@ import json
 from d3.core.runner import StageIO
 from d3.io.normalised import read_variables
 from d3.io.writers import fmt_float, write_csv, write_json
+from d3.pipelines.common.reference import reference_operator
 from d3.pipelines.private.pricing import class_economics, vendor_scores
 from d3.pipelines.private.provider_costs import ProviderOffer
 from d3.pipelines.private.tables import (
@@ -15,7 +16,6 @@ from d3.pipelines.private.tables import (
     class_summary,
     economics_row,
 )
-from d3.pipelines.public.reference import reference_operator
 
 
 def run(io: StageIO) -> None:

@@ -8,9 +8,9 @@ from dataclasses import asdict
 from d3.core.runner import StageIO
 from d3.io.normalised import read_operator
 from d3.io.writers import fmt_float, write_csv, write_json
+from d3.pipelines.common.catalog import catalog_from_document
 from d3.pipelines.private.provider_costs import gpu_classes, median_eur_hr, provider_offers
 from d3.pipelines.private.tables import PROVIDER_COLUMNS
-from d3.pipelines.public.catalog import catalog_from_document
 
 
 def run(io: StageIO) -> None:

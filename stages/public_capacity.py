@@ -14,6 +14,7 @@ from d3.core.variables import overrides_of, reference_values
 from d3.io.normalised import read_operator, read_variables
 from d3.io.parquet_stream import read_series
 from d3.io.writers import write_csv, write_json
+from d3.pipelines.common.reference import configured
 from d3.pipelines.public.capacity_tables import (
     BY_MONTH_COLUMNS,
     MARGIN_COLUMNS,
@@ -28,7 +29,6 @@ from d3.pipelines.public.capacity_tables import (
 from d3.pipelines.public.demand import fleet
 from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
 from d3.pipelines.public.gpu_costs import CostRow, best_rows
-from d3.pipelines.public.reference import configured
 from d3.pipelines.public.scaling import (
     EVENT_CSV_COLUMNS,
     KPI_COLUMNS,

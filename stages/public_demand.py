@@ -7,6 +7,7 @@ from functools import partial
 
 import pyarrow.parquet as pq
 
+from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
@@ -17,7 +18,6 @@ from d3.pipelines.public.demand_blocks import (
     DemandContext,
     block_inputs,
     chunk_result,
-    percentile_paths,
     simulate_fn,
 )
 from d3.pipelines.public.demand_tables import (
@@ -34,30 +34,36 @@ def _load(io: StageIO, name: str):
     return json.loads(io.dep(name).read_text(encoding="utf-8"))
 
 
-def run(io: StageIO) -> None:
+def demand_context(io: StageIO) -> DemandContext:
+    """The demand stage's context, read from its deps."""
     p = io.params()
-    variables = read_variables(io.dep("variables"))
     report = _load(io, "variables_report")
     general = read_operator(io.dep("general"), "general")
     market = _load(io, "market")
     horizon = p["targets.horizon_months"]
-    months = max(horizon, general.loan.term_months)
-    blocks = pq.read_table(io.dep("blocks")).to_pylist()
-    ctx = DemandContext(
-        variables=variables,
-        block_values=tuple(blocks),
+    return DemandContext(
+        variables=read_variables(io.dep("variables")),
+        block_values=tuple(pq.read_table(io.dep("blocks")).to_pylist()),
         replicates=report["replicates"],
         operator_dump=_load(io, "public_tap"),
         best=best_rows([CostRow(**r) for r in _load(io, "cost_rows")["rows"]]),
         channels={c["channel_id"]: c for c in market["ads_channels"]},
         eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
-        months=months,
+        months=max(horizon, general.loan.term_months),
         seed=report["seeds"]["public_tap"],
         simulations=p["stochastic.simulations_per_run"],
         hours_in_month=int(general.calendar.hours_in_month),
         horizon_months=horizon,
         noise=p["stochastic.outcome_noise"],
     )
+
+
+def run(io: StageIO) -> None:
+    p = io.params()
+    ctx = demand_context(io)
+    variables, months, horizon = ctx.variables, ctx.months, ctx.horizon_months
+    general = read_operator(io.dep("general"), "general")
+    blocks = ctx.block_values
     percentiles = p["stochastic.percentiles"]
     by_grid, block_prices = run_samples(
         simulate=simulate_fn(ctx), finish=partial(chunk_result, ctx), n_blocks=len(blocks),
@@ -71,7 +77,8 @@ def run(io: StageIO) -> None:
     for g in sorted(by_grid):
         inp, card = block_inputs(ctx, reference_values(variables, g))
         expected = expected_demand(inp)
-        pct = {s: percentile_paths(by_grid[g][s], percentiles) for s in PERCENTILE_SERIES}
+        pct = {s: monthly_percentiles(by_grid[g][s], percentiles, finite_only=False)
+               for s in PERCENTILE_SERIES}
         customer_rows += customers_rows(g, expected, 1.0 / inp.customers_per_eur,
                                         card.blended_sell_eur_per_1k, pct, percentiles, calendar)
         for name, mult in p["scenarios"].items():

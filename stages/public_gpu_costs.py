@@ -8,9 +8,10 @@ from dataclasses import asdict
 from d3.core.runner import StageIO
 from d3.io.normalised import read_variables
 from d3.io.writers import write_csv, write_json
-from d3.pipelines.public.catalog import catalog_from_document, public_cost_rows
+from d3.pipelines.common.catalog import catalog_from_document
+from d3.pipelines.common.reference import reference_operator
+from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.gpu_costs import vendor_choices
-from d3.pipelines.public.reference import reference_operator
 from d3.pipelines.public.tables import (
     COST_COLUMNS,
     VENDOR_CHOICE_COLUMNS,

@@ -7,6 +7,7 @@ import json
 from d3.core.runner import StageIO
 from d3.io.normalised import read_operator, read_variables
 from d3.io.writers import write_csv, write_json
+from d3.pipelines.common.reference import reference_operator
 from d3.pipelines.public.demand_blocks import priced_card
 from d3.pipelines.public.gpu_costs import CostRow, best_rows
 from d3.pipelines.public.pricing import (
@@ -17,7 +18,6 @@ from d3.pipelines.public.pricing import (
     pricing_warnings,
     stressed_cost_eur_per_1M,
 )
-from d3.pipelines.public.reference import reference_operator
 from d3.pipelines.public.tables import PRICE_COLUMNS, price_rows
 
 

@@ -15,7 +15,7 @@ from d3.io.normalised import (
     variable_record,
 )
 from d3.io.writers import write_csv, write_json
-from d3.pipelines.public.catalog import catalog_document, catalog_from_validated
+from d3.pipelines.common.catalog import catalog_document, catalog_from_validated
 
 
 def run(io: StageIO) -> None:

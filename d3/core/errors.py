@@ -54,10 +54,6 @@ def errors_of(issues: Iterable[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity == "error"]
 
 
-def warnings_of(issues: Iterable[Issue]) -> list[Issue]:
-    return [i for i in issues if i.severity == "warning"]
-
-
 def promoted(issues: Iterable[Issue], *, fail_on_warning: bool) -> list[Issue]:
     """Issues with WARNINGs turned into errors when ``fail_on_warning`` is set."""
     if not fail_on_warning:

@@ -43,9 +43,6 @@ class SampleSpace:
     def samples(self) -> int:
         return self.blocks * self.simulations_per_run
 
-    def block_index(self, grid_index: int, replicate_index: int) -> int:
-        return grid_index * self.replicates + replicate_index
-
     def block_key(self, block: int) -> tuple[int, int]:
         """``(grid_index, replicate_index)`` of a block number."""
         return divmod(block, self.replicates)

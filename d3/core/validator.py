@@ -848,7 +848,8 @@ def public_cost_issues(v: ValidatedInputs, files: Mapping[str, str]) -> list[Iss
     """Throughput gaps and infeasible models, found by building the Public Tap cost table:
     each heuristic use is a WARNING (or an ERROR when allow_tps_heuristic is false), each
     infeasible (model, GPU) pair an INFO, a model with no feasible GPU an ERROR."""
-    from d3.pipelines.public.catalog import catalog_from_validated, public_cost_rows
+    from d3.pipelines.common.catalog import catalog_from_validated
+    from d3.pipelines.public.catalog import public_cost_rows
 
     catalog = catalog_from_validated(v)
     fx = v.market.finance.eur_usd_fx_rate.value

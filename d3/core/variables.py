@@ -392,10 +392,6 @@ def grid_variables(variables: Sequence[Variable]) -> tuple[Variable, ...]:
     return tuple(v for v in variables if v.treatment == "low_to_high")
 
 
-def random_variables(variables: Sequence[Variable]) -> tuple[Variable, ...]:
-    return tuple(v for v in variables if v.treatment == "random")
-
-
 def grid_size(variables: Sequence[Variable]) -> int:
     """Number of run-grid points (1 when nothing is ``low_to_high``), computed arithmetically
     so that an oversized grid is refused by ``run.max_grid_size`` before anything is built."""

@@ -3,17 +3,7 @@ Their Monte Carlo standard errors respect the replicate blocks: d3/finance/mc_er
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-
-
-def percentiles(values: np.ndarray, qs: Sequence[int]) -> np.ndarray:
-    """Linear-interpolation percentiles of finite values (NaN when there are none)."""
-    v = values[np.isfinite(values)]
-    if v.size == 0:
-        return np.full(len(qs), np.nan)
-    return np.percentile(v, list(qs), method="linear")
 
 
 def month_or_nan(flags: np.ndarray) -> np.ndarray:

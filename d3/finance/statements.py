@@ -125,18 +125,6 @@ class CorporateTax:
     payable: np.ndarray  # owed at month end, EUR
 
 
-def corporate_tax_by_fiscal_year(ebt: np.ndarray, *, rate_pct: float, fiscal_month: np.ndarray,
-                                 payment_lag_months: int,
-                                 carry_forward: bool = True) -> CorporateTax:
-    """Tax on each fiscal year's EBT (``(samples, months)``), see :class:`FiscalYearTax`."""
-    tax = FiscalYearTax(ebt.shape[0], rate_pct=rate_pct, lag_months=payment_lag_months,
-                        carry_forward=carry_forward)
-    accrued, paid = np.zeros_like(ebt), np.zeros_like(ebt)
-    for m in range(ebt.shape[-1]):
-        accrued[:, m], paid[:, m] = tax.step(m, int(fiscal_month[m]), ebt[:, m])
-    return CorporateTax(accrued, paid, np.cumsum(accrued - paid, axis=-1))
-
-
 # --- VAT --------------------------------------------------------------------------------------
 
 

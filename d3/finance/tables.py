@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from d3.finance.kpis import percentiles
+from d3.core.percentiles import percentiles
 from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.statements import safe_ratio
-from d3.io.writers import fmt_float
-from d3.pipelines.public.demand_tables import calendar_month
+from d3.io.writers import calendar_month, fmt_float
 
 PNL_SERIES = (
     "revenue_public_eur", "revenue_private_eur", "revenue_eur", "cogs_public_eur",
@@ -21,7 +20,6 @@ PNL_SERIES = (
     "depreciation_eur", "ebit_eur", "interest_eur", "ebt_eur", "tax_eur", "net_income_eur",
     "overhead_public_eur", "overhead_private_eur", "loan_interest_eur", "overdraft_interest_eur",
 )
-PNL_PERCENTILES = PNL_SERIES
 CASH_SERIES = (
     "opening_cash_eur", "operating_cash_eur", "delta_working_capital_eur", "receivables_eur",
     "payables_eur", "deferred_revenue_eur", "vat_collected_eur", "vat_paid_eur",
@@ -30,7 +28,6 @@ CASH_SERIES = (
     "overdraft_drawn_eur", "funding_gap_drawn_eur", "overdraft_eur", "funding_gap_eur",
     "net_cash_eur", "free_cash_eur",
 )
-CASH_PERCENTILES = CASH_SERIES
 BALANCE_SHEET_SERIES = (
     "bs_cash_eur", "bs_receivables_eur", "bs_fixed_assets_net_eur", "bs_vat_receivable_eur",
     "bs_total_assets_eur", "bs_payables_eur", "bs_deferred_revenue_eur", "bs_vat_payable_eur",
@@ -195,8 +192,8 @@ def _per_head(revenue: np.ndarray, heads: np.ndarray | None) -> np.ndarray | Non
 
 
 def _p50(values: np.ndarray) -> float:
-    v = values[np.isfinite(values)]
-    return float(np.percentile(v, 50, method="linear")) if v.size else float("nan")
+    """Median of the finite values (NaN when none)."""
+    return float(percentiles(values, [50])[0])
 
 
 def _flag(value) -> str:

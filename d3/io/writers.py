@@ -126,3 +126,10 @@ def fmt_sig(value: float, digits: int = 6) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def calendar_month(start_year: int, start_month: int, month: int) -> str:
+    """``YYYY-MM`` of plan month ``month`` (1-based) for a plan starting in
+    ``start_year``-``start_month``."""
+    index = start_year * 12 + (start_month - 1) + (month - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

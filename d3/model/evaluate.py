@@ -19,23 +19,25 @@ from d3.consolidate import (
     samples_finance,
 )
 from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.percentiles import monthly_percentiles
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
 from d3.core.variables import grid_size, overrides_of, reference_values
 from d3.model.inputs import ModelInputs
 from d3.models.operator import GeneralOperator
+from d3.pipelines.common.catalog import catalog_from_document
+from d3.pipelines.common.reference import configured, reference_operator
 from d3.pipelines.private.client_blocks import ClientContext, block_client_inputs
 from d3.pipelines.private.client_blocks import chunk_result as client_chunk_result
 from d3.pipelines.private.client_blocks import simulate_range as simulate_clients
 from d3.pipelines.private.clients import expected_clients
 from d3.pipelines.private.pricing import class_economics
 from d3.pipelines.private.provider_costs import gpu_classes, provider_offers
-from d3.pipelines.public.catalog import catalog_from_document, public_cost_rows
+from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.demand import expected_demand
-from d3.pipelines.public.demand_blocks import DemandContext, block_inputs, percentile_paths
+from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
 from d3.pipelines.public.demand_blocks import chunk_result as demand_chunk_result
 from d3.pipelines.public.demand_blocks import simulate_range as simulate_demand
 from d3.pipelines.public.gpu_costs import best_rows
-from d3.pipelines.public.reference import configured, reference_operator
 from d3.pipelines.public.scaling import KPI_COLUMNS, grid_autoscaler_runs, kpi_rows
 
 Series = dict[str, np.ndarray]
@@ -261,7 +263,7 @@ def _autoscaler_rows(run: _Run, g: int, pub: Series, demand: _LineSamples) -> li
     public = configured("public_tap", i.operators["public_tap"],
                         overrides_of(i.variables, values, "public_tap"))
     qs = i.plan.stochastic.percentiles
-    paths = percentile_paths(pub["tokens_demanded"], qs)
+    paths = monthly_percentiles(pub["tokens_demanded"], qs)
     scaler, runs = grid_autoscaler_runs(
         public, inp, {str(q): paths[k].tolist() for k, q in enumerate(qs)},
         horizon=i.plan.targets.horizon_months, hours_in_month=run.hours,

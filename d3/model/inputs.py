@@ -24,7 +24,7 @@ from d3.io.normalised import (
 from d3.io.writers import json_text
 from d3.models.operator import GeneralOperator, PrivateOperator, PublicOperator
 from d3.models.plan import Plan
-from d3.pipelines.public.catalog import catalog_document, catalog_from_validated
+from d3.pipelines.common.catalog import catalog_document, catalog_from_validated
 
 OPERATOR_MODELS = {"general": GeneralOperator, "public_tap": PublicOperator,
                    "private_tap": PrivateOperator}

@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 
 from d3.core.errors import Issue, ValidationError
+from d3.core.rounding import CEIL_TOLERANCE, robust_ceil
 from d3.services.autoscaling_kernel import oracle_replica_ticks, threshold_kernel, tick_sums
-
-_CEIL_TOLERANCE = 1e-9  # a peak of exactly 3 × capacity needs 3 replicas, not 4
 
 
 @dataclass(frozen=True)
@@ -37,11 +36,6 @@ def capacity_per_instance(tps: float, target_utilization_pct: float) -> float:
     return tps * 3600.0 * target_utilization_pct / 100.0
 
 
-def robust_ceil(ratio: np.ndarray | float) -> np.ndarray:
-    """``ceil`` that ignores float noise just above an integer (3.0000000000000004 → 3)."""
-    return np.ceil(np.asarray(ratio, dtype=np.float64) - _CEIL_TOLERANCE).clip(min=0)
-
-
 def planner_instances_needed(peak_tokens_per_hour: float, tps: float,
                              target_utilization_pct: float, min_instances: int,
                              max_instances: int) -> PlannerResult:
@@ -62,7 +56,6 @@ def instances_needed(peak_tokens_per_hour: np.ndarray, cap_per_instance: float,
 # --- policy -----------------------------------------------------------------------------------
 
 UTIL_CAP = 10.0  # utilisation reported when demand arrives and no replica is ready
-REASONS = ("scale_up", "scale_down")
 EVENT_COLUMNS = ("timestamp", "model", "gpu", "demand_tokens_per_hour", "effective_capacity",
                  "replicas_prev", "replicas_new", "reason", "util_pct")
 
@@ -175,15 +168,6 @@ def initial_replica_count(first_demand: float, capacity: float, policy: Autoscal
     return min(max(need, policy.min_instances_per_model), policy.max_instances_per_model)
 
 
-def oracle_replicas(demand: np.ndarray, capacity: float, policy: AutoscalingPolicy) -> np.ndarray:
-    """Replicas an omniscient planner would have at each tick: enough for the demand one
-    warm-up ahead, ``ceil(d(t + warmup) / (C × target))``, clamped to [min, max]."""
-    ahead = int(round(policy.warmup_s / policy.evaluation_interval_s))
-    future = np.concatenate([demand[ahead:], np.repeat(demand[-1:], min(ahead, len(demand)))])
-    need = robust_ceil(future / (capacity * policy.target_utilization_pct / 100.0))
-    return np.clip(need, policy.min_instances_per_model, policy.max_instances_per_model)
-
-
 def _max_events(n: int, policy: AutoscalingPolicy) -> int:
     if policy.mode == "threshold" and policy.cooldown_s >= policy.evaluation_interval_s:
         return min(n, int(n * policy.evaluation_interval_s / policy.cooldown_s) + 2)
@@ -202,7 +186,7 @@ def autoscaler_kpis(demand: np.ndarray, capacity: float, policy: AutoscalingPoli
     ahead = int(round(policy.warmup_s / dt))
     oracle = oracle_replica_ticks(demand, capacity * policy.target_utilization_pct / 100.0,
                                   ahead, policy.min_instances_per_model,
-                                  policy.max_instances_per_model, _CEIL_TOLERANCE)
+                                  policy.max_instances_per_model, CEIL_TOLERANCE)
     return AutoscalerKpis(events, 100.0 * served / cap_sum if cap_sum > 0 else 0.0, p95,
                           int(violations), violations * dt / 60.0, hours,
                           hours * instance_eur_hr, int(most), oracle * dt / 3600.0)

@@ -9,8 +9,3 @@ def eur_per_hour(usd_hr: float, *, fx_buffer_pct: float, eur_usd_fx_rate: float)
     The buffer protects against the euro weakening between quote and payment.
     """
     return usd_hr * (1.0 + fx_buffer_pct / 100.0) / eur_usd_fx_rate
-
-
-def eur_from_usd(usd: float, *, eur_usd_fx_rate: float) -> float:
-    """EUR amount of a USD amount at the reference rate (no buffer)."""
-    return usd / eur_usd_fx_rate

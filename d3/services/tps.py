@@ -47,13 +47,6 @@ class ModelInfo:
     hf_id: str | None
     active_params_b: float
 
-    @property
-    def match_keys(self) -> frozenset[str]:
-        keys = {model_match_key(self.key)}
-        if self.hf_id:
-            keys.add(model_match_key(self.hf_id))
-        return frozenset(keys)
-
 
 def measurement(row) -> Measurement:
     keys = {model_match_key(row.model)}

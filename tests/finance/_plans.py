@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from d3.finance.statements import GeneralSchedules, LineResults
+from d3.finance.statements import CorporateTax, FiscalYearTax, GeneralSchedules, LineResults
 
 
 def line(n, t, revenue=0.0, cogs=0.0, acquisition=0.0, cash=None, deferred=0.0, ar=0.0, ap=0.0):
@@ -26,3 +26,16 @@ def schedules(t, **kw) -> GeneralSchedules:
     base.update({k: np.asarray(v, dtype=float) if isinstance(v, list) else v
                  for k, v in kw.items()})
     return GeneralSchedules(**base)
+
+
+def corporate_tax_by_fiscal_year(ebt: np.ndarray, *, rate_pct: float, fiscal_month: np.ndarray,
+                                 payment_lag_months: int,
+                                 carry_forward: bool = True) -> CorporateTax:
+    """Tax on each fiscal year's EBT (``(samples, months)``): :class:`FiscalYearTax` stepped
+    month by month on its own, as ``bank_financing`` steps it beside the overdraft."""
+    tax = FiscalYearTax(ebt.shape[0], rate_pct=rate_pct, lag_months=payment_lag_months,
+                        carry_forward=carry_forward)
+    accrued, paid = np.zeros_like(ebt), np.zeros_like(ebt)
+    for m in range(ebt.shape[-1]):
+        accrued[:, m], paid[:, m] = tax.step(m, int(fiscal_month[m]), ebt[:, m])
+    return CorporateTax(accrued, paid, np.cumsum(accrued - paid, axis=-1))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from d3.finance.statements import corporate_tax_by_fiscal_year, fiscal_months, pnl_and_cashflow
-from tests.finance._plans import line, schedules
+from d3.finance.statements import fiscal_months, pnl_and_cashflow
+from tests.finance._plans import corporate_tax_by_fiscal_year, line, schedules
 
 
 def _tax(ebt_by_month: dict[int, float], months: int, *, start_month=1, fiscal_start=1, lag=5,

@@ -18,11 +18,11 @@ from d3.consolidate import (
     max_loan_for_dscr,
     overhead_allocation,
 )
+from d3.core.percentiles import percentiles
 from d3.finance.kpis import (
     covenant_probabilities,
     first_true_month,
     nan_min,
-    percentiles,
 )
 from d3.finance.loan import loan_schedule
 from d3.finance.statements import (

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from d3.finance.kpis import percentiles, sample_kpis
+from d3.core.percentiles import percentiles
+from d3.finance.kpis import sample_kpis
 from d3.finance.statements import GeneralSchedules, LineResults, pnl_and_cashflow
 
 

@@ -8,11 +8,11 @@ import pytest
 from d3.finance.statements import (
     GeneralSchedules,
     LineResults,
-    corporate_tax_by_fiscal_year,
     fiscal_months,
     pnl_and_cashflow,
     vat_flows,
 )
+from tests.finance._plans import corporate_tax_by_fiscal_year
 
 
 def test_loss_in_month_1_reduces_tax_in_month_2():

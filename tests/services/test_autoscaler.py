@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from d3.core.errors import ValidationError
+from d3.core.rounding import robust_ceil
 from d3.services.autoscaling import AutoscalingPolicy, RatePolicy, simulate_autoscaler
 
 STEP = AutoscalingPolicy(target_utilization_pct=70, min_instances_per_model=1,
@@ -231,9 +232,17 @@ def test_kernel_agrees_with_the_reference_loop(seed, up, down, minr, extra, step
     assert math.isfinite(r.kpis.avg_util_pct)
 
 
-def test_compiled_oracle_equals_the_plain_oracle_series():
-    from d3.services.autoscaling import oracle_replicas
+def oracle_replicas(demand: np.ndarray, capacity: float, policy: AutoscalingPolicy) -> np.ndarray:
+    """Replicas an omniscient planner would have at each tick: enough for the demand one
+    warm-up ahead, ``ceil(d(t + warmup) / (C × target))``, clamped to [min, max] (the plain
+    reference of the compiled ``oracle_replica_ticks``)."""
+    ahead = int(round(policy.warmup_s / policy.evaluation_interval_s))
+    future = np.concatenate([demand[ahead:], np.repeat(demand[-1:], min(ahead, len(demand)))])
+    need = robust_ceil(future / (capacity * policy.target_utilization_pct / 100.0))
+    return np.clip(need, policy.min_instances_per_model, policy.max_instances_per_model)
 
+
+def test_compiled_oracle_equals_the_plain_oracle_series():
     rng = np.random.default_rng(11)
     demand = rng.uniform(0, 8, 300)
     policy = replace(STEP, warmup_s=45)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from d3.core.errors import ValidationError
-from d3.pipelines.public.capacity import hourly_demand, hourly_weights, peak_share
+from d3.pipelines.public.capacity import hourly_weights, peak_share
 from d3.services.autoscaling import instances_needed, planner_instances_needed
 
 
@@ -36,13 +36,12 @@ def test_vectorised_planner_matches_scalar():
     assert inst.tolist() == [1, 1, 1, 2, 10] and viol.tolist() == [False] * 4 + [True]
 
 
-def test_hours_of_a_month_sum_to_its_tokens():
+def test_hourly_shares_of_a_month_sum_to_one():
     weights = [1.0] * 12 + [3.0] * 12
     shares = hourly_weights("diurnal", weights, 720)
-    hourly = hourly_demand(1_234_567_891.0, shares)
-    assert hourly.sum() == pytest.approx(1_234_567_891.0, rel=1e-15)
+    assert shares.sum() == pytest.approx(1.0, rel=1e-15)
     # 30 days; a day's 24 weights sum to 48, so an hour of weight 3 holds 3/(48·30) of the month.
-    assert hourly[12] == pytest.approx(1_234_567_891.0 * 3 / 1440)
+    assert shares[12] == pytest.approx(3 / 1440)
     assert hourly_weights("uniform", None, 720).tolist() == [1 / 720] * 720
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from d3.core.names import gpu_class
 from d3.core.rng import sim_stream
+from d3.core.rounding import robust_ceil
 from d3.pipelines.private.prepaid_blocks import block_ledger
 from d3.pipelines.private.pricing import base_fee_for, recommended_vendor, sell_eur_hr
 from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
@@ -57,7 +58,7 @@ class ClientInputs:
 
 def billed_hours(hours: np.ndarray, billing_unit_minutes: int) -> np.ndarray:
     """Hours rounded up to whole billing units (15-minute units: 10.1 h → 10.25 h)."""
-    units = np.ceil(np.asarray(hours) * 60.0 / billing_unit_minutes - 1e-9).clip(min=0)
+    units = robust_ceil(np.asarray(hours) * 60.0 / billing_unit_minutes)
     return units * billing_unit_minutes / 60.0
 
 
@@ -179,11 +180,3 @@ def simulated_paths(inp: ClientInputs, *, seed: int, grid_index: int, replicate_
     factor = lognormal_mean_one(gen("hours"), inp.hours_sd, shape)
     return *client_paths(inp, simulations, factor, cac_factor=cac_factor, new_gen=gen("new"),
                          churn_gen=gen("churn")), factor
-
-
-def simulated_clients(inp: ClientInputs, *, seed: int, grid_index: int, replicate_index: int,
-                      simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
-    budget, new, active, factor = simulated_paths(
-        inp, seed=seed, grid_index=grid_index, replicate_index=replicate_index,
-        simulations=simulations, noise=noise)
-    return client_series(inp, budget, new, active, factor)

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Float noise tolerance of the block count: a shortfall exactly k blocks wide buys k blocks.
-_CEIL_TOLERANCE = 1e-9
+from d3.core.rounding import robust_ceil
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,8 @@ def blocks_per_client(shortfall_hours: np.ndarray, active: np.ndarray,
     Shapes ``(samples,)``."""
     share = np.divide(shortfall_hours, active, out=np.zeros_like(shortfall_hours),
                       where=active > 0)
-    return np.ceil(share / block_hours - _CEIL_TOLERANCE).clip(min=0.0)
+    # robust_ceil: a shortfall exactly k blocks wide (with float noise) buys k blocks.
+    return robust_ceil(share / block_hours)
 
 
 def fifo_draw(vintages: np.ndarray, hours: np.ndarray) -> np.ndarray:

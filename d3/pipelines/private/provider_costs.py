@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from d3.pipelines.public.gpu_costs import Offer
+from d3.pipelines.common.catalog import Offer
 from d3.services.fx import eur_per_hour
 
 

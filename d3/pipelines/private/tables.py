@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from d3.io.writers import fmt_float
-from d3.pipelines.public.demand_tables import calendar_month
+from d3.io.writers import calendar_month, fmt_float
 
 PROVIDER_COLUMNS = ("gpu", "provider", "usd_hr", "eur_hr", "availability_frac",
                     "reputation_frac", "provider_eur_hr_med")

@@ -21,14 +21,6 @@ def hourly_weights(profile_type: str, weights: Sequence[float] | None, hours: in
     return pattern / pattern.sum()
 
 
-def hourly_demand(tokens: float, shares: np.ndarray) -> np.ndarray:
-    """Tokens per hour of one month; the hours add up to ``tokens`` (the last hour takes the
-    rounding residue)."""
-    hourly = tokens * shares
-    hourly[-1] = tokens - float(np.sum(hourly[:-1]))
-    return hourly
-
-
 def peak_share(shares: np.ndarray, *, peak_factor: float, peak_percentile: float | None) -> float:
     """Peak-hour tokens as a share of the month's tokens: ``peak_factor / hours`` (peak = average ×
     factor), or the ``peak_percentile`` of the hourly shares when set."""

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from d3.core.percentiles import monthly_percentiles
 from d3.io.writers import fmt_float, price_text
 from d3.pipelines.public.demand_tables import pct_cell, realised_margin_pct
 from d3.pipelines.public.pricing import margin_pct
@@ -24,8 +25,8 @@ MARGIN_COLUMNS = ("grid_index", "model", "gpu", "sell_eur_per_1k", "priced_cost_
 def unserved_rows(g: int, models, unserved: np.ndarray, demanded: np.ndarray) -> list[list[str]]:
     rows = []
     for i, m in enumerate(models):
-        q = np.percentile(unserved[i], [10, 50, 90], axis=0, method="linear")
-        d50 = np.percentile(demanded[i], 50, axis=0, method="linear")
+        q = monthly_percentiles(unserved[i], (10, 50, 90))
+        d50 = monthly_percentiles(demanded[i], (50,))[0]
         for t in range(unserved.shape[2]):
             share = q[1, t] / d50[t] * 100.0 if d50[t] > 0 else 0.0
             rows.append([str(g), str(t + 1), m.model, m.gpu, fmt_float(q[0, t], 0),

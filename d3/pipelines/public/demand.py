@@ -184,11 +184,3 @@ def simulated_customers(inp: DemandInputs, *, seed: int, grid_index: int, replic
     cac_factor = lognormal_mean_one(gen("cac"), inp.cac_noise_sd_frac, (simulations, inp.months))
     return customer_paths(inp, simulations, cac_factor=cac_factor, new_gen=gen("new"),
                           churn_gen=gen("churn"))
-
-
-def simulated_demand(inp: DemandInputs, *, seed: int, grid_index: int, replicate_index: int,
-                     simulations: int, noise: bool = True) -> dict[str, np.ndarray]:
-    """``simulations`` Monte Carlo paths of one block, shape ``(simulations, months)``."""
-    return demand_series(inp, *simulated_customers(
-        inp, seed=seed, grid_index=grid_index, replicate_index=replicate_index,
-        simulations=simulations, noise=noise))

@@ -1,22 +1,21 @@
-"""Runs the Public Tap demand over all ``(grid_index, replicate_index)`` blocks.
-
-Each block gets its own operator configuration (the variables' values of that block), its own
-price card and its own keyed random streams, so the result of a block does not depend on which
-chunk or process computes it.
-"""
+"""The Public Tap's part of the block loop (d3/pipelines/common/blocks.py): a block's demand
+inputs and price card, its random customer paths, and the demand series derived from them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
-
-import numpy as np
+from typing import Any, ClassVar
 
 from d3.core.sample_run import ChunkResult
-from d3.core.sample_run import chunk_result as stacked
-from d3.core.variables import Variable, overrides_of
+from d3.pipelines.common.blocks import (
+    BlockContext,
+    BlockPaths,
+    ChunkPaths,
+    chunk_series,
+    simulated_chunk,
+)
 from d3.pipelines.public.capacity import (
     capacity_policy,
     model_capacities,
@@ -31,25 +30,15 @@ from d3.pipelines.public.demand import (
 )
 from d3.pipelines.public.gpu_costs import CostRow
 from d3.pipelines.public.pricing import PriceCard, non_gpu_costs, price_card
-from d3.pipelines.public.reference import configured
 from d3.services.acquisition import customers_per_eur
 
 
-@dataclass(frozen=True)
-class DemandContext:
-    variables: tuple[Variable, ...]
-    block_values: tuple[Mapping[str, Any], ...]  # per block number
-    replicates: int
-    operator_dump: Mapping[str, Any]
+@dataclass(frozen=True, kw_only=True)
+class DemandContext(BlockContext):
+    scope: ClassVar[str] = "public_tap"
     best: Mapping[str, CostRow]
-    channels: Mapping[str, Mapping[str, Any]]
-    eur_usd_fx_rate: float
-    months: int
-    seed: int
-    simulations: int
     hours_in_month: int
     horizon_months: int
-    noise: bool = True
 
 
 def demand_inputs(public, card: PriceCard, best: Mapping[str, CostRow], channels, *,
@@ -103,8 +92,7 @@ def priced_card(public, best: Mapping[str, CostRow], channels, *, eur_usd_fx_rat
 
 
 def block_inputs(ctx: DemandContext, values: Mapping[str, Any]) -> tuple[DemandInputs, PriceCard]:
-    public = configured("public_tap", ctx.operator_dump,
-                        overrides_of(ctx.variables, values, "public_tap"))
+    public = ctx.operator(values)
     card = priced_card(public, ctx.best, ctx.channels, eur_usd_fx_rate=ctx.eur_usd_fx_rate,
                        months=ctx.months, hours_in_month=ctx.hours_in_month,
                        horizon_months=ctx.horizon_months)
@@ -113,52 +101,25 @@ def block_inputs(ctx: DemandContext, values: Mapping[str, Any]) -> tuple[DemandI
                          hours_in_month=ctx.hours_in_month), card
 
 
-@dataclass(frozen=True)
-class ChunkCustomers:
-    """What a worker sends back: only the random series (the rest is derived from them)."""
-
-    start: int
-    inputs: tuple[DemandInputs, ...]  # per block
-    blended_sell_eur_per_1k: np.ndarray  # per block
-    budget: np.ndarray  # (samples, months), blocks stacked in order
-    new: np.ndarray
-    active: np.ndarray
+def block_customers(ctx: DemandContext, values: Mapping[str, Any], grid_index: int,
+                    replicate_index: int) -> BlockPaths:
+    """A block's inputs, blended price and random customer paths (budget, new, active)."""
+    inp, card = block_inputs(ctx, values)
+    paths = simulated_customers(inp, seed=ctx.seed, grid_index=grid_index,
+                                replicate_index=replicate_index, simulations=ctx.simulations,
+                                noise=ctx.noise)
+    return BlockPaths(inp, card.blended_sell_eur_per_1k, paths)
 
 
-def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkCustomers:
+def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkPaths:
     """Random customer paths of blocks ``start..stop-1`` (pure; runs in a worker process)."""
-    inputs, prices, budgets, news, actives = [], [], [], [], []
-    for block in range(start, stop):
-        g, r = divmod(block, ctx.replicates)
-        inp, card = block_inputs(ctx, ctx.block_values[block])
-        budget, new, active = simulated_customers(inp, seed=ctx.seed, grid_index=g,
-                                                  replicate_index=r,
-                                                  simulations=ctx.simulations, noise=ctx.noise)
-        inputs.append(inp)
-        prices.append(card.blended_sell_eur_per_1k)
-        budgets.append(budget)
-        news.append(new)
-        actives.append(active)
-    return ChunkCustomers(start, tuple(inputs), np.array(prices), np.concatenate(budgets),
-                          np.concatenate(news), np.concatenate(actives))
+    return simulated_chunk(ctx, start, stop, block_customers)
 
 
-def chunk_result(ctx: DemandContext, chunk: ChunkCustomers) -> ChunkResult:
+def chunk_result(ctx: DemandContext, chunk: ChunkPaths) -> ChunkResult:
     """Every demand series of a chunk, derived from its random customer paths."""
-    s = ctx.simulations
-    parts = []
-    for i, inp in enumerate(chunk.inputs):
-        rows = slice(i * s, (i + 1) * s)
-        parts.append(demand_series(inp, chunk.budget[rows], chunk.new[rows],
-                                   chunk.active[rows]))
-    return stacked(chunk.start, len(chunk.inputs), ctx.replicates, s, parts,
-                   chunk.blended_sell_eur_per_1k)
+    return chunk_series(ctx, chunk, demand_series)
 
 
 def simulate_fn(ctx: DemandContext):
     return partial(simulate_range, ctx)
-
-
-def percentile_paths(values: np.ndarray, percentiles: Sequence[int]) -> np.ndarray:
-    """Per-month percentiles across samples (linear interpolation): ``(len(q), months)``."""
-    return np.percentile(values, list(percentiles), axis=0, method="linear")

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from d3.io.writers import fmt_float, money_text, price_text
+from d3.io.writers import calendar_month, fmt_float, money_text, price_text
 
 PERCENTILE_SERIES = ("active_customers", "new_customers", "tokens", "credits_sold_eur",
                      "revenue_eur", "gross_margin_eur", "tokens_served", "unserved_tokens",
@@ -42,11 +42,6 @@ def realised_margin_pct(revenue_eur: float, cogs_eur: float) -> float:
 
 def customers_columns(percentiles: Sequence[int]) -> tuple[str, ...]:
     return BASE_COLUMNS + tuple(f"p{q}_{s}" for s in PERCENTILE_SERIES for q in percentiles)
-
-
-def calendar_month(start_year: int, start_month: int, month: int) -> str:
-    index = start_year * 12 + (start_month - 1) + (month - 1)
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def customers_rows(grid_index: int, expected: Mapping[str, np.ndarray], cac_eur: float,

@@ -7,25 +7,15 @@ Units: ``usd_hr``/``eur_hr`` per GPU-hour; ``instance_eur_hr`` per instance-hour
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from d3.core.rounding import robust_ceil
+from d3.pipelines.common.catalog import Offer
 from d3.services.fx import eur_per_hour
 from d3.services.tps import Measurement, ModelInfo, resolved_tps
 
 TOKENS_PER_MILLION = 1_000_000.0
-
-
-@dataclass(frozen=True)
-class Offer:
-    gpu: str
-    vram_gb: float
-    provider: str
-    usd_hr: float  # per GPU-hour
-    num_gpus: int
-    availability_frac: float | None = None  # optional offer scores (Private Tap vendor choice)
-    reputation_frac: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +56,7 @@ class NonGpuCosts:
 
 def gpus_per_instance(vram_needed_gb: float, vram_gb: float) -> int:
     """``k = ceil(vram_needed / vram)``, robust to float noise (40 GB on 20 GB cards is 2)."""
-    return max(1, math.ceil(vram_needed_gb / vram_gb - 1e-9))
+    return max(1, int(robust_ceil(vram_needed_gb / vram_gb)))
 
 
 def vendor_choices(offers: Sequence[Offer], *, fx_buffer_pct: float,

@@ -6,14 +6,12 @@ Units: costs in EUR per 1M tokens; sell prices in EUR per 1k tokens; margins in 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from d3.core.rounding import robust_ceil
 from d3.pipelines.public.gpu_costs import CostRow, NonGpuCosts, cost_eur_per_1M, gpu_cost_eur_per_1M
 from d3.services.fx import eur_per_hour
-
-_CEIL_TOLERANCE = 1e-9  # relative slack so an exact multiple is not pushed one increment up
 
 
 @dataclass(frozen=True)
@@ -44,8 +42,9 @@ class Stress:
 
 
 def ceil_to_increment(value: float, increment: float) -> float:
-    """Smallest multiple of ``increment`` ≥ ``value`` (never rounds a price down)."""
-    steps = math.ceil(value / increment - _CEIL_TOLERANCE)
+    """Smallest multiple of ``increment`` ≥ ``value`` ≥ 0 (never rounds a price down; an
+    exact multiple with float noise stays where it is)."""
+    steps = int(robust_ceil(value / increment))
     return round(steps * increment, 12)
 
 

@@ -11,11 +11,17 @@ from d3.pipelines.private.clients import (
     ClientInputs,
     billed_hours,
     class_mix,
+    client_series,
     expected_clients,
-    simulated_clients,
+    simulated_paths,
 )
 from d3.pipelines.private.pricing import base_fee_for, vendor_scores
 from d3.pipelines.private.provider_costs import ProviderOffer, median_eur_hr
+
+
+def simulated_clients(inp, **block):
+    """Every client series of one block's random paths."""
+    return client_series(inp, *simulated_paths(inp, **block))
 
 
 def offer(provider, eur, gpu="H100", avail=1.0, rep=1.0):

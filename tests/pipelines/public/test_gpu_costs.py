@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from d3.pipelines.public.gpu_costs import NonGpuCosts, Offer, cost_rows, gpus_per_instance
+from d3.pipelines.common.catalog import Offer
+from d3.pipelines.public.gpu_costs import NonGpuCosts, cost_rows, gpus_per_instance
 from d3.services.tps import Measurement, ModelInfo, resolved_tps
 
 FX = {"fx_buffer_pct": 0.0, "eur_usd_fx_rate": 1.0}
