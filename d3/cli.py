@@ -110,6 +110,8 @@ class DraftEmitter(Emitter):
         self.inner.progress(done, total, label)
 
     def __getattr__(self, name: str):
+        if name == "inner":  # not set yet (e.g. while a copy is being built): no recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)  # stream, level, … of the wrapped emitter
 
 
