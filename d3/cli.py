@@ -15,7 +15,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
@@ -25,9 +25,17 @@ from d3.core.interrupts import forget_unhandled_interrupt, recorded_interrupts
 from d3.core.progress import Emitter
 from d3.core.runner import PIPELINES, RunOptions, StageIO, run_stages, stage_runner
 from d3.core.validator import validated_inputs
-from d3.importer import draft_import, is_draft_tree, write_import
+from d3.importer import (
+    REPORT_NAME,
+    Origins,
+    checked_destination,
+    draft_import,
+    is_draft_tree,
+    write_import,
+)
+from d3.importer.report import warning_lines
 from d3.io.loader import read_inputs_tree, resolve_params_path
-from d3.io.staging import staged_output
+from d3.io.staging import checked_target, staged_output
 from d3.registry import STAGE_BY_NAME, Roots
 
 EXIT_OK, EXIT_INVALID, EXIT_INTERNAL = 0, 2, 3
@@ -79,24 +87,75 @@ def _pipelines(text: str | None) -> tuple[str, ...] | None:
 
 
 def _import_warnings(result, emitter: Emitter) -> None:
-    for issue in result.warnings:
-        sys.stderr.write(f"warning: {issue.line()}\n")
+    for line in warning_lines(result.ledger):
+        sys.stderr.write(line + "\n")
     emitter.emit("draft_imported", **result.ledger.counts(), warnings=len(result.warnings))
 
 
+class DraftEmitter(Emitter):
+    """An emitter whose validation events name the draft's file, row and key (the run itself
+    sees only the temporary imported tree)."""
+
+    def __init__(self, inner: Emitter, origins: Origins):
+        self.inner, self.origins = inner, origins
+
+    def emit(self, event: str, level: str = "info", **fields) -> None:
+        if {"file", "location", "message", "hint"} <= fields.keys():
+            issue = self.origins.issue(Issue(fields["file"], fields["location"],
+                                             fields["message"], fields["hint"]))
+            fields.update(file=issue.file, location=issue.location, line=issue.line())
+        self.inner.emit(event, level, **fields)
+
+    def progress(self, done: int, total: int, label: str) -> None:
+        self.inner.progress(done, total, label)
+
+    def __getattr__(self, name: str):
+        if name == "inner":  # not set yet (e.g. while a copy is being built): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)  # stream, level, … of the wrapped emitter
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    inputs: Path
+    params: Path
+    origins: Origins | None = None  # set when imported from a draft tree
+
+    def issue(self, issue: Issue) -> Issue:
+        return issue if self.origins is None else self.origins.issue(issue)
+
+    def emitter(self, emitter: Emitter) -> Emitter:
+        return emitter if self.origins is None else DraftEmitter(emitter, self.origins)
+
+
 @contextmanager
-def run_inputs(inputs: Path, params: Path | None, emitter: Emitter) -> Iterator[tuple[Path, Path]]:
+def run_inputs(inputs: Path, params: Path | None, emitter: Emitter) -> Iterator[RunInputs]:
     """The inputs dir and params file to use. An original draft tree (``simulation.yaml`` and
     the draft's facts, no ``facts/gpu_specs.csv``) is first imported into a temporary directory,
-    exactly as ``d3 import-draft`` would, and its import report lies beside the inputs there."""
+    exactly as ``d3 import-draft`` would, and its import report lies beside the inputs there.
+    Issues raised inside the block are pointed at the draft's own files and rows."""
     if not is_draft_tree(inputs):
-        yield inputs, resolve_params_path(inputs, params)
+        yield RunInputs(inputs, resolve_params_path(inputs, params))
         return
     result = draft_import(inputs)
     _import_warnings(result, emitter)
     with tempfile.TemporaryDirectory(prefix="d3-draft-") as tmp:
         write_import(result, Path(tmp))
-        yield Path(tmp) / "inputs", params or Path(tmp) / "params.yaml"
+        used = RunInputs(Path(tmp) / "inputs", params or Path(tmp) / "params.yaml",
+                         result.origins)
+        try:
+            yield used
+        except ValidationError as exc:
+            raise ValidationError([used.issue(i) for i in exc.issues]) from None
+
+
+def staged_import_report(inputs_dir: Path, staged: Path) -> None:
+    """Copy the import report beside ``inputs_dir`` (a draft imported by this run, or a
+    ``d3 import-draft`` DEST) into the run's outputs, before the summary stage lists and hashes
+    every artefact: the report explains the inputs the numbers came from."""
+    report = inputs_dir.parent / REPORT_NAME
+    if report.is_file():
+        (staged / REPORT_NAME).write_bytes(report.read_bytes())
 
 
 @app.command()
@@ -120,11 +179,13 @@ def run(
         options = RunOptions(seed=seed, max_concurrency=max_concurrency,
                              fail_on_warning=fail_on_warning, pipelines=_pipelines(pipelines),
                              chunk_blocks=chunk_blocks)
-        with run_inputs(inputs, params, emitter) as (inputs_dir, params_path):
-            roots = Roots(inputs_dir, out, params_path)
+        checked_target(out)  # a bad --out is refused before the import prints anything
+        with run_inputs(inputs, params, emitter) as used:
+            roots = Roots(used.inputs, out, used.params)
             emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
             with staged_output(out) as staged:
-                run_stages(replace(roots, out=staged), options, emitter)
+                staged_import_report(used.inputs, staged)
+                run_stages(replace(roots, out=staged), options, used.emitter(emitter))
                 if interrupts:  # raised, but swallowed inside some library: do not commit
                     raise KeyboardInterrupt
         emitter.emit("run_done")
@@ -146,14 +207,14 @@ def validate(
 
     def action() -> None:
         emitter.emit("load_start")
-        with run_inputs(inputs, params, emitter) as (inputs_dir, params_path):
-            raw = read_inputs_tree(inputs_dir, params_path)
-        emitter.emit("load_done", files=len(raw.sha256))
-        emitter.emit("validate_start")
-        v = validated_inputs(raw, seed_override=seed, fail_on_warning=fail_on_warning)
-        for issue in v.issues:
-            emitter.emit("validate_warning", level="warning", **issue.as_dict())
-            sys.stderr.write(f"warning: {issue.line()}\n")
+        with run_inputs(inputs, params, emitter) as used:
+            raw = read_inputs_tree(used.inputs, used.params)
+            emitter.emit("load_done", files=len(raw.sha256))
+            emitter.emit("validate_start")
+            v = validated_inputs(raw, seed_override=seed, fail_on_warning=fail_on_warning)
+            for issue in map(used.issue, v.issues):
+                emitter.emit("validate_warning", level="warning", **issue.as_dict())
+                sys.stderr.write(f"warning: {issue.line()}\n")
         emitter.emit("validate_done", warnings=len(v.issues))
 
     raise typer.Exit(guarded(action, emitter))
@@ -169,6 +230,7 @@ def import_draft(
     emitter = Emitter()
 
     def action() -> None:
+        checked_destination(to)  # refused before any work or output
         result = draft_import(src)
         _import_warnings(result, emitter)
         write_import(result, to)

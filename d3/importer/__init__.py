@@ -16,13 +16,16 @@ from d3.importer import facts
 from d3.importer.convert import Context, convert_doc, new_documents
 from d3.importer.emit import yaml_text
 from d3.importer.ledger import Ledger
+from d3.importer.origins import Origins
 from d3.importer.report import REPORT_NAME, report_markdown
-from d3.importer.source import is_draft_tree, read_draft
+from d3.importer.source import is_draft_tree, read_draft, shown
 from d3.importer.variables import COLUMNS as VARIABLE_COLUMNS
 from d3.importer.variables import convert_variables
+from d3.io.loader import numbered_rows
 from d3.io.writers import csv_text, write_text_atomic
 
-__all__ = ["DraftImport", "draft_import", "is_draft_tree", "write_import", "REPORT_NAME"]
+__all__ = ["DraftImport", "Origins", "checked_destination", "draft_import", "is_draft_tree",
+           "write_import", "REPORT_NAME"]
 
 HEADER = "Imported from the original draft by `d3 import-draft`; see IMPORT_REPORT.md."
 
@@ -31,6 +34,7 @@ HEADER = "Imported from the original draft by `d3 import-draft`; see IMPORT_REPO
 class DraftImport:
     files: dict[str, str]  # path below DEST → text
     ledger: Ledger
+    origins: Origins  # where each imported file, row and key came from in the draft
 
     @property
     def warnings(self) -> list[Issue]:
@@ -61,20 +65,56 @@ def draft_import(src: Path) -> DraftImport:
     for name, doc in ctx.out.items():
         files[name] = yaml_text(doc, HEADER)
     files[REPORT_NAME] = report_markdown(ctx.ledger, tree.missing)
-    return DraftImport(dict(sorted(files.items())), ctx.ledger)
+    return DraftImport(dict(sorted(files.items())), ctx.ledger, origins_of(ctx, files))
+
+
+# Imported file → the draft file it is written from (None: the import writes it alone).
+SOURCE_FILE: dict[str, str | None] = {
+    "params.yaml": "simulation.yaml",
+    "inputs/facts/gpu_specs.csv": None,  # from curated_gpu.csv, gpu_baselines.yaml, datasheets
+    "inputs/facts/ads_channels.csv": None,  # header only: the draft has no conversion rates
+}
+
+
+def origins_of(ctx: Context, files: dict[str, str]) -> Origins:
+    """The import's :class:`Origins`: the draft file of every imported file, the draft row of
+    every imported CSV row (numbered as D3's reader numbers them) and the draft key of every
+    written key."""
+    origins = ctx.origins
+    for name in files:
+        if name == REPORT_NAME:
+            continue
+        rel = SOURCE_FILE.get(name, name.removeprefix("inputs/"))
+        origins.files[name] = shown(rel) if rel is not None else None
+    for name, sources in ctx.row_sources.items():
+        lines = [line for line, _ in numbered_rows(files[name])[1:]]
+        if len(lines) != len(sources):  # every written row records its source
+            raise AssertionError(f"{name}: {len(lines)} rows, {len(sources)} sources")
+        origins.rows.update({(name, line): src for line, src in zip(lines, sources, strict=True)})
+    return origins
+
+
+def checked_destination(dest: Path) -> None:
+    """Refuse (ValidationError) a ``dest`` that holds someone's own inputs tree or plan — a
+    previous import there (its IMPORT_REPORT.md beside them) may be replaced. Checked before
+    any work, so a refusal comes before the import's output."""
+    if dest.exists() and not dest.is_dir():
+        raise ValidationError([Issue(str(dest), "(--to)", "is a file, not a directory",
+                                     "choose a directory (it is created if missing)")])
+    earlier = (dest / REPORT_NAME).is_file()
+    for taken in (dest / "inputs", dest / "params.yaml"):
+        if taken.exists() and not earlier:
+            # Someone's own inputs tree or plan: never overwritten.
+            raise ValidationError([Issue(str(taken), "(--to)", "exists and is not from an "
+                                         "earlier import (no IMPORT_REPORT.md beside it)",
+                                         "choose an empty --to directory")])
 
 
 def write_import(result: DraftImport, dest: Path) -> None:
     """Write the imported tree below ``dest``. A previous import there is replaced; any other
     existing ``dest/inputs`` is refused (ValidationError), never overwritten."""
     inputs = dest / "inputs"
-    earlier = (dest / REPORT_NAME).is_file()
-    for taken in (inputs, dest / "params.yaml"):
-        if taken.exists() and not earlier:
-            # Someone's own inputs tree or plan: never overwritten.
-            raise ValidationError([Issue(str(taken), "(--to)", "exists and is not from an "
-                                         "earlier import (no IMPORT_REPORT.md beside it)",
-                                         "choose an empty --to directory")])
+    checked_destination(dest)
     if inputs.exists():
         shutil.rmtree(inputs)
     for name, text in result.files.items():

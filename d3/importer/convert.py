@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from d3.importer import mapping as m
-from d3.importer.emit import decimal, get_path, number_text, set_path
+from d3.importer.emit import decimal, get_path, number_text, set_path, yaml_number
 from d3.importer.ledger import Ledger
+from d3.importer.origins import Origins
 from d3.importer.source import DraftTree, leaves, shown
 from d3.models.plan import Plan
 
@@ -35,6 +36,13 @@ class Context:
     ledger: Ledger
     out: dict[str, dict[str, Any]] = field(default_factory=dict)  # output file → document
     kept_insurers: frozenset[str] = frozenset()  # insurer_ids written to facts/insurances.csv
+    origins: Origins = field(default_factory=Origins)
+    # Output CSV → the draft (file, "row N (id)") of each row it gets, in the order written.
+    row_sources: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def row_from(self, out: str, file: str, where: str) -> None:
+        """Record that the next row written to ``out`` comes from ``file`` at ``where``."""
+        self.row_sources.setdefault(out, []).append((file, where))
 
     def variable_default(self, scope: str, path: str) -> tuple[int, dict[str, str]] | None:
         """``(line, record)`` of the draft variables row of ``scope`` on ``path``, if any."""
@@ -75,8 +83,12 @@ def shown_value(value: Any) -> str:
     return repr(plain(value))
 
 
-def _write(ctx: Context, rel: str, target: str, value: Any) -> None:
-    set_path(ctx.out[OUTPUT_OF[rel]], target, plain(value))
+def _write(ctx: Context, rel: str, key: str, target: str, value: Any) -> None:
+    """Write ``value`` at ``target`` of ``rel``'s output document, remembering that the draft
+    key ``key`` is where it came from (issues found later name that key)."""
+    out = OUTPUT_OF[rel]
+    set_path(ctx.out[out], target, plain(value))
+    ctx.origins.keys[(out, target)] = (shown(rel), key)
 
 
 def convert_doc(ctx: Context, rel: str) -> None:
@@ -97,8 +109,41 @@ def convert_doc(ctx: Context, rel: str) -> None:
         else:
             target = m.target_key(rule, key) if rule.target else ""
             if target:
-                _write(ctx, rel, target, value)
-            ctx.ledger.rule(file, key, rule, target=target)
+                _write(ctx, rel, key, target, value)
+            ctx.ledger.rule(file, key, rule, target=target, detail=no_effect(ctx, rel, target))
+
+
+def _draft_value(ctx: Context, rel: str, key: str) -> Any:
+    """The draft's value of ``key``: its variables row's default when it has one (the draft's
+    overlay rule), else the operator file's value, else None."""
+    scope = next((s for s, r in m.SCOPE_FILES.items() if r == rel), None)
+    row = ctx.variable_default(scope, key) if scope else None
+    return row[1].get("default") if row is not None else get_path(ctx.tree.docs.get(rel, {}),
+                                                                   key)[1]
+
+
+def no_effect(ctx: Context, rel: str, target: str) -> str:
+    """``carried, no effect until …`` when the D3 key ``target`` (imported from the draft file
+    ``rel``) changes no number of the imported tree, else "". A founder reading "modelled"
+    would otherwise believe the key is in the plan."""
+    if target == "tax.social_security_pct":
+        found, salaries = get_path(ctx.out[OUTPUT_OF[rel]], "finance.salaries_monthly_eur")
+        if not (found and salaries):
+            return ("carried, no effect until finance.salaries_monthly_eur has a salary line "
+                    "(the imported tree has none: the draft's fixed costs are not salaries)")
+    if target == "acquisition.budget_monthly_eur":
+        found, policy = get_path(ctx.out.get(OUTPUT_OF.get(rel, ""), {}),
+                                 "acquisition.budget_policy")
+        if not found or policy != "flat":
+            return "carried, no effect until acquisition.budget_policy is flat"
+    draws = {"reserves.founder_draw_eur_per_month": "flat",
+             "reserves.founder_draw_pct_of_profit": "percent_of_profit"}
+    if target in draws:
+        policy = _draft_value(ctx, "operator/general.yaml", "reserves.founder_draw_policy")
+        if str(policy) != draws[target]:
+            return (f"carried, no effect until reserves.founder_draw_policy is {draws[target]} "
+                    f"(the draft's is {policy or 'not set: none'})")
+    return ""
 
 
 # --- simulation.yaml --------------------------------------------------------------------------
@@ -152,7 +197,7 @@ def _logging_level(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -
     if level is None:
         ctx.ledger.dropped(shown(rel), key, f"unknown level {value!r} (D3: debug, info, warning)")
         return
-    _write(ctx, rel, "logging.level", level)
+    _write(ctx, rel, key, "logging.level", level)
     ctx.ledger.converted(shown(rel), key, "logging.level", f"{value} to {level}")
 
 
@@ -173,7 +218,7 @@ def _insurances_selected(ctx: Context, rel: str, key: str, value: Any, rule: m.R
             ctx.ledger.dropped(shown(rel), where, f"{insurer!r} is not an insurer_id with a "
                                "premium in facts/insurances.csv (the draft's fixed cost "
                                "insurance_admin already carries insurance)")
-    _write(ctx, rel, "insurances.selected", kept)
+    _write(ctx, rel, key, "insurances.selected", kept)
 
 
 def vat_policy(percent: Decimal) -> tuple[str, bool]:
@@ -197,7 +242,7 @@ def _vat_buffer_policy(ctx: Context, rel: str, key: str, value: Any, rule: m.Rul
         ctx.ledger.dropped(shown(rel), key, f"{effective!r} is not a percentage")
         return
     policy, exact = vat_policy(percent)
-    _write(ctx, rel, "tax.vat_buffer_policy", policy)
+    _write(ctx, rel, key, "tax.vat_buffer_policy", policy)
     if not exact:
         ctx.ledger.warn(shown(rel), key, f"{number_text(percent)} % of VAT set aside taken as "
                         f"the nearest D3 policy {policy}", "D3 sets aside all collected VAT "
@@ -240,7 +285,7 @@ def _inflation(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> No
                            f"({', '.join(categories) or 'none'}) to apply it to")
         return
     for category in targets:
-        _write(ctx, rel, f"finance.inflation_pct_yoy_by_category.{category}", value)
+        _write(ctx, rel, key, f"finance.inflation_pct_yoy_by_category.{category}", value)
     ctx.ledger.rule(shown(rel), key, rule, detail=", ".join(f"{c} ← {value} %/yr"
                                                           for c in targets))
 
@@ -258,7 +303,7 @@ def _asset_name(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> N
     asset_id, n = slug(value), 2
     while asset_id in taken:
         asset_id, n = f"{slug(value)}_{n}", n + 1
-    _write(ctx, rel, target, asset_id)
+    _write(ctx, rel, key, target, asset_id)
     ctx.ledger.converted(shown(rel), key, target, f"{value!r} to {asset_id}")
 
 
@@ -269,14 +314,14 @@ def _asset_start(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> 
         ctx.ledger.dropped(shown(rel), key, f"{value!r} is not a month index ≥ 0")
         return
     target = m.target_key(rule, key)
-    _write(ctx, rel, target, int(index) + 1)
+    _write(ctx, rel, key, target, int(index) + 1)
     ctx.ledger.converted(shown(rel), key, target, f"month index {int(index)} (0-based, the "
                          f"draft engine's series index) to month {int(index) + 1} (1-based)")
 
 
 @handles("operator/general.yaml", "reserves.founder_draw_policy")
 def _founder_draw(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> None:
-    _write(ctx, rel, key, value)
+    _write(ctx, rel, key, key, value)
     amount = {"flat": "reserves.founder_draw_eur_per_month",
               "percent_of_profit": "reserves.founder_draw_pct_of_profit"}.get(str(value))
     missing = amount is not None and not get_path(ctx.tree.docs[rel], amount)[0] \
@@ -284,6 +329,37 @@ def _founder_draw(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) ->
     detail = (f"the draft gives no {amount.rsplit('.', 1)[1]}, so D3's default 0 applies (no "
               "draw) until it is set" if missing else "")
     ctx.ledger.rule(shown(rel), key, rule, target=key, detail=detail)
+
+
+DIVIDEND, REINVEST = ("reserves.distribution_policy.dividend_pct",
+                      "reserves.distribution_policy.reinvest_pct")
+
+
+@handles("operator/general.yaml", REINVEST)
+def _reinvest(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> None:
+    """Written only when it is not 100 − dividend_pct: D3 derives it then, so a variable that
+    sweeps the dividend share alone keeps the pair summing to 100. Without a dividend_pct the
+    dividend share is written as 100 − reinvest_pct (D3's dividend_pct defaults to 0)."""
+    found, dividend = get_path(ctx.tree.docs[rel], DIVIDEND)
+    reinvest, share = decimal(value), decimal(dividend) if found else None
+    if reinvest is not None and share is not None and reinvest == 100 - share:
+        ctx.ledger.rule(shown(rel), key, rule, target=key, detail=(
+            f"derived: D3 takes it as 100 − dividend_pct = {number_text(reinvest)}, so it is "
+            "not written (a sweep of dividend_pct alone then stays valid)"))
+        ctx.origins.keys[(OUTPUT_OF[rel], key)] = (shown(rel), key)
+        return
+    if reinvest is not None and not found:
+        _write(ctx, rel, key, DIVIDEND, yaml_number(100 - reinvest))
+        ctx.ledger.converted(shown(rel), key, DIVIDEND, f"reinvest_pct {number_text(reinvest)} "
+                             f"to dividend_pct {number_text(100 - reinvest)} (100 − "
+                             "reinvest_pct; D3 derives the reinvested share)")
+        return
+    _write(ctx, rel, key, key, value)
+    ctx.ledger.rule(shown(rel), key, rule, target=key)
+    if reinvest is not None and share is not None:
+        ctx.ledger.warn(shown(rel), key, f"reinvest_pct {number_text(reinvest)} + dividend_pct "
+                        f"{number_text(share)} ≠ 100, which D3 rejects", "leave reinvest_pct out "
+                        "(it is then 100 − dividend_pct) or make the two sum to 100")
 
 
 # Above this a rate is not an employer's charge in NL (≈ 18–20 %; docs/FINANCE.md).
@@ -295,8 +371,8 @@ def _social_security(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule)
     """Carried unchanged, with a WARNING when the rate looks like the employee-side premium
     (the draft's 27.65 % = AOW + Anw + Wlz, withheld from wages), which D3 would book as an
     employer cost."""
-    _write(ctx, rel, key, value)
-    ctx.ledger.rule(shown(rel), key, rule, target=key)
+    _write(ctx, rel, key, key, value)
+    ctx.ledger.rule(shown(rel), key, rule, target=key, detail=no_effect(ctx, rel, key))
     number = decimal(value)
     if number is not None and number > Decimal(str(EMPLOYER_SOCIAL_SECURITY_MAX_PCT)):
         ctx.ledger.warn(shown(rel), key, f"{number_text(number)} % looks like the employee-side "
@@ -311,7 +387,7 @@ def _social_security(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule)
 @handles("operator/public_tap.yaml", "prepaid_policy.credits.non_refundable")
 def _credits_non_refundable(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> None:
     if value is True:
-        _write(ctx, rel, "prepaid_policy.credits.refundable", False)
+        _write(ctx, rel, key, "prepaid_policy.credits.refundable", False)
         ctx.ledger.rule(shown(rel), key, rule)
     else:
         ctx.ledger.dropped(shown(rel), key, f"{shown_value(value)} cannot be honoured: D3's "
@@ -328,7 +404,7 @@ def _tokens_sd_constant(ctx: Context, rel: str, key: str, value: Any, rule: m.Ru
 
 @handles("facts/market_env.yaml", "finance.eur_usd_fx_rate.unit")
 def _fx_unit(ctx: Context, rel: str, key: str, value: Any, rule: m.Rule) -> None:
-    _write(ctx, rel, "finance.eur_usd_fx_rate.unit", "USD per EUR")
+    _write(ctx, rel, key, "finance.eur_usd_fx_rate.unit", "USD per EUR")
     ctx.ledger.converted(shown(rel), key, "finance.eur_usd_fx_rate.unit",
                          f"{value!r} to 'USD per EUR' (EUR = USD / rate)")
 

@@ -73,6 +73,8 @@ def curated_gpu(ctx: Context) -> tuple[Rows, dict[str, GpuClass]]:
     table = _table(ctx, "operator/curated_gpu.csv")
     rows, classes = [], {}
     for line, record, _ in table.records() if table else ():
+        ctx.row_from("inputs/operator/curated_gpu.csv", table.file, f"row {line} "
+                     f"({record.get('provider', '?')}/{record.get('gpu_model', '?')})")
         rows.append([record.get(c, "") for c in HEADERS["inputs/operator/curated_gpu.csv"]])
         name = record.get("gpu_model", "")
         if name and gpu_class(name) not in classes and decimal(record.get("gpu_vram_gb")):
@@ -174,6 +176,7 @@ def curated_models(ctx: Context) -> Rows:
                             f"vram_needed_gb = weights × {m.WEIGHTS_TO_SERVING_VRAM} = "
                             f"{number_text(gb)} GB", "check the model's serving VRAM")
         out = _model_row(r, size, gb)
+        ctx.row_from("inputs/operator/curated_public_tap_models.csv", table.file, where)
         rows.append([out[c] for c in HEADERS["inputs/operator/curated_public_tap_models.csv"]])
         ctx.ledger.converted(table.file, where, "inputs/operator/curated_public_tap_models.csv", (
             f"{size.said} → params_b {out['params_b']}"
@@ -280,6 +283,7 @@ def tps_rows(ctx: Context) -> Rows:
         batch = decimal(record.get("batch"))
         slots = (number_text(batch) if kind in ("aggregate", "batched_online") and batch
                  and batch == batch.to_integral_value() else "")
+        ctx.row_from("inputs/facts/tps_model_gpu.csv", table.file, where)
         rows.append([record["model_name"], record.get("model_id", ""), record["gpu"],
                      number_text(decimal(record["gpu_count"])), kind,
                      record["throughput_tokens_per_sec"], slots,
@@ -388,12 +392,14 @@ def agency_fees(ctx: Context) -> Rows:
             source, url_in_notes = r["notes"], True  # the row's URL sits one cell early
         source = (source or "agency_fees.csv of the draft") + (
             f" ({r['source_date']})" if r.get("source_date") else "")
+        ctx.row_from("inputs/facts/agency_fees.csv", table.file, where)
         rows.append([aid, service or aid, fee_type, number_text(value), "", source])
         if url_in_notes:
             ctx.ledger.converted(table.file, where, "source", (
                 "an empty source_url with a URL in the notes cell to that URL as the source"))
         setup = decimal(r.get("setup_fee_value"))
         if setup is not None and r.get("setup_fee_currency", "EUR") == "EUR":
+            ctx.row_from("inputs/facts/agency_fees.csv", table.file, f"{where} (its setup fee)")
             rows.append([f"{aid}_setup", f"{service or aid} (setup)", "one_off",
                          number_text(setup), "", source])
             ctx.ledger.converted(table.file, where, "inputs/facts/agency_fees.csv", (
@@ -419,6 +425,7 @@ def insurances(ctx: Context) -> tuple[Rows, frozenset[str]]:
         annual = monthly * 12
         coverage = decimal(r.get("example_limit_eur"))
         product = ": ".join(x for x in (r.get("insurer_name"), r.get("product")) if x) or iid
+        ctx.row_from("inputs/facts/insurances.csv", table.file, where)
         rows.append([iid, product, number_text(annual),
                      number_text(coverage) if coverage is not None else "",
                      r.get("source_url", "insurances.csv of the draft")])

@@ -50,6 +50,40 @@ def _table(rows: list[tuple[str, str]], first: str) -> list[str]:
             *(f"| {_cell(a)} | {_cell(b)} |" for a, b in rows)]
 
 
+NO_EFFECT = "carried, no effect until"
+MAX_LISTED = 3  # locations a grouped stderr line names before "…"
+
+
+def check_these(ledger: Ledger) -> list[str]:
+    """What a founder must look at before trusting the numbers: the WARNINGs that are not
+    drops (a value taken as the nearest D3 value, a rate that looks wrong, a row validation
+    will reject), then the keys carried without effect in the imported tree."""
+    warned = [w.line() for w in ledger.warnings if w.code != "import_dropped"]
+    inert = [f"{e.file}:{e.location}: {e.text}" for e in ledger.entries if NO_EFFECT in e.text]
+    return warned + inert
+
+
+def warning_lines(ledger: Ledger) -> list[str]:
+    """The import's WARNINGs for stderr: those that change numbers first, then the drops, one
+    line per file and reason (``N in all``: the report lists every one), so 29 identical
+    drops do not bury the rest."""
+    lines = [f"warning: {w.line()}" for w in ledger.warnings if w.code != "import_dropped"]
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for w in ledger.warnings:
+        if w.code == "import_dropped":
+            groups.setdefault((w.file, w.message, w.hint), []).append(w.location)
+    order = {shown(rel): i for i, rel in enumerate(FILE_ORDER)}  # the report's file order
+    for (file, message, reason), where in sorted(groups.items(),
+                                                 key=lambda g: order.get(g[0][0], len(order))):
+        if len(where) == 1:
+            lines.append(f"warning: {file}:{where[0]}: {message} — {reason}")
+            continue
+        listed = ", ".join(where[:MAX_LISTED]) + (", …" if len(where) > MAX_LISTED else "")
+        lines.append(f"warning: {file}:{listed} ({len(where)} in all, each in "
+                     f"{REPORT_NAME}): {message} — {reason}")
+    return lines
+
+
 def report_markdown(ledger: Ledger, missing: tuple[str, ...] = ()) -> str:
     counts = ledger.counts()
     by_file = ledger.counts_by_file()
@@ -63,6 +97,13 @@ def report_markdown(ledger: Ledger, missing: tuple[str, ...] = ()) -> str:
         "",
         "Written by `d3 import-draft` (or `d3 run` on a draft tree). Every key, column and "
         "row of the draft's input tree, and what became of it.",
+        "",
+        "## Check these",
+        "",
+        "WARNINGs that change numbers or stop validation, and keys carried without effect; "
+        "the drops are listed per file below.",
+        "",
+        *([f"- {_cell(line)}" for line in check_these(ledger)] or ["None."]),
         "",
         "## Counts",
         "",
@@ -84,11 +125,6 @@ def report_markdown(ledger: Ledger, missing: tuple[str, ...] = ()) -> str:
         *(f"- {note}" for note in NOTES),
         *(f"- `{shown(rel)}` is absent from the draft tree; its D3 file is written empty "
           "(header only)." for rel in missing),
-        "",
-        "## Warnings other than drops",
-        "",
-        *([f"- {w.line()}" for w in ledger.warnings if w.code != "import_dropped"]
-          or ["None."]),
     ]
     for file in files:
         key = file.endswith((".yaml", ".yml"))  # YAML keys in backticks; CSV column/row N

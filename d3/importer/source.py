@@ -67,15 +67,23 @@ def is_draft_tree(path: Path) -> bool:
 
 def parse_table(rel: str, text: str) -> SourceTable:
     """A draft CSV: the first non-blank, non-comment line is the header; blank lines and rows
-    whose first cell starts with ``#`` are skipped and recorded."""
+    whose first cell starts with ``#`` are skipped and recorded. Rows are numbered by the file
+    line they start on (a quoted cell may span lines), as D3's own reader numbers them; a
+    comment is kept as written on its line (its trailing empty cells left out), since joining
+    its cells again would lose the commas inside it."""
     header: tuple[str, ...] | None = None
     rows, comments, blanks = [], [], 0
-    for line, cells in enumerate(csv.reader(text.splitlines()), start=1):
+    lines = text.splitlines()
+    reader = csv.reader(lines)
+    consumed = 0
+    for cells in reader:
+        line, consumed = consumed + 1, reader.line_num
         stripped = tuple(c.strip() for c in cells)
         if not any(stripped):
             blanks += 1
         elif stripped[0].startswith("#"):
-            comments.append((line, ",".join(c for c in stripped if c)))
+            written = "\n".join(lines[line - 1:consumed]).rstrip().rstrip(",").rstrip()
+            comments.append((line, written))
         elif header is None:
             header = stripped
         else:
@@ -84,6 +92,9 @@ def parse_table(rel: str, text: str) -> SourceTable:
 
 
 def _not_a_draft(src: Path) -> list[Issue]:
+    if src.is_file():
+        return [Issue(str(src), "(dir)", "SRC is a file",
+                      "give the draft's inputs directory (the one holding simulation.yaml)")]
     if not src.is_dir():
         return [Issue(str(src), "(dir)", "draft inputs directory not found",
                       "pass the draft's inputs/ directory (simulation.yaml, operator/, "

@@ -9,7 +9,7 @@ from decimal import Decimal, localcontext
 
 from d3.core.variables import ALLOWED_ROOTS
 from d3.importer import mapping as m
-from d3.importer.convert import Context, vat_policy
+from d3.importer.convert import DIVIDEND, REINVEST, Context, no_effect, vat_policy
 from d3.importer.emit import decimal, get_path, number_text, set_path
 from d3.importer.source import SourceTable, shown
 
@@ -68,6 +68,7 @@ class _Rows:
     def __init__(self, ctx: Context, scope: str, table: SourceTable):
         self.ctx, self.scope, self.table = ctx, scope, table
         self.file, self.rel = table.file, m.SCOPE_FILES[scope]
+        self.rel_out = f"variables/{scope}.csv"
         self.keys = m.KEYS[self.rel]
         self.records = list(table.records())
         self.by_path = {r.get("path", ""): (line, r) for line, r, _ in self.records}
@@ -87,9 +88,28 @@ class _Rows:
         for line, text in self.table.comments:
             ledger.comment(self.file, line, text)
         ledger.blank_lines[self.file] += self.table.blank_lines
-        for line, record, _ in self.records:
-            self.row(line, record)
+        for line, record, cells in self.records:
+            self.row(line, record, cells)
         return self.out
+
+    def emit(self, where: str, cells: dict[str, str]) -> None:
+        """Write a D3 row, remembering the draft row it comes from."""
+        self.out.append([cells[c] for c in COLUMNS])
+        self.ctx.row_from(f"inputs/{self.rel_out}", self.file, where)
+
+    def cut_short(self, cells: tuple[str, ...]) -> str | None:
+        """Why a row with fewer or more cells than the header cannot be read, or None. Only
+        a missing notes cell is harmless; any other missing cell would fail D3's validation
+        later, far from the row."""
+        header = self.table.header
+        if any(cells[len(header):]):
+            return (f"{len(cells)} cells for {len(header)} columns (an unquoted comma?) — quote "
+                    "the cell that holds a comma")
+        missing = [h for h in header[len(cells):] if h and h != "notes"]
+        if not missing:
+            return None
+        return (f"has {len(cells)} of {len(header)} cells; {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing — complete the row")
 
     def why_not(self, path: str, rule: m.Rule | None) -> str | None:
         """Why a row on the draft key ``path`` cannot become a D3 variable, or None."""
@@ -108,9 +128,13 @@ class _Rows:
                     f"{', '.join(ALLOWED_ROOTS[self.scope])})")
         return None
 
-    def row(self, line: int, record: dict[str, str]) -> None:
+    def row(self, line: int, record: dict[str, str], cells: tuple[str, ...] = ()) -> None:
         path, written = record.get("path", ""), record.get("treatment", "fixed")
         where = f"row {line} ({record.get('variable_id', '?')})"
+        short = self.cut_short(cells) if cells else None
+        if short is not None:
+            self.drop(where, short)
+            return
         if path in m.ENUM_KEYS:
             self.enum_row(where, path, record)
             return
@@ -122,18 +146,57 @@ class _Rows:
             self.drop(where, reason)
             return
         target = m.target_key(rule, path)
+        if target == REINVEST:
+            dividend = next((f"row {line} ({r.get('variable_id', '?')})"
+                             for line, r, _ in self.records if m.rule_for(self.keys, r.get(
+                                 "path", "")) is not None and m.target_key(m.rule_for(
+                                     self.keys, r.get("path", "")), r.get("path", "")) ==
+                             DIVIDEND), None)
+            if dividend is not None:
+                self.drop(where, f"a variable on reinvest_pct beside the dividend_pct {dividend}:"
+                          " D3 derives reinvest_pct = 100 − dividend_pct, so only the dividend "
+                          "row is kept")
+                return
         cells = {c: record.get(c, "") for c in COLUMNS}
         cells.update(path=target, treatment=treatment[0], distribution=treatment[1])
         changes = ([f"treatment {written} to {treatment[0]} + distribution "
                     f"{treatment[1] or 'uniform'}"] if treatment[0] != written else [])
         changes += self.percent(where, path, target, record, cells)
+        changes += self.dividend_share(cells)
         changes += self.sd(record, cells)
         changes += self.fixed_step(cells)
-        self.out.append([cells[c] for c in COLUMNS])
+        self.lognormal_floor(where, cells)
+        self.emit(where, cells)
+        detail = no_effect(self.ctx, self.rel, cells["path"])
         if changes:
-            self.ctx.ledger.converted(self.file, where, target, "; ".join(changes))
+            self.ctx.ledger.rule(self.file, where, m.converted(cells["path"], "; ".join(changes)),
+                                 detail=detail)
         else:  # the key's own outcome: mapped, or modelled by a feature
-            self.ctx.ledger.rule(self.file, where, rule, target=target)
+            self.ctx.ledger.rule(self.file, where, rule, target=target, detail=detail)
+
+    def dividend_share(self, cells: dict[str, str]) -> list[str]:
+        """A row on reinvest_pct without a dividend_pct row becomes the dividend row:
+        dividend = 100 − reinvest, so min and max swap (D3 derives reinvest_pct from it)."""
+        if cells["path"] != REINVEST:
+            return []
+        values = {c: decimal(cells[c]) for c in ("min", "max", "default")}
+        if None in values.values():
+            return []
+        cells.update(path=DIVIDEND, min=number_text(100 - values["max"]),
+                     max=number_text(100 - values["min"]),
+                     default=number_text(100 - values["default"]))
+        return [f"reinvest_pct to dividend_pct = 100 − reinvest_pct (min {cells['min']}, max "
+                f"{cells['max']}, default {cells['default']}: min and max swapped)"]
+
+    def lognormal_floor(self, where: str, cells: dict[str, str]) -> None:
+        """A WARNING for a lognormal row with min ≤ 0, which D3's validation rejects (a
+        lognormal is > 0): the user's numbers are kept, the fix is theirs to choose."""
+        low = decimal(cells["min"])
+        if cells["distribution"] == "lognormal" and low is not None and low <= 0:
+            self.ctx.ledger.warn(self.file, where, f"random_lognormal with min "
+                                 f"{number_text(low)}: D3's lognormal needs min > 0, so "
+                                 "validation rejects this row as imported", "raise min above 0 "
+                                 "(e.g. to its step) or use random_uniform / random_normal")
 
     def enum_row(self, where: str, path: str, record: dict[str, str]) -> None:
         """A row on a key that is an enum in D3: its default, converted, goes to the operator

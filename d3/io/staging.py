@@ -34,6 +34,9 @@ ASIDE_MARK = ".d3-old-"
 WHERE = "(--out)"
 
 _held_lock_fds: set[int] = set()
+# Written by ``d3 run`` beside the registry's outs: the import report of a draft tree
+# (docs/DECISIONS.md, "Importing the original draft").
+EXTRA_FILES = ("IMPORT_REPORT.md",)
 
 
 def _close_inherited_locks() -> None:
@@ -60,7 +63,7 @@ def shown(path: Path, out: Path) -> str:
 
 def artefact_names() -> frozenset[str]:
     """Top-level names a run writes below ``--out`` (files and directories of the registry)."""
-    names = {"SHA256SUMS"}
+    names = {"SHA256SUMS", *EXTRA_FILES}
     for stage in STAGES:
         for template in (*stage.outs.values(), *stage.outs_no_cache.values()):
             if template.startswith("{out}/"):
@@ -70,7 +73,7 @@ def artefact_names() -> frozenset[str]:
 
 def artefact_paths() -> tuple[frozenset[str], tuple[str, ...]]:
     """(file paths, directory paths) below ``--out`` that a run writes, from the registry."""
-    files, dirs = {"SHA256SUMS"}, []
+    files, dirs = {"SHA256SUMS", *EXTRA_FILES}, []
     for stage in STAGES:
         for template in (*stage.outs.values(), *stage.outs_no_cache.values()):
             if template.startswith("{out}/"):
