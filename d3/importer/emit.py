@@ -35,6 +35,11 @@ def number_text(value: Decimal | int | float) -> str:
     return "0" if text in ("", "-0") else text
 
 
+def yaml_number(value: Decimal) -> int | float:
+    """A converted decimal as the YAML number it is written as (int when integral)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
 def _scalar(value: Any) -> str:
     if value is None:
         return "null"
