@@ -181,12 +181,21 @@ def grid_tables(c: Consolidation, g: int, lines_on: OptionalLines) -> GridTables
     return t
 
 
+def percentile_paths(results: Mapping[str, np.ndarray], lines_on: OptionalLines,
+                     qs: Sequence[int]) -> dict[str, np.ndarray]:
+    """Per-month percentiles ``(len(qs), months)`` of every P&L, cash-flow and balance-sheet
+    series the tables show, over a grid point's samples (finite values only: a DSCR without
+    debt service is undefined, not zero)."""
+    return {s: monthly_percentiles(results[s], qs, finite_only=True)
+            for s in sorted({*lines_on.pnl_series(), *lines_on.cash_series(),
+                             *BALANCE_SHEET_PERCENTILES})}
+
+
 def _monthly_tables(t: GridTables, c: Consolidation, g: int, results, reference,
                     lines_on: OptionalLines) -> None:
     """The P&L, cash-flow, balance-sheet and VAT rows: reference path + percentiles."""
     pnl_series, cash_series, qs = lines_on.pnl_series(), lines_on.cash_series(), c.qs
-    pct = {s: monthly_percentiles(results[s], qs, finite_only=True)
-           for s in sorted({*pnl_series, *cash_series, *BALANCE_SHEET_PERCENTILES})}
+    pct = percentile_paths(results, lines_on, qs)
     t.pnl = monthly_rows(g, reference, pnl_series, pct, pnl_series, qs, c.calendar)
     t.cash = monthly_rows(g, reference, cash_series, pct, cash_series, qs, c.calendar)
     t.balance_sheet = monthly_rows(g, reference, BALANCE_SHEET_SERIES, pct,

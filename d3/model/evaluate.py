@@ -18,6 +18,7 @@ from d3.consolidate import (
     rows_of,
     samples_finance,
 )
+from d3.consolidation import percentile_paths
 from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.percentiles import monthly_percentiles
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
@@ -46,13 +47,15 @@ Series = dict[str, np.ndarray]
 @dataclass(frozen=True)
 class GridEvaluation:
     """One grid point: per-sample KPIs ``{name: (unit, values (samples,))}`` with each sample's
-    replicate, the reference path's monthly finance (EUR ``(months,)``) and the acceptance
-    criteria (SPEC §8)."""
+    replicate, the reference path's monthly finance (EUR ``(months,)``), the acceptance
+    criteria (SPEC §8) and the monthly percentile paths of the statement series
+    (``stochastic.percentiles``)."""
 
     kpis: dict[str, tuple[str, np.ndarray]]
     replicate_index: np.ndarray
     reference: dict[str, np.ndarray]
     criteria: list[Criterion]
+    percentile_paths: dict[str, np.ndarray]  # series → (len(qs), months), as the tables show
 
     @property
     def accepted(self) -> bool:
@@ -225,7 +228,8 @@ def _grid_evaluations(run: _Run, demand: _LineSamples | None,
                          cash_buffer_eur=general.reserves.cash_buffer_eur,
                          distributions=lines_on.distributions)
         criteria = _criteria(run, g, rows, kpis, reference, demand, clients)
-        out[g] = GridEvaluation(kpis, rep_of[rows], reference, criteria)
+        out[g] = GridEvaluation(kpis, rep_of[rows], reference, criteria,
+                                percentile_paths(results, lines_on, i.plan.stochastic.percentiles))
     return out
 
 

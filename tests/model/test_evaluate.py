@@ -73,3 +73,16 @@ def test_an_override_is_checked_like_an_input(minimal):
         f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct: override refused: Input "
         "should be less than or equal to 95 — use a value the key's schema allows "
         "(docs/INPUTS.md)"]
+
+
+def test_evaluate_gives_the_tables_percentile_paths(minimal, tmp_path):
+    import csv
+
+    out = run_minimal(tmp_path / "out")
+    result = evaluate(minimal)
+    with (out / "pnl_by_month.csv").open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["grid_index"] == "1"]
+    # The p50 of net income in month 3 of grid point 1, as the P&L table writes it (2 dp).
+    p50 = result.grid[1].percentile_paths["net_income_eur"][1]
+    written = float(next(r for r in rows if r["month"] == "3")["p50_net_income_eur"])
+    assert round(float(p50[2]), 2) == written
