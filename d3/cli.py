@@ -87,6 +87,10 @@ def _pipelines(text: str | None) -> tuple[str, ...] | None:
 
 
 def _import_warnings(result, emitter: Emitter) -> None:
+    """Every import WARNING as a JSONL event on stdout (one per key, for tools) and as
+    grouped human lines on stderr, then the counts."""
+    for issue in result.warnings:
+        emitter.emit("import_warning", level="warning", **issue.as_dict())
     for line in warning_lines(result.ledger):
         sys.stderr.write(line + "\n")
     emitter.emit("draft_imported", **result.ledger.counts(), warnings=len(result.warnings))

@@ -371,3 +371,15 @@ def test_marketing_as_a_percent_of_inflow_is_dropped_with_how_to_switch_it_on(im
         "dropped: the draft's engine only quoted it in its report text")
     assert "budget_policy: pct_of_inflow" in imported.outcome(
         "operator/general.yaml", "finance.marketing_allocation_pct_of_inflow")
+
+
+def test_every_import_warning_is_also_a_jsonl_event_on_stdout(imported):
+    import json as _json
+
+    events = [_json.loads(line) for line in imported.stdout.splitlines() if line.startswith("{")]
+    warnings = [e for e in events if e["event"] == "import_warning"]
+    counts = next(e for e in events if e["event"] == "draft_imported")
+    assert len(warnings) == counts["warnings"] > 0
+    assert all(w["level"] == "warning" and w["file"] and w["message"] for w in warnings)
+    dropped = [w for w in warnings if w["message"] == "dropped"]
+    assert len(dropped) == counts["dropped"]
