@@ -13,7 +13,7 @@ from d3.core.runner import StageIO
 from d3.core.variables import overrides_of, reference_values
 from d3.io.normalised import read_operator, read_variables
 from d3.io.parquet_stream import read_series
-from d3.io.writers import write_csv, write_json
+from d3.io.writers import write_csv, write_csv_rows_atomic, write_json
 from d3.pipelines.common.reference import configured
 from d3.pipelines.public.capacity_tables import (
     BY_MONTH_COLUMNS,
@@ -103,7 +103,7 @@ def run(io: StageIO) -> None:
                                                         model=model))
         kpi_out += kpi_rows(int(g), runs, scaler.target_utilization_pct,
                             p["targets.autoscaling_util_tolerance_pct"])
-        events_out += event_rows(int(g), runs)
+        events_out.append((int(g), runs))
         if int(g) in unserved:
             unserved_out += unserved_rows(int(g), inp.models, *unserved[int(g)])
         reference = fleet(inp, np.array(info["expected"]["tokens_demanded"]))
@@ -111,7 +111,8 @@ def run(io: StageIO) -> None:
         plan_summary[g] = fleet_summary(res, f"p{path_key}", peak_month)
     write_csv(io.out("plan"), PLAN_COLUMNS, plan_rows)
     write_csv(io.out("kpis"), KPI_COLUMNS, kpi_out)
-    write_csv(io.out("events"), EVENT_CSV_COLUMNS, events_out)
+    write_csv_rows_atomic(io.out("events"), EVENT_CSV_COLUMNS,
+                          (row for g, runs in events_out for row in event_rows(g, runs)))
     write_csv(io.out("by_month"), BY_MONTH_COLUMNS, month_rows)
     write_csv(io.out("unserved"), UNSERVED_COLUMNS, unserved_out)
     write_csv(io.out("margin_by_model"), MARGIN_COLUMNS, margin_out)

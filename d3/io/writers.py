@@ -37,6 +37,24 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def write_csv_rows_atomic(path: Path, header: Sequence[str],
+                          rows: Iterable[Sequence[Any]]) -> None:
+    """:func:`write_csv` for a long table: the rows are written as they come (memory bounded
+    by the caller's batches), to a temporary sibling renamed at the end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 

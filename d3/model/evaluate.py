@@ -271,7 +271,7 @@ def _autoscaler_rows(run: _Run, g: int, pub: Series, demand: _LineSamples) -> li
     scaler, runs = grid_autoscaler_runs(
         public, inp, {str(q): paths[k].tolist() for k, q in enumerate(qs)},
         horizon=i.plan.targets.horizon_months, hours_in_month=run.hours,
-        seed=i.seeds["public_tap"], grid_index=g)
+        seed=i.seeds["public_tap"], grid_index=g, keep_events=False)
     rows = kpi_rows(g, runs, scaler.target_utilization_pct,
                     i.plan.targets.autoscaling_util_tolerance_pct)
     return [dict(zip(KPI_COLUMNS, r, strict=True)) for r in rows]

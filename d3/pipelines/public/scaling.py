@@ -9,8 +9,8 @@ the ``sim`` stream ``autoscaler.<model>.<trace>``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -55,23 +55,25 @@ class TraceRun:
 def run_traces(*, model: str, gpu: str, tps: float, instance_eur_hr: float,
                traces: dict[str, np.ndarray], shares: np.ndarray, peak_share: float,
                hours_in_month: int, policy: AutoscalingPolicy, tick_noise: str, seed: int,
-               grid_index: int) -> list[TraceRun]:
-    """Simulate every trace of one model; monthly tokens in, KPIs and events out."""
-    return [_trace_run(model, gpu, float(tps), float(instance_eur_hr), name,
-                       np.asarray(monthly, dtype=np.float64).tobytes(),
-                       np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
-                       int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
+               grid_index: int, keep_events: bool = True) -> list[TraceRun]:
+    """Simulate every trace of one model; monthly tokens in, KPIs (and, with
+    ``keep_events``, the scaling events) out. Without events the runs are cached on their
+    exact inputs (the trace as bytes): an evaluation whose knob leaves the demand paths
+    unchanged (a price, the loan) replays nothing; events are never cached (they can be
+    millions of rows)."""
+    run = _trace_run if keep_events else _trace_kpis
+    return [run(model, gpu, float(tps), float(instance_eur_hr), name,
+                np.asarray(monthly, dtype=np.float64).tobytes(),
+                np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
+                int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
             for name, monthly in traces.items()]
 
 
-@lru_cache(maxsize=512)
 def _trace_run(model: str, gpu: str, tps: float, instance_eur_hr: float, name: str,
                monthly_bytes: bytes, shares_bytes: bytes, peak_share: float,
                hours_in_month: int, policy: AutoscalingPolicy, tick_noise: str, seed: int,
                grid_index: int) -> TraceRun:
-    """One trace through the autoscaler. Cached on its exact inputs (the trace as bytes):
-    an evaluation whose knob leaves the demand paths unchanged (a price, the loan) replays
-    nothing. Callers must not mutate the returned run (its events frame is shared)."""
+    """One trace through the autoscaler, with its events."""
     monthly = np.frombuffer(monthly_bytes, dtype=np.float64)
     shares = np.frombuffer(shares_bytes, dtype=np.float64)
     trace = tick_trace(monthly, shares, policy.evaluation_interval_s)
@@ -89,6 +91,13 @@ def _trace_run(model: str, gpu: str, tps: float, instance_eur_hr: float, name: s
                     not any(p.capacity_violation for p in planned))
 
 
+@lru_cache(maxsize=512)
+def _trace_kpis(*key) -> TraceRun:
+    """:func:`_trace_run` without its events, cached (a few hundred bytes per entry)."""
+    run = _trace_run(*key)
+    return replace(run, events=run.events.iloc[0:0])
+
+
 def trace_keys(available) -> dict[str, str]:
     """The p50 and p90 traces among the plan's percentiles (the nearest ones when those are not
     in the plan), as percentile keys (``"50"``)."""
@@ -100,6 +109,7 @@ def trace_keys(available) -> dict[str, str]:
 def grid_autoscaler_runs(public, inp, percentile_tokens: Mapping[str, Sequence[float]], *,
                          horizon: int, hours_in_month: int, seed: int, grid_index: int,
                          on_model: Callable[[str], None] | None = None,
+                         keep_events: bool = True,
                          ) -> tuple[AutoscalingPolicy, list[TraceRun]]:
     """The autoscaler of one grid point: every public model on its share (``mix_frac``) of the
     p50 and p90 demanded-token paths (``percentile_tokens``: percentile key → monthly tokens).
@@ -120,7 +130,7 @@ def grid_autoscaler_runs(public, inp, percentile_tokens: Mapping[str, Sequence[f
                            peak_share=inp.capacity_policy.peak_share,
                            hours_in_month=hours_in_month, policy=scaler,
                            tick_noise=public.autoscaling.tick_noise, seed=seed,
-                           grid_index=grid_index)
+                           grid_index=grid_index, keep_events=keep_events)
         if on_model is not None:
             on_model(m.model)
     return scaler, runs
@@ -158,13 +168,19 @@ EVENT_CSV_COLUMNS = ("timestamp", "model", "gpu", "demand_tokens_per_hour",
                      "trace", "grid_index")
 
 
-def event_rows(grid_index: int, runs: Sequence[TraceRun]) -> list[list[str]]:
+def event_rows(grid_index: int, runs: Sequence[TraceRun]) -> Iterator[list[str]]:
+    """``public_tap_scaling_events.csv`` rows of one grid point, ordered by model, GPU,
+    timestamp and trace; produced model by model, so memory holds one model's events."""
+    for key in sorted({(r.model, r.gpu) for r in runs}):
+        frames = [r.events for r in runs if (r.model, r.gpu) == key and not r.events.empty]
+        if frames:
+            yield from _formatted_events(grid_index, pd.concat(frames))
+
+
+def _formatted_events(grid_index: int, frame: pd.DataFrame) -> Iterator[list[str]]:
     from d3.io.writers import fmt_float
 
-    frames = [r.events for r in runs if not r.events.empty]
-    if not frames:
-        return []
-    e = pd.concat(frames).sort_values(["model", "gpu", "timestamp", "trace"], kind="stable")
+    e = frame.sort_values(["model", "gpu", "timestamp", "trace"], kind="stable")
     columns = [
         [fmt_float(x, 0) for x in e["timestamp"]], e["model"].tolist(), e["gpu"].tolist(),
         [f"{x:.2f}" for x in e["demand_tokens_per_hour"]],
@@ -173,4 +189,5 @@ def event_rows(grid_index: int, runs: Sequence[TraceRun]) -> list[list[str]]:
         e["reason"].tolist(), [f"{x:.4f}" for x in e["util_pct"]], e["trace"].tolist(),
         [str(grid_index)] * len(e),
     ]
-    return [list(row) for row in zip(*columns, strict=True)]
+    for row in zip(*columns, strict=True):
+        yield list(row)
