@@ -82,7 +82,8 @@ def run(io: StageIO) -> None:
         prices=_rows(dep("prices")), price_card=_json(dep("price_card")),
         public_op=_json(dep("public_tap")), scenarios=_rows(dep("scenarios")),
         autoscaling=_rows(dep("autoscaling")),
-        scaling_events=len(_rows(dep("events")) or []),
+        # One row per event in public_tap_scaling_events.csv (which can be millions of rows).
+        scaling_events=sum(int(r["scale_events"]) for r in _rows(dep("autoscaling")) or []),
         economics=_rows(dep("economics")), vendors=_rows(dep("vendors")),
         pnl=_rows(dep("pnl")), cashflow=_rows(dep("cashflow")), vat=_rows(dep("vat")),
         loan=_rows(dep("loan")), break_even=_rows(dep("break_even")), market=_json(dep("market")),
