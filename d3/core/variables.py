@@ -27,7 +27,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from d3.core.errors import Issue
 from d3.core.rng import params_stream
@@ -531,6 +530,9 @@ def grid_value_probabilities(var: Variable) -> np.ndarray:
     n = var.n_steps
     if var.distribution == "uniform" or n == 0:
         return np.full(n + 1, 1.0 / (n + 1))
+    # Imported here: scipy.stats costs ≈ 0.5 s at start-up, and most stages never draw.
+    from scipy import stats
+
     lo, hi, mode = _ends(var)
     step = float(var.step)
     edges = np.clip(lo + (np.arange(n + 2) - 0.5) * step, lo, hi)
