@@ -1,8 +1,10 @@
 """The one registry of pipeline stages: names → deps, params, outs.
 
-``dvc.yaml`` is generated from this table (``python -m d3.registry > dvc.yaml``; a test fails if
-the committed file differs), the stage modules look their paths up here, and ``d3 run`` executes
-the same stages in-process with ``{inputs}``, ``{out}`` and ``{params}`` bound to its arguments.
+Deps and outs are artefact names of :mod:`d3.catalog`, which holds their paths, formats and
+typed readers. ``dvc.yaml`` is generated from this table (``python -m d3.registry > dvc.yaml``;
+a test fails if the committed file differs), the stage modules read their deps through
+``StageIO.load(name)``, and ``d3 run`` executes the same stages in-process with ``{inputs}``,
+``{out}`` and ``{params}`` bound to its arguments (tests/test_catalog.py proves they agree).
 """
 
 from __future__ import annotations
