@@ -1,16 +1,19 @@
 """The one registry of pipeline stages: names → deps, params, outs.
 
-``dvc.yaml`` is generated from this table (``python -m d3.registry > dvc.yaml``; a test fails if
-the committed file differs), the stage modules look their paths up here, and ``d3 run`` executes
-the same stages in-process with ``{inputs}``, ``{out}`` and ``{params}`` bound to its arguments.
+Deps and outs are artefact names of :mod:`d3.catalog`, which holds their paths, formats and
+typed readers. ``dvc.yaml`` is generated from this table (``python -m d3.registry > dvc.yaml``;
+a test fails if the committed file differs), the stage modules read their deps through
+``StageIO.load(name)``, and ``d3 run`` executes the same stages in-process with ``{inputs}``,
+``{out}`` and ``{params}`` bound to its arguments (tests/test_catalog.py proves they agree).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from d3.catalog import code, path_template
 from d3.io.yaml12 import parse_yaml_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -29,11 +32,13 @@ class ParamsRef:
 
 @dataclass(frozen=True)
 class Stage:
+    """A stage's deps and outs are catalog names (:mod:`d3.catalog`): paths come from there."""
+
     name: str
-    deps: dict[str, str]
-    outs: dict[str, str]
+    deps: tuple[str, ...]
+    outs: tuple[str, ...]
     params: tuple[ParamsRef, ...] = ()
-    outs_no_cache: dict[str, str] = field(default_factory=dict)
+    outs_no_cache: tuple[str, ...] = ()
     desc: str = ""
     pipeline: str | None = None  # "public" / "private": skipped when that line is not run
 
@@ -46,9 +51,18 @@ class Stage:
         return ("d3", f"stages/{self.name}.py")
 
     @property
+    def dep_paths(self) -> tuple[str, ...]:
+        return tuple(path_template(d) for d in self.deps)
+
+    @property
+    def out_paths(self) -> tuple[str, ...]:
+        """Path templates of every out, cached or not."""
+        return tuple(path_template(o) for o in (*self.outs, *self.outs_no_cache))
+
+    @property
     def data_deps(self) -> tuple[str, ...]:
-        """Deps other than the code (the summary lists stage modules among its deps)."""
-        return tuple(d for d in self.deps.values() if d not in self.code_deps)
+        """Dep paths other than the code (the summary lists stage modules among its deps)."""
+        return tuple(d for d in self.dep_paths if d not in self.code_deps)
 
     def param_keys(self, file: str = "{params}") -> tuple[str, ...]:
         for ref in self.params:
@@ -74,290 +88,165 @@ class Roots:
         return cls(Path(DVC_ROOTS["inputs"]), Path(DVC_ROOTS["out"]), Path(DVC_ROOTS["params"]))
 
 
-VALIDATED = {
-    "plan": "{out}/validated/plan.json",
-    "general": "{out}/validated/operator_general.json",
-    "public_tap": "{out}/validated/operator_public_tap.json",
-    "private_tap": "{out}/validated/operator_private_tap.json",
-    "catalog": "{out}/validated/catalog.json",
-    "market": "{out}/validated/market.json",
-    "variables": "{out}/validated/variables.json",
-    "gpu_offers": "{out}/validated/gpu_offers.csv",
-    "report": "{out}/validated/validation_report.json",
-    # Apart from the report: a comment-only edit changes only these hashes, and only the
-    # summary reads them, so DVC reruns nothing else.
-    "inputs_sha256": "{out}/validated/inputs_sha256.json",
-}
+# Apart from the report: a comment-only edit changes only inputs_sha256, and only the summary
+# reads it, so DVC reruns nothing else.
+VALIDATED = ("plan", "operator_general", "operator_public_tap", "operator_private_tap",
+             "gpu_catalog", "market", "variables", "gpu_offers", "validation_report",
+             "inputs_sha256")
+OPERATORS = ("operator_general", "operator_public_tap", "operator_private_tap")
 
 STAGES: tuple[Stage, ...] = (
     Stage(
         name="validate",
         desc="Validate every input file; write normalised inputs and the resolved plan.",
-        deps={"inputs": "{inputs}"},
+        deps=("inputs",),
         params=(ParamsRef("{params}"), *(ParamsRef(f) for f in OPERATOR_YAMLS)),
-        outs=dict(VALIDATED),
+        outs=VALIDATED,
     ),
     Stage(
         name="variables",
         desc="Expand the run grid and replicates; draw random variables; write the transcript.",
-        deps={k: VALIDATED[k] for k in ("variables", "general", "public_tap", "private_tap")},
+        deps=("variables", *OPERATORS),
         params=(
             ParamsRef("{params}", (
                 "run.random_seed", "run.random_runs_per_simulation", "run.chunk_blocks",
                 "stochastic.random_seed", "stochastic.simulations_per_run",
             )),
         ),
-        outs={
-            "variable_draws": "{out}/variable_draws.csv",
-            "blocks": "{out}/samples/blocks.parquet",
-            "report": "{out}/logs/variables.json",
-        },
+        outs=("variable_draws", "blocks", "variables_report"),
     ),
     Stage(
         name="public_gpu_costs",
         pipeline="public",
         desc="Public Tap: EUR/hr per GPU class, vendor choice, throughput, cost per 1M tokens.",
-        deps={k: VALIDATED[k] for k in ("catalog", "public_tap", "market", "variables")},
-        outs={
-            "vendor_choice": "{out}/public_vendor_choice.csv",
-            "gpu_costs": "{out}/public_tap_gpu_costs.csv",
-            "cost_rows": "{out}/intermediate/public_cost_rows.json",
-        },
+        deps=("gpu_catalog", "operator_public_tap", "market", "variables"),
+        outs=("public_vendor_choice", "public_gpu_costs", "public_cost_rows"),
     ),
     Stage(
         name="public_pricing",
         pipeline="public",
         desc="Public Tap: sell price per model (margin, round up, floor/cap), p90 stress, blend.",
-        deps={"cost_rows": "{out}/intermediate/public_cost_rows.json",
-              "public_tap": VALIDATED["public_tap"], "variables": VALIDATED["variables"],
-              "general": VALIDATED["general"], "market": VALIDATED["market"]},
+        deps=("public_cost_rows", "operator_public_tap", "variables", "operator_general",
+              "market"),
         params=(ParamsRef("{params}", ("stress.provider_price_drift_pct",
                                        "stress.tps_downshift_pct", "stress.fx_widen_buffer_pct",
                                        "targets.horizon_months")),),
-        outs={
-            "prices": "{out}/public_tap_prices_per_model.csv",
-            "price_card": "{out}/intermediate/public_price_card.json",
-        },
+        outs=("public_prices", "public_price_card"),
     ),
     Stage(
         name="public_demand",
         pipeline="public",
         desc="Public Tap: budget, CAC, customers, tokens and prepaid credits per sample and month.",
-        deps={
-            "blocks": "{out}/samples/blocks.parquet",
-            "variables_report": "{out}/logs/variables.json",
-            "variables": VALIDATED["variables"],
-            "public_tap": VALIDATED["public_tap"],
-            "general": VALIDATED["general"],
-            "market": VALIDATED["market"],
-            "cost_rows": "{out}/intermediate/public_cost_rows.json",
-        },
+        deps=("blocks", "variables_report", "variables", "operator_public_tap",
+              "operator_general", "market", "public_cost_rows"),
         params=(ParamsRef("{params}", (
             "targets.horizon_months", "stochastic.simulations_per_run",
             "stochastic.percentiles", "stochastic.outcome_noise", "run.chunk_blocks",
             "scenarios",
         )),),
-        outs={
-            "customers_by_month": "{out}/public_tap_customers_by_month.csv",
-            "scenarios": "{out}/public_tap_scenarios.csv",
-            "summary": "{out}/intermediate/public_demand.json",
-            "samples": "{out}/samples/public_demand.parquet",
-        },
+        outs=("public_customers_by_month", "public_scenarios", "public_demand",
+              "public_demand_samples"),
     ),
     Stage(
         name="public_capacity",
         pipeline="public",
         desc="Public Tap: hourly demand, peak, replicas, GPU COGS per sample; autoscaler runs.",
-        deps={
-            "demand_samples": "{out}/samples/public_demand.parquet",
-            "demand_summary": "{out}/intermediate/public_demand.json",
-            "blocks": "{out}/samples/blocks.parquet",
-            "variables_report": "{out}/logs/variables.json",
-            "variables": VALIDATED["variables"],
-            "public_tap": VALIDATED["public_tap"],
-            "general": VALIDATED["general"],
-            "market": VALIDATED["market"],
-            "cost_rows": "{out}/intermediate/public_cost_rows.json",
-        },
+        deps=("public_demand_samples", "public_demand", "blocks", "variables_report",
+              "variables", "operator_public_tap", "operator_general", "market",
+              "public_cost_rows"),
         params=(ParamsRef("{params}", ("targets.autoscaling_util_tolerance_pct",)),),
-        outs={
-            "plan": "{out}/public_tap_capacity_plan.csv",
-            "kpis": "{out}/public_tap_autoscaling_kpis.csv",
-            "events": "{out}/public_tap_scaling_events.csv",
-            "by_month": "{out}/public_tap_capacity_by_month.csv",
-            "unserved": "{out}/public_tap_unserved_by_month.csv",
-            "margin_by_model": "{out}/public_tap_margin_by_model.csv",
-            "summary": "{out}/intermediate/public_capacity.json",
-        },
+        outs=("public_capacity_plan", "public_autoscaling_kpis", "public_scaling_events",
+              "public_capacity_by_month", "public_unserved_by_month", "public_margin_by_model",
+              "public_capacity"),
     ),
     Stage(
         name="private_provider_costs",
         desc="Private Tap: EUR/hr per provider and GPU class (private FX buffer), class median.",
         pipeline="private",
-        deps={k: VALIDATED[k] for k in ("catalog", "market", "private_tap")},
-        outs={
-            "provider_costs": "{out}/private_tap_provider_costs.csv",
-            "offers": "{out}/intermediate/private_offers.json",
-        },
+        deps=("gpu_catalog", "market", "operator_private_tap"),
+        outs=("private_provider_costs", "private_offers"),
     ),
     Stage(
         name="private_pricing",
         desc="Private Tap: sell EUR/hr at markup over the median, fees, recommended vendor.",
         pipeline="private",
-        deps={"offers": "{out}/intermediate/private_offers.json",
-              "private_tap": VALIDATED["private_tap"], "variables": VALIDATED["variables"]},
-        outs={
-            "economics": "{out}/private_tap_economics.csv",
-            "vendors": "{out}/private_vendor_recommendation.csv",
-            "summary": "{out}/intermediate/private_pricing.json",
-        },
+        deps=("private_offers", "operator_private_tap", "variables"),
+        outs=("private_economics", "private_vendor_recommendation", "private_pricing"),
     ),
     Stage(
         name="private_clients",
         desc="Private Tap: clients, GPU-hours, revenue and COGS per sample and month.",
         pipeline="private",
-        deps={
-            "blocks": "{out}/samples/blocks.parquet",
-            "variables_report": "{out}/logs/variables.json",
-            "variables": VALIDATED["variables"],
-            "private_tap": VALIDATED["private_tap"],
-            "general": VALIDATED["general"],
-            "market": VALIDATED["market"],
-            "offers": "{out}/intermediate/private_offers.json",
-        },
+        deps=("blocks", "variables_report", "variables", "operator_private_tap",
+              "operator_general", "market", "private_offers"),
         params=(ParamsRef("{params}", (
             "targets.horizon_months", "stochastic.simulations_per_run",
             "stochastic.percentiles", "stochastic.outcome_noise", "run.chunk_blocks",
         )),),
-        outs={
-            "customers_by_month": "{out}/private_tap_customers_by_month.csv",
-            "summary": "{out}/intermediate/private_clients.json",
-            "samples": "{out}/samples/private_clients.parquet",
-        },
+        outs=("private_customers_by_month", "private_clients", "private_clients_samples"),
     ),
     Stage(
         name="consolidate",
         desc="P&L, cashflow, loan, VAT, DSCR and KPIs per sample; percentiles; covenants.",
-        deps={
-            "public_samples": "{out}/samples/public_demand.parquet",
-            "private_samples": "{out}/samples/private_clients.parquet",
-            "public_summary": "{out}/intermediate/public_demand.json",
-            "autoscaling_kpis": "{out}/public_tap_autoscaling_kpis.csv",
-            "private_summary": "{out}/intermediate/private_clients.json",
-            "public_prices": "{out}/intermediate/public_price_card.json",
-            "private_pricing": "{out}/intermediate/private_pricing.json",
-            "blocks": "{out}/samples/blocks.parquet",
-            "variables_report": "{out}/logs/variables.json",
-            "variables": VALIDATED["variables"],
-            "general": VALIDATED["general"],
-            "market": VALIDATED["market"],
-        },
+        deps=("public_demand_samples", "private_clients_samples", "public_demand",
+              "public_autoscaling_kpis", "private_clients", "public_price_card",
+              "private_pricing", "blocks", "variables_report", "variables", "operator_general",
+              "market"),
         params=(ParamsRef("{params}", (
             "targets.horizon_months", "targets.min_dscr", "stochastic.percentiles",
             "consolidation.overhead_allocation_driver", "run.pipelines",
         )),),
-        outs={
-            "pnl": "{out}/pnl_by_month.csv",
-            "pnl_by_year": "{out}/pnl_by_year.csv",
-            "cashflow": "{out}/cashflow_by_month.csv",
-            "vat": "{out}/vat_set_aside.csv",
-            "balance_sheet": "{out}/balance_sheet_by_month.csv",
-            "loan": "{out}/loan_schedule.csv",
-            "break_even": "{out}/break_even_targets.csv",
-            "kpis": "{out}/consolidated_kpis.csv",
-            "summary_json": "{out}/consolidated_summary.json",
-            "summary_md": "{out}/consolidated_summary.md",
-            "expected": "{out}/intermediate/consolidated_expected.json",
-            "sample_kpis": "{out}/samples/consolidated_kpis.parquet",
-        },
-        outs_no_cache={
-            "metrics": "{out}/metrics.json",
-            "plot_revenue": "{out}/plots/revenue.csv",
-            "plot_cash": "{out}/plots/free_cash.csv",
-            "plot_dscr": "{out}/plots/dscr_t12.csv",
-            "plot_customers": "{out}/plots/active_customers.csv",
-        },
+        outs=("pnl_by_month", "pnl_by_year", "cashflow_by_month", "vat_set_aside",
+              "balance_sheet_by_month", "loan_schedule", "break_even_targets",
+              "consolidated_kpis", "consolidated_summary", "consolidated_summary_md",
+              "consolidated_expected", "consolidated_sample_kpis"),
+        outs_no_cache=("metrics", "plot_revenue", "plot_cash", "plot_dscr", "plot_customers"),
     ),
     Stage(
         name="acceptance",
         desc="Acceptance criteria on the expected path and as probabilities over samples.",
-        deps={
-            "expected": "{out}/intermediate/consolidated_expected.json",
-            "sample_kpis": "{out}/samples/consolidated_kpis.parquet",
-            "public_samples": "{out}/samples/public_demand.parquet",
-            "private_samples": "{out}/samples/private_clients.parquet",
-            "autoscaling_kpis": "{out}/public_tap_autoscaling_kpis.csv",
-            "private_pricing": "{out}/intermediate/private_pricing.json",
-            "public_tap": VALIDATED["public_tap"],
-            "general": VALIDATED["general"],
-        },
+        deps=("consolidated_expected", "consolidated_sample_kpis", "public_demand_samples",
+              "private_clients_samples", "public_autoscaling_kpis", "private_pricing",
+              "operator_public_tap", "operator_general"),
         params=(ParamsRef("{params}", (
             "targets", "run.pipelines", "run.fail_on_warning",
         )),),
-        outs={},
-        outs_no_cache={"acceptance": "{out}/acceptance.json"},
+        outs=(),
+        outs_no_cache=("acceptance",),
     ),
     Stage(
         name="report",
         desc="The lender-facing report financial_plan_v3.md and its charts.",
-        deps={
-            "plan": VALIDATED["plan"], "validation": VALIDATED["report"],
-            "public_tap": VALIDATED["public_tap"], "market": VALIDATED["market"],
-            "catalog": VALIDATED["catalog"], "general": VALIDATED["general"],
-            "private_tap": VALIDATED["private_tap"],
-            "variables_report": "{out}/logs/variables.json",
-            "summary": "{out}/consolidated_summary.json", "kpis": "{out}/consolidated_kpis.csv",
-            "acceptance": "{out}/acceptance.json",
-            "vendor_choice": "{out}/public_vendor_choice.csv",
-            "prices": "{out}/public_tap_prices_per_model.csv",
-            "price_card": "{out}/intermediate/public_price_card.json",
-            "scenarios": "{out}/public_tap_scenarios.csv",
-            "public_customers": "{out}/public_tap_customers_by_month.csv",
-            "autoscaling": "{out}/public_tap_autoscaling_kpis.csv",
-            "events": "{out}/public_tap_scaling_events.csv",
-            "capacity_plan": "{out}/public_tap_capacity_plan.csv",
-            "capacity_by_month": "{out}/public_tap_capacity_by_month.csv",
-            "economics": "{out}/private_tap_economics.csv",
-            "vendors": "{out}/private_vendor_recommendation.csv",
-            "pnl": "{out}/pnl_by_month.csv", "cashflow": "{out}/cashflow_by_month.csv",
-            "pnl_by_year": "{out}/pnl_by_year.csv",
-            "balance_sheet": "{out}/balance_sheet_by_month.csv",
-            "unserved": "{out}/public_tap_unserved_by_month.csv",
-            "margin_by_model": "{out}/public_tap_margin_by_model.csv",
-            "vat": "{out}/vat_set_aside.csv", "loan": "{out}/loan_schedule.csv",
-            "break_even": "{out}/break_even_targets.csv",
-            "plot_revenue": "{out}/plots/revenue.csv",
-            "plot_free_cash": "{out}/plots/free_cash.csv",
-            "plot_dscr_t12": "{out}/plots/dscr_t12.csv",
-        },
-        outs={"report": "{out}/financial_plan_v3.md", "charts": "{out}/charts"},
+        deps=(
+            "plan", "validation_report", "operator_public_tap", "market", "gpu_catalog",
+            "operator_general", "operator_private_tap", "variables_report",
+            "consolidated_summary", "consolidated_kpis", "acceptance", "public_vendor_choice",
+            "public_prices", "public_price_card", "public_scenarios",
+            "public_customers_by_month", "public_autoscaling_kpis",
+            "public_capacity_plan", "public_capacity_by_month", "private_economics",
+            "private_vendor_recommendation", "pnl_by_month", "cashflow_by_month", "pnl_by_year",
+            "balance_sheet_by_month", "public_unserved_by_month", "public_margin_by_model",
+            "vat_set_aside", "loan_schedule", "break_even_targets", "plot_revenue", "plot_cash",
+            "plot_dscr",
+        ),
+        outs=("financial_plan", "charts"),
     ),
 )
 
 
-SUMMARY_READS = {
-    "validation_report": VALIDATED["report"],
-    "inputs_sha256": VALIDATED["inputs_sha256"],
-    "plan": VALIDATED["plan"],
-    "variables_report": "{out}/logs/variables.json",
-    "public_costs": "{out}/intermediate/public_cost_rows.json",
-    "public_prices": "{out}/intermediate/public_price_card.json",
-    "acceptance": "{out}/acceptance.json",
-}
+SUMMARY_READS = ("validation_report", "inputs_sha256", "plan", "variables_report",
+                 "public_cost_rows", "public_price_card", "acceptance")
 
 
-def _upstream(stages: tuple[Stage, ...]) -> dict[str, str]:
+def _upstream(stages: tuple[Stage, ...]) -> tuple[str, ...]:
     """The summary's deps: what it reads, then every other dep, out and stage module upstream
     (it records their DVC md5 and hashes every artefact)."""
-    deps = dict(SUMMARY_READS)
-    seen = set(deps.values())
+    deps = list(SUMMARY_READS)
     for st in stages:
-        for template in (f"stages/{st.name}.py", *st.deps.values(), *st.outs.values(),
-                         *st.outs_no_cache.values()):
-            if template not in seen:
-                seen.add(template)
-                deps[f"upstream_{len(deps)}"] = template
-    return deps
+        for name in (code(f"stages/{st.name}.py"), *st.deps, *st.outs, *st.outs_no_cache):
+            if name not in deps:
+                deps.append(name)
+    return tuple(deps)
 
 
 STAGES = (*STAGES, Stage(
@@ -365,12 +254,11 @@ STAGES = (*STAGES, Stage(
     desc="Run summary (seeds, input hashes, DVC md5 of upstream stages, warnings) and "
          "SHA256SUMS of every artefact.",
     deps=_upstream(STAGES),
-    outs={"run_summary_json": "{out}/run_summary.json", "run_summary_md": "{out}/run_summary.md",
-          "sha256sums": "{out}/SHA256SUMS"},
+    outs=("run_summary", "run_summary_md", "sha256sums"),
 ))
 
 STAGE_BY_NAME = {s.name: s for s in STAGES}
-METRICS = "{out}/metrics.json"
+METRICS = path_template("metrics")
 PLOTS = (
     ("{out}/plots/revenue.csv", "Monthly revenue, EUR (grid point 0, p10/p50/p90)"),
     ("{out}/plots/closing_cash.csv", "Closing cash, EUR (grid point 0, p10/p50/p90)"),
@@ -395,8 +283,8 @@ def dvc_stage_dict(stage: Stage) -> dict:
                  "deps": [*stage.code_deps, *(_dvc_path(d) for d in stage.data_deps)]}
     if params:
         out["params"] = params
-    out["outs"] = [_dvc_path(o) for o in stage.outs.values()] + [
-        {_dvc_path(o): {"cache": False}} for o in stage.outs_no_cache.values()
+    out["outs"] = [_dvc_path(path_template(o)) for o in stage.outs] + [
+        {_dvc_path(path_template(o)): {"cache": False}} for o in stage.outs_no_cache
     ]
     return out
 

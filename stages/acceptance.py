@@ -3,16 +3,11 @@ every output is written."""
 
 from __future__ import annotations
 
-import csv
-import json
-
 import numpy as np
-import pyarrow.parquet as pq
 
-from d3.acceptance import ClassMargin, acceptance_document, grid_criteria
+from d3.acceptance import acceptance_document, grid_criteria
 from d3.core.errors import Issue, ValidationError
 from d3.core.runner import StageIO, selected_pipelines
-from d3.io.parquet_stream import read_series
 from d3.io.writers import write_json
 
 
@@ -20,35 +15,25 @@ def run(io: StageIO) -> None:
     p = io.params()
     lines = selected_pipelines(io.roots, io.options)
     targets = dict(p["targets"])
-    public_op = json.loads(io.dep("public_tap").read_text(encoding="utf-8"))
-    targets["_target_util"] = public_op["autoscaling"]["target_utilization_pct"]
-    expected_doc = json.loads(io.dep("expected").read_text(encoding="utf-8"))
-    horizon = expected_doc["horizon_months"]
-    kpis = pq.read_table(io.dep("sample_kpis")).to_pydict()
+    targets["_target_util"] = io.load("operator_public_tap").autoscaling.target_utilization_pct
+    expected_paths = io.load("consolidated_expected")
+    horizon = expected_paths.horizon_months
+    kpis = io.load("consolidated_sample_kpis")
     kpi_grid = np.array(kpis["grid_index"])
-    public = read_series(io.dep("public_samples"), ["active_customers", "capacity_violations"]) \
-        if "public" in lines else None
-    private = read_series(io.dep("private_samples"), ["active_clients"]) \
+    public = io.load("public_demand_samples").series(
+        ["active_customers", "capacity_violations"]) if "public" in lines else None
+    private = io.load("private_clients_samples").series(["active_clients"]) \
         if "private" in lines else None
-    margins = None
-    if "private" in lines:
-        classes = json.loads(io.dep("private_pricing").read_text(encoding="utf-8"))["classes"]
-        margins = {g: ClassMargin(c["margin_vendor_pct"], c["margin_pct_vs_median"])
-                   for g, c in classes.items()}
-    general = json.loads(io.dep("general").read_text(encoding="utf-8"))
-    buffer = float(general.get("reserves", {}).get("cash_buffer_eur", 0.0))
-    scaler_rows = None
-    if "public" in lines:
-        with io.dep("autoscaling_kpis").open(encoding="utf-8") as fh:
-            scaler_rows = list(csv.DictReader(fh))
+    margins = io.load("private_pricing").margins if "private" in lines else None
+    buffer = float(io.load("operator_general").reserves.cash_buffer_eur)
+    scaler_rows = io.load("public_autoscaling_kpis") if "public" in lines else None
     per_grid = {}
-    for key, expected in expected_doc["grid"].items():
-        g = int(key)
+    for g, expected in expected_paths.grid.items():
         sel = kpi_grid == g
         per_grid[g] = grid_criteria(
             horizon=horizon, targets=targets, cash_buffer_eur=buffer,
             replicate_ids=np.array(kpis["replicate_index"])[sel],
-            reference={k: np.array(v, dtype=float) for k, v in expected.items()},
+            reference=expected,
             kpi_samples={m: np.array(v, dtype=float)[sel] for m, v in kpis.items()},
             public_active=public["active_customers"][public["grid_index"] == g]
             if public else None,
@@ -57,7 +42,7 @@ def run(io: StageIO) -> None:
             private_margins=margins,
             capacity_violations=public["capacity_violations"][public["grid_index"] == g]
             if public else None,
-            autoscaler_rows=[r for r in scaler_rows if r["grid_index"] == key]
+            autoscaler_rows=[r for r in scaler_rows if r["grid_index"] == str(g)]
             if scaler_rows else None)
     doc = acceptance_document(per_grid, horizon, targets["min_acceptance_probability"])
     write_json(io.out("acceptance"), doc)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from d3.catalog import operator_dump
 from d3.consolidate import GeneralConfigs, optional_lines
 from d3.consolidation import (
     PRIVATE_SERIES,
@@ -31,40 +29,33 @@ from d3.finance.tables import (
     kpi_columns,
     monthly_columns,
 )
-from d3.io.normalised import read_variables
-from d3.io.parquet_stream import read_series
 from d3.io.writers import fmt_float, write_csv, write_json, write_parquet, write_text_atomic
-from d3.models.operator import GeneralOperator
 from d3.report.consolidated_summary import summary_document, summary_markdown
 
 FAN_COLUMNS = ("month", "p10", "p50", "p90")
-
-
-def _load(io: StageIO, name: str):
-    return json.loads(io.dep(name).read_text(encoding="utf-8"))
 
 
 def consolidation_of(io: StageIO) -> Consolidation:
     """The stage's inputs, read from its deps."""
     p = io.params()
     lines = selected_pipelines(io.roots, io.options)
-    general = _load(io, "general")
+    general = io.load("operator_general")
     public_on, private_on = "public" in lines, "private" in lines
     return Consolidation(
-        demand=read_series(io.dep("public_samples"), PUBLIC_SERIES) if public_on else None,
-        clients=read_series(io.dep("private_samples"), PRIVATE_SERIES) if private_on else None,
-        demand_doc=_load(io, "public_summary") if public_on else None,
-        private_doc=_load(io, "private_summary") if private_on else None,
-        scaler_rows=_csv_rows(io.dep("autoscaling_kpis")) if public_on else [],
-        configs=GeneralConfigs(general, read_variables(io.dep("variables"))),
-        blocks=pq.read_table(io.dep("blocks")).to_pylist(),
-        replicates=_load(io, "variables_report")["replicates"],
-        premiums={i["insurer_id"]: i["annual_premium_eur"]
-                  for i in _load(io, "market")["insurances"]},
+        demand=io.load("public_demand_samples").series(PUBLIC_SERIES) if public_on else None,
+        clients=io.load("private_clients_samples").series(PRIVATE_SERIES)
+        if private_on else None,
+        demand_doc=io.load("public_demand").doc if public_on else None,
+        private_doc=io.load("private_clients").doc if private_on else None,
+        scaler_rows=io.load("public_autoscaling_kpis") if public_on else [],
+        configs=GeneralConfigs(operator_dump(general), io.load("variables")),
+        blocks=io.load("blocks"),
+        replicates=io.load("variables_report").replicates,
+        premiums=io.load("market").premiums,
         qs=p["stochastic.percentiles"], horizon=p["targets.horizon_months"],
         min_dscr=p["targets.min_dscr"], driver=p["consolidation.overhead_allocation_driver"],
-        hours=general["calendar"]["hours_in_month"],
-        calendar=(general["calendar"]["start_year"], general["calendar"]["start_month"]))
+        hours=general.calendar.hours_in_month,
+        calendar=(general.calendar.start_year, general.calendar.start_month))
 
 
 def run(io: StageIO) -> None:
@@ -78,35 +69,36 @@ def run(io: StageIO) -> None:
         return [row for t in tables.values() for row in getattr(t, name)]
 
     _write_loan(io)
-    write_csv(io.out("pnl"), monthly_columns(pnl, pnl, qs), joined("pnl"))
+    write_csv(io.out("pnl_by_month"), monthly_columns(pnl, pnl, qs), joined("pnl"))
     write_csv(io.out("pnl_by_year"), YEAR_COLUMNS, joined("years"))
-    write_csv(io.out("cashflow"), monthly_columns(cash, cash, qs), joined("cash"))
-    write_csv(io.out("vat"), (*monthly_columns(VAT_SERIES, (), qs), "policy"), joined("vat"))
-    write_csv(io.out("balance_sheet"),
+    write_csv(io.out("cashflow_by_month"), monthly_columns(cash, cash, qs), joined("cash"))
+    write_csv(io.out("vat_set_aside"), (*monthly_columns(VAT_SERIES, (), qs), "policy"),
+              joined("vat"))
+    write_csv(io.out("balance_sheet_by_month"),
               monthly_columns(BALANCE_SHEET_SERIES, BALANCE_SHEET_PERCENTILES, qs),
               joined("balance_sheet"))
-    write_csv(io.out("break_even"), BREAK_EVEN_COLUMNS, joined("break_even"))
-    write_csv(io.out("kpis"), kpi_columns(qs), joined("kpi_rows"))
+    write_csv(io.out("break_even_targets"), BREAK_EVEN_COLUMNS, joined("break_even"))
+    write_csv(io.out("consolidated_kpis"), kpi_columns(qs), joined("kpi_rows"))
     for t in tables.values():
         for name, rows in t.fans.items():
             write_csv(io.out(name), FAN_COLUMNS, rows)
     _write_summary(io, c, tables)
     write_json(io.out("metrics"), {f"grid_{g}": t.metrics for g, t in tables.items()})
-    write_json(io.out("expected"), {"horizon_months": c.horizon,
+    write_json(io.out("consolidated_expected"), {"horizon_months": c.horizon,
                                     "grid": {str(g): t.reference for g, t in tables.items()}})
-    write_parquet(io.out("sample_kpis"), _sample_kpis_table(c, tables))
+    write_parquet(io.out("consolidated_sample_kpis"), _sample_kpis_table(c, tables))
     io.emitter.emit("aggregate_done", grid_points=len(tables),
                     samples=len(c.index["grid_index"]))
 
 
 def _write_loan(io: StageIO) -> None:
-    general = GeneralOperator.model_validate(_load(io, "general"))
+    general = io.load("operator_general")
     loan = loan_schedule(amount_eur=general.loan.amount_eur,
                          term_months=general.loan.term_months,
                          interest_rate_pct_flat=general.loan.interest_rate_pct_flat,
                          grace_period_months=general.loan.grace_period_months,
                          repayment=general.loan.repayment)
-    write_csv(io.out("loan"), LOAN_COLUMNS, [
+    write_csv(io.out("loan_schedule"), LOAN_COLUMNS, [
         [str(m + 1), *(fmt_float(float(getattr(loan, f)[m]), 2) for f in LOAN_COLUMNS[1:])]
         for m in range(len(loan.payment))])
 
@@ -115,17 +107,17 @@ def _write_summary(io: StageIO, c: Consolidation, tables: dict[int, GridTables])
     lines = selected_pipelines(io.roots, io.options)
     doc = summary_document(
         grid={str(g): t.summary for g, t in tables.items()}, lines=list(lines),
-        horizon=c.horizon, months=c.months, variables_report=_load(io, "variables_report"),
-        public_prices=_load(io, "public_prices") if "public" in lines else None,
-        private_pricing=_load(io, "private_pricing") if "private" in lines else None,
+        horizon=c.horizon, months=c.months, variables_report=io.load("variables_report").doc,
+        public_prices=io.load("public_price_card").doc if "public" in lines else None,
+        private_pricing=io.load("private_pricing").doc if "private" in lines else None,
         driver=c.driver)
     # The values the reference path used (random variables at their means), for the audit.
     doc["reference_values"] = {
         str(g): {k: format(x, "f") if isinstance(x, Decimal) else str(x)
                  for k, x in reference_values(c.configs.variables, g).items()}
         for g in tables}
-    write_json(io.out("summary_json"), doc)
-    write_text_atomic(io.out("summary_md"), summary_markdown(doc))
+    write_json(io.out("consolidated_summary"), doc)
+    write_text_atomic(io.out("consolidated_summary_md"), summary_markdown(doc))
 
 
 def _sample_kpis_table(c: Consolidation, tables: dict[int, GridTables]) -> pa.Table:
@@ -138,11 +130,6 @@ def _sample_kpis_table(c: Consolidation, tables: dict[int, GridTables]) -> pa.Ta
         "replicate_index": pa.array(rep_of[order], pa.int32()),
         **{m: pa.array(np.concatenate([t.kpis[m][1] for t in tables.values()]), pa.float64())
            for m in names}})
-
-
-def _csv_rows(path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def main() -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from functools import partial
 
-import pyarrow.parquet as pq
-
+from d3.catalog import operator_dump
 from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
-from d3.io.normalised import read_operator, read_variables
 from d3.io.writers import write_csv, write_json
 from d3.pipelines.private.client_blocks import (
     ClientContext,
@@ -20,34 +17,31 @@ from d3.pipelines.private.client_blocks import (
     simulate_fn,
 )
 from d3.pipelines.private.clients import SERIES, expected_clients
-from d3.pipelines.private.provider_costs import ProviderOffer
 from d3.pipelines.private.tables import PERCENTILE_SERIES, customers_columns, customers_rows
 
 
 def run(io: StageIO) -> None:
     p = io.params()
-    load = lambda name: json.loads(io.dep(name).read_text(encoding="utf-8"))  # noqa: E731
-    variables = read_variables(io.dep("variables"))
-    report = load("variables_report")
-    general = read_operator(io.dep("general"), "general")
-    market = load("market")
+    variables = io.load("variables")
+    report = io.load("variables_report")
+    general = io.load("operator_general")
+    market = io.load("market")
     horizon = p["targets.horizon_months"]
     months = max(horizon, general.loan.term_months)
-    blocks = pq.read_table(io.dep("blocks")).to_pylist()
+    blocks = io.load("blocks")
     ctx = ClientContext(
-        variables=variables, block_values=tuple(blocks), replicates=report["replicates"],
-        operator_dump=load("private_tap"),
-        offers=tuple(ProviderOffer(**o) for o in load("offers")["offers"]),
-        channels={c["channel_id"]: c for c in market["ads_channels"]},
-        eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
-        months=months, seed=report["seeds"]["private_tap"],
+        variables=variables, block_values=tuple(blocks), replicates=report.replicates,
+        operator_dump=operator_dump(io.load("operator_private_tap")),
+        offers=io.load("private_offers").offers,
+        channels=market.channels, eur_usd_fx_rate=market.eur_usd_fx_rate,
+        months=months, seed=report.seeds["private_tap"],
         simulations=p["stochastic.simulations_per_run"], noise=p["stochastic.outcome_noise"])
     percentiles = p["stochastic.percentiles"]
     by_grid, _ = run_samples(
         simulate=simulate_fn(ctx), finish=partial(chunk_result, ctx), n_blocks=len(blocks),
         chunk_blocks=io.options.chunk_blocks or p["run.chunk_blocks"],
         max_concurrency=io.options.max_concurrency, series=SERIES, months=months,
-        path=io.out("samples"), keep=PERCENTILE_SERIES, emitter=io.emitter,
+        path=io.out("private_clients_samples"), keep=PERCENTILE_SERIES, emitter=io.emitter,
         label="private clients", pipeline="private")
     calendar = (general.calendar.start_year, general.calendar.start_month)
     rows, summary = [], {}
@@ -60,8 +54,9 @@ def run(io: StageIO) -> None:
         summary[str(g)] = {"sell_eur_hr": inp.sell_eur_hr, "cost_eur_hr": inp.cost_eur_hr,
                            "fees_eur_per_client_month": inp.fees_eur_per_client_month,
                            "expected": {k: v[0].tolist() for k, v in expected.items()}}
-    write_csv(io.out("customers_by_month"), customers_columns(percentiles), rows)
-    write_json(io.out("summary"), {"months": months, "horizon_months": horizon, "grid": summary})
+    write_csv(io.out("private_customers_by_month"), customers_columns(percentiles), rows)
+    write_json(io.out("private_clients"),
+               {"months": months, "horizon_months": horizon, "grid": summary})
 
 
 def main() -> None:

@@ -4,15 +4,11 @@ priced vs realised margin per model on the reference path."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pyarrow.parquet as pq
 
+from d3.catalog import operator_dump
 from d3.core.runner import StageIO
 from d3.core.variables import overrides_of, reference_values
-from d3.io.normalised import read_operator, read_variables
-from d3.io.parquet_stream import read_series
 from d3.io.writers import write_csv, write_csv_rows_atomic, write_json
 from d3.pipelines.common.reference import configured
 from d3.pipelines.public.capacity_tables import (
@@ -28,7 +24,7 @@ from d3.pipelines.public.capacity_tables import (
 )
 from d3.pipelines.public.demand import fleet
 from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
-from d3.pipelines.public.gpu_costs import CostRow, best_rows
+from d3.pipelines.public.gpu_costs import best_rows
 from d3.pipelines.public.scaling import (
     EVENT_CSV_COLUMNS,
     KPI_COLUMNS,
@@ -43,10 +39,10 @@ def unserved_by_grid(io: StageIO, ctx, replicates: int) -> dict[int, tuple]:
     """Per grid point: its reference models and the (models, samples, months) unserved and
     demanded tokens of every sample, from the same fleet the demand stage priced."""
     acc: dict[int, dict[str, list]] = {}
-    source = pq.ParquetFile(io.dep("demand_samples"))
+    source = io.load("public_demand_samples")
     cache: dict[int, object] = {}
     for group in range(source.num_row_groups):
-        s = read_series(io.dep("demand_samples"), ["tokens_demanded"], row_group=group)
+        s = source.series(["tokens_demanded"], row_group=group)
         block_ids = s["grid_index"] * replicates + s["replicate_index"]
         for block in np.unique(block_ids):
             rows = block_ids == block
@@ -62,42 +58,40 @@ def unserved_by_grid(io: StageIO, ctx, replicates: int) -> dict[int, tuple]:
 
 def run(io: StageIO) -> None:
     p = io.params()
-    load = lambda name: json.loads(io.dep(name).read_text(encoding="utf-8"))  # noqa: E731
-    variables = read_variables(io.dep("variables"))
-    general = read_operator(io.dep("general"), "general")
+    variables = io.load("variables")
+    general = io.load("operator_general")
     hours = int(general.calendar.hours_in_month)
-    demand = load("demand_summary")
-    months, horizon = demand["months"], demand["horizon_months"]
-    blocks = pq.read_table(io.dep("blocks")).to_pylist()
-    report = load("variables_report")
-    replicates = report["replicates"]
-    market = load("market")
+    demand = io.load("public_demand")
+    months, horizon = demand.months, demand.horizon_months
+    report = io.load("variables_report")
+    replicates = report.replicates
+    market = io.load("market")
     ctx = DemandContext(
-        variables=variables, block_values=tuple(blocks), replicates=replicates,
-        operator_dump=load("public_tap"),
-        best=best_rows([CostRow(**r) for r in load("cost_rows")["rows"]]),
-        channels={c["channel_id"]: c for c in market["ads_channels"]},
-        eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
-        months=months, seed=report["seeds"]["public_tap"], simulations=1,
+        variables=variables, block_values=tuple(io.load("blocks")), replicates=replicates,
+        operator_dump=operator_dump(io.load("operator_public_tap")),
+        best=best_rows(list(io.load("public_cost_rows").rows)),
+        channels=market.channels, eur_usd_fx_rate=market.eur_usd_fx_rate,
+        months=months, seed=report.seeds["public_tap"], simulations=1,
         hours_in_month=hours, horizon_months=horizon)
     unserved = unserved_by_grid(io, ctx, replicates)
 
     plan_rows, month_rows, plan_summary, kpi_out, events_out = [], [], {}, [], []
     unserved_out, margin_out = [], []
-    seed = report["seeds"]["public_tap"]
-    for g, info in sorted(demand["grid"].items(), key=lambda kv: int(kv[0])):
+    seed = report.seeds["public_tap"]
+    for point in demand.grid:
+        g, paths = point.key, point.percentile_tokens_demanded
         values = reference_values(variables, int(g))
         inp, _ = block_inputs(ctx, values)
         public = configured("public_tap", ctx.operator_dump,
                             overrides_of(variables, values, "public_tap"))
-        path_key = trace_keys(info["percentile_tokens_demanded"])["p50"]
-        tokens = np.array(info["percentile_tokens_demanded"][path_key])
+        path_key = trace_keys(paths)["p50"]
+        tokens = np.array(paths[path_key])
         res = fleet(inp, tokens)
         peak_month = int(np.argmax(tokens))
         month_rows += fleet_month_rows(g, inp.models, res, months)
         plan_rows += fleet_plan_rows(g, inp, res, peak_month)
         scaler, runs = grid_autoscaler_runs(
-            public, inp, info["percentile_tokens_demanded"], horizon=horizon,
+            public, inp, paths, horizon=horizon,
             hours_in_month=hours, seed=seed, grid_index=int(g),
             on_model=lambda model, g=g: io.emitter.emit("autoscaler_done", grid_index=int(g),
                                                         model=model))
@@ -106,17 +100,17 @@ def run(io: StageIO) -> None:
         events_out.append((int(g), runs))
         if int(g) in unserved:
             unserved_out += unserved_rows(int(g), inp.models, *unserved[int(g)])
-        reference = fleet(inp, np.array(info["expected"]["tokens_demanded"]))
+        reference = fleet(inp, np.array(point.expected_tokens_demanded))
         margin_out += margin_rows(int(g), inp, reference, horizon, hours)
         plan_summary[g] = fleet_summary(res, f"p{path_key}", peak_month)
-    write_csv(io.out("plan"), PLAN_COLUMNS, plan_rows)
-    write_csv(io.out("kpis"), KPI_COLUMNS, kpi_out)
-    write_csv_rows_atomic(io.out("events"), EVENT_CSV_COLUMNS,
+    write_csv(io.out("public_capacity_plan"), PLAN_COLUMNS, plan_rows)
+    write_csv(io.out("public_autoscaling_kpis"), KPI_COLUMNS, kpi_out)
+    write_csv_rows_atomic(io.out("public_scaling_events"), EVENT_CSV_COLUMNS,
                           (row for g, runs in events_out for row in event_rows(g, runs)))
-    write_csv(io.out("by_month"), BY_MONTH_COLUMNS, month_rows)
-    write_csv(io.out("unserved"), UNSERVED_COLUMNS, unserved_out)
-    write_csv(io.out("margin_by_model"), MARGIN_COLUMNS, margin_out)
-    write_json(io.out("summary"), {"hours_in_month": hours, "grid": plan_summary})
+    write_csv(io.out("public_capacity_by_month"), BY_MONTH_COLUMNS, month_rows)
+    write_csv(io.out("public_unserved_by_month"), UNSERVED_COLUMNS, unserved_out)
+    write_csv(io.out("public_margin_by_model"), MARGIN_COLUMNS, margin_out)
+    write_json(io.out("public_capacity"), {"hours_in_month": hours, "grid": plan_summary})
 
 
 def main() -> None:

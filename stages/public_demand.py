@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from functools import partial
 
-import pyarrow.parquet as pq
-
+from d3.catalog import operator_dump
 from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
-from d3.io.normalised import read_operator, read_variables
 from d3.io.writers import write_csv, write_json
 from d3.pipelines.public.demand import SERIES, DemandInputs, expected_demand
 from d3.pipelines.public.demand_blocks import (
@@ -27,30 +24,26 @@ from d3.pipelines.public.demand_tables import (
     customers_rows,
     scenario_rows,
 )
-from d3.pipelines.public.gpu_costs import CostRow, best_rows
-
-
-def _load(io: StageIO, name: str):
-    return json.loads(io.dep(name).read_text(encoding="utf-8"))
+from d3.pipelines.public.gpu_costs import best_rows
 
 
 def demand_context(io: StageIO) -> DemandContext:
     """The demand stage's context, read from its deps."""
     p = io.params()
-    report = _load(io, "variables_report")
-    general = read_operator(io.dep("general"), "general")
-    market = _load(io, "market")
+    report = io.load("variables_report")
+    general = io.load("operator_general")
+    market = io.load("market")
     horizon = p["targets.horizon_months"]
     return DemandContext(
-        variables=read_variables(io.dep("variables")),
-        block_values=tuple(pq.read_table(io.dep("blocks")).to_pylist()),
-        replicates=report["replicates"],
-        operator_dump=_load(io, "public_tap"),
-        best=best_rows([CostRow(**r) for r in _load(io, "cost_rows")["rows"]]),
-        channels={c["channel_id"]: c for c in market["ads_channels"]},
-        eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
+        variables=io.load("variables"),
+        block_values=tuple(io.load("blocks")),
+        replicates=report.replicates,
+        operator_dump=operator_dump(io.load("operator_public_tap")),
+        best=best_rows(list(io.load("public_cost_rows").rows)),
+        channels=market.channels,
+        eur_usd_fx_rate=market.eur_usd_fx_rate,
         months=max(horizon, general.loan.term_months),
-        seed=report["seeds"]["public_tap"],
+        seed=report.seeds["public_tap"],
         simulations=p["stochastic.simulations_per_run"],
         hours_in_month=int(general.calendar.hours_in_month),
         horizon_months=horizon,
@@ -62,14 +55,14 @@ def run(io: StageIO) -> None:
     p = io.params()
     ctx = demand_context(io)
     variables, months, horizon = ctx.variables, ctx.months, ctx.horizon_months
-    general = read_operator(io.dep("general"), "general")
+    general = io.load("operator_general")
     blocks = ctx.block_values
     percentiles = p["stochastic.percentiles"]
     by_grid, block_prices = run_samples(
         simulate=simulate_fn(ctx), finish=partial(chunk_result, ctx), n_blocks=len(blocks),
         chunk_blocks=io.options.chunk_blocks or p["run.chunk_blocks"],
         max_concurrency=io.options.max_concurrency, series=SERIES, months=months,
-        path=io.out("samples"), keep=PERCENTILE_SERIES, emitter=io.emitter,
+        path=io.out("public_demand_samples"), keep=PERCENTILE_SERIES, emitter=io.emitter,
         label="public demand", pipeline="public")
     calendar = (general.calendar.start_year, general.calendar.start_month)
     customer_rows, scenario_out, summary = [], [], {}
@@ -94,9 +87,9 @@ def run(io: StageIO) -> None:
             "percentile_tokens_demanded": {str(q): pct["tokens_demanded"][i].tolist()
                                            for i, q in enumerate(percentiles)},
         }
-    write_csv(io.out("customers_by_month"), customers_columns(percentiles), customer_rows)
-    write_csv(io.out("scenarios"), SCENARIO_COLUMNS, scenario_out)
-    write_json(io.out("summary"), {
+    write_csv(io.out("public_customers_by_month"), customers_columns(percentiles), customer_rows)
+    write_csv(io.out("public_scenarios"), SCENARIO_COLUMNS, scenario_out)
+    write_json(io.out("public_demand"), {
         "months": months, "horizon_months": horizon, "percentiles": percentiles,
         "calendar": list(calendar), "grid": summary,
         "block_blended_sell_eur_per_1k": block_prices,

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
+from d3.catalog import operator_dump
 from d3.core.runner import StageIO
-from d3.io.normalised import read_variables
 from d3.io.writers import write_csv, write_json
-from d3.pipelines.common.catalog import catalog_from_document
 from d3.pipelines.common.reference import reference_operator
 from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.gpu_costs import vendor_choices
@@ -21,19 +19,16 @@ from d3.pipelines.public.tables import (
 
 
 def run(io: StageIO) -> None:
-    def load(name: str):
-        return json.loads(io.dep(name).read_text(encoding="utf-8"))
-
-    catalog = catalog_from_document(load("catalog"))
-    variables = read_variables(io.dep("variables"))
-    public = reference_operator("public_tap", load("public_tap"), variables)
-    fx = load("market")["market_env"]["finance"]["eur_usd_fx_rate"]["value"]
+    catalog = io.load("gpu_catalog")
+    public = reference_operator("public_tap", operator_dump(io.load("operator_public_tap")),
+                                io.load("variables"))
+    fx = io.load("market").eur_usd_fx_rate
     choices = vendor_choices(catalog.offers, fx_buffer_pct=public.meta.fx_buffer_pct,
                              eur_usd_fx_rate=fx)
     rows = public_cost_rows(catalog, public, eur_usd_fx_rate=fx)
-    write_csv(io.out("vendor_choice"), VENDOR_CHOICE_COLUMNS, vendor_choice_rows(choices))
-    write_csv(io.out("gpu_costs"), COST_COLUMNS, cost_table_rows(rows))
-    write_json(io.out("cost_rows"), {
+    write_csv(io.out("public_vendor_choice"), VENDOR_CHOICE_COLUMNS, vendor_choice_rows(choices))
+    write_csv(io.out("public_gpu_costs"), COST_COLUMNS, cost_table_rows(rows))
+    write_json(io.out("public_cost_rows"), {
         "eur_usd_fx_rate": fx, "fx_buffer_pct": public.meta.fx_buffer_pct,
         "rows": [asdict(r) for r in rows],
         "heuristics": [

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
+from d3.catalog import operator_dump
 from d3.core.runner import StageIO
-from d3.io.normalised import read_operator, read_variables
 from d3.io.writers import write_csv, write_json
 from d3.pipelines.common.reference import reference_operator
 from d3.pipelines.public.demand_blocks import priced_card
-from d3.pipelines.public.gpu_costs import CostRow, best_rows
+from d3.pipelines.public.gpu_costs import best_rows
 from d3.pipelines.public.pricing import (
     Stress,
     min_topup_warnings,
@@ -23,33 +21,31 @@ from d3.pipelines.public.tables import PRICE_COLUMNS, price_rows
 
 def run(io: StageIO) -> None:
     p = io.params()
-    costs = json.loads(io.dep("cost_rows").read_text(encoding="utf-8"))
-    best = best_rows([CostRow(**r) for r in costs["rows"]])
-    public = reference_operator("public_tap",
-                                json.loads(io.dep("public_tap").read_text(encoding="utf-8")),
-                                read_variables(io.dep("variables")))
+    costs = io.load("public_cost_rows")
+    best = best_rows(list(costs.rows))
+    public = reference_operator("public_tap", operator_dump(io.load("operator_public_tap")),
+                                io.load("variables"))
     stress = Stress(p["stress.provider_price_drift_pct"], p["stress.tps_downshift_pct"],
                     p["stress.fx_widen_buffer_pct"])
-    general = read_operator(io.dep("general"), "general")
-    market = json.loads(io.dep("market").read_text(encoding="utf-8"))
+    general = io.load("operator_general")
+    market = io.load("market")
     horizon = p["targets.horizon_months"]
-    card = priced_card(public, best, {c["channel_id"]: c for c in market["ads_channels"]},
-                       eur_usd_fx_rate=market["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
+    card = priced_card(public, best, market.channels, eur_usd_fx_rate=market.eur_usd_fx_rate,
                        months=max(horizon, general.loan.term_months),
                        hours_in_month=int(general.calendar.hours_in_month),
                        horizon_months=horizon)
     stress_costs = {
-        m: stressed_cost_eur_per_1M(r, stress, fx_buffer_pct=costs["fx_buffer_pct"],
-                                    eur_usd_fx_rate=costs["eur_usd_fx_rate"],
+        m: stressed_cost_eur_per_1M(r, stress, fx_buffer_pct=costs.fx_buffer_pct,
+                                    eur_usd_fx_rate=costs.eur_usd_fx_rate,
                                     non_gpu=non_gpu_costs(public),
                                     utilisation_frac=(card.utilisation_frac or {}).get(m, 1.0))
         for m, r in best.items()
     }
     policy = pricing_policy(public)
-    write_csv(io.out("prices"), PRICE_COLUMNS, price_rows(card, best, stress_costs, policy))
+    write_csv(io.out("public_prices"), PRICE_COLUMNS, price_rows(card, best, stress_costs, policy))
     warnings = pricing_warnings(card, stress_costs, policy, "public_tap_prices_per_model.csv")
     warnings += min_topup_warnings(public, card)
-    write_json(io.out("price_card"), {
+    write_json(io.out("public_price_card"), {
         "blended_sell_eur_per_1k": card.blended_sell_eur_per_1k,
         "blended_cost_eur_per_1M": card.blended_cost_eur_per_1M,
         "cost_basis": public.pricing_policy.public_tap.cost_basis,

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import json
+from functools import partial
 
 import numpy as np
 
+from d3.catalog import canonical, operator_dump
 from d3.core.runner import StageIO
 from d3.io.writers import write_bytes_atomic, write_text_atomic
+from d3.pipelines.common.catalog import catalog_document
 from d3.report.charts import fan_chart, price_margin_chart, private_margin_chart, replicas_chart
 from d3.report.plan import ReportData, financial_plan_markdown
-
-
-def _rows(path):
-    if not path.exists():
-        return None
-    with path.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _json(path):
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def _col(rows, name):
@@ -30,14 +20,16 @@ def _col(rows, name):
 
 def write_charts(io: StageIO, data: ReportData, targets, summary) -> None:
     """The report's PNG charts, each listed in ``data.charts`` with its caption."""
-    charts, dep = io.out("charts"), io.dep
-    for name, title, ylabel, covenant in (
-        ("revenue", "Monthly revenue (grid point 0)", "EUR per month", None),
-        ("free_cash", "Free cash: cash − overdraft − VAT and tax owed (grid point 0)", "EUR",
-         targets["min_cash_eur"] + summary["grid"]["0"]["cash_buffer_eur"]),
-        ("dscr_t12", "Trailing-12-month DSCR (grid point 0)", "DSCR (×)", targets["min_dscr"]),
+    charts = io.out("charts")
+    for name, rows, title, ylabel, covenant in (
+        ("revenue", io.load("plot_revenue"), "Monthly revenue (grid point 0)", "EUR per month",
+         None),
+        ("free_cash", io.load("plot_cash"),
+         "Free cash: cash − overdraft − VAT and tax owed (grid point 0)", "EUR",
+         targets["min_cash_eur"] + summary.cash_buffer_eur[0]),
+        ("dscr_t12", io.load("plot_dscr"), "Trailing-12-month DSCR (grid point 0)", "DSCR (×)",
+         targets["min_dscr"]),
     ):
-        rows = _rows(dep(f"plot_{name}"))
         png = fan_chart(_col(rows, "month"), _col(rows, "p10"), _col(rows, "p50"),
                         _col(rows, "p90"), title=title, ylabel=ylabel, covenant=covenant,
                         covenant_label="covenant" if name == "dscr_t12"
@@ -50,8 +42,8 @@ def write_charts(io: StageIO, data: ReportData, targets, summary) -> None:
             _col(data.prices, "cost_eur_per_1M"), _col(data.prices, "margin_pct")))
         data.charts.append(("charts/public_price_margin.png",
                             "Public Tap sell price, cost (EUR per 1M tokens) and margin"))
-        plan_rows = _rows(dep("capacity_plan"))
-        month_rows = [r for r in _rows(dep("capacity_by_month")) if r["grid_index"] == "0"]
+        plan_rows = io.load("public_capacity_plan")
+        month_rows = [r for r in io.load("public_capacity_by_month") if r["grid_index"] == "0"]
         busiest = max((r for r in plan_rows if r["grid_index"] == "0"),
                       key=lambda r: float(r["peak_tokens_per_hour"]))
         rows = [r for r in month_rows if r["model"] == busiest["model"]]
@@ -70,31 +62,36 @@ def write_charts(io: StageIO, data: ReportData, targets, summary) -> None:
 
 
 def run(io: StageIO) -> None:
-    dep = io.dep
-    plan = _json(dep("plan"))
-    targets = plan["plan"]["targets"]
-    summary = _json(dep("summary"))
+    load = partial(io.load, optional=True)  # a line left out leaves its outputs absent
+    plan = io.load("plan")
+    summary = io.load("consolidated_summary")
     data = ReportData(
-        horizon_months=summary["horizon_months"], term_months=summary["term_months"],
-        percentiles=plan["plan"]["stochastic"]["percentiles"],
-        acceptance=_json(dep("acceptance")), summary=summary, kpis=_rows(dep("kpis")),
-        plan=plan, validation=_json(dep("validation")), vendor_choice=_rows(dep("vendor_choice")),
-        prices=_rows(dep("prices")), price_card=_json(dep("price_card")),
-        public_op=_json(dep("public_tap")), scenarios=_rows(dep("scenarios")),
-        autoscaling=_rows(dep("autoscaling")),
+        horizon_months=summary.horizon_months, term_months=summary.term_months,
+        percentiles=plan.percentiles, acceptance=load("acceptance"), summary=summary.doc,
+        kpis=load("consolidated_kpis"), plan=plan.doc, validation=load("validation_report"),
+        vendor_choice=load("public_vendor_choice"), prices=load("public_prices"),
+        price_card=_doc(load("public_price_card")),
+        public_op=operator_dump(io.load("operator_public_tap")),
+        scenarios=load("public_scenarios"), autoscaling=load("public_autoscaling_kpis"),
         # One row per event in public_tap_scaling_events.csv (which can be millions of rows).
-        scaling_events=sum(int(r["scale_events"]) for r in _rows(dep("autoscaling")) or []),
-        economics=_rows(dep("economics")), vendors=_rows(dep("vendors")),
-        pnl=_rows(dep("pnl")), cashflow=_rows(dep("cashflow")), vat=_rows(dep("vat")),
-        loan=_rows(dep("loan")), break_even=_rows(dep("break_even")), market=_json(dep("market")),
-        catalog=_json(dep("catalog")), public_customers=_rows(dep("public_customers")),
-        pnl_by_year=_rows(dep("pnl_by_year")) or [],
-        balance_sheet=_rows(dep("balance_sheet")) or [], unserved=_rows(dep("unserved")),
-        margin_by_model=_rows(dep("margin_by_model")), general=_json(dep("general")),
-        private_op=_json(dep("private_tap")),
-        overrides=(_json(dep("variables_report")) or {}).get("overrides", []))
-    write_charts(io, data, targets, summary)
-    write_text_atomic(io.out("report"), financial_plan_markdown(data))
+        scaling_events=sum(int(r["scale_events"]) for r in load("public_autoscaling_kpis") or []),
+        economics=load("private_economics"), vendors=load("private_vendor_recommendation"),
+        pnl=load("pnl_by_month"), cashflow=load("cashflow_by_month"),
+        vat=load("vat_set_aside"), loan=load("loan_schedule"),
+        break_even=load("break_even_targets"), market=io.load("market").doc,
+        catalog=canonical(catalog_document(io.load("gpu_catalog"))),
+        public_customers=load("public_customers_by_month"),
+        pnl_by_year=load("pnl_by_year") or [], balance_sheet=load("balance_sheet_by_month") or [],
+        unserved=load("public_unserved_by_month"), margin_by_model=load("public_margin_by_model"),
+        general=operator_dump(io.load("operator_general")),
+        private_op=operator_dump(io.load("operator_private_tap")),
+        overrides=list(io.load("variables_report").overrides))
+    write_charts(io, data, plan.targets, summary)
+    write_text_atomic(io.out("financial_plan"), financial_plan_markdown(data))
+
+
+def _doc(artefact):
+    return None if artefact is None else artefact.doc
 
 
 def main() -> None:

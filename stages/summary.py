@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from d3.core.runner import StageIO
 from d3.importer.report import REPORT_NAME, import_record
 from d3.io.audit import sha256sums_text, upstream_md5
@@ -13,14 +11,14 @@ from d3.report.run_summary import run_summary, run_summary_markdown
 
 
 def run(io: StageIO) -> None:
-    def load(name: str):
-        path = io.dep(name)
+    def doc(name: str):
         # A line left out with --pipelines leaves its outputs absent.
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        artefact = io.load(name, optional=True)
+        return getattr(artefact, "doc", artefact)
 
-    summary = run_summary(load("validation_report"), load("plan"), load("variables_report"),
-                          load("public_costs"), load("public_prices"), load("acceptance"),
-                          load("inputs_sha256"))
+    summary = run_summary(doc("validation_report"), doc("plan"), doc("variables_report"),
+                          doc("public_cost_rows"), doc("public_price_card"), doc("acceptance"),
+                          doc("inputs_sha256"))
     upstream = [st for st in STAGES if st.name != io.stage.name]
     imported = io.roots.inputs.parent / REPORT_NAME  # beside inputs/ after d3 import-draft
     if imported.is_file():
@@ -32,7 +30,7 @@ def run(io: StageIO) -> None:
         io.roots.out.joinpath(p).relative_to(io.roots.out).as_posix()
         for p in ("run_summary.json", "run_summary.md", "SHA256SUMS"))
     summary["artefacts"] = sorted(set(summary["artefacts"]))
-    write_json(io.out("run_summary_json"), summary)
+    write_json(io.out("run_summary"), summary)
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
     # Last: the sums cover every artefact, the run summary included.
     write_text_atomic(io.out("sha256sums"), sha256sums_text(io.roots.out))

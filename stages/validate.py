@@ -31,12 +31,12 @@ def run(io: StageIO) -> None:
     # Nothing is written before this point: a failed validation leaves --out untouched.
     write_json(io.out("plan"), plan_document(v))
     for scope in ("general", "public_tap", "private_tap"):
-        write_json(io.out(scope), v.operator(scope).model_dump(mode="json"))
-    write_json(io.out("catalog"), catalog_document(catalog_from_validated(v)))
+        write_json(io.out(f"operator_{scope}"), v.operator(scope).model_dump(mode="json"))
+    write_json(io.out("gpu_catalog"), catalog_document(catalog_from_validated(v)))
     write_json(io.out("market"), market_document(v))
     write_json(io.out("variables"), [variable_record(x) for x in v.variables])
     write_csv(io.out("gpu_offers"), GPU_OFFER_COLUMNS, gpu_offer_rows(v))
-    write_json(io.out("report"), report_document(v))
+    write_json(io.out("validation_report"), report_document(v))
     write_json(io.out("inputs_sha256"), inputs_hashes_document(v))
 
 

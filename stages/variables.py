@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from d3.catalog import operator_dump
 from d3.core.runner import StageIO
 from d3.core.samples import (
     TRANSCRIPT_HEADER,
@@ -15,7 +14,6 @@ from d3.core.samples import (
     transcript_rows,
 )
 from d3.core.validator import resolved_seeds
-from d3.io.normalised import read_operator, read_variables
 from d3.io.writers import write_csv, write_json, write_parquet
 from d3.models.plan import Plan
 
@@ -24,8 +22,8 @@ SCOPES = ("general", "public_tap", "private_tap")
 
 def run(io: StageIO) -> None:
     p = io.params()
-    variables = read_variables(io.dep("variables"))
-    operators = {s: read_operator(io.dep(s), s) for s in SCOPES}
+    variables = io.load("variables")
+    operators = {s: io.load(f"operator_{s}") for s in SCOPES}
     plan = Plan.model_validate({
         "run": {"random_seed": p["run.random_seed"]},
         "stochastic": {"random_seed": p["stochastic.random_seed"]},
@@ -43,12 +41,12 @@ def run(io: StageIO) -> None:
     for v in variables:  # every variable, even a fixed one, overrides its operator constant
         io.emitter.emit("variable_override", variable_id=v.variable_id, scope=v.scope,
                         path=v.path, treatment=v.treatment)
-    dumps = {s: json.loads(io.dep(s).read_text(encoding="utf-8")) for s in SCOPES}
+    dumps = {s: operator_dump(operators[s]) for s in SCOPES}
     renormalised = allocation_warnings(variables, dumps, values)
     transcript = transcript_rows(variables, space, values)
     write_csv(io.out("variable_draws"), TRANSCRIPT_HEADER, transcript)
     write_parquet(io.out("blocks"), block_table(variables, space, values))
-    write_json(io.out("report"), {
+    write_json(io.out("variables_report"), {
         "grid_size": space.grid_size,
         "replicates": space.replicates,
         "simulations_per_run": space.simulations_per_run,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from d3.catalog import path_template, read
 from d3.core.progress import Emitter, NullEmitter
 from d3.io.params import declared_params
 from d3.registry import STAGES, Roots, Stage
@@ -34,11 +35,23 @@ class StageIO:
     emitter: Emitter = field(default_factory=NullEmitter)
 
     def dep(self, name: str) -> Path:
-        return self.roots.resolve(self.stage.deps[name])
+        """The path of a declared dep (for streaming or copying; :meth:`load` reads it)."""
+        if name not in self.stage.deps:
+            raise KeyError(f"stage {self.stage.name} does not declare the dep {name!r}")
+        return self.roots.resolve(path_template(name))
+
+    def load(self, name: str, *, optional: bool = False) -> Any:
+        """The typed object of a declared dep, read by its catalog reader. ``optional``: None
+        when the file is absent (a line left out with ``--pipelines``)."""
+        path = self.dep(name)
+        if optional and not path.exists():
+            return None
+        return read(name, path)
 
     def out(self, name: str) -> Path:
-        outs = {**self.stage.outs, **self.stage.outs_no_cache}
-        return self.roots.resolve(outs[name])
+        if name not in self.stage.outs and name not in self.stage.outs_no_cache:
+            raise KeyError(f"stage {self.stage.name} does not declare the out {name!r}")
+        return self.roots.resolve(path_template(name))
 
     def params(self) -> dict[str, Any]:
         """The declared ``params.yaml`` keys (read as DVC reads them; plan defaults filled in)."""

@@ -52,7 +52,6 @@ from d3.models.facts import (
 )
 from d3.models.operator import GeneralOperator, PrivateOperator, PublicOperator
 from d3.models.plan import Plan
-from d3.registry import STAGES
 
 IMPLAUSIBLE_USD_HR = 50.0  # per GPU-hour; above this an offer is almost surely a typo
 OPERATOR_MODELS: dict[str, type[BaseModel]] = {
@@ -353,6 +352,8 @@ def _plan_issues(plan: Plan, file: str) -> list[Issue]:
 
 def dvc_tracked_keys() -> tuple[str, ...]:
     """Every params.yaml key that a stage of dvc.yaml names (the registry generates it)."""
+    from d3.registry import STAGES  # the registry imports the catalog, which imports us
+
     return tuple(dict.fromkeys(k for stage in STAGES for k in stage.param_keys()))
 
 

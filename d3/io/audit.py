@@ -25,7 +25,7 @@ def upstream_md5(stages: Sequence[Stage], roots: Roots) -> dict[str, dict]:
             return dvc_md5(path, ignore)["md5"] if path.exists() else None
         out[st.name] = {
             "deps": {_dvc_key(t): md5(t) for t in (*st.code_deps, *st.data_deps)},
-            "outs": {_dvc_key(t): md5(t) for t in (*st.outs.values(), *st.outs_no_cache.values())},
+            "outs": {_dvc_key(t): md5(t) for t in st.out_paths},
         }
     return out
 

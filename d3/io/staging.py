@@ -65,7 +65,7 @@ def artefact_names() -> frozenset[str]:
     """Top-level names a run writes below ``--out`` (files and directories of the registry)."""
     names = {"SHA256SUMS", *EXTRA_FILES}
     for stage in STAGES:
-        for template in (*stage.outs.values(), *stage.outs_no_cache.values()):
+        for template in stage.out_paths:
             if template.startswith("{out}/"):
                 names.add(template.removeprefix("{out}/").split("/")[0])
     return frozenset(names)
@@ -75,7 +75,7 @@ def artefact_paths() -> tuple[frozenset[str], tuple[str, ...]]:
     """(file paths, directory paths) below ``--out`` that a run writes, from the registry."""
     files, dirs = {"SHA256SUMS", *EXTRA_FILES}, []
     for stage in STAGES:
-        for template in (*stage.outs.values(), *stage.outs_no_cache.values()):
+        for template in stage.out_paths:
             if template.startswith("{out}/"):
                 rel = template.removeprefix("{out}/")
                 (dirs.append(rel) if rel in DIRECTORY_OUTS else files.add(rel))
