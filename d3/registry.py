@@ -261,7 +261,7 @@ STAGE_BY_NAME = {s.name: s for s in STAGES}
 METRICS = path_template("metrics")
 PLOTS = (
     ("{out}/plots/revenue.csv", "Monthly revenue, EUR (grid point 0, p10/p50/p90)"),
-    ("{out}/plots/closing_cash.csv", "Closing cash, EUR (grid point 0, p10/p50/p90)"),
+    ("{out}/plots/free_cash.csv", "Free cash, EUR (grid point 0, p10/p50/p90)"),
     ("{out}/plots/dscr_t12.csv", "Trailing-12-month DSCR (grid point 0, p10/p50/p90)"),
     ("{out}/plots/active_customers.csv", "Public active customers (grid point 0)"),
 )

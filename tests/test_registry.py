@@ -40,3 +40,11 @@ def test_values_a_stage_reads_equal_the_values_in_dvc_lock():
             continue
         locked = lock["stages"][stage.name]["params"]["params.yaml"]
         assert declared_params(ROOT / "params.yaml", keys) == locked
+
+
+def test_every_plot_dvc_shows_is_a_file_a_stage_writes():
+    from d3.registry import PLOTS, STAGES
+
+    written = {p for st in STAGES for p in st.out_paths}
+    for template, _ in PLOTS:
+        assert template in written, f"{template} is not written by any stage"
