@@ -289,8 +289,10 @@ def read_parquet_rows(path: Path) -> list[dict[str, Any]]:
     return pq.read_table(path).to_pylist()
 
 
-def read_parquet_columns(path: Path) -> dict[str, list]:
-    return pq.read_table(path).to_pydict()
+def read_parquet_columns(path: Path) -> dict[str, np.ndarray]:
+    # numpy columns, not Python lists (≈ 4× the memory at a million samples)
+    table = pq.read_table(path)
+    return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
 # --- the table -----------------------------------------------------------------------------------

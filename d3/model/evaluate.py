@@ -20,6 +20,7 @@ from d3.consolidate import (
 )
 from d3.consolidation import percentile_paths
 from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
 from d3.core.variables import grid_size, overrides_of, reference_values
@@ -100,22 +101,29 @@ class _Run:
 
 
 def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
-             pipelines: Sequence[str] | None = None, max_concurrency: int = 1) -> Evaluation:
+             pipelines: Sequence[str] | None = None, max_concurrency: int = 1,
+             keep_series: bool = False) -> Evaluation:
     """The plan of ``inputs`` (with ``overrides``, ``FILE:key`` → value, see
     :meth:`ModelInputs.with_overrides`) evaluated in memory: the same numbers ``d3 run``
-    writes to ``sample_kpis.parquet`` and ``acceptance.json``. ``pipelines`` defaults to the
-    plan's ``run.pipelines``. Raises :class:`d3.core.errors.ValidationError` on a bad
-    override."""
+    writes to ``consolidated_kpis.parquet`` and ``acceptance.json``. ``pipelines`` defaults to
+    the plan's ``run.pipelines``; ``keep_series`` keeps each line's per-sample monthly series
+    in the result (memory ∝ samples × months). Raises
+    :class:`d3.core.errors.ValidationError` on a bad override or line name."""
     run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency)
     plan = run.inputs.plan
-    lines = tuple(pipelines or plan.run.pipelines)
+    lines = tuple(plan.run.pipelines if pipelines is None else pipelines)
+    unknown = sorted(set(lines) - {"public", "private"})
+    if unknown or not lines:
+        raise ValidationError([Issue("evaluate", "pipelines", f"lines {unknown or '[]'} are "
+                                     "not public or private", "pass public, private or both")])
     demand = _public_samples(run) if "public" in lines else None
     clients = _private_samples(run) if "private" in lines else None
     per_grid = _grid_evaluations(run, demand, clients)
     doc = acceptance_document({g: e.criteria for g, e in per_grid.items()},
                               plan.targets.horizon_months,
                               plan.targets.min_acceptance_probability)
-    return Evaluation(per_grid, doc, demand and demand.series, clients and clients.series)
+    kept = (demand and demand.series, clients and clients.series) if keep_series else (None, None)
+    return Evaluation(per_grid, doc, *kept)
 
 
 def _prepared(inputs: ModelInputs, max_concurrency: int) -> _Run:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pydantic
-
 from d3.core.errors import Issue, ValidationError
 from d3.core.validator import validated_inputs
 from d3.core.variables import SCOPES, Variable, with_overrides
-from d3.io.loader import read_inputs_tree
+from d3.io.loader import RawInputs, read_inputs_tree
 from d3.io.normalised import (
     market_document,
     plan_document,
@@ -22,13 +20,11 @@ from d3.io.normalised import (
     variable_record,
 )
 from d3.io.writers import json_text
-from d3.models.operator import GeneralOperator, PrivateOperator, PublicOperator
 from d3.models.plan import Plan
 from d3.pipelines.common.catalog import catalog_document, catalog_from_validated
 
-OPERATOR_MODELS = {"general": GeneralOperator, "public_tap": PublicOperator,
-                   "private_tap": PrivateOperator}
 PARAMS_FILE = "params.yaml"
+OVERRIDABLE = {PARAMS_FILE: "params", **{f"inputs/operator/{s}.yaml": s for s in SCOPES}}
 
 
 def _as_written(doc: Any) -> Any:
@@ -39,7 +35,8 @@ def _as_written(doc: Any) -> Any:
 @dataclass(frozen=True)
 class ModelInputs:
     """Everything :func:`d3.model.evaluate` reads: the documents the ``validate`` stage writes
-    (operator dumps per scope, catalog, market), the variables, the plan and the seeds."""
+    (operator dumps per scope, catalog, market), the variables, the plan and the seeds — and
+    the parsed input files they came from, so overrides are validated like any input."""
 
     plan: Plan
     seeds: Mapping[str, int]
@@ -47,79 +44,84 @@ class ModelInputs:
     catalog: Mapping[str, Any]
     market: Mapping[str, Any]
     variables: tuple[Variable, ...]
+    raw: RawInputs = field(repr=False, compare=False, default_factory=RawInputs)
+    seed_override: int | None = None
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ModelInputs:
         """These inputs with ``overrides`` (``FILE:dotted.key`` → value; FILE is
-        ``params.yaml`` or an operator YAML such as ``inputs/operator/public_tap.yaml``, as in
-        ``dvc exp run -S``). A key a variable controls fixes that variable at the value.
-        Raises :class:`ValidationError` (``FILE:key: problem — fix``) on an unknown file or
-        key or a value the schema refuses."""
+        ``params.yaml`` or ``inputs/operator/<general|public_tap|private_tap>.yaml``, as in
+        ``dvc exp run -S``), validated by the same validator as the files (every issue as
+        ``FILE:LOCATION: problem — fix``; seeds re-resolved). A variable on the key, or on a
+        key below it, is fixed at the overridden value. Raises :class:`ValidationError`."""
         if not overrides:
             return self
-        by_file: dict[str, dict[str, Any]] = {}
-        issues: list[Issue] = []
-        for spec, value in sorted(overrides.items()):
-            file, sep, key = spec.rpartition(":")
-            scope = _scope_of(file) if sep else None
-            if scope is None:
-                issues.append(Issue(file or spec, key if sep else "",
-                                    "an override names params.yaml or an operator YAML "
-                                    "(general, public_tap, private_tap) and a key",
-                                    "e.g. inputs/operator/public_tap.yaml:acquisition."
-                                    "churn_pct_mom or params.yaml:stochastic.simulations_per_run"))
-                continue
-            by_file.setdefault(scope, {})[key] = value
-        plan, operators = self.plan, dict(self.operators)
-        for scope, keys in sorted(by_file.items()):
-            if scope == "params":
-                plan = _validated(Plan, self.plan.model_dump(mode="json"), keys, PARAMS_FILE,
-                                  issues) or plan
-            else:
-                checked = _validated(OPERATOR_MODELS[scope], self.operators[scope], keys,
-                                     f"inputs/operator/{scope}.yaml", issues)
-                if checked is not None:
-                    operators[scope] = _as_written(checked.model_dump(mode="json"))
-        if issues:
-            raise ValidationError(issues)
-        variables = tuple(_fixed_at(v, by_file.get(v.scope, {})) for v in self.variables)
-        return replace(self, plan=plan, operators=operators, variables=variables)
+        raw, issues, by_scope = _overridden(self.raw, overrides)
+        try:  # every problem at once: the files' and the values'
+            inputs = _from_raw(raw, self.seed_override)
+        except ValidationError as exc:
+            raise ValidationError(issues + list(exc.issues)) from None
+        variables, more = _fixed_variables(inputs.variables, by_scope)
+        if issues or more:
+            raise ValidationError(issues + more)
+        return replace(inputs, variables=variables)
 
 
-def _scope_of(file: str) -> str | None:
-    name = Path(file).name
-    if name == PARAMS_FILE:
-        return "params"
-    scope = name.removesuffix(".yaml")
-    return scope if scope in SCOPES and name.endswith(".yaml") else None
+def _overridden(raw: RawInputs, overrides: Mapping[str, Any]
+                ) -> tuple[RawInputs, list[Issue], dict[str, dict[str, Any]]]:
+    """A copy of ``raw`` with the overrides written into its parsed documents."""
+    docs, plan, issues = dict(raw.docs), raw.plan, []
+    by_scope: dict[str, dict[str, Any]] = {}
+    for spec, value in sorted(overrides.items()):
+        file, sep, key = spec.rpartition(":")
+        scope = OVERRIDABLE.get(file) if sep and key else None
+        if scope is None:
+            issues.append(Issue(file or spec, key if sep else "",
+                                "an override names params.yaml or inputs/operator/"
+                                "<general|public_tap|private_tap>.yaml and a key",
+                                "e.g. inputs/operator/public_tap.yaml:acquisition.churn_pct_mom "
+                                "or params.yaml:stochastic.simulations_per_run"))
+            continue
+        by_scope.setdefault(scope, {})[key] = value
+        if scope == "params":
+            plan = replace(plan, data=with_overrides(plan.data or {}, {key: value}))
+        else:
+            docs[scope] = replace(docs[scope], data=with_overrides(docs[scope].data or {},
+                                                                    {key: value}))
+    return replace(raw, docs=docs, plan=plan), issues, by_scope
 
 
-def _validated(model: type[pydantic.BaseModel], dump: Mapping[str, Any],
-               keys: Mapping[str, Any], file: str, issues: list[Issue]):
-    """``model`` of ``dump`` with ``keys`` set, or ``None`` with the schema's complaints added
-    to ``issues``."""
-    try:
-        return model.model_validate(with_overrides(dump, dict(keys)))
-    except pydantic.ValidationError as exc:
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            issues.append(Issue(file, where, f"override refused: {err['msg']}",
-                                "use a value the key's schema allows (docs/INPUTS.md)"))
-        return None
+def _fixed_variables(variables: tuple[Variable, ...], by_scope: Mapping[str, Mapping[str, Any]]
+                     ) -> tuple[tuple[Variable, ...], list[Issue]]:
+    """Each variable on an overridden key (or below one) fixed at the overridden value."""
+    out, issues = [], []
+    for var in variables:
+        keys = by_scope.get(var.scope, {})
+        hit = next((k for k in sorted(keys) if var.path == k or var.path.startswith(k + ".")),
+                   None)
+        if hit is None:
+            out.append(var)
+            continue
+        found, value = _below(keys[hit], var.path[len(hit):].lstrip("."))
+        if not found:
+            issues.append(Issue(var.file, var.location, f"the override of {hit} leaves out "
+                                f"{var.path}, which this variable sets",
+                                f"include {var.path} in the override, or remove the variable"))
+            continue
+        out.append(replace(var, treatment="fixed", distribution="uniform",
+                           default=Decimal(str(value)) if var.kind == "numeric" else value))
+    return tuple(out), issues
 
 
-def _fixed_at(var: Variable, keys: Mapping[str, Any]) -> Variable:
-    """``var`` fixed at the overridden value of its key (it would otherwise override it)."""
-    if var.path not in keys:
-        return var
-    value = keys[var.path]
-    return replace(var, treatment="fixed", distribution="uniform",
-                   default=Decimal(str(value)) if var.kind == "numeric" else value)
+def _below(value: Any, rest: str) -> tuple[bool, Any]:
+    for part in filter(None, rest.split(".")):
+        if not isinstance(value, Mapping) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
 
 
-def model_inputs(inputs_dir: Path, params_path: Path, *, seed: int | None = None) -> ModelInputs:
-    """Read and validate an inputs tree and its ``params.yaml`` (the ``validate`` stage's
-    work, in memory). Raises :class:`ValidationError` listing every problem."""
-    v = validated_inputs(read_inputs_tree(inputs_dir, params_path), seed_override=seed)
+def _from_raw(raw: RawInputs, seed: int | None) -> ModelInputs:
+    v = validated_inputs(raw, seed_override=seed)
     plan = _as_written(plan_document(v))
     return ModelInputs(
         plan=Plan.model_validate(plan["plan"]), seeds=plan["seeds"],
@@ -127,4 +129,11 @@ def model_inputs(inputs_dir: Path, params_path: Path, *, seed: int | None = None
         catalog=_as_written(catalog_document(catalog_from_validated(v))),
         market=_as_written(market_document(v)),
         variables=tuple(variable_from_record(r) for r in _as_written(
-            [variable_record(x) for x in v.variables])))
+            [variable_record(x) for x in v.variables])),
+        raw=raw, seed_override=seed)
+
+
+def model_inputs(inputs_dir: Path, params_path: Path, *, seed: int | None = None) -> ModelInputs:
+    """Read and validate an inputs tree and its ``params.yaml`` (the ``validate`` stage's
+    work, in memory). Raises :class:`ValidationError` listing every problem."""
+    return _from_raw(read_inputs_tree(inputs_dir, params_path), seed)

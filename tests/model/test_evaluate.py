@@ -40,14 +40,15 @@ def test_evaluate_gives_the_pipelines_kpis_and_acceptance(minimal, tmp_path):
 
 
 def test_two_margins_share_their_random_paths_and_differ_only_in_priced_quantities(minimal):
-    low = evaluate(minimal, overrides={MARGIN: 40})
-    high = evaluate(minimal, overrides={MARGIN: 60})
+    low = evaluate(minimal, overrides={MARGIN: 40}, keep_series=True)
+    high = evaluate(minimal, overrides={MARGIN: 60}, keep_series=True)
     a, b = low.public, high.public
     # The margin fixes the grid variable pub_margin: one grid point, 2 replicates × 10 paths.
     assert sorted(low.grid) == [0] and a["new_customers"].shape[0] == 2 * 10
-    for customers in ("budget_eur", "new_customers", "active_customers", "tokens",
-                      "tokens_demanded"):
-        assert np.array_equal(a[customers], b[customers]), customers
+    for same in ("budget_eur", "new_customers", "active_customers", "tokens",
+                 "tokens_demanded", "tokens_served", "unserved_tokens", "instances_total",
+                 "gpu_cogs_eur", "cogs_eur", "capacity_violations"):
+        assert np.array_equal(a[same], b[same]), same  # the fleet is the same too
     # Same tokens at a higher price: every month's credits scale by the price ratio.
     assert (b["credits_sold_eur"] > a["credits_sold_eur"])[a["tokens"] > 0].all()
     ratio = b["credits_sold_eur"][a["tokens"] > 0] / a["credits_sold_eur"][a["tokens"] > 0]
@@ -61,18 +62,37 @@ def test_two_margins_share_their_random_paths_and_differ_only_in_priced_quantiti
 def test_an_override_is_checked_like_an_input(minimal):
     with pytest.raises(ValidationError) as caught:
         evaluate(minimal, overrides={MARGIN: 150, "inputs/operator/nope.yaml:a.b": 1,
-                                     "params.yaml:stochastic.simulations_per_run": 0})
+                                     "params.yaml:stochastic.simulations_per_run": 0,
+                                     "inputs/operator/general.yaml:insurances.selected": ["x"],
+                                     f"{PUBLIC}:acquisition.churn_pct_mom_x": 3})
     lines = [i.line() for i in caught.value.issues]
+    # The same validator as the files: every problem at once, FILE:LOCATION: what — fix.
     assert lines == [
-        "inputs/operator/nope.yaml:a.b: an override names params.yaml or an operator YAML "
-        "(general, public_tap, private_tap) and a key — e.g. inputs/operator/"
-        "public_tap.yaml:acquisition.churn_pct_mom or params.yaml:stochastic."
-        "simulations_per_run",
-        "params.yaml:stochastic.simulations_per_run: override refused: Input should be "
-        "greater than or equal to 1 — use a value the key's schema allows (docs/INPUTS.md)",
-        f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct: override refused: Input "
-        "should be less than or equal to 95 — use a value the key's schema allows "
-        "(docs/INPUTS.md)"]
+        "inputs/operator/nope.yaml:a.b: an override names params.yaml or inputs/operator/"
+        "<general|public_tap|private_tap>.yaml and a key — e.g. inputs/operator/public_tap.yaml:"
+        "acquisition.churn_pct_mom or params.yaml:stochastic.simulations_per_run",
+        f"{MARGIN}: must be ≤ 95, got 150 — use a value ≤ 95",
+        f"{PUBLIC}:acquisition.churn_pct_mom_x: unknown key — did you mean `churn_pct_mom`?",
+        "params.yaml:stochastic.simulations_per_run: must be ≥ 1, got 0 — use a value ≥ 1",
+        "inputs/operator/general.yaml:insurances.selected[0]: unknown insurer id 'x' — use an "
+        "insurer_id of facts/insurances.csv: ins_cyber, ins_pi"]
+
+
+def test_a_seed_override_draws_new_paths_and_a_variable_below_a_key_is_fixed(minimal):
+    base = evaluate(minimal, keep_series=True).public["new_customers"]
+    reseeded = evaluate(minimal, overrides={"params.yaml:stochastic.random_seed": 99},
+                        keep_series=True).public["new_customers"]
+    assert base.shape == reseeded.shape and not np.array_equal(base, reseeded)
+    # Overriding the whole pricing_policy.public_tap section fixes pub_margin (on .target_margin
+    # _pct below it) at the section's value: one grid point instead of three.
+    section = dict(minimal.operators["public_tap"]["pricing_policy"]["public_tap"],
+                   target_margin_pct=60)
+    one = evaluate(minimal, overrides={f"{PUBLIC}:pricing_policy.public_tap": section})
+    assert sorted(one.grid) == [0]
+    direct = evaluate(minimal, overrides={MARGIN: 60}).grid[0].kpis
+    assert list(one.grid[0].kpis) == list(direct)
+    assert all(np.array_equal(one.grid[0].kpis[k][1], direct[k][1], equal_nan=True)
+               for k in direct)
 
 
 def test_evaluate_gives_the_tables_percentile_paths(minimal, tmp_path):

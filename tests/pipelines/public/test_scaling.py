@@ -46,3 +46,27 @@ def test_stage_writes_kpis_for_p50_and_p90_of_every_public_model(tmp_path):
     assert header[:9] == ["timestamp", "model", "gpu", "demand_tokens_per_hour",
                           "effective_capacity", "replicas_prev", "replicas_new", "reason",
                           "util_pct"]
+
+
+def test_cached_autoscaler_kpis_keep_no_events():
+    import numpy as np
+
+    from d3.pipelines.public.scaling import _trace_kpis, run_traces
+    from d3.services.autoscaling import AutoscalingPolicy
+
+    policy = AutoscalingPolicy(target_utilization_pct=70, min_instances_per_model=1,
+                               max_instances_per_model=10, evaluation_interval_s=60,
+                               scale_up_threshold_pct=80, scale_down_threshold_pct=30)
+    kwargs = dict(model="m", gpu="g", tps=100.0, instance_eur_hr=1.0, shares=np.ones(24) / 24,
+                  peak_share=0.1, hours_in_month=24, policy=policy, tick_noise="none",
+                  grid_index=0)
+    # A demand that swings every hour makes events; the cached KPI-only run keeps none.
+    traces = {"p50": np.array([5e6, 1e7, 2e6])}
+    full = run_traces(traces=traces, seed=1, **kwargs)[0]
+    cached = run_traces(traces=traces, seed=1, keep_events=False, **kwargs)[0]
+    assert len(full.events) > 0 and cached.events.empty and cached.kpis == full.kpis
+    assert cached.events.memory_usage(deep=True).sum() < 1_000
+    # Without tick noise the seed does not matter: a second seed is a cache hit.
+    hits = _trace_kpis.cache_info().hits
+    run_traces(traces=traces, seed=2, keep_events=False, **kwargs)
+    assert _trace_kpis.cache_info().hits == hits + 1
