@@ -207,7 +207,7 @@ STAGES: tuple[Stage, ...] = (
         desc="Acceptance criteria on the expected path and as probabilities over samples.",
         deps=("consolidated_expected", "consolidated_sample_kpis", "public_demand_samples",
               "private_clients_samples", "public_autoscaling_kpis", "private_pricing",
-              "operator_public_tap", "operator_general"),
+              "operator_public_tap", "consolidated_summary"),
         params=(ParamsRef("{params}", (
             "targets", "run.pipelines", "run.fail_on_warning",
         )),),

@@ -25,13 +25,14 @@ def run(io: StageIO) -> None:
     private = io.load("private_clients_samples").series(["active_clients"]) \
         if "private" in lines else None
     margins = io.load("private_pricing").margins if "private" in lines else None
-    buffer = float(io.load("operator_general").reserves.cash_buffer_eur)
+    # The grid point's own buffer (a variable may set it per grid point), as its KPIs used.
+    buffers = io.load("consolidated_summary").cash_buffer_eur
     scaler_rows = io.load("public_autoscaling_kpis") if "public" in lines else None
     per_grid = {}
     for g, expected in expected_paths.grid.items():
         sel = kpi_grid == g
         per_grid[g] = grid_criteria(
-            horizon=horizon, targets=targets, cash_buffer_eur=buffer,
+            horizon=horizon, targets=targets, cash_buffer_eur=float(buffers[g]),
             replicate_ids=np.array(kpis["replicate_index"])[sel],
             reference=expected,
             kpi_samples={m: np.array(v, dtype=float)[sel] for m, v in kpis.items()},

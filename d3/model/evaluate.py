@@ -235,14 +235,16 @@ def _grid_evaluations(run: _Run, demand: _LineSamples | None,
                          i.plan.targets.horizon_months, min_dscr=i.plan.targets.min_dscr,
                          cash_buffer_eur=general.reserves.cash_buffer_eur,
                          distributions=lines_on.distributions)
-        criteria = _criteria(run, g, rows, kpis, reference, demand, clients)
+        criteria = _criteria(run, g, rows, kpis, reference, demand, clients,
+                             general.reserves.cash_buffer_eur)
         out[g] = GridEvaluation(kpis, rep_of[rows], reference, criteria,
                                 percentile_paths(results, lines_on, i.plan.stochastic.percentiles))
     return out
 
 
 def _criteria(run: _Run, g: int, rows: np.ndarray, kpis, reference: Series,
-              demand: _LineSamples | None, clients: _LineSamples | None) -> list[Criterion]:
+              demand: _LineSamples | None, clients: _LineSamples | None,
+              cash_buffer_eur: float) -> list[Criterion]:
     """SPEC §8 criteria of grid point ``g`` (the ``acceptance`` stage's inputs, in memory)."""
     i = run.inputs
     targets = i.plan.targets.model_dump(mode="json")
@@ -251,8 +253,7 @@ def _criteria(run: _Run, g: int, rows: np.ndarray, kpis, reference: Series,
     pri = rows_of(clients and clients.series, rows)
     return grid_criteria(
         horizon=i.plan.targets.horizon_months, targets=targets,
-        cash_buffer_eur=float(i.operators["general"].get("reserves", {}).get(
-            "cash_buffer_eur", 0.0)),
+        cash_buffer_eur=float(cash_buffer_eur),
         replicate_ids=demand_or(demand, clients).series["replicate_index"][rows],
         reference=reference, kpi_samples={m: v for m, (_, v) in kpis.items()},
         public_active=pub["active_customers"] if pub else None,

@@ -106,3 +106,25 @@ def test_evaluate_gives_the_tables_percentile_paths(minimal, tmp_path):
     p50 = result.grid[1].percentile_paths["net_income_eur"][1]
     written = float(next(r for r in rows if r["month"] == "3")["p50_net_income_eur"])
     assert round(float(p50[2]), 2) == written
+
+
+def test_a_cash_buffer_swept_by_the_grid_sets_each_grid_points_floor(tmp_path):
+    from tests.helpers import copy_minimal, edit_csv, invoke
+
+    # reserves.cash_buffer_eur on the grid: 0 and 20 000 (× the 3 margins = 6 grid points).
+    root = copy_minimal(tmp_path / "tree")
+    edit_csv(root / "inputs/variables/general.csv", lambda header, rows: rows.append(
+        {"variable_id": "gen_buffer", "scope": "general", "path": "reserves.cash_buffer_eur",
+         "type": "numeric", "unit": "EUR", "min": "0", "max": "20000", "step": "20000",
+         "default": "0", "treatment": "low_to_high", "notes": ""}))
+    out = tmp_path / "out"
+    result = invoke("run", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    written = json.loads((out / "acceptance.json").read_text(encoding="utf-8"))
+    floors = {g: next(c["detail"] for c in v["criteria"] if c["name"] == "min_cash")
+              for g, v in written["grid"].items()}
+    # Each grid point's min_cash floor names its own buffer (0 or 20,000), not the YAML's.
+    assert {("cash buffer 20,000" in d) for d in floors.values()} == {True, False}
+    inputs = model_inputs(root / "inputs", root / "params.yaml")
+    assert json.loads(json_text(evaluate(inputs).acceptance)) == written
