@@ -56,7 +56,7 @@ class GridEvaluation:
     replicate_index: np.ndarray
     reference: dict[str, np.ndarray]
     criteria: list[Criterion]
-    percentile_paths: dict[str, np.ndarray]  # series → (len(qs), months), as the tables show
+    percentile_paths: dict[str, np.ndarray] | None  # series → (len(qs), months); on request
 
     @property
     def accepted(self) -> bool:
@@ -102,12 +102,13 @@ class _Run:
 
 def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
              pipelines: Sequence[str] | None = None, max_concurrency: int = 1,
-             keep_series: bool = False) -> Evaluation:
+             keep_series: bool = False, paths: bool = False) -> Evaluation:
     """The plan of ``inputs`` (with ``overrides``, ``FILE:key`` → value, see
     :meth:`ModelInputs.with_overrides`) evaluated in memory: the same numbers ``d3 run``
     writes to ``consolidated_kpis.parquet`` and ``acceptance.json``. ``pipelines`` defaults to
     the plan's ``run.pipelines``; ``keep_series`` keeps each line's per-sample monthly series
-    in the result (memory ∝ samples × months). Raises
+    in the result (memory ∝ samples × months); ``paths`` adds the statement series' monthly
+    percentile paths (≈ 60 % of a 2 000-sample evaluation's time, so off in knob loops). Raises
     :class:`d3.core.errors.ValidationError` on a bad override or line name."""
     run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency)
     plan = run.inputs.plan
@@ -118,7 +119,7 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
                                      "not public or private", "pass public, private or both")])
     demand = _public_samples(run) if "public" in lines else None
     clients = _private_samples(run) if "private" in lines else None
-    per_grid = _grid_evaluations(run, demand, clients)
+    per_grid = _grid_evaluations(run, demand, clients, paths)
     doc = acceptance_document({g: e.criteria for g, e in per_grid.items()},
                               plan.targets.horizon_months,
                               plan.targets.min_acceptance_probability)
@@ -209,8 +210,8 @@ def _private_samples(run: _Run) -> _LineSamples:
     return _LineSamples(series, expected, margins)
 
 
-def _grid_evaluations(run: _Run, demand: _LineSamples | None,
-                      clients: _LineSamples | None) -> dict[int, GridEvaluation]:
+def _grid_evaluations(run: _Run, demand: _LineSamples | None, clients: _LineSamples | None,
+                      paths: bool) -> dict[int, GridEvaluation]:
     i = run.inputs
     ref = (demand or clients).series
     grid_of, rep_of = ref["grid_index"], ref["replicate_index"]
@@ -238,7 +239,8 @@ def _grid_evaluations(run: _Run, demand: _LineSamples | None,
         criteria = _criteria(run, g, rows, kpis, reference, demand, clients,
                              general.reserves.cash_buffer_eur)
         out[g] = GridEvaluation(kpis, rep_of[rows], reference, criteria,
-                                percentile_paths(results, lines_on, i.plan.stochastic.percentiles))
+                                percentile_paths(results, lines_on, i.plan.stochastic.percentiles)
+                                if paths else None)
     return out
 
 

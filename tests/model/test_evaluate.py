@@ -99,7 +99,8 @@ def test_evaluate_gives_the_tables_percentile_paths(minimal, tmp_path):
     import csv
 
     out = run_minimal(tmp_path / "out")
-    result = evaluate(minimal)
+    result = evaluate(minimal, paths=True)
+    assert evaluate(minimal).grid[1].percentile_paths is None  # only on request
     with (out / "pnl_by_month.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["grid_index"] == "1"]
     # The p50 of net income in month 3 of grid point 1, as the P&L table writes it (2 dp).
