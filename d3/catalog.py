@@ -160,6 +160,7 @@ class PrivatePricing:
 
     margins: Mapping[str, ClassMargin]  # GPU class → margins on the sell price
     doc: Mapping[str, Any]
+    grid_margins: Mapping[int, Mapping[str, ClassMargin]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,12 @@ def read_private_offers(path: Path) -> PrivateOffers:
 
 def read_private_pricing(path: Path) -> PrivatePricing:
     doc = _json(path)
-    return PrivatePricing({g: ClassMargin(c["margin_vendor_pct"], c["margin_pct_vs_median"])
-                           for g, c in doc["classes"].items()}, doc)
+    def margins(classes):
+        return {gpu: ClassMargin(c["margin_vendor_pct"], c["margin_pct_vs_median"])
+                for gpu, c in classes.items()}
+
+    return PrivatePricing(margins(doc["classes"]), doc,
+                          {int(g): margins(c) for g, c in doc.get("grid_margins", {}).items()})
 
 
 def read_expected(path: Path) -> ExpectedPaths:

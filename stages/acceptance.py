@@ -24,7 +24,7 @@ def run(io: StageIO) -> None:
         ["active_customers", "capacity_violations"]) if "public" in lines else None
     private = io.load("private_clients_samples").series(["active_clients"]) \
         if "private" in lines else None
-    margins = io.load("private_pricing").margins if "private" in lines else None
+    pricing = io.load("private_pricing") if "private" in lines else None
     # The grid point's own buffer (a variable may set it per grid point), as its KPIs used.
     buffers = io.load("consolidated_summary").cash_buffer_eur
     scaler_rows = io.load("public_autoscaling_kpis") if "public" in lines else None
@@ -40,7 +40,7 @@ def run(io: StageIO) -> None:
             if public else None,
             private_active=private["active_clients"][private["grid_index"] == g]
             if private else None,
-            private_margins=margins,
+            private_margins=pricing.grid_margins[g] if pricing else None,
             capacity_violations=public["capacity_violations"][public["grid_index"] == g]
             if public else None,
             autoscaler_rows=[r for r in scaler_rows if r["grid_index"] == str(g)]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from d3.catalog import operator_dump
 from d3.core.runner import StageIO
+from d3.core.variables import grid_size
 from d3.io.writers import fmt_float, write_csv, write_json
 from d3.pipelines.common.reference import reference_operator
-from d3.pipelines.private.pricing import class_economics, vendor_scores
+from d3.pipelines.private.pricing import class_economics, grid_class_margins, vendor_scores
 from d3.pipelines.private.tables import (
     ECONOMICS_COLUMNS,
     VENDOR_COLUMNS,
@@ -32,7 +33,14 @@ def run(io: StageIO) -> None:
         summary[gpu] = class_summary(e)
     write_csv(io.out("private_economics"), ECONOMICS_COLUMNS, economics)
     write_csv(io.out("private_vendor_recommendation"), VENDOR_COLUMNS, vendors)
-    write_json(io.out("private_pricing"), {"classes": summary, "vendor_weights": weights})
+    variables = io.load("variables")
+    margins = grid_class_margins(offers, operator_dump(io.load("operator_private_tap")),
+                                 variables, range(grid_size(variables)))
+    write_json(io.out("private_pricing"), {
+        "classes": summary, "vendor_weights": weights,
+        "grid_margins": {str(g): {gpu: {"margin_vendor_pct": v, "margin_pct_vs_median": m}
+                                  for gpu, (v, m) in classes.items()}
+                         for g, classes in margins.items()}})
 
 
 def main() -> None:

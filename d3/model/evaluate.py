@@ -32,8 +32,8 @@ from d3.pipelines.private.client_blocks import ClientContext, block_client_input
 from d3.pipelines.private.client_blocks import chunk_result as client_chunk_result
 from d3.pipelines.private.client_blocks import simulate_range as simulate_clients
 from d3.pipelines.private.clients import expected_clients
-from d3.pipelines.private.pricing import class_economics
-from d3.pipelines.private.provider_costs import gpu_classes, provider_offers
+from d3.pipelines.private.pricing import grid_class_margins
+from d3.pipelines.private.provider_costs import provider_offers
 from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.demand import expected_demand
 from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
@@ -196,13 +196,10 @@ def _private_samples(run: _Run) -> _LineSamples:
         simulations=plan.stochastic.simulations_per_run, noise=plan.stochastic.outcome_noise)
     series = _collected(run, lambda a, b: simulate_clients(ctx, a, b),
                         lambda chunk: client_chunk_result(ctx, chunk))
-    pricing = reference_operator("private_tap", i.operators["private_tap"],
-                                 i.variables).pricing_policy.private_tap
-    weights = pricing.vendor_weights.model_dump()
-    margins = {}
-    for gpu in sorted(gpu_classes(offers)):
-        e = class_economics(offers, gpu, pricing, weights)
-        margins[gpu] = ClassMargin(e.margin_vendor_pct, e.margin_pct_vs_median)
+    margins = {g: {gpu: ClassMargin(*m) for gpu, m in classes.items()}
+               for g, classes in grid_class_margins(
+                   offers, i.operators["private_tap"], i.variables,
+                   range(grid_size(i.variables))).items()}
 
     def expected(g: int) -> Series:
         return expected_clients(block_client_inputs(ctx, reference_values(i.variables, g)))
@@ -260,7 +257,7 @@ def _criteria(run: _Run, g: int, rows: np.ndarray, kpis, reference: Series,
         reference=reference, kpi_samples={m: v for m, (_, v) in kpis.items()},
         public_active=pub["active_customers"] if pub else None,
         private_active=pri["active_clients"] if pri else None,
-        private_margins=clients.extra if clients else None,
+        private_margins=clients.extra[g] if clients else None,
         capacity_violations=pub["capacity_violations"] if pub else None,
         autoscaler_rows=_autoscaler_rows(run, g, pub, demand) if demand else None)
 

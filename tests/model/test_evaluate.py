@@ -129,3 +129,30 @@ def test_a_cash_buffer_swept_by_the_grid_sets_each_grid_points_floor(tmp_path):
     assert {("cash buffer 20,000" in d) for d in floors.values()} == {True, False}
     inputs = model_inputs(root / "inputs", root / "params.yaml")
     assert json.loads(json_text(evaluate(inputs).acceptance)) == written
+
+
+def test_a_markup_swept_by_the_grid_is_judged_at_each_grid_points_value(tmp_path):
+    from tests.helpers import copy_minimal, edit_csv, invoke
+
+    # The private markup becomes a grid axis 20 / 40 (× the 3 margins = 6 grid points): each
+    # grid point's private margin criterion shows its own margins, not the reference's.
+    root = copy_minimal(tmp_path / "tree")
+
+    def markup_on_the_grid(header, rows):
+        rows[:] = [r for r in rows if r["variable_id"] != "priv_markup"]
+        rows.append({"variable_id": "priv_markup", "scope": "private_tap",
+                     "path": "pricing_policy.private_tap.markup_pct", "type": "numeric",
+                     "unit": "pct", "min": "20", "max": "40", "step": "20", "default": "20",
+                     "treatment": "low_to_high", "notes": ""})
+
+    edit_csv(root / "inputs/variables/private_tap.csv", markup_on_the_grid)
+    out = tmp_path / "out"
+    result = invoke("run", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    written = json.loads((out / "acceptance.json").read_text(encoding="utf-8"))
+    details = {next(c["detail"] for c in v["criteria"] if c["name"] == "private_margin_per_class")
+               for v in written["grid"].values()}
+    assert len(details) == 2  # markup 20 % and 40 % give two different sets of margins
+    inputs = model_inputs(root / "inputs", root / "params.yaml")
+    assert json.loads(json_text(evaluate(inputs).acceptance)) == written

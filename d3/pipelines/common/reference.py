@@ -20,5 +20,7 @@ def configured(scope: str, operator_dump: Mapping[str, Any], overrides: Mapping[
 
 
 def reference_operator(scope: str, operator_dump: Mapping[str, Any],
-                       variables: Sequence[Variable]):
-    return configured(scope, operator_dump, reference_overrides(variables, scope))
+                       variables: Sequence[Variable], grid_index: int | None = None):
+    """The tap's reference operator; at grid point ``grid_index`` when given (its
+    ``low_to_high`` variables at that point), else at their defaults."""
+    return configured(scope, operator_dump, reference_overrides(variables, scope, grid_index))

@@ -90,3 +90,22 @@ def vendor_scores(offers: Sequence[ProviderOffer], gpu: str,
 def recommended_vendor(offers: Sequence[ProviderOffer], gpu: str,
                        weights: Mapping[str, float]) -> VendorScore:
     return vendor_scores(offers, gpu, weights)[0]
+
+
+def grid_class_margins(offers, private_dump, variables, grid_points
+                       ) -> dict[int, dict[str, tuple[float, float]]]:
+    """Per grid point and GPU class: ``(margin_vendor_pct, margin_pct_vs_median)`` of the
+    grid point's reference operator (a ``low_to_high`` markup differs by grid point), which
+    the private margin criterion judges."""
+    from d3.pipelines.common.reference import reference_operator
+
+    out = {}
+    for g in grid_points:
+        pricing = reference_operator("private_tap", private_dump, variables,
+                                     g).pricing_policy.private_tap
+        weights = pricing.vendor_weights.model_dump()
+        out[g] = {}
+        for gpu in sorted({o.gpu for o in offers}):
+            e = class_economics(offers, gpu, pricing, weights)
+            out[g][gpu] = (e.margin_vendor_pct, e.margin_pct_vs_median)
+    return out
