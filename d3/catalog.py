@@ -210,7 +210,11 @@ def read_plan(path: Path) -> ResolvedPlan:
 
 
 def read_market(path: Path) -> Market:
-    doc = _json(path)
+    return market_of(_json(path))
+
+
+def market_of(doc: Mapping[str, Any]) -> Market:
+    """The typed market of a ``validated/market.json`` document (no I/O)."""
     return Market(
         eur_usd_fx_rate=doc["market_env"]["finance"]["eur_usd_fx_rate"]["value"],
         channels={c["channel_id"]: c for c in doc["ads_channels"]},

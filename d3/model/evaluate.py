@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from d3.acceptance import ClassMargin, Criterion, acceptance_document, grid_criteria
+from d3.catalog import Market, market_of
 from d3.consolidate import (
     GeneralConfigs,
     grid_kpis,
@@ -92,12 +93,16 @@ class _Run:
     max_concurrency: int
 
     @property
-    def fx(self) -> float:
-        return self.inputs.market["market_env"]["finance"]["eur_usd_fx_rate"]["value"]
+    def market(self) -> Market:
+        return market_of(self.inputs.market)
 
     @property
-    def channels(self) -> dict[str, Mapping[str, Any]]:
-        return {c["channel_id"]: c for c in self.inputs.market["ads_channels"]}
+    def fx(self) -> float:
+        return self.market.eur_usd_fx_rate
+
+    @property
+    def channels(self) -> Mapping[str, Mapping[str, Any]]:
+        return self.market.channels
 
 
 def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
@@ -216,7 +221,7 @@ def _grid_evaluations(run: _Run, demand: _LineSamples | None, clients: _LineSamp
     grid_points = sorted(set(grid_of.tolist()))
     configs = GeneralConfigs(i.operators["general"], i.variables)
     lines_on = optional_lines(configs, run.blocks, block_ids, grid_points)
-    premiums = {x["insurer_id"]: x["annual_premium_eur"] for x in i.market["insurances"]}
+    premiums = run.market.premiums
     driver = i.plan.consolidation.overhead_allocation_driver
     out = {}
     for g in grid_points:
