@@ -410,6 +410,28 @@ def grid_point_values(variables: Sequence[Variable], grid_index: int) -> dict[st
     return {v.variable_id: out[v.variable_id] for v in axes}
 
 
+_UNIT_SUFFIX = {"pct": "%", "eur": " EUR", "eur_per_month": " EUR/month", "hours": " h",
+                "months": " months", "tokens": " tokens"}
+
+
+def grid_label(variables: Sequence[Variable], grid_index: int) -> str:
+    """The knob values that define grid point ``grid_index``, e.g. ``pub_target_margin=45%``
+    (``low_to_high`` variables in file order, joined by ``, ``; ``base`` when the plan has no
+    grid axis). The one name a grid point carries in every table, chart and CSV."""
+    values = grid_point_values(variables, grid_index)
+    if not values:
+        return "base"
+    units = {v.variable_id: v.unit for v in grid_variables(variables)}
+    return ", ".join(f"{vid}={_label_value(x)}{_UNIT_SUFFIX.get(units[vid], '')}"
+                     for vid, x in values.items())
+
+
+def _label_value(x: Any) -> str:
+    if isinstance(x, Decimal):
+        return format(x.normalize(), "f")
+    return str(x)
+
+
 def grid_points(variables: Sequence[Variable]) -> list[dict[str, Any]]:
     """All grid points in ``grid_index`` order (cartesian product, last variable fastest)."""
     axes = grid_variables(variables)

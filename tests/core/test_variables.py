@@ -14,6 +14,7 @@ from d3.core.variables import (
     Variable,
     block_values,
     grid_point_values,
+    grid_label,
     grid_points,
     grid_size,
     parse_variable,
@@ -409,3 +410,14 @@ def test_a_beta_with_too_wide_an_sd_stops_validation_with_exit_2(tmp_path):
     assert f"{SD_FILE}:row 3 (pub_churn): no beta on [2, 8] has mean 5 and sd 3.5: sd must be " \
         "below √((mean − min)(max − mean)) = 3 — set sd below 3, or widen [min, max] around " \
         "the default" in result.stderr
+
+
+def test_grid_label_names_each_grid_point_by_its_knob_values():
+    a = replace(numeric("a", "1.5", "2.5", "1", "1.5", treatment="low_to_high", scope="general"),
+                unit="pct")
+    b = replace(numeric("b", "10", "30", "10", "10", treatment="low_to_high"), unit="eur")
+    fixed = numeric("c", "0", "5", "1", "3")
+    # Grid index 4 = a's second value (4 // 3 = 1 → 2.5) and b's second (4 % 3 = 1 → 20).
+    assert grid_label([a, fixed, b], 4) == "a=2.5%, b=20 EUR"
+    assert grid_label([a, fixed, b], 0) == "a=1.5%, b=10 EUR"
+    assert grid_label([fixed], 0) == "base"  # no low_to_high axis: one grid point
