@@ -17,7 +17,7 @@ from d3.consolidation import (
     grid_tables,
 )
 from d3.core.runner import StageIO, selected_pipelines
-from d3.core.variables import reference_values
+from d3.core.variables import grid_label, reference_values
 from d3.finance.loan import loan_schedule
 from d3.finance.tables import (
     BALANCE_SHEET_PERCENTILES,
@@ -29,7 +29,7 @@ from d3.finance.tables import (
     kpi_columns,
     monthly_columns,
 )
-from d3.io.writers import fmt_float, write_csv, write_json, write_parquet, write_text_atomic
+from d3.io.writers import fmt_float, write_json, write_parquet, write_text_atomic
 from d3.report.consolidated_summary import summary_document, summary_markdown
 
 FAN_COLUMNS = ("month", "p10", "p50", "p90")
@@ -69,19 +69,19 @@ def run(io: StageIO) -> None:
         return [row for t in tables.values() for row in getattr(t, name)]
 
     _write_loan(io)
-    write_csv(io.out("pnl_by_month"), monthly_columns(pnl, pnl, qs), joined("pnl"))
-    write_csv(io.out("pnl_by_year"), YEAR_COLUMNS, joined("years"))
-    write_csv(io.out("cashflow_by_month"), monthly_columns(cash, cash, qs), joined("cash"))
-    write_csv(io.out("vat_set_aside"), (*monthly_columns(VAT_SERIES, (), qs), "policy"),
-              joined("vat"))
-    write_csv(io.out("balance_sheet_by_month"),
-              monthly_columns(BALANCE_SHEET_SERIES, BALANCE_SHEET_PERCENTILES, qs),
-              joined("balance_sheet"))
-    write_csv(io.out("break_even_targets"), BREAK_EVEN_COLUMNS, joined("break_even"))
-    write_csv(io.out("consolidated_kpis"), kpi_columns(qs), joined("kpi_rows"))
+    io.write_table("pnl_by_month", monthly_columns(pnl, pnl, qs), joined("pnl"))
+    io.write_table("pnl_by_year", YEAR_COLUMNS, joined("years"))
+    io.write_table("cashflow_by_month", monthly_columns(cash, cash, qs), joined("cash"))
+    io.write_table("vat_set_aside", (*monthly_columns(VAT_SERIES, (), qs), "policy"),
+                   joined("vat"))
+    io.write_table("balance_sheet_by_month",
+                   monthly_columns(BALANCE_SHEET_SERIES, BALANCE_SHEET_PERCENTILES, qs),
+                   joined("balance_sheet"))
+    io.write_table("break_even_targets", BREAK_EVEN_COLUMNS, joined("break_even"))
+    io.write_table("consolidated_kpis", kpi_columns(qs), joined("kpi_rows"))
     for t in tables.values():
         for name, rows in t.fans.items():
-            write_csv(io.out(name), FAN_COLUMNS, rows)
+            io.write_table(name, FAN_COLUMNS, rows)
     _write_summary(io, c, tables)
     write_json(io.out("metrics"), {f"grid_{g}": t.metrics for g, t in tables.items()})
     write_json(io.out("consolidated_expected"), {"horizon_months": c.horizon,
@@ -98,7 +98,7 @@ def _write_loan(io: StageIO) -> None:
                          interest_rate_pct_flat=general.loan.interest_rate_pct_flat,
                          grace_period_months=general.loan.grace_period_months,
                          repayment=general.loan.repayment)
-    write_csv(io.out("loan_schedule"), LOAN_COLUMNS, [
+    io.write_table("loan_schedule", LOAN_COLUMNS, [
         [str(m + 1), *(fmt_float(float(getattr(loan, f)[m]), 2) for f in LOAN_COLUMNS[1:])]
         for m in range(len(loan.payment))])
 
@@ -106,7 +106,8 @@ def _write_loan(io: StageIO) -> None:
 def _write_summary(io: StageIO, c: Consolidation, tables: dict[int, GridTables]) -> None:
     lines = selected_pipelines(io.roots, io.options)
     doc = summary_document(
-        grid={str(g): t.summary for g, t in tables.items()}, lines=list(lines),
+        grid={str(g): {**t.summary, "grid_label": grid_label(c.configs.variables, g)}
+              for g, t in tables.items()}, lines=list(lines),
         horizon=c.horizon, months=c.months, variables_report=io.load("variables_report").doc,
         public_prices=io.load("public_price_card").doc if "public" in lines else None,
         private_pricing=io.load("private_pricing").doc if "private" in lines else None,

@@ -9,7 +9,7 @@ from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
-from d3.io.writers import write_csv, write_json
+from d3.io.writers import write_json
 from d3.pipelines.private.client_blocks import (
     ClientContext,
     block_client_inputs,
@@ -54,7 +54,7 @@ def run(io: StageIO) -> None:
         summary[str(g)] = {"sell_eur_hr": inp.sell_eur_hr, "cost_eur_hr": inp.cost_eur_hr,
                            "fees_eur_per_client_month": inp.fees_eur_per_client_month,
                            "expected": {k: v[0].tolist() for k, v in expected.items()}}
-    write_csv(io.out("private_customers_by_month"), customers_columns(percentiles), rows)
+    io.write_table("private_customers_by_month", customers_columns(percentiles), rows)
     write_json(io.out("private_clients"),
                {"months": months, "horizon_months": horizon, "grid": summary})
 

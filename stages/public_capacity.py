@@ -9,7 +9,7 @@ import numpy as np
 from d3.catalog import operator_dump
 from d3.core.runner import StageIO
 from d3.core.variables import overrides_of, reference_values
-from d3.io.writers import write_csv, write_csv_rows_atomic, write_json
+from d3.io.writers import write_json
 from d3.pipelines.common.reference import configured
 from d3.pipelines.public.capacity_tables import (
     BY_MONTH_COLUMNS,
@@ -103,13 +103,13 @@ def run(io: StageIO) -> None:
         reference = fleet(inp, np.array(point.expected_tokens_demanded))
         margin_out += margin_rows(int(g), inp, reference, horizon, hours)
         plan_summary[g] = fleet_summary(res, f"p{path_key}", peak_month)
-    write_csv(io.out("public_capacity_plan"), PLAN_COLUMNS, plan_rows)
-    write_csv(io.out("public_autoscaling_kpis"), KPI_COLUMNS, kpi_out)
-    write_csv_rows_atomic(io.out("public_scaling_events"), EVENT_CSV_COLUMNS,
-                          (row for g, runs in events_out for row in event_rows(g, runs)))
-    write_csv(io.out("public_capacity_by_month"), BY_MONTH_COLUMNS, month_rows)
-    write_csv(io.out("public_unserved_by_month"), UNSERVED_COLUMNS, unserved_out)
-    write_csv(io.out("public_margin_by_model"), MARGIN_COLUMNS, margin_out)
+    io.write_table("public_capacity_plan", PLAN_COLUMNS, plan_rows)
+    io.write_table("public_autoscaling_kpis", KPI_COLUMNS, kpi_out)
+    io.write_table("public_scaling_events", EVENT_CSV_COLUMNS,
+                   (row for g, runs in events_out for row in event_rows(g, runs)), stream=True)
+    io.write_table("public_capacity_by_month", BY_MONTH_COLUMNS, month_rows)
+    io.write_table("public_unserved_by_month", UNSERVED_COLUMNS, unserved_out)
+    io.write_table("public_margin_by_model", MARGIN_COLUMNS, margin_out)
     write_json(io.out("public_capacity"), {"hours_in_month": hours, "grid": plan_summary})
 
 

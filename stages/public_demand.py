@@ -9,7 +9,7 @@ from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
-from d3.io.writers import write_csv, write_json
+from d3.io.writers import write_json
 from d3.pipelines.public.demand import SERIES, DemandInputs, expected_demand
 from d3.pipelines.public.demand_blocks import (
     DemandContext,
@@ -87,8 +87,8 @@ def run(io: StageIO) -> None:
             "percentile_tokens_demanded": {str(q): pct["tokens_demanded"][i].tolist()
                                            for i, q in enumerate(percentiles)},
         }
-    write_csv(io.out("public_customers_by_month"), customers_columns(percentiles), customer_rows)
-    write_csv(io.out("public_scenarios"), SCENARIO_COLUMNS, scenario_out)
+    io.write_table("public_customers_by_month", customers_columns(percentiles), customer_rows)
+    io.write_table("public_scenarios", SCENARIO_COLUMNS, scenario_out)
     write_json(io.out("public_demand"), {
         "months": months, "horizon_months": horizon, "percentiles": percentiles,
         "calendar": list(calendar), "grid": summary,

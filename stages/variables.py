@@ -14,7 +14,7 @@ from d3.core.samples import (
     transcript_rows,
 )
 from d3.core.validator import resolved_seeds
-from d3.io.writers import write_csv, write_json, write_parquet
+from d3.io.writers import write_json, write_parquet
 from d3.models.plan import Plan
 
 SCOPES = ("general", "public_tap", "private_tap")
@@ -44,7 +44,7 @@ def run(io: StageIO) -> None:
     dumps = {s: operator_dump(operators[s]) for s in SCOPES}
     renormalised = allocation_warnings(variables, dumps, values)
     transcript = transcript_rows(variables, space, values)
-    write_csv(io.out("variable_draws"), TRANSCRIPT_HEADER, transcript)
+    io.write_table("variable_draws", TRANSCRIPT_HEADER, transcript)
     write_parquet(io.out("blocks"), block_table(variables, space, values))
     write_json(io.out("variables_report"), {
         "grid_size": space.grid_size,

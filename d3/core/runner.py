@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from d3.catalog import path_template, read
 from d3.core.progress import Emitter, NullEmitter
+from d3.core.variables import grid_label, grid_size
 from d3.io.params import declared_params
+from d3.io.writers import grid_labelled, write_csv, write_csv_rows_atomic
 from d3.registry import STAGES, Roots, Stage
 
 PIPELINES = ("public", "private")
@@ -52,6 +54,19 @@ class StageIO:
         if name not in self.stage.outs and name not in self.stage.outs_no_cache:
             raise KeyError(f"stage {self.stage.name} does not declare the out {name!r}")
         return self.roots.resolve(path_template(name))
+
+    def write_table(self, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                    stream: bool = False) -> None:
+        """Write the CSV out ``name``; a table keyed by ``grid_index`` also gets the grid
+        point's ``grid_label`` (the stage must declare the ``variables`` dep). ``stream``:
+        rows are written as they come (a long table)."""
+        header, rows = grid_labelled(header, rows, self._grid_labels() if "grid_index" in
+                                     header else {})
+        (write_csv_rows_atomic if stream else write_csv)(self.out(name), header, rows)
+
+    def _grid_labels(self) -> dict[int, str]:
+        variables = self.load("variables")
+        return {g: grid_label(variables, g) for g in range(grid_size(variables))}
 
     def params(self) -> dict[str, Any]:
         """The declared ``params.yaml`` keys (read as DVC reads them; plan defaults filled in)."""

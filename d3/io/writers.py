@@ -13,7 +13,7 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -85,6 +85,19 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     for row in rows:
         writer.writerow(row)
     return buf.getvalue()
+
+
+def grid_labelled(header: Sequence[str], rows: Iterable[Sequence[Any]],
+                  labels: Mapping[int, str]) -> tuple[tuple[str, ...], Iterator[list[Any]]]:
+    """``header`` and ``rows`` with a ``grid_label`` column right after ``grid_index`` (the
+    knob values that define the grid point, :func:`d3.core.variables.grid_label`); unchanged
+    when the table has no ``grid_index``. Rows stream through (a long table stays bounded).
+    Raises ``KeyError`` on a grid index without a label."""
+    if "grid_index" not in header or "grid_label" in header:
+        return tuple(header), (list(r) for r in rows)
+    k = list(header).index("grid_index")
+    out = (*header[:k + 1], "grid_label", *header[k + 1:])
+    return out, ([*r[:k + 1], labels[int(r[k])], *r[k + 1:]] for r in rows)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

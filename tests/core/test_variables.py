@@ -13,8 +13,8 @@ from d3.core.errors import Issue
 from d3.core.variables import (
     Variable,
     block_values,
-    grid_point_values,
     grid_label,
+    grid_point_values,
     grid_points,
     grid_size,
     parse_variable,

@@ -12,10 +12,10 @@ Feature: Capacity planner and autoscaler of the Public Tap
 
       Examples:
         | file                             | columns                                                                                                                                                                                                                              |
-        | public_tap_capacity_plan.csv     | model,gpu,avg_tokens_per_hour,peak_tokens_per_hour,tps,cap_tokens_per_hour_per_instance,instances_needed,target_utilization_pct,capacity_violation,grid_index,month,instance_eur_hr,gpu_cost_eur_month                               |
-        | public_tap_capacity_by_month.csv | grid_index,month,model,gpu,tokens,avg_tokens_per_hour,peak_tokens_per_hour,instances_needed,capacity_violation,gpu_cost_eur,tokens_served,unserved_tokens                                                                            |
-        | public_tap_scaling_events.csv    | timestamp,model,gpu,demand_tokens_per_hour,effective_capacity,replicas_prev,replicas_new,reason,util_pct,trace,grid_index                                                                                                            |
-        | public_tap_autoscaling_kpis.csv  | grid_index,model,gpu,trace,scale_events,avg_util_pct,p95_util_pct,sla_violations,violation_minutes,instance_hours,gpu_cost_eur,max_replicas,planner_instance_hours,oracle_instance_hours,planner_max_sufficient,p95_within_tolerance |
+        | public_tap_capacity_plan.csv     | model,gpu,avg_tokens_per_hour,peak_tokens_per_hour,tps,cap_tokens_per_hour_per_instance,instances_needed,target_utilization_pct,capacity_violation,grid_index,grid_label,month,instance_eur_hr,gpu_cost_eur_month                               |
+        | public_tap_capacity_by_month.csv | grid_index,grid_label,month,model,gpu,tokens,avg_tokens_per_hour,peak_tokens_per_hour,instances_needed,capacity_violation,gpu_cost_eur,tokens_served,unserved_tokens                                                                            |
+        | public_tap_scaling_events.csv    | timestamp,model,gpu,demand_tokens_per_hour,effective_capacity,replicas_prev,replicas_new,reason,util_pct,trace,grid_index,grid_label                                                                                                            |
+        | public_tap_autoscaling_kpis.csv  | grid_index,grid_label,model,gpu,trace,scale_events,avg_util_pct,p95_util_pct,sla_violations,violation_minutes,instance_hours,gpu_cost_eur,max_replicas,planner_instance_hours,oracle_instance_hours,planner_max_sufficient,p95_within_tolerance |
 
     Scenario: The capacity plan follows the planner formula on every row
       Given the minimal fixture has been run with "d3 run"
