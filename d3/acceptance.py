@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -82,18 +83,44 @@ def decided(name: str, flags: np.ndarray, reference: bool, min_probability: floa
                      bool(reference), se)
 
 
-def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.ndarray],
-                  kpi_samples: Mapping[str, np.ndarray], public_active: np.ndarray | None,
-                  private_active: np.ndarray | None,
-                  private_margins: Mapping[str, ClassMargin] | None,
-                  capacity_violations: np.ndarray | None,
-                  autoscaler_rows: Sequence[Mapping] | None,
-                  cash_buffer_eur: float = 0.0,
-                  replicate_ids: np.ndarray | None = None) -> list[Criterion]:
-    """Every criterion of one grid point. ``kpi_samples`` are its per-sample KPIs,
-    ``reference`` the reference path's monthly series, ``private_margins`` per GPU class;
-    ``replicate_ids`` (one per sample, same order as every per-sample input) give each
-    probability its between-replicate standard error."""
+@dataclass(frozen=True)
+class GridEvidence:
+    """What one grid point's criteria are judged on, every per-sample array restricted to that
+    grid point's samples in the same order: ``kpis`` (name → ``(samples,)``), ``replicate_ids``
+    ``(samples,)``, the reference path's monthly series ``reference``; the Public Tap's
+    ``public_active`` and ``capacity_violations`` ``(samples, months)`` and its autoscaler KPI
+    rows (``public_tap_autoscaling_kpis.csv`` of this grid point); the Private Tap's
+    ``private_active`` ``(samples, months)`` and class margins. ``None``: the line was not run.
+    Built by the ``acceptance`` stage from files and by :func:`d3.model.evaluate` in memory."""
+
+    reference: Mapping[str, np.ndarray]
+    kpis: Mapping[str, np.ndarray]
+    replicate_ids: np.ndarray | None = None
+    cash_buffer_eur: float = 0.0
+    public_active: np.ndarray | None = None
+    capacity_violations: np.ndarray | None = None
+    autoscaler_rows: Sequence[Mapping] | None = None
+    private_active: np.ndarray | None = None
+    private_margins: Mapping[str, ClassMargin] | None = None
+
+
+def plan_acceptance(evidence: Mapping[int, GridEvidence], targets: Mapping[str, Any], *,
+                    target_util_pct: float, horizon: int) -> dict:
+    """The acceptance document (``acceptance.json``) of every grid point's evidence."""
+    per_grid = {g: grid_criteria(e, targets=targets, target_util_pct=target_util_pct,
+                                 horizon=horizon) for g, e in evidence.items()}
+    return acceptance_document(per_grid, horizon, targets["min_acceptance_probability"])
+
+
+def grid_criteria(e: GridEvidence, *, targets: Mapping[str, Any], target_util_pct: float,
+                  horizon: int) -> list[Criterion]:
+    """Every SPEC §8 criterion of one grid point (``targets``: the plan's ``targets``
+    section; ``target_util_pct``: the autoscaler's target utilisation). ``e.replicate_ids``
+    give each probability its between-replicate standard error."""
+    reference, kpi_samples, replicate_ids = e.reference, e.kpis, e.replicate_ids
+    public_active, private_active = e.public_active, e.private_active
+    capacity_violations, autoscaler_rows = e.capacity_violations, e.autoscaler_rows
+    private_margins, cash_buffer_eur = e.private_margins, e.cash_buffer_eur
     h = slice(0, horizon)
     p_min = targets["min_acceptance_probability"]
 
@@ -142,7 +169,7 @@ def grid_criteria(*, horizon: int, targets: Mapping, reference: Mapping[str, np.
                if float(r["sla_violations"]) > 0]
         out.append(Criterion(
             "autoscaler_p95_util_within_tolerance", not off, None,
-            f"p50 trace: p95 utilisation within {targets['_target_util']:g} ± "
+            f"p50 trace: p95 utilisation within {target_util_pct:g} ± "
             f"{targets['autoscaling_util_tolerance_pct']:g} % on every model; outside: "
             f"{', '.join(off) or 'none'}", not off))
         out.append(Criterion(

@@ -9,7 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from d3.acceptance import ClassMargin, Criterion, acceptance_document, grid_criteria
+from d3.acceptance import (
+    ClassMargin,
+    Criterion,
+    GridEvidence,
+    acceptance_document,
+    grid_criteria,
+)
 from d3.catalog import Market, market_of
 from d3.consolidate import (
     GeneralConfigs,
@@ -249,26 +255,24 @@ def _grid_evaluations(run: _Run, demand: _LineSamples | None, clients: _LineSamp
 def _criteria(run: _Run, g: int, rows: np.ndarray, kpis, reference: Series,
               demand: _LineSamples | None, clients: _LineSamples | None,
               cash_buffer_eur: float) -> list[Criterion]:
-    """SPEC §8 criteria of grid point ``g`` (the ``acceptance`` stage's inputs, in memory)."""
+    """SPEC §8 criteria of grid point ``g`` on the same evidence the ``acceptance`` stage reads
+    from files."""
     i = run.inputs
-    targets = i.plan.targets.model_dump(mode="json")
-    targets["_target_util"] = i.operators["public_tap"]["autoscaling"]["target_utilization_pct"]
     pub = rows_of(demand and demand.series, rows)
     pri = rows_of(clients and clients.series, rows)
-    return grid_criteria(
-        horizon=i.plan.targets.horizon_months, targets=targets,
+    evidence = GridEvidence(
+        reference=reference, kpis={m: v for m, (_, v) in kpis.items()},
+        replicate_ids=(demand or clients).series["replicate_index"][rows],
         cash_buffer_eur=float(cash_buffer_eur),
-        replicate_ids=demand_or(demand, clients).series["replicate_index"][rows],
-        reference=reference, kpi_samples={m: v for m, (_, v) in kpis.items()},
         public_active=pub["active_customers"] if pub else None,
-        private_active=pri["active_clients"] if pri else None,
-        private_margins=clients.extra[g] if clients else None,
         capacity_violations=pub["capacity_violations"] if pub else None,
-        autoscaler_rows=_autoscaler_rows(run, g, pub, demand) if demand else None)
-
-
-def demand_or(demand: _LineSamples | None, clients: _LineSamples | None) -> _LineSamples:
-    return demand if demand is not None else clients
+        autoscaler_rows=_autoscaler_rows(run, g, pub, demand) if demand else None,
+        private_active=pri["active_clients"] if pri else None,
+        private_margins=clients.extra[g] if clients else None)
+    return grid_criteria(
+        evidence, targets=i.plan.targets.model_dump(mode="json"),
+        target_util_pct=i.operators["public_tap"]["autoscaling"]["target_utilization_pct"],
+        horizon=i.plan.targets.horizon_months)
 
 
 def _autoscaler_rows(run: _Run, g: int, pub: Series, demand: _LineSamples) -> list[dict]:

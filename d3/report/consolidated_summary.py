@@ -53,8 +53,8 @@ def summary_markdown(doc: Mapping[str, Any]) -> str:
              f"Lines: {', '.join(doc['pipelines'])}; horizon {doc['horizon_months']} months, loan "
              f"term {doc['term_months']} months; {doc['sample_space']['samples']} samples.", ""]
     for g, info in doc["grid"].items():
-        lines += [f"## Grid point {g}: {info['grid_label']}", "", "| metric | unit | p10 | p50 | p90 | mean |",
-                  "|---|---|---:|---:|---:|---:|"]
+        lines += [f"## Grid point {g}: {info['grid_label']}", "",
+                  "| metric | unit | p10 | p50 | p90 | mean |", "|---|---|---:|---:|---:|---:|"]
         for metric, k in info["kpis"].items():
             lines.append(f"| {metric} | {k['unit']} | {_fmt(k.get('p10'), k['unit'])} | "
                          f"{_fmt(k.get('p50'), k['unit'])} | {_fmt(k.get('p90'), k['unit'])} | "

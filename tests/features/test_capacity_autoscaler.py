@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from d3.acceptance import Criterion, grid_criteria
+from d3.acceptance import Criterion, GridEvidence, grid_criteria
 from d3.core.errors import ValidationError
 from d3.pipelines.public.capacity import (
     CapacityPolicy,
@@ -59,15 +59,16 @@ def judged(*, capacity_violations: np.ndarray | None = None,
     """The acceptance criteria of one grid point whose only sample is the path given (the
     cash criterion, always present, is fed a neutral zero)."""
     targets = {"min_acceptance_probability": 0.9, "private_growth_required": False,
-               "min_cash_eur": 0.0, "_target_util": target_util_pct,
+               "min_cash_eur": 0.0,
                "autoscaling_util_tolerance_pct": tolerance_pct}
     reference = {"closing_cash_eur": np.zeros(1)}
     if capacity_violations is not None:
         reference["expected_violations"] = capacity_violations[0]
-    out = grid_criteria(horizon=len(reference.get("expected_violations", [0])), targets=targets,
-                        reference=reference, kpi_samples={"min_cash_eur": np.zeros(1)},
-                        public_active=None, private_active=None, private_margins=None,
-                        capacity_violations=capacity_violations, autoscaler_rows=autoscaler_rows)
+    evidence = GridEvidence(reference=reference, kpis={"min_cash_eur": np.zeros(1)},
+                            capacity_violations=capacity_violations,
+                            autoscaler_rows=autoscaler_rows)
+    out = grid_criteria(evidence, targets=targets, target_util_pct=target_util_pct,
+                        horizon=len(reference.get("expected_violations", [0])))
     return {c.name: c for c in out}
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from d3.acceptance import decided, grid_criteria, non_decreasing
+from d3.acceptance import GridEvidence, decided, grid_criteria, non_decreasing
 from d3.consolidate import autoscaler_kpis, public_kpis
 from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.tables import break_even_rows, year_rows
@@ -116,18 +116,18 @@ def _criteria(**over):
     targets = {"min_acceptance_probability": 0.9, "public_growth_min_mom_pct": 0,
                "private_growth_required": False, "private_margin_threshold_pct": 20,
                "min_dscr": 1.2, "min_cash_eur": 0, "autoscaling_util_tolerance_pct": 15,
-               "_target_util": 70, "public_realised_margin_min_pct": None, **over}
+               "public_realised_margin_min_pct": None, **over}
     kpis = {"min_dscr_t12": np.array([2.0] * 10), "min_free_cash_eur": np.arange(10) * 1000.0,
             "public_realised_margin_pct": np.array([-50.0] * 5 + [10.0] * 5)}
     rows = [{"model": "A", "trace": "p50", "p95_within_tolerance": "true",
              "sla_violations": "0", "planner_max_sufficient": "true"},
             {"model": "B", "trace": "p50", "p95_within_tolerance": "true",
              "sla_violations": "42", "planner_max_sufficient": "false"}]
-    return {c.name: c for c in grid_criteria(
-        horizon=h, targets=targets, reference=reference, kpi_samples=kpis,
-        public_active=np.tile([1.0, 2.0, 3.0], (10, 1)), private_active=None,
-        private_margins=None, capacity_violations=np.zeros((10, h)), autoscaler_rows=rows,
-        cash_buffer_eur=5000)}
+    evidence = GridEvidence(reference=reference, kpis=kpis, cash_buffer_eur=5000,
+                            public_active=np.tile([1.0, 2.0, 3.0], (10, 1)),
+                            capacity_violations=np.zeros((10, h)), autoscaler_rows=rows)
+    return {c.name: c for c in grid_criteria(evidence, targets=targets, target_util_pct=70,
+                                             horizon=h)}
 
 
 def test_cash_criterion_counts_the_buffer_and_sla_is_judged_on_every_model():
