@@ -409,6 +409,13 @@ ENTRIES: tuple[Entry, ...] = (
     _csv("plot_customers", f"{OUT}/plots/active_customers.csv", read=False),
     # acceptance
     _e("acceptance", f"{OUT}/acceptance.json", "json", dict, _json),
+    # sensitivity
+    _csv("sensitivity_tornado", f"{OUT}/sensitivity_tornado.csv"),
+    _csv("sensitivity_sobol", f"{OUT}/sensitivity_sobol.csv"),
+    _csv("sensitivity_ranks", f"{OUT}/sensitivity_rank_correlation.csv"),
+    _csv("sensitivity_convergence", f"{OUT}/sensitivity_convergence.csv"),
+    _e("sensitivity_summary", f"{OUT}/sensitivity_summary.json", "json", dict, _json),
+    _e("sensitivity_charts", f"{OUT}/sensitivity_charts", "png-dir"),
     # report
     _e("financial_plan", f"{OUT}/financial_plan_v3.md", "markdown"),
     _e("charts", f"{OUT}/charts", "png-dir"),

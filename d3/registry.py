@@ -94,6 +94,7 @@ VALIDATED = ("plan", "operator_general", "operator_public_tap", "operator_privat
              "gpu_catalog", "market", "variables", "gpu_offers", "validation_report",
              "inputs_sha256")
 OPERATORS = ("operator_general", "operator_public_tap", "operator_private_tap")
+VALIDATED_DOCS = ("plan", *OPERATORS, "gpu_catalog", "market", "variables")
 
 STAGES: tuple[Stage, ...] = (
     Stage(
@@ -213,6 +214,17 @@ STAGES: tuple[Stage, ...] = (
         )),),
         outs=(),
         outs_no_cache=("acceptance",),
+    ),
+    Stage(
+        name="sensitivity",
+        desc="What drives the result: tornado, Sobol indices, rank correlations, convergence.",
+        # The model is rebuilt from the inputs tree (overrides are validated like the files),
+        # but everything it uses is in the validated documents: depending on those, a
+        # comment-only edit does not rerun the analysis.
+        deps=(*VALIDATED_DOCS, "blocks", "consolidated_sample_kpis"),
+        params=(ParamsRef("{params}", ("sensitivity",)),),
+        outs=("sensitivity_tornado", "sensitivity_sobol", "sensitivity_ranks",
+              "sensitivity_convergence", "sensitivity_summary", "sensitivity_charts"),
     ),
     Stage(
         name="report",

@@ -65,7 +65,8 @@ def market_document(v: ValidatedInputs) -> dict[str, Any]:
 
 
 def plan_document(v: ValidatedInputs) -> dict[str, Any]:
-    return {"plan": v.plan.model_dump(mode="json"), "seeds": v.seeds,
+    # The sensitivity settings are read by the sensitivity stage alone (its own params).
+    return {"plan": v.plan.model_dump(mode="json", exclude={"sensitivity"}), "seeds": v.seeds,
             "seed_sources": v.seed_sources}
 
 

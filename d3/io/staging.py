@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from d3.catalog import ENTRIES
 from d3.core.errors import Issue, ValidationError
 from d3.core.interrupts import interrupts_ignored
 from d3.registry import STAGES
@@ -82,7 +83,9 @@ def artefact_paths() -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(files), tuple(dirs)
 
 
-DIRECTORY_OUTS = frozenset({"charts"})  # registry outs that are directories of charts
+# Registry outs that are directories (of charts), from the catalog's formats.
+DIRECTORY_OUTS = frozenset(e.path.removeprefix("{out}/") for e in ENTRIES
+                           if e.format == "png-dir" and e.path.startswith("{out}/"))
 
 
 def foreign_entries(directory: Path) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
-from d3.core.variables import grid_size, overrides_of, reference_values
+from d3.core.variables import block_values, grid_size, overrides_of, reference_values
 from d3.model.inputs import ModelInputs
 from d3.models.operator import GeneralOperator
 from d3.pipelines.common.catalog import catalog_from_document
@@ -83,7 +84,7 @@ class Evaluation:
 
     @property
     def accepted(self) -> bool:
-        return bool(self.acceptance["accepted"])
+        return bool(self.acceptance.get("accepted", False))
 
 
 @dataclass(frozen=True)
@@ -113,15 +114,23 @@ class _Run:
 
 def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
              pipelines: Sequence[str] | None = None, max_concurrency: int = 1,
-             keep_series: bool = False, paths: bool = False) -> Evaluation:
+             keep_series: bool = False, paths: bool = False,
+             blocks: Sequence[Mapping[str, Any]] | None = None,
+             criteria: bool = True) -> Evaluation:
     """The plan of ``inputs`` (with ``overrides``, ``FILE:key`` → value, see
     :meth:`ModelInputs.with_overrides`) evaluated in memory: the same numbers ``d3 run``
     writes to ``consolidated_kpis.parquet`` and ``acceptance.json``. ``pipelines`` defaults to
     the plan's ``run.pipelines``; ``keep_series`` keeps each line's per-sample monthly series
     in the result (memory ∝ samples × months); ``paths`` adds the statement series' monthly
-    percentile paths (≈ 60 % of a 2 000-sample evaluation's time, so off in knob loops). Raises
-    :class:`d3.core.errors.ValidationError` on a bad override or line name."""
-    run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency)
+    percentile paths (≈ 60 % of a 2 000-sample evaluation's time, so off in knob loops).
+    ``blocks``: the random variables' values given explicitly, one mapping ``variable_id →
+    value`` (a value on the variable's step grid, as :func:`d3.core.variables.random_draw`
+    returns) per replicate of a plan with one grid point — the replicates' count is
+    ``len(blocks)``; a sampling design (Sobol/Saltelli) evaluates its rows this way, each row
+    with ``simulations_per_run`` outcome-noise paths. ``criteria=False`` skips the acceptance
+    criteria (and the autoscaler they need): ``acceptance`` is then ``{}``. Raises
+    :class:`d3.core.errors.ValidationError` on a bad override, line name or block."""
+    run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency, blocks)
     plan = run.inputs.plan
     lines = tuple(plan.run.pipelines if pipelines is None else pipelines)
     unknown = sorted(set(lines) - {"public", "private"})
@@ -130,27 +139,48 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
                                      "not public or private", "pass public, private or both")])
     demand = _public_samples(run) if "public" in lines else None
     clients = _private_samples(run) if "private" in lines else None
-    per_grid = _grid_evaluations(run, demand, clients, paths)
+    per_grid = _grid_evaluations(run, demand, clients, paths, criteria)
     doc = acceptance_document({g: e.criteria for g, e in per_grid.items()},
                               plan.targets.horizon_months,
-                              plan.targets.min_acceptance_probability)
+                              plan.targets.min_acceptance_probability) if criteria else {}
     kept = (demand and demand.series, clients and clients.series) if keep_series else (None, None)
     return Evaluation(per_grid, doc, *kept)
 
 
-def _prepared(inputs: ModelInputs, max_concurrency: int) -> _Run:
+def _prepared(inputs: ModelInputs, max_concurrency: int,
+              given: Sequence[Mapping[str, Any]] | None = None) -> _Run:
     plan = inputs.plan
-    space = SampleSpace(grid_size(inputs.variables), plan.run.random_runs_per_simulation,
-                        plan.stochastic.simulations_per_run)
-    values = all_blocks_values(inputs.variables, inputs.seeds, space,
-                               chunk_blocks=plan.run.chunk_blocks,
-                               max_concurrency=max_concurrency)
+    grid = grid_size(inputs.variables)
+    if given is None:
+        space = SampleSpace(grid, plan.run.random_runs_per_simulation,
+                            plan.stochastic.simulations_per_run)
+        values = all_blocks_values(inputs.variables, inputs.seeds, space,
+                                   chunk_blocks=plan.run.chunk_blocks,
+                                   max_concurrency=max_concurrency)
+    else:
+        space = SampleSpace(1, len(given), plan.stochastic.simulations_per_run)
+        values = _given_values(inputs, grid, given)
     # The values as the stages read them from samples/blocks.parquet (same types).
     blocks = tuple(block_table(inputs.variables, space, values).to_pylist())
     general = GeneralOperator.model_validate(inputs.operators["general"])
     return _Run(inputs, blocks, space.replicates, general,
                 max(plan.targets.horizon_months, general.loan.term_months),
                 int(general.calendar.hours_in_month), max_concurrency)
+
+
+def _given_values(inputs: ModelInputs, grid: int,
+                  given: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each replicate's values: the plan's draws with the ``random`` variables in ``given``."""
+    random_ids = {v.variable_id for v in inputs.variables if v.treatment == "random"}
+    unknown = sorted({k for row in given for k in row} - random_ids)
+    if grid != 1 or unknown or not given:
+        raise ValidationError([Issue(
+            "evaluate", "blocks", f"explicit blocks need a plan with one grid point (has {grid}) "
+            f"and random variables only (unknown or not random: {unknown or 'none'}; "
+            f"{len(given)} blocks)", "fix the low_to_high variables with overrides, pass only "
+            f"random variable ids: {sorted(random_ids)}")])
+    return [{**block_values(inputs.variables, inputs.seeds, 0, r), **row}
+            for r, row in enumerate(given)]
 
 
 @dataclass(frozen=True)
@@ -184,7 +214,7 @@ def _public_samples(run: _Run) -> _LineSamples:
         eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["public_tap"],
         simulations=plan.stochastic.simulations_per_run, hours_in_month=run.hours,
         horizon_months=plan.targets.horizon_months, noise=plan.stochastic.outcome_noise)
-    series = _collected(run, lambda a, b: simulate_demand(ctx, a, b),
+    series = _collected(run, partial(simulate_demand, ctx),
                         lambda chunk: demand_chunk_result(ctx, chunk))
 
     def expected(g: int) -> Series:
@@ -205,7 +235,7 @@ def _private_samples(run: _Run) -> _LineSamples:
         operator_dump=i.operators["private_tap"], offers=offers, channels=run.channels,
         eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["private_tap"],
         simulations=plan.stochastic.simulations_per_run, noise=plan.stochastic.outcome_noise)
-    series = _collected(run, lambda a, b: simulate_clients(ctx, a, b),
+    series = _collected(run, partial(simulate_clients, ctx),
                         lambda chunk: client_chunk_result(ctx, chunk))
     margins = {g: {gpu: ClassMargin(*m) for gpu, m in classes.items()}
                for g, classes in grid_class_margins(
@@ -219,7 +249,7 @@ def _private_samples(run: _Run) -> _LineSamples:
 
 
 def _grid_evaluations(run: _Run, demand: _LineSamples | None, clients: _LineSamples | None,
-                      paths: bool) -> dict[int, GridEvaluation]:
+                      paths: bool, criteria: bool) -> dict[int, GridEvaluation]:
     i = run.inputs
     ref = (demand or clients).series
     grid_of, rep_of = ref["grid_index"], ref["replicate_index"]
@@ -244,9 +274,9 @@ def _grid_evaluations(run: _Run, demand: _LineSamples | None, clients: _LineSamp
                          i.plan.targets.horizon_months, min_dscr=i.plan.targets.min_dscr,
                          cash_buffer_eur=general.reserves.cash_buffer_eur,
                          distributions=lines_on.distributions)
-        criteria = _criteria(run, g, rows, kpis, reference, demand, clients,
-                             general.reserves.cash_buffer_eur)
-        out[g] = GridEvaluation(kpis, rep_of[rows], reference, criteria,
+        judged = _criteria(run, g, rows, kpis, reference, demand, clients,
+                           general.reserves.cash_buffer_eur) if criteria else []
+        out[g] = GridEvaluation(kpis, rep_of[rows], reference, judged,
                                 percentile_paths(results, lines_on, i.plan.stochastic.percentiles)
                                 if paths else None)
     return out

@@ -124,7 +124,8 @@ def _from_raw(raw: RawInputs, seed: int | None) -> ModelInputs:
     v = validated_inputs(raw, seed_override=seed)
     plan = _as_written(plan_document(v))
     return ModelInputs(
-        plan=Plan.model_validate(plan["plan"]), seeds=plan["seeds"],
+        plan=Plan.model_validate({**plan["plan"], "sensitivity": _as_written(
+            v.plan.sensitivity.model_dump(mode="json"))}), seeds=plan["seeds"],
         operators={s: _as_written(v.operator(s).model_dump(mode="json")) for s in SCOPES},
         catalog=_as_written(catalog_document(catalog_from_validated(v))),
         market=_as_written(market_document(v)),

@@ -78,6 +78,33 @@ class Logging(Strict):
     level: Literal["debug", "info", "warning"] = "info"
 
 
+class SensitivityKey(Strict):
+    """An operator or params key swung in the tornado: ``key`` in ``dvc exp run -S`` syntax
+    (``FILE:dotted.key``), swung to ``low`` and ``high`` with everything else central."""
+
+    key: Annotated[str, Field(pattern=r"^(params\.yaml|inputs/operator/(general|public_tap|"
+                                      r"private_tap)\.yaml):[A-Za-z0-9_.]+$")]
+    low: float | int | bool | str
+    high: float | int | bool | str
+
+
+class Sensitivity(Strict):
+    """What the ``sensitivity`` stage evaluates (issue 16). Not part of ``validated/plan.json``:
+    changing it reruns only that stage."""
+
+    tornado: bool = True
+    # Outcome-noise paths per tornado evaluation: replicates × simulations (every variable is
+    # fixed in a tornado evaluation, so replicates differ only in outcome noise).
+    replicates: PosInt = 4
+    simulations_per_evaluation: PosInt = 100
+    extra_keys: list[SensitivityKey] = []
+    # Variance-based (Sobol) indices over the random variables: Saltelli's scheme evaluates
+    # base_samples × (variables + 2) parameter sets, each with sobol_simulations noise paths.
+    sobol: bool = True
+    sobol_base_samples: Annotated[int, Field(ge=8, le=65_536)] = 64
+    sobol_simulations: PosInt = 20
+
+
 class Plan(Strict):
     run: RunPlan = RunPlan()
     stochastic: Stochastic = Stochastic()
@@ -86,3 +113,4 @@ class Plan(Strict):
     targets: Targets = Targets()
     scenarios: dict[str, ScenarioMultipliers] = Field(default_factory=_default_scenarios)
     logging: Logging = Logging()
+    sensitivity: Sensitivity = Sensitivity()

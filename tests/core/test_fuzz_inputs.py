@@ -33,6 +33,8 @@ TINY_PLAN = """\
 run: {random_runs_per_simulation: 1, chunk_blocks: 4, max_memory_gb: 1}
 stochastic: {random_seed: 5, simulations_per_run: 2, percentiles: [10, 50, 90]}
 targets: {horizon_months: 6}
+sensitivity: {replicates: 1, simulations_per_evaluation: 2, sobol_base_samples: 8,
+              sobol_simulations: 1}
 """
 FILES = sorted(p.relative_to(ROOT).as_posix() for p in SHIPPED.rglob("*")
                if p.suffix in (".csv", ".yaml")) + ["params.yaml"]

@@ -1,0 +1,152 @@
+"""The ``sensitivity`` stage's work in one call: tornado, Sobol indices, rank correlations
+and convergence → the tables, the summary and the charts (no file I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from d3.core.variables import grid_label
+from d3.io.writers import fmt_float
+from d3.model import ModelInputs
+from d3.sensitivity import charts
+from d3.sensitivity.convergence import convergence, samples_needed
+from d3.sensitivity.outputs import OUTPUTS
+from d3.sensitivity.ranks import rank_rows
+from d3.sensitivity.sobol import sobol_indices, sobol_kpis
+from d3.sensitivity.swings import (
+    central_overrides,
+    extra_swings,
+    grid_axes_central,
+    variable_swings,
+)
+from d3.sensitivity.tornado import TornadoRow, tornado
+
+TORNADO_COLUMNS = ("output", "unit", "rank", "input", "basis", "low", "high", "baseline",
+                   "at_low", "at_high", "swing")
+SOBOL_COLUMNS = ("kpi", "input", "first_order", "first_order_conf", "total", "total_conf")
+RANK_COLUMNS = ("grid_index", "kpi", "input", "spearman", "contribution_pct")
+CONVERGENCE_COLUMNS = ("grid_index", "kpi", "samples", "p10", "p50", "p90", "mean", "se_p10",
+                       "se_p50", "se_mean")
+CONVERGENCE_KPIS = (("min_free_cash_eur", "EUR"), ("funding_need_eur", "EUR"),
+                    ("net_income_eur", "EUR"))
+
+
+@dataclass
+class Sensitivity:
+    """Everything the stage writes: CSV rows (text), the summary document, PNG charts."""
+
+    tornado: list[list[str]] = field(default_factory=list)
+    sobol: list[list[str]] = field(default_factory=list)
+    ranks: list[list[str]] = field(default_factory=list)
+    convergence: list[list[str]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    charts: dict[str, bytes] = field(default_factory=dict)
+
+
+def _num(x: float, decimals: int) -> str:
+    return fmt_float(float(x), decimals) if np.isfinite(x) else ""
+
+
+def _text(x: Any) -> str:
+    return format(x, "f") if hasattr(x, "as_tuple") else str(x)
+
+
+def ranked_tornado(rows: Sequence[TornadoRow]) -> dict[str, list[TornadoRow]]:
+    """Per output, its rows largest swing first (undefined swings last, then by input)."""
+    out: dict[str, list[TornadoRow]] = {}
+    for o in OUTPUTS:
+        mine = [r for r in rows if r.output == o.name]
+        out[o.name] = sorted(mine, key=lambda r: (not np.isfinite(r.swing),
+                                                  -np.nan_to_num(r.swing), r.input))
+    return out
+
+
+def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
+                samples: Mapping[str, np.ndarray], max_concurrency: int = 1,
+                emit: Callable[..., None] | None = None) -> Sensitivity:
+    """The plan's sensitivity analysis (``params.yaml`` ``sensitivity``): ``blocks`` and
+    ``samples`` are the ordinary run's block table and per-sample KPI table (columns)."""
+    s = inputs.plan.sensitivity
+    swings = [*variable_swings(inputs.variables), *extra_swings(s.extra_keys)]
+    out = Sensitivity()
+    evaluations = 0
+
+    def counted(label: str) -> None:
+        nonlocal evaluations
+        evaluations += 1
+        if emit is not None:
+            emit("sensitivity_evaluation", evaluation=evaluations, what=label)
+
+    top: dict[str, list[dict[str, Any]]] = {}
+    if s.tornado:
+        by_output = ranked_tornado(tornado(inputs, swings, max_concurrency=max_concurrency,
+                                           on_evaluation=counted))
+        for o in OUTPUTS:
+            rows = by_output[o.name]
+            out.tornado += [[o.name, o.unit, str(k + 1), r.input, r.basis, _text(r.low),
+                             _text(r.high), _num(r.baseline, 4), _num(r.at_low, 4),
+                             _num(r.at_high, 4), _num(r.swing, 4)] for k, r in enumerate(rows)]
+            top[o.name] = [{"input": r.input, "swing": r.swing if np.isfinite(r.swing) else None,
+                            "at_low": r.at_low, "at_high": r.at_high}
+                           for r in rows[:3] if np.isfinite(r.swing) and r.swing > 0]
+            if any(np.isfinite(r.swing) and r.swing > 0 for r in rows):
+                out.charts[f"tornado_{o.name}.png"] = charts.tornado_chart(rows, label=o.label)
+    sobol = []
+    if s.sobol:
+        sobol = sobol_indices(inputs, grid_axes_central(inputs.variables),
+                              seed=int(inputs.seeds["general"]),
+                              max_concurrency=max_concurrency)
+        counted("sobol")
+        out.sobol = [[r.kpi, r.input, _num(r.first_order, 4), _num(r.first_order_conf, 4),
+                      _num(r.total, 4), _num(r.total_conf, 4)] for r in sobol]
+        for kpi in dict.fromkeys(r.kpi for r in sobol):
+            out.charts[f"sobol_{kpi}.png"] = charts.sobol_chart(
+                [r for r in sobol if r.kpi == kpi], kpi=kpi)
+    ranks = rank_rows(inputs.variables, blocks, samples, sobol_kpis())
+    out.ranks = [[str(r.grid_index), r.kpi, r.input, _num(r.spearman, 4),
+                  _num(r.contribution_pct, 2)] for r in ranks]
+    needed = _convergence(out, inputs, samples)
+    out.summary = {
+        "evaluations": evaluations,
+        "tornado": {"swings": [{"input": w.name, "key": w.key, "low": _text(w.low),
+                                "high": _text(w.high), "central": _text(w.central),
+                                "basis": w.basis} for w in swings] if s.tornado else [],
+                    "central": {k: _text(v) for k, v in central_overrides(swings).items()},
+                    "top_drivers": top},
+        "sobol": {"base_samples": s.sobol_base_samples, "rows": len(sobol),
+                  "parameter_sets": s.sobol_base_samples * (
+                      sum(v.treatment == "random" for v in inputs.variables) + 2)
+                  if s.sobol else 0,
+                  "simulations_per_set": s.sobol_simulations},
+        "samples_needed_1pct_p10_lowest_free_cash": needed,
+        "settings": s.model_dump(mode="json"),
+    }
+    return out
+
+
+def _convergence(out: Sensitivity, inputs: ModelInputs,
+                 samples: Mapping[str, np.ndarray]) -> dict[str, float | None]:
+    """Convergence rows and charts per grid point; returns, per grid point, the samples that
+    a ±1 % standard error on the p10 of the lowest free cash needs."""
+    grid = np.asarray(samples["grid_index"])
+    reps = np.asarray(samples["replicate_index"])
+    needed = {}
+    for g in sorted(set(grid.tolist())):
+        sel = grid == g
+        for kpi, unit in CONVERGENCE_KPIS:
+            if kpi not in samples:
+                continue
+            points = convergence(np.asarray(samples[kpi], dtype=float)[sel], reps[sel])
+            out.convergence += [[str(g), kpi, str(p.samples), *(_num(x, 2) for x in (
+                p.p10, p.p50, p.p90, p.mean, p.se_p10, p.se_p50, p.se_mean))] for p in points]
+            if kpi == "min_free_cash_eur":
+                last = points[-1]
+                n = samples_needed(last.samples, last.p10, last.se_p10)
+                needed[str(g)] = round(n) if np.isfinite(n) else None
+                out.charts[f"convergence_grid_{g}.png"] = charts.convergence_chart(
+                    points, kpi=kpi, unit=unit, grid_label=grid_label(inputs.variables, g))
+    return needed

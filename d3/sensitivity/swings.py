@@ -1,0 +1,104 @@
+"""What each input is swung between in the tornado, and the central values the others keep.
+
+A ``random`` variable swings between the 10th and 90th percentile of its (quantised)
+distribution — the convention of Crystal Ball's and @RISK's tornado charts — and sits at its
+mean (:func:`d3.core.variables.reference_value`, the reference path's value) otherwise. A
+``low_to_high`` variable (a grid axis) swings between its lowest and highest grid value and sits
+at its middle grid value. A key the user lists under ``sensitivity.extra_keys`` swings between
+the ``low`` and ``high`` given and keeps the plan's value otherwise. ``fixed`` variables are
+not swung (list their key under ``extra_keys`` to swing one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from d3.core.variables import Variable, grid_value_probabilities, reference_value
+from d3.models.plan import SensitivityKey
+
+TAIL_Q = 0.10  # the swing of a random variable: its 10th and 90th percentile
+GRID_BASIS = "lowest / highest grid value"
+
+
+@dataclass(frozen=True)
+class Swing:
+    """One tornado input: the override key (``FILE:dotted.key``), its low, central and high
+    values (typed as the key holds them; ``central`` None: the plan's own value) and how the
+    ends were chosen."""
+
+    name: str
+    key: str
+    low: Any
+    high: Any
+    central: Any
+    basis: str
+
+
+def override_key(var: Variable) -> str:
+    """The ``dvc exp run -S`` key a variable sets."""
+    return f"inputs/operator/{var.scope}.yaml:{var.path}"
+
+
+def grid_quantile(var: Variable, q: float) -> Any:
+    """The smallest value on the variable's grid whose cumulative probability reaches ``q``
+    (0..1) under its ``random`` distribution; for a discrete variable its values are taken in
+    sorted order with equal probability (as :func:`d3.core.variables.random_draw` draws them)."""
+    if var.kind == "discrete":
+        values = _sorted_values(var)
+        return values[_first_reaching(np.full(len(values), 1.0 / len(values)), q)]
+    return var.grid_point(_first_reaching(grid_value_probabilities(var), q))
+
+
+def _first_reaching(probs: np.ndarray, q: float) -> int:
+    # A tolerance so that, e.g., five equal masses of 0.2 reach q = 0.4 at the second value.
+    return int(np.searchsorted(np.cumsum(probs), q - 1e-12))
+
+
+def _sorted_values(var: Variable) -> list[Any]:
+    numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in var.values)
+    return sorted(var.values, key=float if numeric else str)
+
+
+def variable_swings(variables: Sequence[Variable]) -> list[Swing]:
+    """A swing per ``random`` and ``low_to_high`` variable, in file order."""
+    out = []
+    for v in variables:
+        if v.treatment == "random":
+            out.append(Swing(v.variable_id, override_key(v), v.typed(grid_quantile(v, TAIL_Q)),
+                             v.typed(grid_quantile(v, 1 - TAIL_Q)), v.typed(reference_value(v)),
+                             "p10 / p90 of its distribution"))
+        elif v.treatment == "low_to_high":
+            points = v.grid_points()
+            out.append(Swing(v.variable_id, override_key(v), v.typed(points[0]),
+                             v.typed(points[-1]), v.typed(points[(len(points) - 1) // 2]),
+                             GRID_BASIS))
+    return out
+
+
+def grid_axes_central(variables: Sequence[Variable]) -> dict[str, Any]:
+    """Overrides that put every grid axis (``low_to_high`` variable) at its middle grid value:
+    one grid point, the one the tornado and the Sobol analysis evaluate."""
+    return {s.key: s.central for s in variable_swings(variables)
+            if s.basis == GRID_BASIS}
+
+
+def extra_swings(keys: Sequence[SensitivityKey]) -> list[Swing]:
+    """The user's ``sensitivity.extra_keys``, named by their key."""
+    return [Swing(k.key.rpartition(":")[2], k.key, k.low, k.high, None,
+                  "sensitivity.extra_keys") for k in keys]
+
+
+def central_overrides(swings: Sequence[Swing]) -> dict[str, Any]:
+    """The overrides that put every swung variable at its central value. Every tornado
+    evaluation overrides the same keys, so all of them draw the same keyed random streams
+    (common random numbers) and a difference is the swung input's effect alone."""
+    return {s.key: s.central for s in swings if s.central is not None}
+
+
+def swung(central: Mapping[str, Any], swing: Swing, value: Any) -> dict[str, Any]:
+    """``central`` with ``swing``'s key at ``value``."""
+    return {**central, swing.key: value}

@@ -1,0 +1,125 @@
+"""Sensitivity analysis (issue 16): known answers for Sobol, exact zero swings on common random
+numbers, the tornado's ends, rank correlations and convergence by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from d3.core.variables import Variable, block_values
+from d3.model import evaluate, model_inputs
+from d3.sensitivity.convergence import interleaved, sample_counts, samples_needed
+from d3.sensitivity.ranks import rank_rows, spearman
+from d3.sensitivity.sobol import analysed, saltelli_design, value_at
+from d3.sensitivity.swings import grid_quantile, variable_swings
+from d3.sensitivity.tornado import tornado
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def numeric(vid, lo, hi, step, default, treatment="random", distribution="uniform"):
+    return Variable(variable_id=vid, scope="public_tap", path=f"acquisition.{vid}",
+                    kind="numeric", unit="pct", treatment=treatment, distribution=distribution,
+                    file="f.csv", row=2, lo=Decimal(lo), hi=Decimal(hi), step=Decimal(step),
+                    default=Decimal(default))
+
+
+def test_sobol_indices_of_a_linear_model_match_the_closed_form():
+    # y = a·x1 + b·x2 with x1, x2 ~ U(0, 1) independent: Var(a·x) = a²/12, so
+    # S1(x1) = a² / (a² + b²) = 4 / 5 = 0.8 and S1(x2) = 1/5 = 0.2 for a = 2, b = 1; the model
+    # is additive, so the total indices equal the first-order ones.
+    problem, u = saltelli_design(["x1", "x2"], 1024, seed=11)
+    assert u.shape == (1024 * (2 + 2), 2)  # Saltelli without second order: N·(D + 2) rows
+    rows = {r.input: r for r in analysed(problem, 2.0 * u[:, 0] + 1.0 * u[:, 1], "y", seed=11)}
+    for name, expected in (("x1", 0.8), ("x2", 0.2)):
+        r = rows[name]
+        assert abs(r.first_order - expected) <= r.first_order_conf
+        assert abs(r.total - expected) <= r.total_conf
+        assert r.first_order_conf < 0.1  # the interval is informative at N = 1024
+
+
+def test_grid_quantile_and_inverse_cdf_on_the_step_grid():
+    # Uniform on 0, 1, …, 9: each value has mass 0.1. The 10th percentile is the first value
+    # whose cumulative mass reaches 0.1 → 0; the 90th → 8 (0.1 × 9 = 0.9 at value 8).
+    var = numeric("x", "0", "9", "1", "4")
+    assert (grid_quantile(var, 0.1), grid_quantile(var, 0.9)) == (Decimal(0), Decimal(8))
+    # The inverse CDF used by the Sobol design: u = 0.05 → 0, 0.55 → 5, 0.999 → 9.
+    assert [value_at(var, u) for u in (0.05, 0.55, 0.999)] == [0, 5, 9]
+    grid = numeric("g", "45", "65", "10", "55", treatment="low_to_high")
+    (swing,) = [s for s in variable_swings([grid, replace(var, treatment="fixed")])]
+    assert (swing.low, swing.central, swing.high) == (45.0, 55.0, 65.0)
+
+
+@pytest.fixture(scope="module")
+def small_inputs():
+    return model_inputs(ROOT / "inputs", ROOT / "params.yaml").with_overrides({
+        "params.yaml:run.pipelines": ["public"],
+        "params.yaml:sensitivity.replicates": 2,
+        "params.yaml:sensitivity.simulations_per_evaluation": 20})
+
+
+def test_an_input_without_effect_has_exactly_zero_swing(small_inputs):
+    # With the Private Tap switched off, its markup cannot move any output; on common random
+    # numbers the three evaluations are then identical to the last bit.
+    swings = {s.name: s for s in variable_swings(small_inputs.variables)}
+    rows = tornado(small_inputs, [swings["priv_markup"], swings["pub_target_margin"]])
+    markup = [r for r in rows if r.input == "priv_markup"]
+    assert len(markup) == 7
+    for r in markup:
+        assert r.at_low == r.at_high == r.baseline or np.isnan(r.baseline)
+        assert r.swing == 0 or np.isnan(r.swing)
+    # The public target margin (45 → 65 %) does move the funding need, the other way round.
+    need = next(r for r in rows if r.input == "pub_target_margin"
+                and r.output == "funding_need_p90_eur")
+    assert need.at_low > need.baseline > need.at_high
+
+
+def test_explicit_blocks_reproduce_the_plans_own_draws(small_inputs):
+    # One grid point (the margin fixed); passing each replicate's own draws as explicit blocks
+    # must give the same samples bit for bit (same keyed outcome-noise streams).
+    inputs = small_inputs.with_overrides({
+        "inputs/operator/public_tap.yaml:pricing_policy.public_tap.target_margin_pct": 55.0,
+        "params.yaml:stochastic.simulations_per_run": 5})
+    plan = evaluate(inputs, criteria=False)
+    random_ids = [v.variable_id for v in inputs.variables if v.treatment == "random"]
+    given = [{k: block_values(inputs.variables, inputs.seeds, 0, r)[k] for k in random_ids}
+             for r in range(inputs.plan.run.random_runs_per_simulation)]
+    again = evaluate(inputs, blocks=given, criteria=False)
+    for name, (_, values) in plan.grid[0].kpis.items():
+        np.testing.assert_array_equal(values, again.grid[0].kpis[name][1])
+
+
+def test_rank_correlation_and_contribution_to_variance_by_hand():
+    # Three replicates with x = 1, 2, 3 and z = 5, 5, 5 (constant); two paths each. The KPI
+    # rises with x: x per sample 1,1,2,2,3,3 → average ranks 1.5,1.5,3.5,3.5,5.5,5.5
+    # (deviations −2,−2,0,0,2,2); KPI 10,11,20,21,30,31 → ranks 1..6 (deviations ±2.5, ±1.5,
+    # ±0.5). Σ products = 5 + 3 + 3 + 5 = 16; Σ squares 16 and 17.5 → ρ = 16/√(16·17.5)
+    # = 0.9562.
+    x_var, z_var = numeric("x", "0", "9", "1", "4"), numeric("z", "0", "9", "1", "4")
+    blocks = {"grid_index": np.zeros(3, int), "replicate_index": np.arange(3),
+              "x": np.array([1.0, 2.0, 3.0]), "z": np.full(3, 5.0)}
+    samples = {"grid_index": np.zeros(6, int), "replicate_index": np.repeat(np.arange(3), 2),
+               "kpi": np.array([10.0, 11, 20, 21, 30, 31])}
+    rows = {r.input: r for r in rank_rows([x_var, z_var], blocks, samples, ["kpi"])}
+    expected = np.corrcoef([1.5, 1.5, 3.5, 3.5, 5.5, 5.5], [1, 2, 3, 4, 5, 6])[0, 1]
+    assert rows["x"].spearman == pytest.approx(expected)
+    assert expected == pytest.approx(16 / np.sqrt(16 * 17.5)) == pytest.approx(0.9562, abs=1e-4)
+    assert rows["x"].contribution_pct == pytest.approx(100.0)  # the only defined input
+    assert np.isnan(rows["z"].spearman)  # a constant input has no rank correlation
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1)
+
+
+def test_convergence_order_counts_and_samples_needed():
+    # Replicates 0 and 1 with three paths each, stored replicate by replicate: the running
+    # order takes path 0 of both replicates, then path 1 of both, …
+    assert interleaved(np.array([0, 0, 0, 1, 1, 1])).tolist() == [0, 3, 1, 4, 2, 5]
+    counts = sample_counts(2000, 4)
+    assert counts[0] == 10 and counts[-1] == 2000 and counts == sorted(set(counts))
+    # SE 2 000 EUR on a p10 of −50 000 EUR at 1 000 samples: ±1 % (500 EUR) needs
+    # (2000 / 500)² = 16 times the samples → 16 000.
+    assert samples_needed(1000, -50_000.0, 2_000.0) == pytest.approx(16_000)
+    assert np.isnan(samples_needed(1000, 0.0, 2_000.0))
