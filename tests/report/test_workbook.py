@@ -25,7 +25,7 @@ from d3.report.workbook import (
     sheet_table,
     workbook_bytes,
 )
-from tests.helpers import MINIMAL, run_minimal
+from tests.helpers import MINIMAL, invoke, run_minimal
 
 
 def _read(data: bytes) -> openpyxl.Workbook:
@@ -225,3 +225,15 @@ def test_the_assumptions_sheet_holds_every_fact_of_the_inputs(out):
     assert [r for r in rows if r[0] == "facts/market_env"] == [
         ("facts/market_env", "eur_usd_fx_rate", "value", fx["value"], fx["unit"], fx["source"],
          None)]
+
+
+def test_a_line_left_out_has_no_sheets(tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out),
+                    "--pipelines", "public")
+    assert result.exit_code == 0, result.stderr
+    names = openpyxl.load_workbook(out / "financial_plan_v3.xlsx").sheetnames
+    private = ["private_tap_economics", "private_vendor_recommendation",
+               "private_tap_customers_by_month"]
+    assert [n for n in names if n.startswith("private")] == []
+    assert len(names) == len(WORKBOOK_TABLES) - len(private) + 2  # Assumptions, Operator settings
