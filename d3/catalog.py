@@ -311,7 +311,7 @@ def read_parquet_columns(path: Path) -> dict[str, np.ndarray]:
 class Entry:
     name: str
     path: str  # template with {inputs} / {out}, or a project path for code
-    format: str  # json, csv, parquet, markdown, png-dir, text, dir, python
+    format: str  # json, csv, parquet, markdown, png-dir, text, dir, python, html, xlsx
     type: Any = None  # what ``read`` returns (None: nobody reads it)
     read: Callable[[Path], Any] | None = field(default=None, repr=False)
 
@@ -419,6 +419,9 @@ ENTRIES: tuple[Entry, ...] = (
     # report
     _e("financial_plan", f"{OUT}/financial_plan_v3.md", "markdown"),
     _e("charts", f"{OUT}/charts", "png-dir"),
+    # report_exports
+    _e("report_html", f"{OUT}/financial_plan_v3.html", "html"),
+    _e("report_workbook", f"{OUT}/financial_plan_v3.xlsx", "xlsx"),
     # summary
     _e("run_summary", f"{OUT}/run_summary.json", "json"),
     _e("run_summary_md", f"{OUT}/run_summary.md", "markdown"),

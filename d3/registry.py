@@ -95,6 +95,17 @@ VALIDATED = ("plan", "operator_general", "operator_public_tap", "operator_privat
              "inputs_sha256")
 OPERATORS = ("operator_general", "operator_public_tap", "operator_private_tap")
 VALIDATED_DOCS = ("plan", *OPERATORS, "gpu_catalog", "market", "variables")
+# The CSV tables of the report, one workbook sheet each in this order (the lender's reading
+# order: KPIs, statements, loan, then each line's detail). Left out: the per-event scaling log
+# (one row per event: it can outgrow a sheet's 1,048,576 rows) and the inputs' own tables.
+WORKBOOK_TABLES = (
+    "consolidated_kpis", "pnl_by_year", "pnl_by_month", "cashflow_by_month",
+    "balance_sheet_by_month", "loan_schedule", "break_even_targets", "vat_set_aside",
+    "public_prices", "public_vendor_choice", "public_scenarios", "public_customers_by_month",
+    "public_capacity_plan", "public_capacity_by_month", "public_unserved_by_month",
+    "public_margin_by_model", "public_autoscaling_kpis", "private_economics",
+    "private_vendor_recommendation", "private_customers_by_month",
+)
 
 STAGES: tuple[Stage, ...] = (
     Stage(
@@ -242,6 +253,13 @@ STAGES: tuple[Stage, ...] = (
             "plot_dscr",
         ),
         outs=("financial_plan", "charts"),
+    ),
+    Stage(
+        name="report_exports",
+        desc="The report as one self-contained HTML page and its tables as an Excel workbook.",
+        deps=("financial_plan", "charts", *WORKBOOK_TABLES, "market", "gpu_catalog",
+              *OPERATORS),
+        outs=("report_html", "report_workbook"),
     ),
 )
 

@@ -27,6 +27,7 @@ DYNAMIC_NAMES = {
     ("validate", "out"): "operator_{scope} for the three scopes",
     ("variables", "load"): "operator_{scope} for the three scopes",
     ("consolidate", "out"): "plot_* fan files named by d3.consolidation (GridTables.fans)",
+    ("report_exports", "dep"): "the CSV tables of d3.registry.WORKBOOK_TABLES",
 }
 
 
