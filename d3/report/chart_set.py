@@ -127,7 +127,8 @@ def fan_panels(rows: Rows, series: str, c: ChartInputs, *, from_month: int = 1,
     qs = fan_quantiles(c.percentiles)
     panels = []
     for g in shown_grid_points(sorted(c.grid_labels)):
-        paths = [percentile_path(rows, g, f"p{q}_{series}") for q in qs]
+        mine = [r for r in rows if int(r["grid_index"]) == g]  # one pass per grid point
+        paths = [percentile_path(mine, g, f"p{q}_{series}") for q in qs]
         months = paths[0][0]
         keep = months >= from_month
         lo, mid, hi = (values[keep] for _, values in paths)
@@ -252,7 +253,7 @@ def public_price_margin(c: ChartInputs) -> Chart | None:
 
 
 def replicas_vs_demand(c: ChartInputs) -> Chart | None:
-    if not (c.prices and c.capacity_plan and c.capacity_by_month):
+    if not (c.prices and c.capacity_plan and c.capacity_by_month and c.grid_labels):
         return None
     first = min(c.grid_labels)
     plan = [r for r in c.capacity_plan if int(r["grid_index"]) == first]

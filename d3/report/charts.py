@@ -131,13 +131,18 @@ def clipped(months, series: Mapping[str, np.ndarray], bottom: float, top: float)
 
 def clip_note(clips: Sequence[Clip], unit: str) -> str:
     """One line naming what the axis clips, e.g. ``clipped above: p90 up to EUR 847,653
-    (month 60)``; empty when nothing is clipped."""
+    (month 60)``, the month said once when every series on that side peaks in it
+    (``clipped above, month 60: p50 up to …, p90 up to …``); empty when nothing is clipped."""
     parts = []
     for side, word in (("above", "up to"), ("below", "down to")):
-        items = [f"{c.series} {word} {value_text(c.value, unit)} (month {c.month})"
-                 for c in clips if c.side == side]
+        mine = [c for c in clips if c.side == side]
+        months = {c.month for c in mine}
+        one = len(mine) > 1 and len(months) == 1
+        items = [f"{c.series} {word} {value_text(c.value, unit)}"
+                 + ("" if one else f" (month {c.month})") for c in mine]
         if items:
-            parts.append(f"clipped {side}: " + ", ".join(items))
+            head = f"clipped {side}" + (f", month {months.pop()}" if one else "")
+            parts.append(f"{head}: " + ", ".join(items))
     return "; ".join(parts)
 
 

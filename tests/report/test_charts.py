@@ -92,8 +92,11 @@ def test_clipped_names_each_series_leaving_the_axis_and_the_note_says_how_far():
     assert clips == [Clip("p10", "below", -40.0, 3), Clip("p50", "above", 50.0, 2),
                      Clip("p90", "above", 60.0, 2)]  # p90's 60 first reached in month 2
     assert clip_note(clips, "EUR") == (
-        "clipped above: p50 up to EUR 50 (month 2), p90 up to EUR 60 (month 2); "
+        "clipped above, month 2: p50 up to EUR 50, p90 up to EUR 60; "
         f"clipped below: p10 down to EUR {M}40 (month 3)")
+    two_months = [Clip("p90", "above", 58.3797, 60), Clip("p50", "above", 5.1, 59)]
+    assert clip_note(two_months, "×") == \
+        "clipped above: p90 up to 58.38× (month 60), p50 up to 5.10× (month 59)"
     assert clip_note(clipped(np.array([1]), {"p50": np.array([0.0])}, -1, 1), "EUR") == ""
 
 
