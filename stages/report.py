@@ -4,61 +4,36 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
 from d3.catalog import canonical, operator_dump
 from d3.core.runner import StageIO
+from d3.core.variables import grid_label
 from d3.io.writers import write_bytes_atomic, write_text_atomic
 from d3.pipelines.common.catalog import catalog_document
-from d3.report.charts import fan_chart, price_margin_chart, private_margin_chart, replicas_chart
+from d3.report.chart_set import ChartInputs, report_charts
 from d3.report.plan import ReportData, financial_plan_markdown
 
 
-def _col(rows, name):
-    return np.array([float(r[name]) if r[name] != "" else np.nan for r in rows])
-
-
 def write_charts(io: StageIO, data: ReportData, targets, summary) -> None:
-    """The report's PNG charts, each listed in ``data.charts`` with its caption."""
-    charts = io.out("charts")
-    for name, rows, title, ylabel, covenant in (
-        ("revenue", io.load("plot_revenue"), "Monthly revenue (grid point 0)", "EUR per month",
-         None),
-        ("free_cash", io.load("plot_cash"),
-         "Free cash: cash − overdraft − VAT and tax owed (grid point 0)", "EUR",
-         targets["min_cash_eur"] + summary.cash_buffer_eur[0]),
-        ("dscr_t12", io.load("plot_dscr"), "Trailing-12-month DSCR (grid point 0)", "DSCR (×)",
-         targets["min_dscr"]),
-    ):
-        png = fan_chart(_col(rows, "month"), _col(rows, "p10"), _col(rows, "p50"),
-                        _col(rows, "p90"), title=title, ylabel=ylabel, covenant=covenant,
-                        covenant_label="covenant" if name == "dscr_t12"
-                        else "minimum cash + buffer")
-        write_bytes_atomic(charts / f"{name}_fan.png", png)
-        data.charts.append((f"charts/{name}_fan.png", f"{title}: p10–p90 band and p50"))
-    if data.prices:
-        write_bytes_atomic(charts / "public_price_margin.png", price_margin_chart(
-            [r["model"] for r in data.prices], _col(data.prices, "sell_eur_per_1k") * 1000,
-            _col(data.prices, "cost_eur_per_1M"), _col(data.prices, "margin_pct")))
-        data.charts.append(("charts/public_price_margin.png",
-                            "Public Tap sell price, cost (EUR per 1M tokens) and margin"))
-        plan_rows = io.load("public_capacity_plan")
-        month_rows = [r for r in io.load("public_capacity_by_month") if r["grid_index"] == "0"]
-        busiest = max((r for r in plan_rows if r["grid_index"] == "0"),
-                      key=lambda r: float(r["peak_tokens_per_hour"]))
-        rows = [r for r in month_rows if r["model"] == busiest["model"]]
-        write_bytes_atomic(charts / "replicas_vs_demand.png", replicas_chart(
-            _col(rows, "month"), _col(rows, "peak_tokens_per_hour"),
-            float(busiest["cap_tokens_per_hour_per_instance"]), _col(rows, "instances_needed"),
-            model=busiest["model"]))
-        data.charts.append(("charts/replicas_vs_demand.png",
-                            f"Replicas vs peak demand, busiest model ({busiest['model']})"))
-    if data.economics:
-        write_bytes_atomic(charts / "private_margin.png", private_margin_chart(
-            [r["gpu"] for r in data.economics], _col(data.economics, "margin_pct"),
-            _col(data.economics, "margin_vendor_pct"),
-            targets["private_margin_threshold_pct"]))
-        data.charts.append(("charts/private_margin.png", "Private Tap margin per GPU class"))
+    """The report's PNG charts (``d3.report.chart_set``) into ``charts/``, each appended to
+    ``data.charts`` as ``(f"charts/{name}", caption)`` in report order."""
+    variables = io.load("variables")
+    grids = sorted({int(r["grid_index"]) for r in data.cashflow})
+    public = data.prices is not None
+    charts = report_charts(ChartInputs(
+        pnl=data.pnl, cashflow=data.cashflow,
+        sample_kpis=io.load("consolidated_sample_kpis"),
+        grid_labels={g: grid_label(variables, g) for g in grids},
+        percentiles=data.percentiles, horizon_months=summary.horizon_months,
+        min_dscr=targets["min_dscr"], min_cash_eur=targets["min_cash_eur"],
+        cash_buffer_eur=summary.cash_buffer_eur,
+        private_margin_threshold_pct=targets["private_margin_threshold_pct"],
+        prices=data.prices,
+        capacity_plan=io.load("public_capacity_plan") if public else None,
+        capacity_by_month=io.load("public_capacity_by_month") if public else None,
+        economics=data.economics))
+    for name, png in charts.pngs.items():
+        write_bytes_atomic(io.out("charts") / name, png)
+    data.charts.extend((f"charts/{name}", caption) for name, caption in charts.captions)
 
 
 def run(io: StageIO) -> None:
