@@ -180,11 +180,13 @@ BALANCE_LINES = (
     ("bs_fixed_assets_net_eur", "Fixed assets (net)"), ("bs_vat_receivable_eur", "VAT receivable"),
     ("bs_total_assets_eur", "**Total assets**"), ("bs_payables_eur", "Payables"),
     ("bs_deferred_revenue_eur", "Deferred revenue (prepaid credits, blocks)"),
-    ("bs_vat_payable_eur", "VAT payable"), ("bs_corporate_tax_payable_eur", "Corporate tax payable"),
+    ("bs_vat_payable_eur", "VAT payable"),
+    ("bs_corporate_tax_payable_eur", "Corporate tax payable"),
     ("bs_loan_eur", "Loan"), ("bs_overdraft_eur", "Overdraft"),
     ("bs_funding_gap_eur", "Funding gap (unfunded shortfall)"),
     ("bs_total_liabilities_eur", "**Total liabilities**"),
-    ("bs_paid_in_capital_eur", "Paid-in capital"), ("bs_retained_earnings_eur", "Retained earnings"),
+    ("bs_paid_in_capital_eur", "Paid-in capital"),
+    ("bs_retained_earnings_eur", "Retained earnings"),
     ("bs_total_equity_eur", "**Total equity**"),
 )
 

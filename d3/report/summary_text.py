@@ -13,6 +13,7 @@ from typing import Any
 
 from d3.report.data import ReportData, cell, failing, focus_grid, kpi, label, setting
 from d3.report.formatting import (
+    MISSING,
     Md,
     count_text,
     esc,
@@ -23,6 +24,7 @@ from d3.report.formatting import (
     month_text,
     pct_text,
     ratio_text,
+    share_text,
     table,
 )
 
@@ -57,14 +59,25 @@ def importance(c: Mapping[str, Any]) -> tuple[int, float]:
 
 
 def _futures(d: ReportData, c: Mapping[str, Any]) -> str:
-    bar = frac_pct_text(d.acceptance.get("min_acceptance_probability", 0.9))
+    bar = share_text(d.acceptance.get("min_acceptance_probability", 0.9))
     return f"in only {frac_pct_text(c['probability'])} of futures; the lender asks for {bar}"
+
+
+def dscr_by_year(d: ReportData, g: str) -> list[str]:
+    """The reference path's trailing-12-month DSCR at each year end (``cashflow_by_month.csv``),
+    e.g. ``["n/m", "9.34×", "24.94×"]``."""
+    ends = [r for r in d.cashflow if r["grid_index"] == g
+            and (int(r["month"]) % 12 == 0 or int(r["month"]) == d.term_months)]
+    return [ratio_text(r["dscr_t12"]) for r in sorted(ends, key=lambda r: int(r["month"]))]
 
 
 def _dscr(d: ReportData, g: str, c: Mapping[str, Any]) -> str:
     covenant = d.plan["plan"]["targets"]["min_dscr"]
+    years = dscr_by_year(d, g)
     return (f"**Debt service:** the trailing-12-month DSCR stays at or above the covenant "
-            f"{ratio_text(covenant)} from month 12 to month {d.term_months} {_futures(d, c)}.")
+            f"{ratio_text(covenant)} from month 12 to month {d.term_months} {_futures(d, c)}."
+            + (f" On the reference path it is {', '.join(years)} at the ends of years 1 to "
+               f"{len(years)} (§5): the weakest year decides." if years else ""))
 
 
 def _cash(d: ReportData, g: str, c: Mapping[str, Any]) -> str:
@@ -127,7 +140,7 @@ def _sla(d: ReportData, g: str, c: Mapping[str, Any]) -> str:
     worst = (f" (most: {esc(late[0]['model'])}, {count_text(late[0]['sla_violations'])})"
              if late else "")
     return (f"**Autoscaling:** on the median demand trace, demand outruns the ready replicas "
-            f"in {count_text(ticks)} checks of {interval:g} s across {len(late)} model(s)"
+            f"in {count_text(ticks)} ticks of {interval:g} s across {len(late)} model(s)"
             f"{worst} over the first {d.horizon_months} months.")
 
 
@@ -168,7 +181,7 @@ def verdict_lines(d: ReportData) -> list[str]:
         head = (f"**Verdict: not accepted as a whole.** {len(passed)} of {len(grid)} grid "
                 f"points meet every criterion ({', '.join(esc(label(d, g)) for g in passed)}); "
                 "the run's verdict asks it of every grid point.")
-    bar = frac_pct_text(d.acceptance.get("min_acceptance_probability", 0.9))
+    bar = share_text(d.acceptance.get("min_acceptance_probability", 0.9))
     futures = space["replicates"] * space["simulations_per_run"]
     return [f"{head} A criterion holds when at least {bar} of a grid point's futures meet it. "
             f"Each grid point is {count_text(futures)} futures: "
@@ -252,8 +265,15 @@ def margin_lines(d: ReportData, g: str) -> list[str]:
     return [out, ""]
 
 
+def kpi_text(d: ReportData, g: str, metric: str, q: str, fmt: Callable[[Any], str]) -> str:
+    """A KPI cell written by ``fmt``; "—" when the run did not compute the metric (a line
+    left out), so that ``n/m`` keeps its one meaning."""
+    row = kpi(d, g, metric)
+    return fmt(row.get(q)) if row else MISSING
+
+
 def _change(d: ReportData, a: str, b: str, metric: str, q: str, fmt) -> str:
-    return f"{fmt(kpi(d, a, metric).get(q))} → {fmt(kpi(d, b, metric).get(q))}"
+    return f"{kpi_text(d, a, metric, q, fmt)} → {kpi_text(d, b, metric, q, fmt)}"
 
 
 def _p_change(d: ReportData, a: str, b: str, name: str) -> str:
@@ -275,16 +295,18 @@ def lever_lines(d: ReportData, focus: str) -> list[str]:
         return (not grid[g].get("accepted", False), len(failing(grid[g])),
                 float("-inf") if need is None else need, -int(g))
     far = max(grid, key=distance)
+    margin = (f", realised margin "
+              f"{_change(d, far, focus, 'public_realised_margin_pct', 'p50', margin_text)}"
+              if kpi(d, focus, "public_realised_margin_pct") else "")
     out = (f"**Levers (the grid comparison):** {esc(label(d, focus))} is the closest to "
            f"fundable ({len(failing(grid[focus]))} failing criteria). Against "
            f"{esc(label(d, far))}: funding need at 90 % confidence over the term "
-           f"{_change(d, far, focus, 'funding_need_term_eur', 'p90', eur_text)}, realised "
-           f"margin {_change(d, far, focus, 'public_realised_margin_pct', 'p50', margin_text)}"
-           f", DSCR covenant met in {_p_change(d, far, focus, 'min_dscr')} of futures, "
-           f"minimum free cash met in {_p_change(d, far, focus, 'min_cash')}.")
+           f"{_change(d, far, focus, 'funding_need_term_eur', 'p90', eur_text)}{margin}, DSCR "
+           f"covenant met in {_p_change(d, far, focus, 'min_dscr')} of futures, minimum free "
+           f"cash met in {_p_change(d, far, focus, 'min_cash')}.")
     common = set.intersection(*({c["name"] for c in failing(info)} for info in grid.values()))
     if common:
-        names = sorted(common, key=lambda n: importance({"name": n, "probability": None}))
+        names = sorted(common, key=lambda n: (importance({"name": n, "probability": None}), n))
         out += (f" No grid point passes {', '.join(short_name(n) for n in names)}: the grid's "
                 "knob alone does not make the plan fundable.")
     return [f"{out} {later}", ""]
@@ -302,12 +324,12 @@ def grid_table(d: ReportData, focus: str) -> list[str]:
             "failing": str(len(failing(info))),
             "dscr": frac_pct_text(probability(d, g, "min_dscr")),
             "cash": frac_pct_text(probability(d, g, "min_cash")),
-            "need": money_text(kpi(d, g, "funding_need_eur").get("p90")),
-            "need_term": money_text(kpi(d, g, "funding_need_term_eur").get("p90")),
-            "priced": margin_text(kpi(d, g, "public_priced_margin_pct").get("p50")),
-            "realised": margin_text(kpi(d, g, "public_realised_margin_pct").get("p50")),
-            "ebitda": money_text(kpi(d, g, "ebitda_eur").get("p50")),
-            "be": month_text(kpi(d, g, "months_to_ebitda_break_even").get("p50"))})
+            "need": kpi_text(d, g, "funding_need_eur", "p90", money_text),
+            "need_term": kpi_text(d, g, "funding_need_term_eur", "p90", money_text),
+            "priced": kpi_text(d, g, "public_priced_margin_pct", "p50", margin_text),
+            "realised": kpi_text(d, g, "public_realised_margin_pct", "p50", margin_text),
+            "ebitda": kpi_text(d, g, "ebitda_eur", "p50", money_text),
+            "be": kpi_text(d, g, "months_to_ebitda_break_even", "p50", month_text)})
     h, t = d.horizon_months, d.term_months
     covenant = ratio_text(d.plan["plan"]["targets"]["min_dscr"])
     return table(rows, ["grid", "verdict", "failing", "dscr", "cash", "need", "need_term",
