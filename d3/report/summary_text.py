@@ -350,6 +350,8 @@ def executive_summary(d: ReportData) -> list[str]:
     return ["## 1. Executive summary", "", *verdict_lines(d), *why_lines(d, g),
             *funding_lines(d, g), *margin_lines(d, g), *lever_lines(d, g),
             *grid_table(d, g), "",
+            "The table: `acceptance.json` (verdicts, criteria, shares of futures) and "
+            "`consolidated_kpis.csv` (p50, p90). "
             f"Grid points are named by the knob values that define them. §1, §6 and §9 show "
             f"every grid point; §3's price list is the reference configuration ({ref}); "
             f"every other table shows **{esc(label(d, g))}**, the grid point closest to "
