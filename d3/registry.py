@@ -242,7 +242,7 @@ STAGES: tuple[Stage, ...] = (
         desc="The lender-facing report financial_plan_v3.md and its charts.",
         deps=(
             "plan", "validation_report", "operator_public_tap", "market", "gpu_catalog",
-            "operator_general", "operator_private_tap", "variables_report",
+            "operator_general", "operator_private_tap", "variables", "variables_report",
             "consolidated_summary", "consolidated_kpis", "acceptance", "public_vendor_choice",
             "public_prices", "public_price_card", "public_scenarios",
             "public_customers_by_month", "public_autoscaling_kpis",

@@ -10,7 +10,7 @@ from d3.core.variables import grid_label
 from d3.io.writers import write_bytes_atomic, write_text_atomic
 from d3.pipelines.common.catalog import catalog_document
 from d3.report.chart_set import ChartInputs, report_charts
-from d3.report.plan import ReportData, financial_plan_markdown
+from d3.report.plan import ReportData, financial_plan_markdown, grid_points_of
 
 
 def write_charts(io: StageIO, data: ReportData, targets, summary) -> None:
@@ -40,6 +40,7 @@ def run(io: StageIO) -> None:
     load = partial(io.load, optional=True)  # a line left out leaves its outputs absent
     plan = io.load("plan")
     summary = io.load("consolidated_summary")
+    grid = grid_points_of(io.load("variables"))
     data = ReportData(
         horizon_months=summary.horizon_months, term_months=summary.term_months,
         percentiles=plan.percentiles, acceptance=load("acceptance"), summary=summary.doc,
@@ -60,7 +61,8 @@ def run(io: StageIO) -> None:
         unserved=load("public_unserved_by_month"), margin_by_model=load("public_margin_by_model"),
         general=operator_dump(io.load("operator_general")),
         private_op=operator_dump(io.load("operator_private_tap")),
-        overrides=list(io.load("variables_report").overrides))
+        overrides=list(io.load("variables_report").overrides),
+        grid_labels=grid.labels, reference_grid=grid.reference)
     write_charts(io, data, plan.targets, summary)
     write_text_atomic(io.out("financial_plan"), financial_plan_markdown(data))
 

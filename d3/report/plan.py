@@ -1,233 +1,63 @@
-"""``financial_plan_v3.md``: the lender-facing report (SPEC §9).
+"""``financial_plan_v3.md``: the lender-facing report (SPEC §9, issue 15).
 
-Every table is rendered from the rows of the CSV it names (the cells are the CSV's own
-strings), so the report and the CSVs cannot disagree.
+Every table names the CSV it comes from and shows its cells rounded for reading
+(:mod:`d3.report.formatting`; the CSVs keep full precision). Grid points are named by the knob
+values that define them; §1 says which grid point each section shows. Input text (model, GPU,
+provider names, sources) is escaped, never read as Markdown.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from d3.finance.kpis import DISTRIBUTION_KPI_SERIES
 from d3.finance.tables import SALARY_SERIES
-from d3.io.writers import price_text
+from d3.report.data import (
+    ReportData,
+    Rows,
+    cell,
+    focus_grid,
+    grid_points_of,
+    kpi,
+    label,
+    setting,
+)
+from d3.report.formatting import (
+    MISSING,
+    NOT_MEANINGFUL,
+    Md,
+    count_text,
+    decimal_of,
+    esc,
+    eur_text,
+    frac_pct_text,
+    margin_text,
+    millions_text,
+    money_text,
+    month_text,
+    pct_text,
+    per_1m_text,
+    ratio_text,
+    share_text,
+    table,
+    unit_price_text,
+)
+from d3.report.statements import grid_rows, statements_section, total, years
+from d3.report.summary_text import executive_summary, realised_cost_ratio, short_name
 
-Rows = list[dict[str, str]]
+__all__ = ["ReportData", "financial_plan_markdown", "grid_points_of", "dscr_text"]
 
-
-@dataclass
-class ReportData:
-    horizon_months: int
-    term_months: int
-    percentiles: list[int]
-    acceptance: dict[str, Any]
-    summary: dict[str, Any]
-    kpis: Rows
-    plan: dict[str, Any]  # resolved plan + seeds (validated/plan.json)
-    validation: dict[str, Any]
-    vendor_choice: Rows | None = None
-    prices: Rows | None = None
-    price_card: dict[str, Any] | None = None
-    public_op: dict[str, Any] | None = None
-    scenarios: Rows | None = None
-    autoscaling: Rows | None = None
-    scaling_events: int = 0
-    economics: Rows | None = None
-    vendors: Rows | None = None
-    pnl: Rows = field(default_factory=list)
-    cashflow: Rows = field(default_factory=list)
-    vat: Rows = field(default_factory=list)
-    loan: Rows = field(default_factory=list)
-    break_even: Rows = field(default_factory=list)
-    market: dict[str, Any] = field(default_factory=dict)
-    catalog: dict[str, Any] = field(default_factory=dict)
-    public_customers: Rows | None = None
-    pnl_by_year: Rows = field(default_factory=list)
-    balance_sheet: Rows = field(default_factory=list)
-    unserved: Rows | None = None
-    margin_by_model: Rows | None = None
-    charts: list[tuple[str, str]] = field(default_factory=list)  # (file, caption)
-    general: dict[str, Any] | None = None  # validated/operator_general.json
-    private_op: dict[str, Any] | None = None  # validated/operator_private_tap.json
-    overrides: list[dict[str, Any]] = field(default_factory=list)  # logs/variables.json
-
-
-def table(rows: Sequence[Mapping[str, str]], columns: Sequence[str],
-          headers: Sequence[str] | None = None) -> list[str]:
-    headers = list(headers or columns)
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return out
-
-
-def _eur(x: float) -> str:
-    return f"EUR {x:,.0f}"
-
-
-def _kpi(rows: Rows, grid: str, metric: str) -> dict[str, str]:
-    return next((r for r in rows if r["grid_index"] == grid and r["metric"] == metric), {})
+_eur = eur_text
 
 
 def dscr_text(value: str) -> str:
-    """A DSCR cell as a lender reads it: "n/m" (not meaningful) when the cash available for
-    debt service is negative, empty when there is no debt service."""
+    """A DSCR cell as the CSV writes it, for a quick look: "n/m" (not meaningful) when the cash
+    available for debt service is negative, "—" when there is no debt service."""
     if value in ("", None):
         return "—"
     return "n/m" if float(value) < 0 else value
-
-
-def _num(row: Mapping[str, str], key: str) -> float | None:
-    v = row.get(key, "")
-    return float(v) if v not in ("", None) else None
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.1f} %"
-
-
-def _money(x: float | None) -> str:
-    return "—" if x is None else _eur(x)
-
-
-def _at(doc: Mapping[str, Any] | None, path: str, default: Any = None) -> Any:
-    """The value at a dotted key (``reserves.distribution_policy.dividend_pct``) of a validated
-    operator document, or ``default`` when the key is absent (opt-in keys are written only
-    when set, so a document may lack a key its schema has)."""
-    for part in path.split("."):
-        if not isinstance(doc, Mapping) or part not in doc:
-            return default
-        doc = doc[part]
-    return doc
-
-
-def _value(text: str) -> float | str:
-    """A variable's value as the run summary writes it (a string): a number when it is one."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def setting(d: ReportData, scope: str, path: str, g: str, default: Any = None) -> Any:
-    """The value grid point ``g``'s reference path used for an operator key: the grid point's
-    value of a variable overriding it (a random variable at its mean), else the operator
-    file's value, else ``default``."""
-    docs = {"general": d.general, "public_tap": d.public_op, "private_tap": d.private_op}
-    for o in d.overrides:
-        if o["scope"] == scope and o["path"] == path:
-            value = d.summary.get("reference_values", {}).get(g, {}).get(o["variable_id"])
-            if value is not None:
-                return _value(value)
-    return _at(docs[scope], path, default)
-
-
-def verdict_lines(d: ReportData, g: str) -> list[str]:
-    """The grid point's story in words: verdict, priced vs realised margin, unserved demand,
-    funding need at 90 % confidence, and the failing criteria with their probabilities."""
-    info = d.acceptance["grid"][g]
-    k = {m: _kpi(d.kpis, g, m) for m in (
-        "public_priced_margin_pct", "public_realised_margin_pct", "unserved_tokens_share_pct",
-        "public_refunds_eur", "funding_need_eur", "ebitda_eur", "runway_months",
-        "runway_never_ends", "unserved_tokens_share_term_pct", "public_refunds_term_eur",
-        "funding_need_term_eur")}
-    p_min = d.acceptance.get("min_acceptance_probability", 0.9)
-    out = [f"**Verdict: {'accepted' if info['accepted'] else 'not accepted'}.** "
-           f"A criterion holds when at least {p_min:.0%} of the grid point's samples meet it."]
-    if k["public_priced_margin_pct"]:
-        out.append(
-            f"The price list promises a public gross margin of "
-            f"{_pct(_num(k['public_priced_margin_pct'], 'p50'))} on the tokens served; on the "
-            f"GPU fleet actually rented the Public Tap realises "
-            f"{_pct(_num(k['public_realised_margin_pct'], 'p50'))} (median over the samples, "
-            f"first {d.horizon_months} months; p10 "
-            f"{_pct(_num(k['public_realised_margin_pct'], 'p10'))}, p90 "
-            f"{_pct(_num(k['public_realised_margin_pct'], 'p90'))}).")
-        out.append(
-            f"The capped fleet (`max_instances_per_model`) leaves "
-            f"{_pct(_num(k['unserved_tokens_share_pct'], 'p50'))} of the tokens customers ask "
-            f"for unserved (p90 {_pct(_num(k['unserved_tokens_share_pct'], 'p90'))}); their "
-            f"credits are refunded ({_money(_num(k['public_refunds_eur'], 'p50'))} at the "
-            f"median) and earn nothing. Over the whole {d.term_months}-month term demand keeps "
-            f"growing against the same cap: "
-            f"{_pct(_num(k['unserved_tokens_share_term_pct'], 'p50'))} of tokens go unserved "
-            f"and {_money(_num(k['public_refunds_term_eur'], 'p50'))} is refunded at the "
-            "median.")
-    need = k["funding_need_eur"]
-    out.append(
-        f"EBITDA over the horizon is {_money(_num(k['ebitda_eur'], 'p50'))} at the median. "
-        f"**Funding need: {_money(_num(need, 'p90'))} of extra equity at 90 % confidence** "
-        f"({_money(_num(need, 'p50'))} at the median) keeps free cash above the cash buffer "
-        f"for the first {d.horizon_months} months; "
-        f"{_money(_num(k['funding_need_term_eur'], 'p90'))} at 90 % confidence keeps it there "
-        f"for the whole {d.term_months}-month loan term.")
-    never = _num(k["runway_never_ends"], "mean") or 0.0
-    runway = _num(k["runway_months"], "p50")
-    out.append(f"Runway without that money: median {runway:.0f} months among the samples that "
-               f"run out; {never:.0%} of samples never run out within the "
-               f"{d.term_months}-month term." if runway is not None else
-               f"Runway: free cash never runs out within the {d.term_months}-month term "
-               f"in {never:.0%} of samples.")
-    failed = [c for c in info["criteria"] if not c["ok"]]
-    if failed:
-        out.append("Failing criteria: " + "; ".join(
-            f"**{c['name']}**" + (f" (met in {c['probability']:.1%} of samples)"
-                                  if c["probability"] is not None else
-                                  " (reference card)" if c["name"].startswith("private_margin")
-                                  else " (p50 trace)")
-            for c in failed) + ".")
-    else:
-        out.append("Every criterion holds.")
-    return [" ".join(out), ""]
-
-
-def executive_summary(d: ReportData) -> list[str]:
-    acc = d.acceptance
-    qs = d.percentiles
-    lines = ["## 1. Executive summary", "",
-             f"**Accepted: {'yes' if acc['accepted'] else 'no'}** — acceptance checks every grid "
-             f"point over the first {d.horizon_months} months as probabilities over its "
-             f"samples; the loan runs {d.term_months} months.", ""]
-    metrics = ("revenue_total_eur", "ebitda_eur", "net_income_eur", "public_priced_margin_pct",
-               "public_realised_margin_pct", "unserved_tokens_share_pct", "min_free_cash_eur",
-               "funding_need_eur", "funding_need_term_eur", "min_dscr_t12",
-               "months_to_ebitda_break_even", "runway_months", "runway_never_ends")
-    for g, info in acc["grid"].items():
-        lines += [f"### Grid point {g}: {'accepted' if info['accepted'] else 'not accepted'}",
-                  ""]
-        lines += verdict_lines(d, g)
-        rows = []
-        for m in metrics:
-            row = {"metric": m, **_kpi(d.kpis, g, m)}
-            if m.startswith("min_dscr"):
-                row = {**row, **{c: dscr_text(row.get(c, "")) for c in
-                                 (*(f"p{q}" for q in qs), "mean", "reference")}}
-            rows.append(row)
-        lines += table(rows, ["metric", "unit", *(f"p{q}" for q in qs), "mean", "se_p50",
-                              "reference"])
-        cov = d.summary["grid"][g]["covenants"]
-        lines += ["", f"- Probability that the minimum trailing-12-month DSCR falls below "
-                  f"{d.plan['plan']['targets']['min_dscr']:g}: "
-                  f"**{cov['p_min_dscr_t12_below_target']:.1%}**",
-                  f"- Probability of drawing the overdraft (net cash < 0) in any month: "
-                  f"**{cov['p_cash_negative_any_month']:.1%}**; of a funding gap beyond the "
-                  f"overdraft limit: **{cov['p_funding_gap_any_month']:.1%}**",
-                  f"- Largest loan keeping the p10 DSCR at target: "
-                  f"**{_eur(cov['max_loan_eur_p10_dscr'])}** (± "
-                  f"{cov['max_loan_tolerance_eur']:,.0f})", ""]
-    space = d.summary["sample_space"]
-    lines += ["Flows are summed over the horizon; cash and DSCR are checked over the loan term. "
-              "Percentiles are taken per sample first, then across samples (replicates × Monte "
-              "Carlo) of each grid point. The samples of one replicate share their parameter "
-              f"draws: each grid point rests on **{space['replicates']} independent parameter "
-              f"draws** × {space['simulations_per_run']} Monte Carlo paths, and `se_p50` is the "
-              "between-replicate standard error of the median (docs/FINANCE.md). `reference` is "
-              "the reference path (every random variable at its mean, no outcome noise): shown, "
-              "never used to decide. A DSCR is shown as n/m (not meaningful) when EBITDA − tax "
-              "paid is negative.", ""]
-    return lines
 
 
 def budget_policy_text(acq: Mapping[str, Any], *, horizon_months: int) -> str:
@@ -255,7 +85,7 @@ def budget_policy_text(acq: Mapping[str, Any], *, horizon_months: int) -> str:
         return (f"`growth`: {month0} in month 1, growing {growth_pct:g} % a month "
                 f"(budget_month0_eur × (1 + budget_growth_pct_mom/100)^(m−1)): {_eur(last)} in "
                 f"month {horizon_months}")
-    return f"`{policy}`"
+    return f"`{esc(policy)}`"
 
 
 def budget_lines(d: ReportData) -> list[str]:
@@ -275,77 +105,93 @@ def budget_lines(d: ReportData) -> list[str]:
     return lines
 
 
+def grid_lines(d: ReportData) -> list[str]:
+    """What the grid varies, and each grid point's name beside its ``grid_index`` (the CSVs'
+    key)."""
+    axes = [f"`{o['path']}` (variable `{o['variable_id']}`)" for o in d.overrides
+            if o["treatment"] == "low_to_high"]
+    grid = list(d.acceptance["grid"])
+    lines = [f"- Grid: {len(grid)} grid point(s)"
+             + (f", varying {', '.join(axes)}" if axes else ", no `low_to_high` variable")
+             + "; each is named by its knob values. The CSVs key them by `grid_index`:", ""]
+    lines += table([{"g": g, "label": label(d, g)} for g in grid], ["label", "g"],
+                   ["grid point", "grid_index in the CSVs"])
+    return [*lines, ""]
+
+
 def inputs_section(d: ReportData) -> list[str]:
     plan, seeds = d.plan["plan"], d.plan["seeds"]
     fx = d.market["market_env"]["finance"]["eur_usd_fx_rate"]
     counts = d.validation["counts"]
-    lines = ["## 2. Inputs and catalogue", "",
-             f"- Seeds: {', '.join(f'{k} {v}' for k, v in seeds.items())}.",
-             f"- Sample space: {d.summary['sample_space']['grid_size']} grid points × "
-             f"{d.summary['sample_space']['replicates']} replicates × "
-             f"{d.summary['sample_space']['simulations_per_run']} Monte Carlo iterations = "
-             f"{d.summary['sample_space']['samples']} samples.",
-             f"- FX: {fx['value']} {fx['unit']} ({fx['source']}).",
+    space = d.summary["sample_space"]
+    lines = ["## 2. Inputs, catalogue and grid points", "",
+             f"- Seeds: {', '.join(f'{esc(k)} {v}' for k, v in seeds.items())}.",
+             f"- Sample space: {space['grid_size']} grid points × {space['replicates']} "
+             f"replicates × {space['simulations_per_run']} Monte Carlo iterations = "
+             f"{count_text(space['samples'])} samples (futures).",
+             f"- FX: {esc(fx['value'])} {esc(fx['unit'])} ({esc(fx['source'])}).",
              f"- Catalogue: {counts['models']} models, {counts['gpu_classes']} GPU classes from "
              f"{counts['providers']} providers ({counts['gpu_offers']} offers), "
              f"{counts['tps_rows']} throughput measurements.",
              f"- Stress test: provider prices +{plan['stress']['provider_price_drift_pct']:g} %, "
              f"throughput −{plan['stress']['tps_downshift_pct']:g} %, FX buffer "
-             f"+{plan['stress']['fx_widen_buffer_pct']:g} pp.", *budget_lines(d), ""]
+             f"+{plan['stress']['fx_widen_buffer_pct']:g} pp.", *budget_lines(d), *grid_lines(d)]
     if d.vendor_choice:
         lines += ["Cheapest provider per GPU class (`public_vendor_choice.csv`):", ""]
-        lines += table(d.vendor_choice, ["gpu", "vram_gb", "provider", "usd_hr", "eur_hr",
-                                         "providers"])
+        lines += table([{**r, "vram_gb": count_text(r["vram_gb"]),
+                         "usd_hr": unit_price_text(r["usd_hr"]),
+                         "eur_hr": unit_price_text(r["eur_hr"])} for r in d.vendor_choice],
+                       ["gpu", "vram_gb", "provider", "usd_hr", "eur_hr", "providers"],
+                       ["GPU", "VRAM (GB)", "provider", "price (USD per GPU-hour)",
+                        "price (EUR per GPU-hour)", "providers quoting (count)"])
         lines.append("")
     models = d.catalog.get("models", [])
     if models:
         lines += ["Curated models:", ""]
         lines += table([{k: str(v) for k, v in m.items()} for m in models],
                        ["key", "params_b", "active_params_b", "architecture", "quantization",
-                        "vram_needed_gb"], ["model", "params (B)", "active (B)", "architecture",
-                                            "quantization", "VRAM needed (GB)"])
+                        "vram_needed_gb"], ["model", "parameters (B)", "active parameters (B)",
+                                            "architecture", "quantization", "VRAM needed (GB)"])
         lines.append("")
     return lines
 
 
 def price_derivation(r: Mapping[str, str], public_op: Mapping[str, Any], fx: float) -> str:
-    """One model's price, step by step, from the same CSV row."""
+    """One model's price, step by step, from the same CSV row, per 1M tokens (the CSV's
+    per-1k columns × 1000, exactly)."""
     buffer = public_op["meta"]["fx_buffer_pct"]
     ng = public_op["pricing_policy"]["public_tap"]["non_gpu_costs"]
     inc = public_op["pricing_policy"]["public_tap"]["round_increment_eur_per_1k"]
-    cap = r["max_cap_eur_per_1k"] or "none"
+    cap = per_1m_text(r["max_cap_eur_per_1k"]) if r["max_cap_eur_per_1k"] else "none"
     return (
-        f"**{r['model']}** on {r['gpu']} ({r['provider']}): EUR/hr per GPU = {r['usd_hr']} USD × "
-        f"(1 + {buffer:g} %) / {fx:g} = {r['eur_hr']}; × {r['gpus_per_instance']} GPU(s) = "
-        f"{r['instance_eur_hr']} EUR per instance-hour → {r['tps']} tokens/s "
-        f"({r['tps_source']}) = {r['tokens_per_hour']} tokens/hour → GPU cost "
-        f"{r['gpu_cost_eur_per_1M']} EUR per 1M → × (1 + {ng['infra_overhead_pct_of_gpu']:g} %) "
-        f"+ {ng['base_eur_per_1M']:g} = cost {r['cost_eur_per_1M']} EUR per 1M → ÷ (1 − "
-        f"{r['target_margin_pct']} %) / 1000 = {r['unrounded_sell_eur_per_1k']} EUR per 1k → "
-        f"rounded up to {format(inc, '.8f').rstrip('0')}: {r['rounded_sell_eur_per_1k']} → floor "
-        f"{r['min_floor_eur_per_1k']}, cap {cap} → **sell {r['sell_eur_per_1k']} EUR per 1k "
-        f"tokens**, margin {r['margin_pct']} % (p90 stress: {r['margin_pct_stress']} %)."
+        f"**{esc(r['model'])}** on {esc(r['gpu'])} ({esc(r['provider'])}): EUR/hr per GPU = "
+        f"{r['usd_hr']} USD × (1 + {buffer:g} %) / {fx:g} = {r['eur_hr']}; × "
+        f"{r['gpus_per_instance']} GPU(s) = {r['instance_eur_hr']} EUR per instance-hour → "
+        f"{r['tps']} tokens/s ({esc(r['tps_source'])}) = {r['tokens_per_hour']} tokens/hour → "
+        f"GPU cost {r['gpu_cost_eur_per_1M']} EUR per 1M → × (1 + "
+        f"{ng['infra_overhead_pct_of_gpu']:g} %) + {ng['base_eur_per_1M']:g} = cost "
+        f"{r['cost_eur_per_1M']} EUR per 1M → ÷ (1 − {r['target_margin_pct']} %) = "
+        f"{per_1m_text(r['unrounded_sell_eur_per_1k'])} EUR per 1M → rounded up to "
+        f"{per_1m_text(repr(float(inc)))}: {per_1m_text(r['rounded_sell_eur_per_1k'])} → floor "
+        f"{per_1m_text(r['min_floor_eur_per_1k'])}, cap {cap} → **sell "
+        f"{per_1m_text(r['sell_eur_per_1k'])} EUR per 1M tokens**, margin "
+        f"{pct_text(r['margin_pct'])} (p90 stress: {margin_text(r['margin_pct_stress'])})."
     )
 
 
-def realised_cost_lines(d: ReportData) -> list[str]:
+def realised_cost_lines(d: ReportData, g: str) -> list[str]:
     """Priced cost (full throughput) against the cost of the capacity actually provisioned
-    (peak × planner, at target utilisation), on the expected path of grid point 0."""
-    if not d.public_customers or not d.pnl:
+    (peak × planner, at target utilisation), on grid point ``g``'s reference path."""
+    ratio = realised_cost_ratio(d, g)
+    if ratio is None:
         return []
-    month = str(d.horizon_months)
-    c = next(r for r in d.public_customers if r["grid_index"] == "0" and r["month"] == month)
-    p = next(r for r in d.pnl if r["grid_index"] == "0" and r["month"] == month)
-    served = float(c["tokens_served"])
-    if served <= 0:
-        return []
-    realised = float(p["cogs_public_eur"]) / served * 1e6
-    priced = d.price_card["blended_cost_eur_per_1M"]
+    month, priced, realised = ratio
     basis = d.public_op["pricing_policy"]["public_tap"].get("cost_basis", "full_throughput")
-    return [f"**Priced vs realised cost.** Prices are set on the `{basis}` cost basis: blended "
-            f"cost {priced:.4f} EUR per 1M tokens. In month {month} of the reference path the "
-            f"provisioned capacity (peak hour × planner at target utilisation, every public "
-            f"model kept warm) costs {realised:.4f} EUR per 1M tokens served "
+    return [f"**Priced vs realised cost.** Prices are set on the `{esc(basis)}` cost basis: "
+            f"blended cost {unit_price_text(priced)} EUR per 1M tokens. In month {month} of "
+            f"{esc(label(d, g))}'s reference path the provisioned capacity (peak hour × planner "
+            "at target utilisation, every public model kept warm) costs "
+            f"{unit_price_text(realised)} EUR per 1M tokens served "
             f"({realised / priced:.1f}× the priced cost; `cogs_public_eur` of "
             f"`pnl_by_month.csv` ÷ `tokens_served` of `public_tap_customers_by_month.csv`). "
             + ("Set `pricing_policy.public_tap.cost_basis: planned_utilisation`, raise the "
@@ -353,73 +199,142 @@ def realised_cost_lines(d: ReportData) -> list[str]:
                else "The price covers the rented fleet."), ""]
 
 
+def price_list_lines(d: ReportData) -> list[str]:
+    ref = (f" = grid point {esc(label(d, d.reference_grid))}" if d.reference_grid is not None
+           else ", not a grid point")
+    lines = ["Price list per model on its cheapest GPU class (`public_tap_prices_per_model.csv`)"
+             ", at the reference configuration: random variables at their means, grid variables "
+             f"at their defaults{ref}. Per 1M tokens, as the market quotes (the CSV's per-1k "
+             "columns × 1000):", ""]
+    lines += table([{"model": r["model"], "gpu": r["gpu"],
+                     "cost": unit_price_text(r["cost_eur_per_1M"]),
+                     "sell": per_1m_text(r["sell_eur_per_1k"]),
+                     "margin": margin_text(r["margin_pct"]),
+                     "stress": margin_text(r["margin_pct_stress"]),
+                     "source": r["tps_source"], "status": r["status"]} for r in d.prices],
+                   ["model", "gpu", "cost", "sell", "margin", "stress", "source", "status"],
+                   ["model", "GPU", "cost (EUR per 1M tokens)", "sell (EUR per 1M tokens)",
+                    "margin (%)", "margin under p90 stress (%)", "throughput source", "status"])
+    return [*lines, ""]
+
+
+def grid_price_lines(d: ReportData) -> list[str]:
+    """Each model's sell price at every grid point (``public_tap_margin_by_model.csv``)."""
+    if not d.margin_by_model:
+        return []
+    grid = list(d.acceptance["grid"])
+    sell = {(r["grid_index"], r["model"]): r["sell_eur_per_1k"] for r in d.margin_by_model}
+    models = list(dict.fromkeys(r["model"] for r in d.margin_by_model))
+    lines = ["Sell price per model at each grid point (`public_tap_margin_by_model.csv`, "
+             "`sell_eur_per_1k` × 1000):", ""]
+    lines += table([{"model": m, **{g: per_1m_text(sell.get((g, m))) for g in grid}}
+                    for m in models], ["model", *grid],
+                   ["model", *(f"{label(d, g)} (EUR per 1M tokens)" for g in grid)])
+    return [*lines, ""]
+
+
+def margin_by_model_lines(d: ReportData, g: str) -> list[str]:
+    if not d.margin_by_model:
+        return []
+    lines = [f"Priced and **realised** margin per model, {esc(label(d, g))}, reference path, "
+             f"first {d.horizon_months} months (`public_tap_margin_by_model.csv`; realised = "
+             "revenue of the tokens served − the rented instances' GPU and non-GPU cost; "
+             "utilisation = tokens served ÷ the rented fleet's full-throughput capacity):", ""]
+    rows = [{"model": r["model"], "sell": per_1m_text(r["sell_eur_per_1k"]),
+             "priced": margin_text(r["priced_margin_pct"]),
+             "served": millions_text(r["tokens_served"]),
+             "unserved": millions_text(r["unserved_tokens"]),
+             "revenue": money_text(r["revenue_eur"]), "gpu": money_text(r["gpu_cogs_eur"]),
+             "non_gpu": money_text(r.get("non_gpu_cogs_eur")),
+             "realised": margin_text(r["realised_margin_pct"]),
+             "util": pct_text(r["utilisation_pct"])}
+            for r in d.margin_by_model if r["grid_index"] == g]
+    lines += table(rows, ["model", "sell", "priced", "served", "unserved", "revenue", "gpu",
+                          "non_gpu", "realised", "util"],
+                   ["model", "sell (EUR per 1M tokens)", "priced margin (%)",
+                    "tokens served (millions)", "tokens unserved (millions)", "revenue (EUR)",
+                    "GPU cost (EUR)", "non-GPU cost (EUR)", "realised margin (%)",
+                    "utilisation (%)"])
+    return [*lines, ""]
+
+
+def credits_lines(d: ReportData) -> list[str]:
+    credits = d.public_op["prepaid_policy"]["credits"]
+    return ["### Credits terms", "",
+            f"Tokens are sold as **prepaid, non-refundable credits, valid "
+            f"{credits['expiry_months']} months** from purchase; **service stops when the "
+            "balance reaches zero** (no credit is extended). Credits are consumed over "
+            f"{credits['credit_consumption_months']} month(s); unused credits expire as "
+            "breakage revenue. Cash is received at purchase; revenue is recognised as credits "
+            "are used or expire (deferred revenue in between). Credits the capped fleet cannot "
+            "serve in the month they are due are refunded (a credit note): non-refundability "
+            "covers credits a customer leaves unused, not service we could not deliver.", ""]
+
+
 def public_section(d: ReportData) -> list[str]:
     if d.prices is None:
         return ["## 3. Public Tap", "", "Not run (`--pipelines`).", ""]
-    expiry = d.public_op["prepaid_policy"]["credits"]["expiry_months"]
+    g = focus_grid(d)
     fx = d.market["market_env"]["finance"]["eur_usd_fx_rate"]["value"]
-    lines = ["## 3. Public Tap: per-model economics", "",
-             "Prices per model on its cheapest GPU class (`public_tap_prices_per_model.csv`, "
-             "reference configuration: random variables at their means, grid variables at "
-             "their default — e.g. the default target margin):", ""]
-    lines += table(d.prices, ["model", "gpu", "cost_eur_per_1M", "sell_eur_per_1k",
-                              "margin_pct", "margin_pct_stress", "tps_source", "status"])
-    if d.margin_by_model:
-        lines += ["", "Priced and **realised** margin per model, grid point 0's reference "
-                  f"path, first {d.horizon_months} months (`public_tap_margin_by_model.csv`; "
-                  "realised = revenue of the tokens served − the rented instances' GPU and "
-                  "non-GPU cost; utilisation = tokens served ÷ the rented fleet's "
-                  "full-throughput capacity):",
-                  ""]
-        lines += table([r for r in d.margin_by_model if r["grid_index"] == "0"],
-                       ["model", "sell_eur_per_1k", "priced_margin_pct", "tokens_served",
-                        "unserved_tokens", "revenue_eur", "gpu_cogs_eur", "realised_margin_pct",
-                        "utilisation_pct"])
-    lines += ["", "### How each price is derived", ""]
-    lines += [f"- {price_derivation(r, d.public_op, fx)}" for r in d.prices]
-    lines += ["", f"Blended sell price (model mix): "
-              f"**{price_text(d.price_card['blended_sell_eur_per_1k'])} EUR per 1k tokens**.", ""]
-    lines += realised_cost_lines(d)
-    lines += [
-              "### Credits terms", "",
-              f"Tokens are sold as **prepaid, non-refundable credits, valid {expiry} months** "
-              "from purchase; **service stops when the balance reaches zero** (no credit is "
-              "extended). Credits are consumed over "
-              f"{d.public_op['prepaid_policy']['credits']['credit_consumption_months']} month(s); "
-              "unused credits expire as breakage revenue. Cash is received at purchase; revenue "
-              "is recognised as credits are used or expire (deferred revenue in between). "
-              "Credits the capped fleet cannot serve in the month they are due are refunded "
-              "(a credit note): non-refundability covers credits a customer leaves unused, not "
-              "service we could not deliver.", ""]
+    lines = ["## 3. Public Tap: per-model economics", "", *price_list_lines(d),
+             *grid_price_lines(d), *margin_by_model_lines(d, g),
+             "### How each price is derived", "",
+             *(f"- {price_derivation(r, d.public_op, fx)}" for r in d.prices), "",
+             f"Blended sell price (model mix): "
+             f"**{per_1m_text(repr(float(d.price_card['blended_sell_eur_per_1k'])))} EUR per "
+             "1M tokens**.", "", *realised_cost_lines(d, g), *credits_lines(d)]
     if d.unserved:
-        lines += unserved_lines(d)
+        lines += unserved_lines(d, g)
     if d.scenarios:
-        lines += ["### Scenarios (`public_tap_scenarios.csv`)", "",
-                  "Worst/base/best multipliers on the reference path, with the same capacity "
-                  "and cost basis as the P&L (base = the P&L's reference public lines):", ""]
-        lines += table([r for r in d.scenarios if r["grid_index"] == "0"],
-                       ["scenario", "period", "months", "new_customers", "active_customers_end",
-                        "credits_sold_eur", "revenue_eur", "cogs_eur", "gross_margin_eur",
-                        "priced_margin_pct", "realised_margin_pct", "unserved_tokens",
-                        "marketing_eur", "net_eur"])
-        lines.append("")
+        lines += scenario_lines(d, g)
     return lines
 
 
-def unserved_lines(d: ReportData) -> list[str]:
-    """Unserved tokens per model in the last month of the horizon (grid point 0)."""
+def scenario_lines(d: ReportData, g: str) -> list[str]:
+    lines = [f"### Scenarios ({esc(label(d, g))}, `public_tap_scenarios.csv`)", "",
+             "Worst/base/best multipliers on the reference path, with the same capacity "
+             "and cost basis as the P&L (base = the P&L's reference public lines):", ""]
+    rows = [{"scenario": r["scenario"], "period": r["period"].replace("_", " "),
+             "months": r["months"], "new": count_text(r["new_customers"]),
+             "active": count_text(r["active_customers_end"]),
+             **{k: money_text(r[c]) for k, c in (
+                 ("credits", "credits_sold_eur"), ("revenue", "revenue_eur"),
+                 ("cogs", "cogs_eur"), ("gm", "gross_margin_eur"),
+                 ("marketing", "marketing_eur"), ("net", "net_eur"))},
+             "priced": margin_text(r["priced_margin_pct"]),
+             "realised": margin_text(r["realised_margin_pct"]),
+             "unserved": millions_text(r["unserved_tokens"])}
+            for r in d.scenarios if r["grid_index"] == g]
+    lines += table(rows, ["scenario", "period", "months", "new", "active", "credits", "revenue",
+                          "cogs", "gm", "priced", "realised", "unserved", "marketing", "net"],
+                   ["scenario", "period", "months", "new customers (count)",
+                    "active customers at the end (count)", "credits sold (EUR)",
+                    "revenue (EUR)", "COGS (EUR)", "gross margin (EUR)", "priced margin (%)",
+                    "realised margin (%)", "tokens unserved (millions)", "marketing (EUR)",
+                    "net (EUR)"])
+    return [*lines, ""]
+
+
+def unserved_lines(d: ReportData, g: str) -> list[str]:
+    """Unserved tokens per model in the last month of the horizon (grid point ``g``)."""
     month = str(d.horizon_months)
-    rows = [r for r in d.unserved if r["grid_index"] == "0" and r["month"] == month]
+    rows = [r for r in d.unserved if r["grid_index"] == g and r["month"] == month]
     if not rows:
         return []
-    lines = [f"### Demand the fleet cannot serve (month {month}, grid point 0)", "",
+    lines = [f"### Demand the fleet cannot serve (month {month}, {esc(label(d, g))})", "",
              "Per model, tokens demanded above what `max_instances_per_model` replicas serve at "
              "the planned utilisation in the peak hour; refunded, never billed "
-             "(`public_tap_unserved_by_month.csv`, percentiles over the samples):", ""]
-    lines += table(rows, ["model", "p10_unserved_tokens", "p50_unserved_tokens",
-                          "p90_unserved_tokens", "p50_demanded_tokens", "p50_unserved_share_pct"])
-    lines.append("")
-    return lines
+             "(`public_tap_unserved_by_month.csv`, percentiles over the futures):", ""]
+    lines += table([{"model": r["model"],
+                     **{q: millions_text(r[f"{q}_unserved_tokens"]) for q in ("p10", "p50",
+                                                                              "p90")},
+                     "demand": millions_text(r["p50_demanded_tokens"]),
+                     "share": pct_text(r["p50_unserved_share_pct"])} for r in rows],
+                   ["model", "p10", "p50", "p90", "demand", "share"],
+                   ["model", "unserved p10 (millions of tokens)",
+                    "unserved p50 (millions of tokens)", "unserved p90 (millions of tokens)",
+                    "demanded p50 (millions of tokens)", "unserved share p50 (%)"])
+    return [*lines, ""]
 
 
 def private_section(d: ReportData) -> list[str]:
@@ -427,25 +342,33 @@ def private_section(d: ReportData) -> list[str]:
         return ["## 4. Private Tap", "", "Not run (`--pipelines`).", ""]
     lines = ["## 4. Private Tap: economics and vendors", "",
              "Sell price = median provider EUR/hr × (1 + markup); margins on the sell price, "
-             "`margin_pct` against the median provider and `margin_vendor_pct` against the "
-             "vendor actually paid, which acceptance judges (`private_tap_economics.csv`):", ""]
-    lines += table(d.economics, ["gpu", "provider_eur_hr_med", "markup_pct", "sell_eur_hr",
-                                 "margin_eur_hr", "margin_pct", "management_fee_eur_per_month",
-                                 "base_fee_eur_per_month", "vendor_provider",
-                                 "vendor_paid_eur_hr", "margin_vendor_pct"])
+             "against the median provider and against the vendor actually paid, which "
+             "acceptance judges (`private_tap_economics.csv`, reference configuration):", ""]
+    rows = [{"gpu": r["gpu"], "median": unit_price_text(r["provider_eur_hr_med"]),
+             "markup": pct_text(r["markup_pct"]), "sell": unit_price_text(r["sell_eur_hr"]),
+             "margin_eur": unit_price_text(r["margin_eur_hr"]),
+             "margin": margin_text(r["margin_pct"]),
+             "mgmt": money_text(r["management_fee_eur_per_month"]),
+             "base": money_text(r["base_fee_eur_per_month"]), "vendor": r["vendor_provider"],
+             "paid": unit_price_text(r["vendor_paid_eur_hr"]),
+             "margin_vendor": margin_text(r["margin_vendor_pct"])} for r in d.economics]
+    lines += table(rows, ["gpu", "median", "markup", "sell", "margin_eur", "margin", "mgmt",
+                          "base", "vendor", "paid", "margin_vendor"],
+                   ["GPU", "median provider (EUR per GPU-hour)", "markup (%)",
+                    "sell (EUR per GPU-hour)", "margin (EUR per GPU-hour)",
+                    "margin vs median (%)", "management fee (EUR per month)",
+                    "base fee (EUR per month)", "vendor", "vendor paid (EUR per GPU-hour)",
+                    "margin vs vendor paid (%)"])
     lines += ["", "Recommended vendor per class (`private_vendor_recommendation.csv`):", ""]
-    lines += table(d.vendors, ["gpu", "provider", "usd_hr", "eur_hr_effective", "score"])
+    lines += table([{"gpu": r["gpu"], "provider": r["provider"],
+                     "usd": unit_price_text(r["usd_hr"]),
+                     "eur": unit_price_text(r["eur_hr_effective"]),
+                     "score": unit_price_text(r["score"], 3)} for r in d.vendors],
+                   ["gpu", "provider", "usd", "eur", "score"],
+                   ["GPU", "provider", "price (USD per GPU-hour)",
+                    "effective price (EUR per GPU-hour)", "score (0–1)"])
     lines.append("")
     return lines
-
-
-def _year_rows(rows: Rows, columns: Sequence[str], months: int) -> Rows:
-    out = []
-    for year in range((months + 11) // 12):
-        sel = rows[year * 12:(year + 1) * 12]
-        out.append({"year": str(year + 1),
-                    **{c: f"{sum(float(r[c] or 0) for r in sel):.2f}" for c in columns}})
-    return out
 
 
 def salary_lines(d: ReportData) -> tuple[str, ...]:
@@ -454,33 +377,119 @@ def salary_lines(d: ReportData) -> tuple[str, ...]:
     return SALARY_SERIES if d.pnl and f"p50_{SALARY_SERIES[0]}" in d.pnl[0] else ()
 
 
-def salary_note(d: ReportData) -> list[str]:
-    """Where the salary lines come from, with grid point 0's social-security rate."""
+def salary_note(d: ReportData, g: str) -> list[str]:
+    """Where the salary lines come from, with grid point ``g``'s social-security rate."""
     if not salary_lines(d):
         return []
-    pct = setting(d, "general", "tax.social_security_pct", "0", 0.0)
+    pct = setting(d, "general", "tax.social_security_pct", g, 0.0)
     return [f"Opex includes gross salaries (`salaries_eur`, `finance.salaries_monthly_eur`) and "
             f"the employer's social security on them (`social_security_eur`, "
             f"`tax.social_security_pct` = {pct:g} %), each a line of its own below.", ""]
 
 
+LINE_NAME = {"revenue_eur": "revenue", "gross_margin_eur": "gross margin",
+             "salaries_eur": "salaries", "social_security_eur": "social security",
+             "opex_eur": "opex", "ebitda_eur": "EBITDA", "net_income_eur": "net income"}
+
+# consolidated_kpis.csv metrics shown per grid point in §6: (label with its unit, formatter)
+KPI_ROWS = (
+    ("revenue_total_eur", "revenue, first {h} months (EUR)", money_text),
+    ("ebitda_eur", "EBITDA, first {h} months (EUR)", money_text),
+    ("net_income_eur", "net income, first {h} months (EUR)", money_text),
+    ("public_priced_margin_pct", "Public Tap priced margin (%)", margin_text),
+    ("public_realised_margin_pct", "Public Tap realised margin (%)", margin_text),
+    ("unserved_tokens_share_pct", "tokens unserved (% of demand)", pct_text),
+    ("min_free_cash_eur", "lowest free cash over the term (EUR)", money_text),
+    ("funding_need_eur", "funding need, first {h} months (EUR)", money_text),
+    ("funding_need_term_eur", "funding need, {t}-month term (EUR)", money_text),
+    ("min_dscr_t12", "lowest trailing-12-month DSCR (×)", ratio_text),
+    ("months_to_ebitda_break_even", "first month with EBITDA ≥ 0 (month)", month_text),
+    ("runway_months", "runway without more money (months)", month_text),
+)
+
+
+def kpi_table(d: ReportData, g: str) -> list[str]:
+    cols = [*(f"p{q}" for q in d.percentiles), "mean", "se_p50", "reference"]
+    rows = []
+    for metric, name, fmt in KPI_ROWS:
+        row = kpi(d, g, metric)
+        if row:
+            rows.append({"metric": name.format(h=d.horizon_months, t=d.term_months),
+                         **{c: fmt(row.get(c)) for c in cols}})
+    never = cell(kpi(d, g, "runway_never_ends"), "mean")
+    out = table(rows, ["metric", *cols], ["metric (unit)", *cols])
+    if never is not None:
+        out += ["", f"Free cash never runs out within the term in {frac_pct_text(never)} of "
+                "futures (`runway_never_ends`)."]
+    return out
+
+
+def outcomes_per_grid(d: ReportData) -> list[str]:
+    lines = []
+    covenant = d.plan["plan"]["targets"]["min_dscr"]
+    for g, info in d.acceptance["grid"].items():
+        cov = d.summary["grid"][g]["covenants"]
+        lines += [f"### {esc(label(d, g))}: "
+                  f"{'accepted' if info['accepted'] else 'not accepted'}", "",
+                  *kpi_table(d, g), "",
+                  f"- Probability that the lowest trailing-12-month DSCR falls below "
+                  f"{ratio_text(covenant)}: **{frac_pct_text(cov['p_min_dscr_t12_below_target'])}"
+                  "**",
+                  f"- Probability of drawing the overdraft (net cash < 0) in any month: "
+                  f"**{frac_pct_text(cov['p_cash_negative_any_month'])}**; of a funding gap "
+                  f"beyond the overdraft limit: **{frac_pct_text(cov['p_funding_gap_any_month'])}"
+                  "**",
+                  f"- Largest loan keeping the p10 DSCR at the covenant: "
+                  f"**{_eur(cov['max_loan_eur_p10_dscr'])}** (± "
+                  f"{money_text(cov['max_loan_tolerance_eur'])})", ""]
+    return lines
+
+
 def scenarios_section(d: ReportData) -> list[str]:
+    """§6: every grid point's outcomes across futures (``consolidated_kpis.csv``), then the P&L
+    percentiles of the grid point the statements show."""
+    g = focus_grid(d)
+    space = d.summary["sample_space"]
+    lines = ["## 6. Scenarios: outcomes across futures (month, year, full term)", "",
+             "Flows are summed over the horizon; cash and DSCR are checked over the loan term. "
+             "Percentiles are taken per sample first, then across the futures (replicates × "
+             "Monte Carlo) of each grid point (`consolidated_kpis.csv`). The futures of one "
+             "replicate share their parameter draws: each grid point rests on "
+             f"**{space['replicates']} independent parameter draws** × "
+             f"{space['simulations_per_run']} Monte Carlo paths, and `se_p50` is the "
+             "between-replicate standard error of the median (docs/FINANCE.md). `reference` is "
+             "the reference path (every random variable at its mean, no outcome noise): shown, "
+             "never used to decide. A DSCR is n/m (not meaningful) when EBITDA − tax paid is "
+             "negative.", "", *outcomes_per_grid(d), *pnl_percentile_lines(d, g)]
+    return lines
+
+
+def pnl_percentile_lines(d: ReportData, g: str) -> list[str]:
+    """Grid point ``g``'s P&L across futures: the monthly p50 of year 1 (``pnl_by_month.csv``)
+    and the yearly and full-term percentiles beside the reference path (``pnl_by_year.csv``)."""
     cols = ["revenue_eur", "gross_margin_eur", *salary_lines(d), "opex_eur", "ebitda_eur",
             "net_income_eur"]
-    grid0 = [r for r in d.pnl if r["grid_index"] == "0"]
-    lines = ["## 5. Scenarios: monthly, yearly and full-term views (grid point 0)", "",
-             *salary_note(d),
-             "Monthly, first 12 months — the median (p50) of each line across the samples "
-             "(`pnl_by_month.csv`; medians of separate lines do not add up):", ""]
-    lines += table(grid0[:12], ["month", "calendar_month", *(f"p50_{c}" for c in cols),
-                                "p10_ebitda_eur", "p90_ebitda_eur"],
-                   ["month", "calendar month", *cols, "p10 EBITDA", "p90 EBITDA"])
-    years = [r for r in d.pnl_by_year if r["grid_index"] == "0" and r["metric"] in cols]
-    lines += ["", "Yearly and full term: each sample's sum, then the percentiles across samples "
+    first = grid_rows(d.pnl, g)[:12]
+    lines = [f"### P&L across futures, {esc(label(d, g))}", "", *salary_note(d, g),
+              "Monthly, first 12 months — the median (p50) of each line across the futures "
+              "(`pnl_by_month.csv`; medians of separate lines do not add up):", ""]
+    lines += table([{"month": r["month"], "calendar": r["calendar_month"],
+                     **{c: money_text(r.get(f"p50_{c}")) for c in cols},
+                     "p10": money_text(r.get("p10_ebitda_eur")),
+                     "p90": money_text(r.get("p90_ebitda_eur"))} for r in first],
+                   ["month", "calendar", *cols, "p10", "p90"],
+                   ["month", "calendar month", *(f"{LINE_NAME[c]} p50 (EUR)" for c in cols),
+                    "EBITDA p10 (EUR)", "EBITDA p90 (EUR)"])
+    years_ = [r for r in d.pnl_by_year if r["grid_index"] == g and r["metric"] in cols]
+    lines += ["", "Yearly and full term: each future's sum, then the percentiles across futures "
               "(`pnl_by_year.csv`), beside the reference path:", ""]
-    lines += table(years, ["year", "months", "metric", "p10", "p50", "p90", "reference"])
+    lines += table([{"year": r["year"], "months": r["months"],
+                     "metric": f"{LINE_NAME[r['metric']]} (EUR)",
+                     **{c: money_text(r[c]) for c in ("p10", "p50", "p90", "reference")}}
+                    for r in years_],
+                   ["year", "months", "metric", "p10", "p50", "p90", "reference"],
+                   ["year", "months", "line (unit)", "p10", "p50", "p90", "reference"])
     lines.append("")
-    lines += distributions_lines(d)
     return lines
 
 
@@ -532,11 +541,12 @@ def distribution_totals(d: ReportData) -> Rows:
     for g in d.acceptance["grid"]:
         for period, suffix in ((f"first {d.horizon_months} months", "_eur"),
                                (f"{d.term_months}-month term", "_term_eur")):
-            cells = {s: _kpi(d.kpis, g, s.removesuffix("_eur") + suffix).get("p50")
+            cells = {s: kpi(d, g, s.removesuffix("_eur") + suffix).get("p50")
                      for s in DISTRIBUTION_KPI_SERIES}
             if all(v is None for v in cells.values()):
                 continue
-            rows.append({"grid": g, "period": period, **{s: v or "" for s, v in cells.items()}})
+            rows.append({"grid": label(d, g), "period": period,
+                         **{s: money_text(v or "") for s, v in cells.items()}})
     return rows
 
 
@@ -545,8 +555,8 @@ def reserve_floor_line(d: ReportData, g: str) -> str:
     rows = [r for r in d.cashflow if r["grid_index"] == g and r.get("reserve_floor_eur")]
     if not rows:
         return ""
-    return (f"- Grid point {g}: reserve floor {_eur(float(rows[0]['reserve_floor_eur']))} in "
-            f"month {rows[0]['month']}, {_eur(float(rows[-1]['reserve_floor_eur']))} in month "
+    return (f"- {esc(label(d, g))}: reserve floor {_eur(rows[0]['reserve_floor_eur'])} in "
+            f"month {rows[0]['month']}, {_eur(rows[-1]['reserve_floor_eur'])} in month "
             f"{rows[-1]['month']} (`reserve_floor_eur`, reference path).")
 
 
@@ -560,102 +570,90 @@ def distributions_lines(d: ReportData) -> list[str]:
     if len(set(texts.values())) == 1:
         lines += [next(iter(texts.values())), ""]
     else:
-        lines += [*(f"- Grid point {g}: {t}" for g, t in texts.items()), ""]
+        lines += [*(f"- {esc(label(d, g))}: {t}" for g, t in texts.items()), ""]
     totals = distribution_totals(d)
     if not totals:
         return lines
     lines += [*filter(None, (reserve_floor_line(d, g) for g in texts)), ""]
-    lines += ["Totals per grid point: the median (p50) over the samples of each sample's sum "
+    lines += ["Totals per grid point: the median (p50) over the futures of each future's sum "
               "(`consolidated_kpis.csv`; medians do not add up). Distributions are equity, not "
               "expenses: they lower cash and retained earnings, never EBITDA, tax or the "
               "DSCR.", ""]
     lines += table(totals, ["grid", "period", *DISTRIBUTION_KPI_SERIES],
-                   ["grid", "period", "founder draws", "dividends (gross)",
-                    "dividend tax withheld", "distributions (gross)"])
+                   ["grid point", "period", "founder draws (EUR)", "dividends, gross (EUR)",
+                    "dividend tax withheld (EUR)", "distributions, gross (EUR)"])
     lines.append("")
     return lines
 
 
 def break_even_section(d: ReportData) -> list[str]:
-    lines = ["## 6. Break-even", "",
+    g = focus_grid(d)
+    lines = ["## 7. Break-even", "",
              "A month is covered when EBITDA ≥ 0 — the P&L's own definition, ad spend "
              "included.", ""]
-    for g in d.acceptance["grid"]:
-        be = _kpi(d.kpis, g, "months_to_ebitda_break_even")
-        cum = _kpi(d.kpis, g, "months_to_cumulative_break_even")
-        never = _num(_kpi(d.kpis, g, "ebitda_break_even_never"), "mean") or 0.0
-        cum_never = _num(_kpi(d.kpis, g, "cumulative_break_even_never"), "mean") or 0.0
-        lines.append(f"- Grid point {g}: first month with EBITDA ≥ 0 p50 {be.get('p50') or '—'} "
-                     f"(p10 {be.get('p10') or '—'}, p90 {be.get('p90') or '—'}) among the "
-                     f"{1 - never:.0%} of samples that get there; cumulative EBITDA turns "
-                     f"positive at p50 month {cum.get('p50') or '—'} in the {1 - cum_never:.0%} "
-                     f"of samples where it does within the {d.term_months}-month term.")
-    rows = [r for r in d.break_even if r["grid_index"] == "0"][: d.horizon_months]
-    lines += ["", "Revenue needed for EBITDA ≥ 0 at the month's gross margin, per sample then "
-              "the median; `p_covered` is the share of samples with EBITDA ≥ 0 "
-              "(`break_even_targets.csv`, grid point 0, horizon):", ""]
-    lines += table(rows, ["month", "opex_eur", "p50_gross_margin_pct", "p50_revenue_needed_eur",
-                          "p50_revenue_eur", "p50_ebitda_eur", "p_covered", "covered",
-                          "reference_ebitda_eur", "public_customers_needed"])
+    for h in d.acceptance["grid"]:
+        be = kpi(d, h, "months_to_ebitda_break_even")
+        cum = kpi(d, h, "months_to_cumulative_break_even")
+        never = cell(kpi(d, h, "ebitda_break_even_never"), "mean") or 0.0
+        cum_never = cell(kpi(d, h, "cumulative_break_even_never"), "mean") or 0.0
+        lines.append(f"- {esc(label(d, h))}: first month with EBITDA ≥ 0 p50 "
+                     f"{month_text(be.get('p50'))} (p10 {month_text(be.get('p10'))}, p90 "
+                     f"{month_text(be.get('p90'))}) among the {frac_pct_text(1 - never)} of "
+                     "futures that get there; cumulative EBITDA turns positive at p50 month "
+                     f"{month_text(cum.get('p50'))} in the {frac_pct_text(1 - cum_never)} of "
+                     f"futures where it does within the {d.term_months}-month term.")
+    rows = grid_rows(d.break_even, g)[: d.horizon_months]
+    lines += ["", "Revenue needed for EBITDA ≥ 0 at the month's gross margin, per future then "
+              "the median (n/m while the gross margin is negative: no revenue covers the opex)"
+              f" (`break_even_targets.csv`, {esc(label(d, g))}, horizon):", ""]
+    lines += table([{"month": r["month"], "opex": money_text(r["opex_eur"]),
+                     "gm": margin_text(r["p50_gross_margin_pct"]),
+                     "needed": _or_nm(money_text, r["p50_revenue_needed_eur"]),
+                     "revenue": money_text(r["p50_revenue_eur"]),
+                     "ebitda": money_text(r["p50_ebitda_eur"]),
+                     "covered": frac_pct_text(r["p_covered"]),
+                     "reference": money_text(r["reference_ebitda_eur"]),
+                     "customers": _or_nm(count_text, r["public_customers_needed"])}
+                    for r in rows],
+                   ["month", "opex", "gm", "needed", "revenue", "ebitda", "covered",
+                    "reference", "customers"],
+                   ["month", "opex (EUR)", "gross margin p50 (%)", "revenue needed p50 (EUR)",
+                    "revenue p50 (EUR)", "EBITDA p50 (EUR)", "futures covered (%)",
+                    "EBITDA, reference path (EUR)", "Public Tap customers needed (count)"])
     lines.append("")
     return lines
 
 
-def balance_sheet_section(d: ReportData) -> list[str]:
-    """Year-end balance sheets of grid point 0: reference path and medians."""
-    if not d.balance_sheet:
-        return []
-    rows = [r for r in d.balance_sheet if r["grid_index"] == "0"
-            and int(r["month"]) % 12 == 0]
-    diff = max(d.summary["grid"][g]["balance_sheet_max_abs_difference_eur"]
-               for g in d.summary["grid"])
-    items = ["bs_cash_eur", "bs_receivables_eur", "bs_fixed_assets_net_eur",
-             "bs_vat_receivable_eur", "bs_total_assets_eur", "bs_payables_eur",
-             "bs_deferred_revenue_eur", "bs_vat_payable_eur", "bs_corporate_tax_payable_eur",
-             "bs_loan_eur", "bs_overdraft_eur", "bs_funding_gap_eur", "bs_paid_in_capital_eur",
-             "bs_retained_earnings_eur", "bs_total_equity_eur"]
-    lines = ["## Balance sheet", "",
-             "Year-end balance sheets, reference path (`balance_sheet_by_month.csv`; the file "
-             "also has the p10/p50/p90 of every line). Assets = liabilities + equity in every "
-             f"month of every sample: the largest difference is **EUR {diff:.2f}**.", ""]
-    lines += table([{"line": i.removeprefix("bs_").removesuffix("_eur"),
-                     **{f"m{r['month']}": r[i] for r in rows}} for i in items],
-                   ["line", *(f"m{r['month']}" for r in rows)],
-                   ["line", *(f"month {r['month']}" for r in rows)])
-    lines.append("")
-    return lines
-
-
-def loan_section(d: ReportData) -> list[str]:
-    total_interest = sum(float(r["interest"]) for r in d.loan)
-    lines = ["## 7. Loan schedule", "",
-             f"{len(d.loan)} monthly payments; total interest {_eur(total_interest)} "
-             "(`loan_schedule.csv`; interest + principal = payment to the cent, closing balance "
-             "0):", ""]
-    lines += table(d.loan, ["month", "opening_principal", "interest", "principal", "payment",
-                            "closing_principal"])
-    lines.append("")
-    return lines
+def _or_nm(fmt, value: str) -> str:
+    return NOT_MEANINGFUL if decimal_of(value) is None else fmt(value)
 
 
 def vat_section(d: ReportData) -> list[str]:
+    g = focus_grid(d)
+    rows = grid_rows(d.vat, g)
+    policy = rows[0]["policy"] if rows else MISSING
     cols = ["vat_collected_eur", "vat_paid_eur", "vat_remitted_eur"]
-    grid0 = [r for r in d.vat if r["grid_index"] == "0"]
-    policy = grid0[0]["policy"] if grid0 else "—"
+    by_month = {int(r["month"]): r for r in rows}
     lines = ["## 8. VAT and compliance", "",
              f"VAT is charged on credits sold and private invoices and remitted with the lag set "
-             f"in general.yaml; cash is set aside per policy `{policy}` (`vat_set_aside.csv`). "
-             "GPU rentals from non-EU providers and ads bought from providers abroad are "
-             "reverse-charged (VAT-neutral). Prepaid credits are sold to business customers "
-             "under non-refundable terms; credits the fleet could not serve are refunded with a "
-             "credit note that reverses their VAT.", ""]
-    lines += table(_year_rows(grid0, cols, d.term_months), ["year", *cols])
+             f"in general.yaml; cash is set aside per policy `{esc(policy)}` "
+             "(`vat_set_aside.csv`). GPU rentals from non-EU providers and ads bought from "
+             "providers abroad are reverse-charged (VAT-neutral). Prepaid credits are sold to "
+             "business customers under non-refundable terms; credits the fleet could not serve "
+             "are refunded with a credit note that reverses their VAT. By year, "
+             f"{esc(label(d, g))}, reference path:", ""]
+    lines += table([{"year": str(i + 1),
+                     **{c: money_text(total([by_month[m] for m in span if m in by_month], c))
+                        for c in cols}} for i, span in enumerate(years(d.term_months))],
+                   ["year", *cols], ["year", "VAT collected (EUR)",
+                                     "VAT paid on purchases (EUR)", "VAT remitted (EUR)"])
     lines.append("")
     return lines
 
 
 def safeguards_section(d: ReportData) -> list[str]:
-    lines = ["## 9. Safeguards", "",
+    targets = d.plan["plan"]["targets"]
+    lines = ["## 9. Safeguards and acceptance criteria", "",
              "- Prices are rounded **up**, so rounding never lowers a margin below target; a "
              "model whose margin cannot be positive is not sold on the Public Tap.",
              "- The p90 stress (provider drift, slower throughput, wider FX buffer) is "
@@ -667,22 +665,25 @@ def safeguards_section(d: ReportData) -> list[str]:
              "revenue is never booked for tokens without capacity behind them.",
              "- Negative cash is never free: it draws the overdraft (interest in the P&L) up to "
              "its limit, beyond which it is a funding gap; free cash excludes VAT and tax owed.",
-             f"- Covenant: minimum trailing-12-month DSCR ≥ "
-             f"{d.plan['plan']['targets']['min_dscr']:g} and free cash ≥ "
-             f"{d.plan['plan']['targets']['min_cash_eur']:g} EUR + the cash buffer; see the "
-             "probabilities in §1.",
+             f"- Covenant: lowest trailing-12-month DSCR ≥ {ratio_text(targets['min_dscr'])} "
+             f"and free cash ≥ {_eur(targets['min_cash_eur'])} + the cash buffer; see §1.",
              ""]
-    lines += ["Acceptance criteria: the share of samples meeting each (`probability`; a "
-              f"criterion holds at ≥ {d.acceptance.get('min_acceptance_probability', 0.9):.0%}), "
-              "and whether the reference path meets it (shown, not used):", ""]
+    lines += ["Acceptance criteria per grid point: the share of futures meeting each (a "
+              "criterion holds at ≥ "
+              f"{share_text(d.acceptance.get('min_acceptance_probability', 0.9))}), and "
+              "whether the reference path meets it (shown, not used):", ""]
     for g, info in d.acceptance["grid"].items():
-        rows = [{"grid": g, "criterion": c["name"], "ok": "yes" if c["ok"] else "**no**",
+        rows = [{"grid": label(d, g),
+                 "criterion": Md(f"{esc(short_name(c['name']))} (`{c['name']}`)"),
+                 "ok": "yes" if c["ok"] else Md("**no**"),
                  "probability": ("— (reference card)" if c["name"].startswith("private_margin")
-                                 else "— (p50 trace)") if c["probability"] is None
-                 else f"{c['probability']:.1%}",
-                 "reference": {True: "yes", False: "no"}.get(c.get("reference"), "—"),
+                                 else "— (median trace)") if c["probability"] is None
+                 else frac_pct_text(c["probability"]),
+                 "reference": {True: "yes", False: "no"}.get(c.get("reference"), MISSING),
                  "detail": c["detail"]} for c in info["criteria"]]
-        lines += table(rows, ["grid", "criterion", "ok", "probability", "reference", "detail"])
+        lines += table(rows, ["grid", "criterion", "ok", "probability", "reference", "detail"],
+                       ["grid point", "criterion", "holds", "futures meeting it (%)",
+                        "reference path meets it", "detail"])
         lines.append("")
     return lines
 
@@ -690,20 +691,35 @@ def safeguards_section(d: ReportData) -> list[str]:
 def autoscaling_section(d: ReportData) -> list[str]:
     if d.autoscaling is None:
         return ["## 10. Autoscaling", "", "Not run (`--pipelines`).", ""]
+    g = focus_grid(d)
+    interval = (d.public_op or {}).get("autoscaling", {}).get("evaluation_interval_s", 60)
     lines = ["## 10. Autoscaling", "",
-             f"Each public model's p50 and p90 demand traces over the horizon were replayed "
-             f"through the threshold autoscaler ({d.scaling_events} scaling events in "
+             f"Each public model's p50 and p90 demand traces over the first {d.horizon_months} "
+             "months were replayed through the threshold autoscaler, one check every "
+             f"{interval:g} s ({count_text(d.scaling_events)} scaling events in "
              "`public_tap_scaling_events.csv`). **The P&L's COGS is the planner's fleet** "
              "(replicas for each month's peak hour, rented all month), not the autoscaler's: "
              "the simulation is a what-if showing how many instance-hours a dynamic policy "
-             "would rent (`instance_hours` vs `planner_instance_hours`) and how often demand "
-             "would outrun ready replicas while they warm up (SLA ticks), including on models "
-             "whose monthly demand the planner fully serves. KPIs for grid point 0 "
-             "(`public_tap_autoscaling_kpis.csv`):", ""]
-    lines += table([r for r in d.autoscaling if r["grid_index"] == "0"],
-                   ["model", "gpu", "trace", "scale_events", "avg_util_pct", "p95_util_pct",
-                    "sla_violations", "instance_hours", "planner_instance_hours",
-                    "oracle_instance_hours", "gpu_cost_eur"])
+             "would rent (autoscaler vs planner instance-hours) and how often demand would "
+             f"outrun ready replicas while they warm up (SLA violations: checks of {interval:g} "
+             "s with demand above the ready capacity), including on models whose monthly "
+             "demand the planner fully serves. KPIs for "
+             f"{esc(label(d, g))} (`public_tap_autoscaling_kpis.csv`):", ""]
+    rows = [{"model": r["model"], "gpu": r["gpu"], "trace": r["trace"],
+             "events": count_text(r["scale_events"]), "avg": pct_text(r["avg_util_pct"]),
+             "p95": pct_text(r["p95_util_pct"]), "sla": count_text(r["sla_violations"]),
+             "hours": count_text(r["instance_hours"]),
+             "planner": count_text(r["planner_instance_hours"]),
+             "oracle": count_text(r["oracle_instance_hours"]),
+             "cost": money_text(r["gpu_cost_eur"])}
+            for r in d.autoscaling if r["grid_index"] == g]
+    lines += table(rows, ["model", "gpu", "trace", "events", "avg", "p95", "sla", "hours",
+                          "planner", "oracle", "cost"],
+                   ["model", "GPU", "demand trace", "scale events (count)",
+                    "average utilisation (%)", "p95 utilisation (%)",
+                    f"SLA violations (ticks of {interval:g} s)",
+                    "instance-hours, autoscaler (h)", "instance-hours, planner (h)",
+                    "instance-hours, oracle (h)", "GPU cost, autoscaler (EUR)"])
     lines.append("")
     return lines
 
@@ -719,7 +735,8 @@ def data_quality_section(d: ReportData) -> list[str]:
     if d.prices:
         rows = [{"model": r["model"], "gpu": r["gpu"], "throughput": r["tps_source"],
                  "price": "estimated from list prices"} for r in d.prices]
-        lines += table(rows, ["model", "gpu", "throughput", "price"])
+        lines += table(rows, ["model", "gpu", "throughput", "price"],
+                       ["model", "GPU", "throughput", "price"])
         lines.append("")
     warnings = [i for i in d.validation["issues"] if i["severity"] == "warning"]
     lines += [f"{len(warnings)} validation warnings are listed in `run_summary.md`.", ""]
@@ -729,19 +746,28 @@ def data_quality_section(d: ReportData) -> list[str]:
 def charts_section(d: ReportData) -> list[str]:
     lines = ["## 12. Charts", ""]
     for file, caption in d.charts:
-        lines += [f"![{caption}]({file})", "", f"*{caption}*", ""]
+        lines += [f"![{esc(caption)}]({file})", "", f"*{esc(caption)}*", ""]
     return lines
+
+
+def statements_and_distributions(d: ReportData) -> list[str]:
+    """§5: the statements, then the owner's distributions (policy and totals)."""
+    return [*statements_section(d), *distributions_lines(d)]
+
+
+SECTIONS = (executive_summary, inputs_section, public_section, private_section,
+            statements_and_distributions, scenarios_section, break_even_section, vat_section,
+            safeguards_section, autoscaling_section, data_quality_section, charts_section)
 
 
 def financial_plan_markdown(d: ReportData) -> str:
     lines = ["# Financial plan v3", "",
              "Deterministic Monte Carlo plan of a GPU-inference business: the Public Tap "
              "(tokens, prepaid credits) and the Private Tap (dedicated GPU-hours). Every table "
-             "below is generated from the CSV it names in `outputs/`.", ""]
-    for section in (executive_summary, inputs_section, public_section, private_section,
-                    scenarios_section, break_even_section, balance_sheet_section,
-                    loan_section, vat_section,
-                    safeguards_section, autoscaling_section, data_quality_section,
-                    charts_section):
+             "below names the CSV in `outputs/` it comes from; the tables round for reading "
+             "(money to whole euros, percentages to 0.1, ratios to 0.01), the CSVs keep full "
+             "precision. A *future* is one simulated sample.", ""]
+    for section in SECTIONS:
         lines += section(d)
     return "\n".join(lines)
+

@@ -14,7 +14,7 @@ from d3.report.plan import (
     budget_policy_text,
     distribution_policy_text,
     distributions_lines,
-    scenarios_section,
+    pnl_percentile_lines,
 )
 from tests.helpers import copy_minimal, edit_yaml, invoke, run_minimal
 
@@ -137,17 +137,23 @@ def test_distributions_per_grid_point_policy_floor_and_p50_totals():
                                     "dividend_withholding_term_eur": "1800.00",
                                     "distributions_term_eur": "12000.00"}[k["metric"]])
             for k in kpis]
+    labels = {"0": "gen_dividend=0%", "1": "gen_dividend=30%"}  # each grid point's name
     lines = distributions_lines(_data(general=GENERAL, overrides=[DIVIDEND_VARIABLE],
-                                      kpis=kpis, cashflow=cash))
+                                      kpis=kpis, cashflow=cash, grid_labels=labels))
     text = "\n".join(lines)
     assert lines[0] == "### Distributions to the owner"
-    assert "- Grid point 0: No distributions (`reserves.founder_draw_policy: none`" in text
-    assert "- Grid point 1: Founder draw: none. Dividend: 30 % of each fiscal year's" in text
-    assert ("- Grid point 1: reserve floor EUR 18,959 in month 1, EUR 18,959 in month 60 "
+    assert "- gen_dividend=0%: No distributions (`reserves.founder_draw_policy: none`" in text
+    assert "- gen_dividend=30%: Founder draw: none. Dividend: 30 % of each fiscal year's" in text
+    assert ("- gen_dividend=30%: reserve floor EUR 18,959 in month 1, EUR 18,959 in month 60 "
             "(`reserve_floor_eur`, reference path).") in lines
-    assert "| 1 | first 12 months | 0.00 | 0.00 | 0.00 | 0.00 |" in lines
-    assert "| 1 | 60-month term | 0.00 | 12000.00 | 1800.00 | 12000.00 |" in lines
-    assert "| 0 | 60-month term | 0.00 | 0.00 | 0.00 | 0.00 |" in lines
+    # Whole euros: 12000.00 → 12,000; 1800.00 → 1,800; 0.00 → 0.
+    assert "| gen_dividend=30% | first 12 months | 0 | 0 | 0 | 0 |" in lines
+    assert "| gen_dividend=30% | 60-month term | 0 | 12,000 | 1,800 | 12,000 |" in lines
+    assert "| gen_dividend=0% | 60-month term | 0 | 0 | 0 | 0 |" in lines
+    # Without the run's variables a grid point is "grid point N".
+    plain = distributions_lines(_data(general=GENERAL, overrides=[DIVIDEND_VARIABLE],
+                                      kpis=kpis, cashflow=cash))
+    assert "| grid point 1 | 60-month term | 0 | 12,000 | 1,800 | 12,000 |" in plain
 
 
 def test_no_distribution_kpis_leave_the_policy_line_alone():
@@ -174,18 +180,19 @@ def test_salary_lines_stand_beside_opex_only_when_the_csvs_carry_them():
               "p90": v, "reference": v}
              for m, v in (("acquisition_eur", "0.00"), ("salaries_eur", "24000.00"),
                           ("social_security_eur", "6636.00"), ("opex_eur", "31836.00"))]
-    text = "\n".join(scenarios_section(_data(pnl=on, pnl_by_year=years, general=GENERAL)))
+    text = "\n".join(pnl_percentile_lines(_data(pnl=on, pnl_by_year=years, general=GENERAL),
+                                          "0"))
     assert "`tax.social_security_pct` = 27.65 %" in text
-    assert ("| month | calendar month | revenue_eur | gross_margin_eur | salaries_eur | "
-            "social_security_eur | opex_eur |") in text
-    assert "| 1 | 2027-01 | 0.00 | 0.00 | 2000.00 | 553.00 | 2653.00 |" in text
-    assert "| 1 | 12 | salaries_eur | 24000.00 | 24000.00 | 24000.00 | 24000.00 |" in text
-    assert "| 1 | 12 | social_security_eur | 6636.00 |" in text
-    assert "acquisition_eur" not in text  # the yearly view lists what it listed before
+    assert ("| month | calendar month | revenue p50 (EUR) | gross margin p50 (EUR) | "
+            "salaries p50 (EUR) | social security p50 (EUR) | opex p50 (EUR) |") in text
+    assert "| 1 | 2027-01 | 0 | 0 | 2,000 | 553 | 2,653 |" in text
+    assert "| 1 | 12 | salaries (EUR) | 24,000 | 24,000 | 24,000 | 24,000 |" in text
+    assert "| 1 | 12 | social security (EUR) | 6,636 |" in text
+    assert "acquisition" not in text  # the yearly view lists what it listed before
     off = [{k: v for k, v in on[0].items() if "salaries" not in k and "social" not in k}]
-    text = "\n".join(scenarios_section(_data(pnl=off, pnl_by_year=years[3:],
-                                             general=GENERAL)))
-    assert "salaries_eur" not in text and "social_security" not in text
+    text = "\n".join(pnl_percentile_lines(_data(pnl=off, pnl_by_year=years[3:],
+                                                general=GENERAL), "0"))
+    assert "salaries" not in text and "social security" not in text
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -230,19 +237,19 @@ def test_a_paying_run_shows_salaries_policy_floor_and_the_kpi_cells(paying):
              for r in _csv(paying / "pnl_by_year.csv")}
     # 12 × 2000 = 24 000 and 12 × 553 = 6636 (2000 × 27.65 %), the same in every sample.
     assert years[("0", "1", "salaries_eur")]["p50"] == "24000.00"
-    assert "| 1 | 12 | salaries_eur | 24000.00 | 24000.00 | 24000.00 | 24000.00 |" in report
-    assert "| 1 | 12 | social_security_eur | 6636.00 | 6636.00 | 6636.00 | 6636.00 |" in report
+    assert "| 1 | 12 | salaries (EUR) | 24,000 | 24,000 | 24,000 | 24,000 |" in report
+    assert "| 1 | 12 | social security (EUR) | 6,636 | 6,636 | 6,636 | 6,636 |" in report
     assert ("Founder draw: EUR 500 a month (`flat`). Dividend: 30 % of each fiscal year's net "
             "income") in report
+    kpi_rows = _csv(paying / "consolidated_kpis.csv")
+    labels = {r["grid_index"]: r["grid_label"] for r in kpi_rows}
+    assert labels["0"] == "pub_margin=40%"
     # Floor = max(3 × (accounting 100 + salary 2000 + social security 553), 10 000) + buffer 0
     # = max(7959, 10 000) = 10 000.
-    assert "- Grid point 0: reserve floor EUR 10,000 in month 1, EUR 10,000 in month 60" in report
-    kpis = {(r["grid_index"], r["metric"]): r["p50"]
-            for r in _csv(paying / "consolidated_kpis.csv")}
+    assert ("- pub_margin=40%: reserve floor EUR 10,000 in month 1, EUR 10,000 in month 60"
+            in report)
+    kpis = {(r["grid_index"], r["metric"]): r["p50"] for r in kpi_rows}
     for g in ("0", "1", "2"):
         # The fixture never earns a profit: nothing is distributable, every total is 0.
-        assert (f"| {g} | 60-month term | {kpis[(g, 'founder_draw_term_eur')]} | "
-                f"{kpis[(g, 'dividends_gross_term_eur')]} | "
-                f"{kpis[(g, 'dividend_withholding_term_eur')]} | "
-                f"{kpis[(g, 'distributions_term_eur')]} |") in report
         assert kpis[(g, "distributions_term_eur")] == "0.00"
+        assert (f"| {labels[g]} | 60-month term | 0 | 0 | 0 | 0 |") in report
