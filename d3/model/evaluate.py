@@ -141,7 +141,7 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
 def _prepared(inputs: ModelInputs, max_concurrency: int) -> _Run:
     plan = inputs.plan
     space = SampleSpace(grid_size(inputs.variables), plan.run.random_runs_per_simulation,
-                        plan.stochastic.simulations_per_run)
+                        plan.stochastic.simulations_per_run, plan.stochastic.sampling)
     values = all_blocks_values(inputs.variables, inputs.seeds, space,
                                chunk_blocks=plan.run.chunk_blocks,
                                max_concurrency=max_concurrency)
