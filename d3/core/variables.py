@@ -538,9 +538,11 @@ def block_values(
 ) -> dict[str, Any]:
     """Every variable's value (decimal or discrete) in one ``(grid_index, replicate_index)``.
 
-    ``random`` variables are drawn each on its own (:func:`replicate_draw`; ``replicates`` is
-    R, the replicates per grid point, used by ``latin_hypercube``); the rank correlations of
-    ``correlations.csv`` are imposed on top by :func:`d3.core.samples.blocks_values`."""
+    ``random`` variables are drawn each on its own: ``sampling="random"`` from the block's own
+    stream (:func:`random_draw`), ``latin_hypercube`` as row ``replicate_index`` of the grid
+    point's :func:`replicate_columns` (``replicates`` is R, the replicates per grid point).
+    The rank correlations of ``correlations.csv`` are imposed on top by
+    :func:`d3.core.samples.blocks_values`."""
     at_grid = grid_values if grid_values is not None else grid_point_values(variables, grid_index)
     drawn: dict[str, Any] = {}
     if sampling != "random":  # the grid point's replicates are drawn together (cached)
