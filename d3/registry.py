@@ -123,6 +123,7 @@ STAGES: tuple[Stage, ...] = (
             ParamsRef("{params}", (
                 "run.random_seed", "run.random_runs_per_simulation", "run.chunk_blocks",
                 "stochastic.random_seed", "stochastic.simulations_per_run",
+                "stochastic.sampling",
             )),
         ),
         outs=("variable_draws", "blocks", "variables_report"),

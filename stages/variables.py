@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from d3.catalog import operator_dump
+from d3.core.correlation import rank_correlation_log
 from d3.core.runner import StageIO
 from d3.core.samples import (
     TRANSCRIPT_HEADER,
@@ -14,10 +15,21 @@ from d3.core.samples import (
     transcript_rows,
 )
 from d3.core.validator import resolved_seeds
+from d3.core.variables import Variable
 from d3.io.writers import write_json, write_parquet
 from d3.models.plan import Plan
 
 SCOPES = ("general", "public_tap", "private_tap")
+
+
+def override_entry(v: Variable) -> dict:
+    """One variable as the log and the run summary list it; ``sd`` and ``rank_correlations``
+    only when set (files of variables without them keep their bytes)."""
+    return {"variable_id": v.variable_id, "scope": v.scope, "path": v.path,
+            "treatment": v.treatment, "distribution": v.distribution,
+            "default": v.text(v.default), **({} if v.sd is None else {"sd": str(v.sd)}),
+            **({"rank_correlations": [list(p) for p in v.rank_correlations]}
+               if v.rank_correlations else {})}
 
 
 def run(io: StageIO) -> None:
@@ -30,7 +42,7 @@ def run(io: StageIO) -> None:
     })
     seeds, _ = resolved_seeds(plan, {s: operators[s].meta.seed for s in SCOPES}, io.options.seed)
     space = SampleSpace(grid_size_of(variables), p["run.random_runs_per_simulation"],
-                        p["stochastic.simulations_per_run"])
+                        p["stochastic.simulations_per_run"], p["stochastic.sampling"])
     io.emitter.emit("grid_built", size=space.grid_size, replicates=space.replicates,
                     simulations_per_run=space.simulations_per_run, samples=space.samples)
     chunk = io.options.chunk_blocks or p["run.chunk_blocks"]
@@ -53,12 +65,9 @@ def run(io: StageIO) -> None:
         "blocks": space.blocks,
         "samples": space.samples,
         "seeds": seeds,
-        "overrides": [
-            {"variable_id": v.variable_id, "scope": v.scope, "path": v.path,
-             "treatment": v.treatment, "distribution": v.distribution,
-             "default": v.text(v.default), **({} if v.sd is None else {"sd": str(v.sd)})}
-            for v in variables
-        ],
+        "sampling": space.sampling,
+        "rank_correlations": rank_correlation_log(variables),
+        "overrides": [override_entry(v) for v in variables],
         "allocation_renormalised": renormalised,
     })
 

@@ -9,6 +9,11 @@ Namespaces: ``params`` (variable draws; name = variable_id) and ``sim`` (outcome
 name = the series, e.g. ``public.new_customers``). Within a ``sim`` stream, Monte Carlo
 iteration ``k`` is row ``k`` of a block of shape ``(simulations_per_run, months)`` drawn in one
 call, so iteration k always reads the same position.
+
+Two namespaces serve a whole grid point rather than one block (``replicate_index`` is then
+always 0): ``lhs`` (the Latin hypercube strata of one variable's replicates, name =
+variable_id) and ``ranks`` (the Iman–Conover score order of one variable, name =
+variable_id). Each grid point's replicates are drawn together from them, never per chunk.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import hashlib
 
 import numpy as np
 
-NAMESPACES = ("params", "sim")
+NAMESPACES = ("params", "sim", "lhs", "ranks")
 _KEY_VERSION = "d3-rng-v1"
 
 
@@ -61,3 +66,17 @@ def params_stream(
 ) -> np.random.Generator:
     """Variable-draw stream of one variable for one block."""
     return stream(master_seed, "params", scope, variable_id, grid_index, replicate_index)
+
+
+def lhs_stream(master_seed: int, scope: str, variable_id: str, grid_index: int
+               ) -> np.random.Generator:
+    """Latin hypercube stream of one variable for one grid point (all its replicates):
+    key ``(lhs, scope, variable_id, grid_index, 0)``."""
+    return stream(master_seed, "lhs", scope, variable_id, grid_index, 0)
+
+
+def ranks_stream(master_seed: int, scope: str, variable_id: str, grid_index: int
+                 ) -> np.random.Generator:
+    """Iman–Conover score-order stream of one variable for one grid point: key
+    ``(ranks, scope, variable_id, grid_index, 0)``."""
+    return stream(master_seed, "ranks", scope, variable_id, grid_index, 0)

@@ -1,5 +1,6 @@
 """The sample space: one row per ``(grid_index, replicate_index)`` block with every variable's
-value, the ``variable_draws.csv`` transcript, and the per-sample allocation check.
+value (drawn as ``stochastic.sampling`` says, rank-correlated as ``correlations.csv`` says),
+the ``variable_draws.csv`` transcript, and the per-sample allocation check.
 
 Monte Carlo iterations are not rows here: each block carries ``simulations_per_run`` of them,
 and the pipelines draw their outcome noise per block from the ``sim`` streams.
@@ -9,20 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from d3.core.allocations import off_allocations, touches_allocation
 from d3.core.chunks import chunk_ranges, map_ranges
+from d3.core.correlation import correlated_group, iman_conover_order, target_matrix
+from d3.core.rng import ranks_stream
 from d3.core.variables import (
     SCOPES,
     Variable,
     block_values,
     grid_point_values,
     grid_size,
+    order_key,
     overrides_of,
+    replicate_columns,
     with_overrides,
 )
 
@@ -34,6 +40,7 @@ class SampleSpace:
     grid_size: int
     replicates: int
     simulations_per_run: int
+    sampling: str = "random"  # stochastic.sampling: random | latin_hypercube
 
     @property
     def blocks(self) -> int:
@@ -52,12 +59,47 @@ def blocks_values(
     variables: Sequence[Variable], seeds: Mapping[str, int], space: SampleSpace,
     start: int, stop: int,
 ) -> list[dict[str, Any]]:
-    """Every variable's value for blocks ``start..stop-1`` (pure; safe in a worker process)."""
+    """Every variable's value for blocks ``start..stop-1`` (pure; safe in a worker process):
+    drawn as ``space.sampling`` says, then the correlated variables' values of the block's
+    grid point re-paired by :func:`correlated_columns`."""
+    group = correlated_group(variables)
+    randoms = tuple(v for v in variables if v.treatment == "random")
     out = []
     for block in range(start, stop):
         g, r = space.block_key(block)
-        out.append(block_values(variables, seeds, g, r, grid_point_values(variables, g)))
+        values = block_values(variables, seeds, g, r, grid_point_values(variables, g),
+                              replicates=space.replicates, sampling=space.sampling)
+        if group:
+            columns = correlated_columns(randoms, tuple(seeds[v.scope] for v in randoms), g,
+                                         space.replicates, space.sampling)
+            values.update({vid: column[r] for vid, column in columns})
+        out.append(values)
     return out
+
+
+@lru_cache(maxsize=4)  # blocks come grid point by grid point: a few entries suffice
+def correlated_columns(randoms: tuple[Variable, ...], seeds: tuple[int, ...], grid_index: int,
+                       replicates: int, sampling: str
+                       ) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """``(variable_id, its R replicate values)`` of every rank-correlated ``random`` variable
+    (:func:`d3.core.correlation.correlated_group`) at one grid point: the values
+    :func:`d3.core.variables.replicate_columns` draws, re-paired across replicates by
+    Iman–Conover towards ``correlations.csv``. Column j's score order is a permutation from
+    the stream ``(ranks, scope, variable_id, grid_index, 0)``. Each column keeps exactly its
+    values (only their replicate changes); ties keep replicate order. Pure and cached."""
+    group = correlated_group(randoms)
+    columns = dict(zip((v.variable_id for v in randoms),
+                       replicate_columns(randoms, seeds, grid_index, replicates, sampling),
+                       strict=True))
+    if replicates < 2:
+        return tuple((v.variable_id, columns[v.variable_id]) for v in group)
+    seed_of = dict(zip((v.variable_id for v in randoms), seeds, strict=True))
+    keys = np.column_stack([[order_key(v, x) for x in columns[v.variable_id]] for v in group])
+    orders = [ranks_stream(seed_of[v.variable_id], v.scope, v.variable_id,
+                           grid_index).permutation(replicates) for v in group]
+    rows = iman_conover_order(keys, target_matrix(group), orders)
+    return tuple((v.variable_id, tuple(columns[v.variable_id][i] for i in rows[:, j]))
+                 for j, v in enumerate(group))
 
 
 def all_blocks_values(

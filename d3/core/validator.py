@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from d3.core.correlation import correlation_pairs, with_rank_correlations
 from d3.core.errors import Issue, ValidationError, errors_of, promoted
 from d3.core.guards import (
     MAX_VALUES_PER_VARIABLE,
@@ -533,6 +534,19 @@ def _variables(
     return variables
 
 
+def _rank_correlated(raw: RawInputs, variables: list[Variable],
+                     issues: list[Issue]) -> list[Variable]:
+    """``variables`` with the rank correlations of the optional ``correlations.csv``
+    (:func:`d3.core.correlation.correlation_pairs`); judged only when the three variables
+    files were read, so an id is never called unknown because its file was broken."""
+    tables = [raw.tables.get(f"variables_{scope}") for scope in SCOPES]
+    if "correlations" not in raw.tables or None in tables:
+        return variables
+    declared = set().union(*(declared_ids(t, "variable_id") for t in tables))
+    pairs = correlation_pairs(raw.tables["correlations"], variables, declared, issues)
+    return with_rank_correlations(variables, pairs)
+
+
 @dataclass(frozen=True)
 class _RuleCheck:
     """The checks an operator document of ``scope`` must pass: its schema (types, domains,
@@ -805,6 +819,7 @@ def validated_inputs(
 
     operators = {"general": general, "public_tap": public, "private_tap": private}
     variables = _variables(raw, operators, files, channel_ids, issues)
+    variables = _rank_correlated(raw, variables, issues)
     if plan is not None and not errors_of(issues):
         issues += size_issues(variables, plan, raw.plan.file,
                               ticks_per_trace=simulated_ticks(general, public, variables, plan),

@@ -7,10 +7,12 @@ A variables CSV row names an operator key (``path``) in its scope and says how t
   steps from 0 to 1 give exactly 0.0, 0.1, …, 1.0), or every value of a discrete variable;
 * ``random``      — one draw per ``(grid_index, replicate_index)`` from the variable's own keyed
   stream, quantised to the step grid, uniform unless the ``distribution`` column says
-  ``triangular``, ``pert``, ``normal``, ``lognormal`` or ``beta``. The optional ``sd`` column
-  (in the variable's unit) sets the spread of ``normal``, ``lognormal`` and ``beta``; a
-  lognormal with ``sd`` has mean = default, without it median = default
-  (:func:`lognormal_params`, :func:`beta_shapes`).
+  ``triangular``, ``pert``, ``normal``, ``lognormal`` or ``beta``; with
+  ``stochastic.sampling: latin_hypercube`` the R replicates of a grid point are stratified
+  (:func:`lhs_column`), and ``correlations.csv`` pairs them (:mod:`d3.core.correlation`).
+  The optional ``sd`` column (in the variable's unit) sets the spread of ``normal``,
+  ``lognormal`` and ``beta``; a lognormal with ``sd`` has mean = default, without it
+  median = default (:func:`lognormal_params`, :func:`beta_shapes`).
 
 The run grid is the cartesian product of all ``low_to_high`` values, scopes in the order
 general × public_tap × private_tap and rows in file order; the last variable varies fastest.
@@ -18,6 +20,7 @@ general × public_tap × private_tap and rows in file order; the last variable v
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from d3.core.errors import Issue
-from d3.core.rng import params_stream
+from d3.core.rng import lhs_stream, params_stream
 from d3.core.schema_issues import number_hint
 from d3.models.common import MAX_INPUT_MAGNITUDE, MIN_INPUT_MAGNITUDE, magnitude_ok
 
@@ -73,6 +76,9 @@ class Variable:
     values: tuple[Any, ...] = ()
     as_int: bool = False  # the operator key holds an integer
     sd: Decimal | None = None  # standard deviation in the variable's unit (``sd`` column)
+    # ``(partner variable_id, target Spearman rank correlation)`` from
+    # ``variables/correlations.csv``, both directions stored, partners in file order.
+    rank_correlations: tuple[tuple[str, float], ...] = ()
 
     @property
     def location(self) -> str:
@@ -517,26 +523,111 @@ def random_draw(var: Variable, gen: np.random.Generator) -> Any:
     return _quantised(var, x)
 
 
+SAMPLINGS = ("random", "latin_hypercube")  # params.yaml stochastic.sampling
+
+
 def block_values(
     variables: Sequence[Variable],
     seeds: Mapping[str, int],
     grid_index: int,
     replicate_index: int,
     grid_values: Mapping[str, Any] | None = None,
+    *,
+    replicates: int = 1,
+    sampling: str = "random",
 ) -> dict[str, Any]:
-    """Every variable's value (decimal or discrete) in one ``(grid_index, replicate_index)``."""
+    """Every variable's value (decimal or discrete) in one ``(grid_index, replicate_index)``.
+
+    ``random`` variables are drawn each on its own: ``sampling="random"`` from the block's own
+    stream (:func:`random_draw`), ``latin_hypercube`` as row ``replicate_index`` of the grid
+    point's :func:`replicate_columns` (``replicates`` is R, the replicates per grid point).
+    The rank correlations of ``correlations.csv`` are imposed on top by
+    :func:`d3.core.samples.blocks_values`."""
     at_grid = grid_values if grid_values is not None else grid_point_values(variables, grid_index)
+    drawn: dict[str, Any] = {}
+    if sampling != "random":  # the grid point's replicates are drawn together (cached)
+        randoms = tuple(v for v in variables if v.treatment == "random")
+        columns = replicate_columns(randoms, tuple(seeds[v.scope] for v in randoms),
+                                    grid_index, replicates, sampling)
+        drawn = {v.variable_id: c[replicate_index] for v, c in zip(randoms, columns,
+                                                                   strict=True)}
     out: dict[str, Any] = {}
     for var in variables:
         if var.treatment == "fixed":
             out[var.variable_id] = var.default
         elif var.treatment == "low_to_high":
             out[var.variable_id] = at_grid[var.variable_id]
+        elif var.variable_id in drawn:
+            out[var.variable_id] = drawn[var.variable_id]
         else:
             gen = params_stream(seeds[var.scope], var.scope, var.variable_id, grid_index,
                                 replicate_index)
             out[var.variable_id] = random_draw(var, gen)
     return out
+
+
+@functools.lru_cache(maxsize=4)  # blocks come grid point by grid point: a few entries suffice
+def replicate_columns(randoms: tuple[Variable, ...], seeds: tuple[int, ...], grid_index: int,
+                      replicates: int, sampling: str) -> tuple[tuple[Any, ...], ...]:
+    """The R = ``replicates`` values of each ``random`` variable at one grid point, before
+    rank correlation; ``seeds[j]`` is the seed of ``randoms[j]``'s scope.
+
+    ``random``: replicate r is :func:`random_draw` on the stream ``(params, scope,
+    variable_id, grid_index, r)``, the same value a block computes alone. ``latin_hypercube``:
+    :func:`lhs_column`. A pure function of hashable arguments, cached, so a worker computing
+    one block of a grid point draws its R values once (O(R) per grid point, not O(R²))."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"unknown sampling {sampling!r}; expected one of {SAMPLINGS}")
+    if sampling == "latin_hypercube":
+        return tuple(lhs_column(v, seed, grid_index, replicates)
+                     for v, seed in zip(randoms, seeds, strict=True))
+    return tuple(
+        tuple(random_draw(v, params_stream(seed, v.scope, v.variable_id, grid_index, r))
+              for r in range(replicates))
+        for v, seed in zip(randoms, seeds, strict=True))
+
+
+def lhs_column(var: Variable, seed: int, grid_index: int, replicates: int) -> tuple[Any, ...]:
+    """Latin hypercube sample of a ``random`` variable over the R = ``replicates`` replicates
+    of one grid point: u_r = (π(r) + U_r)/R, one u in each of the R equal-probability strata
+    ``[i/R, (i+1)/R)`` (π a random permutation, U_r uniform on [0, 1)), from
+    ``scipy.stats.qmc.LatinHypercube(d=1)`` on the stream ``(lhs, scope, variable_id,
+    grid_index, 0)``; each u_r then goes through the inverse CDF on the step grid
+    (:func:`quantile_value`)."""
+    from scipy.stats import qmc  # ≈ 0.5 s to import; only latin_hypercube plans need it
+
+    gen = lhs_stream(seed, var.scope, var.variable_id, grid_index)
+    u = qmc.LatinHypercube(d=1, rng=gen).random(replicates)[:, 0]
+    return tuple(quantile_value(var, float(x)) for x in u)
+
+
+def quantile_value(var: Variable, u: float) -> Any:
+    """The value at cumulative probability ``u`` ∈ [0, 1) of a ``random`` variable: its inverse
+    CDF over the distribution :func:`random_draw` samples from (:func:`grid_value_probabilities`
+    — the smallest grid value whose cumulative probability exceeds ``u``). Uniform numeric and
+    discrete variables take value index ⌊u·n⌋ of their n values, exactly."""
+    if var.kind == "discrete":
+        return var.values[min(int(u * len(var.values)), len(var.values) - 1)]
+    n = var.n_steps
+    if var.distribution == "uniform" or n == 0:
+        return var.grid_point(min(int(u * (n + 1)), n))
+    return var.grid_point(min(int(np.searchsorted(_grid_cdf(var), u, side="right")), n))
+
+
+@functools.lru_cache(maxsize=1024)
+def _grid_cdf(var: Variable) -> np.ndarray:
+    return np.cumsum(grid_value_probabilities(var))
+
+
+def order_key(var: Variable, value: Any) -> float:
+    """Where ``value`` ranks among a variable's values, for rank correlation: the number
+    itself; for a discrete variable with non-numeric values (text, true/false) its position
+    in ``values=`` as written (list them low to high)."""
+    if var.kind == "numeric":
+        return float(value)
+    if all(isinstance(x, int | float) and not isinstance(x, bool) for x in var.values):
+        return float(value)
+    return float(var.values.index(value))
 
 
 def overrides_of(variables: Sequence[Variable], values: Mapping[str, Any], scope: str) -> dict:

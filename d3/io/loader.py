@@ -37,6 +37,8 @@ TABLES = {
     "variables_public_tap": "variables/public_tap",
     "variables_private_tap": "variables/private_tap",
 }
+# Read when present, else absent without an issue (issue 16: rank correlations).
+OPTIONAL_TABLES = {"correlations": "variables/correlations"}
 INPUTS_LABEL = "inputs"  # files are shown as inputs/<rel>, whatever the directory is called
 
 
@@ -292,6 +294,11 @@ def read_inputs_tree(inputs_dir: Path, params_path: Path) -> RawInputs:
         table = _table(inputs_dir, stem, raw)
         if table is not None:
             raw.tables[name] = table
+    for name, stem in OPTIONAL_TABLES.items():
+        if any((inputs_dir / f"{stem}{ext}").exists() for ext in (".csv", ".yaml", ".yml")):
+            table = _table(inputs_dir, stem, raw)
+            if table is not None:
+                raw.tables[name] = table
     shown = display_path(params_path, inputs_dir)
     if params_path.is_dir():
         raw.issues.append(Issue(str(params_path), "(file)", "is a directory, not a params file",

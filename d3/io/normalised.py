@@ -24,8 +24,8 @@ GPU_OFFER_COLUMNS = ("gpu", "vram_gb", "provider", "usd_hr", "num_gpus", "availa
 
 
 # Fields written only when set, so files of variables that do not use them stay byte-identical
-# to those written before the field existed (issue 13: ``sd``).
-OPTIONAL_VARIABLE_FIELDS = ("sd",)
+# to those written before the field existed (issue 13: ``sd``; issue 16: ``rank_correlations``).
+OPTIONAL_VARIABLE_FIELDS = ("sd", "rank_correlations")
 
 
 def variable_record(var: Variable) -> dict[str, Any]:
@@ -34,8 +34,9 @@ def variable_record(var: Variable) -> dict[str, Any]:
         if isinstance(out[key], Decimal):
             out[key] = {"decimal": str(out[key])}
     out["values"] = list(var.values)
+    out["rank_correlations"] = [list(pair) for pair in var.rank_correlations]
     for key in OPTIONAL_VARIABLE_FIELDS:
-        if out[key] is None:
+        if out[key] in (None, []):
             del out[key]
     return out
 
@@ -50,6 +51,8 @@ def variable_from_record(record: dict[str, Any]) -> Variable:
             value = Decimal(value["decimal"])
         if f.name == "values":
             value = tuple(value)
+        elif f.name == "rank_correlations":
+            value = tuple((str(other), float(rho)) for other, rho in value)
         kwargs[f.name] = value
     return Variable(**kwargs)
 

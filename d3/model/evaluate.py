@@ -153,12 +153,13 @@ def _prepared(inputs: ModelInputs, max_concurrency: int,
     grid = grid_size(inputs.variables)
     if given is None:
         space = SampleSpace(grid, plan.run.random_runs_per_simulation,
-                            plan.stochastic.simulations_per_run)
+                            plan.stochastic.simulations_per_run, plan.stochastic.sampling)
         values = all_blocks_values(inputs.variables, inputs.seeds, space,
                                    chunk_blocks=plan.run.chunk_blocks,
                                    max_concurrency=max_concurrency)
     else:
-        space = SampleSpace(1, len(given), plan.stochastic.simulations_per_run)
+        space = SampleSpace(1, len(given), plan.stochastic.simulations_per_run,
+                            plan.stochastic.sampling)
         values = _given_values(inputs, grid, given)
     # The values as the stages read them from samples/blocks.parquet (same types).
     blocks = tuple(block_table(inputs.variables, space, values).to_pylist())
@@ -179,7 +180,8 @@ def _given_values(inputs: ModelInputs, grid: int,
             f"and random variables only (unknown or not random: {unknown or 'none'}; "
             f"{len(given)} blocks)", "fix the low_to_high variables with overrides, pass only "
             f"random variable ids: {sorted(random_ids)}")])
-    return [{**block_values(inputs.variables, inputs.seeds, 0, r), **row}
+    return [{**block_values(inputs.variables, inputs.seeds, 0, r, replicates=len(given),
+                            sampling=inputs.plan.stochastic.sampling), **row}
             for r, row in enumerate(given)]
 
 

@@ -29,6 +29,9 @@ class Stochastic(Strict):
     simulations_per_run: Annotated[int, Field(ge=1)] = 1000  # Monte Carlo iterations per block
     percentiles: list[int] = [10, 50, 90]
     outcome_noise: bool = True  # false: every Monte Carlo path equals the expected path
+    # How the replicates of a grid point draw the random variables: independently, or
+    # stratified (one draw per equal-probability stratum; d3.core.variables.lhs_column).
+    sampling: Literal["random", "latin_hypercube"] = "random"
 
 
 class Stress(Strict):

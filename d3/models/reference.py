@@ -121,6 +121,8 @@ NOTES = {
     "run.chunk_blocks": "(grid, replicate) blocks per work unit; never changes results",
     "stochastic.simulations_per_run": "Monte Carlo iterations per replicate",
     "stochastic.percentiles": "ascending, within 1..99",
+    "stochastic.sampling": "random: each replicate draws every random variable independently; "
+    "latin_hypercube: a grid point's R replicates hit each of R equal-probability strata once",
     "price_usd_hr": "USD per hour for the whole num_gpus SKU",
     "throughput_tokens_per_s": "decode tokens/s as measured (see measurement_type)",
     "baseline_tps_8b": "aggregate tokens/s of an 8B dense model; last-resort heuristic",
