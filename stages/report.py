@@ -62,7 +62,9 @@ def run(io: StageIO) -> None:
         general=operator_dump(io.load("operator_general")),
         private_op=operator_dump(io.load("operator_private_tap")),
         overrides=list(io.load("variables_report").overrides),
-        grid_labels=grid.labels, reference_grid=grid.reference)
+        grid_labels=grid.labels, reference_grid=grid.reference,
+        **{f"sensitivity_{k}": load(f"sensitivity_{k}")
+           for k in ("tornado", "sobol", "ranks", "summary")})
     write_charts(io, data, plan.targets, summary)
     write_text_atomic(io.out("financial_plan"), financial_plan_markdown(data))
 

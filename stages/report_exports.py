@@ -46,8 +46,10 @@ def workbook_tables(io: StageIO) -> list:
 
 def run(io: StageIO) -> None:
     markdown = io.dep("financial_plan")
-    write_text_atomic(io.out("report_html"), report_html(
-        markdown.read_text(encoding="utf-8"), chart_images(io.dep("charts"), markdown)))
+    images = {**chart_images(io.dep("charts"), markdown),
+              **chart_images(io.dep("sensitivity_charts"), markdown)}
+    write_text_atomic(io.out("report_html"), report_html(markdown.read_text(encoding="utf-8"),
+                                                         images))
     write_bytes_atomic(io.out("report_workbook"), workbook_bytes(workbook_tables(io)))
 
 

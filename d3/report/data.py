@@ -54,6 +54,11 @@ class ReportData:
     # the grid point whose knob values are the variables' defaults (the price list's
     # configuration), None when the defaults are not a grid point
     reference_grid: str | None = None
+    # the sensitivity stage's tables and summary (None when not run)
+    sensitivity_tornado: Rows | None = None
+    sensitivity_sobol: Rows | None = None
+    sensitivity_ranks: Rows | None = None
+    sensitivity_summary: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

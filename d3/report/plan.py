@@ -24,6 +24,7 @@ from d3.report.data import (
     label,
     setting,
 )
+from d3.report.drivers import drivers_section
 from d3.report.formatting import (
     MISSING,
     NOT_MEANINGFUL,
@@ -755,7 +756,7 @@ def statements_and_distributions(d: ReportData) -> list[str]:
     return [*statements_section(d), *distributions_lines(d)]
 
 
-SECTIONS = (executive_summary, inputs_section, public_section, private_section,
+SECTIONS = (executive_summary, drivers_section, inputs_section, public_section, private_section,
             statements_and_distributions, scenarios_section, break_even_section, vat_section,
             safeguards_section, autoscaling_section, data_quality_section, charts_section)
 

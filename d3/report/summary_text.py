@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from d3.report.data import ReportData, cell, failing, focus_grid, kpi, label, setting
+from d3.report.drivers import driver_sentence
 from d3.report.formatting import (
     MISSING,
     Md,
@@ -282,10 +283,10 @@ def _p_change(d: ReportData, a: str, b: str, name: str) -> str:
 
 def lever_lines(d: ReportData, focus: str) -> list[str]:
     """What the grid comparison shows: the grid point closest to fundable against the farthest,
-    and the criteria no grid point passes. The sensitivity analysis does not exist yet."""
+    and the criteria no grid point passes; then what the tornado ranks highest."""
     grid = d.acceptance["grid"]
-    later = ("A sensitivity analysis (which other inputs move the verdict most) is not in the "
-             "pipeline yet.")
+    later = driver_sentence(d) or ("The sensitivity analysis (which other inputs move the "
+                                   "verdict most) is switched off in params.yaml.")
     if len(grid) < 2:
         return [f"**Levers:** the plan has one grid point; there is no grid to compare. {later}",
                 ""]

@@ -112,7 +112,8 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
     needed = _convergence(out, inputs, samples)
     out.summary = {
         "evaluations": evaluations,
-        "tornado": {"swings": [{"input": w.name, "key": w.key, "low": _text(w.low),
+        "tornado": {"evaluations": 1 + 2 * len(swings) if s.tornado else 0,
+                    "swings": [{"input": w.name, "key": w.key, "low": _text(w.low),
                                 "high": _text(w.high), "central": _text(w.central),
                                 "basis": w.basis} for w in swings] if s.tornado else [],
                     "central": {k: _text(v) for k, v in central_overrides(swings).items()},
