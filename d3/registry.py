@@ -9,11 +9,13 @@ a test fails if the committed file differs), the stage modules read their deps t
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from d3.catalog import code, path_template
+from d3.catalog import path_template
 from d3.io.yaml12 import parse_yaml_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +43,7 @@ class Stage:
     outs_no_cache: tuple[str, ...] = ()
     desc: str = ""
     pipeline: str | None = None  # "public" / "private": skipped when that line is not run
+    code_of: tuple[str, ...] = ()  # other stages whose code this one reads (the summary)
 
     @property
     def module(self) -> str:
@@ -48,7 +51,10 @@ class Stage:
 
     @property
     def code_deps(self) -> tuple[str, ...]:
-        return ("d3", f"stages/{self.name}.py")
+        """The project code this stage runs: the module closure of ``stages/<name>.py`` (and
+        of the ``code_of`` stages), sub-packages it mostly uses as one directory."""
+        return code_dep_paths(tuple(sorted({f for m in (self.name, *self.code_of)
+                                            for f in module_closure(f"stages.{m}")})))
 
     @property
     def dep_paths(self) -> tuple[str, ...]:
@@ -69,6 +75,93 @@ class Stage:
             if ref.file == file:
                 return ref.keys or ()
         return ()
+
+
+# --- code deps: the modules a stage imports ----------------------------------------------------
+
+CODE_PACKAGES = ("d3", "stages")
+# A sub-package is listed as one directory when a stage imports at least this share of its
+# modules: an edit to one of the others then reruns the stage needlessly, but every listed file
+# is 4 lines of dvc.lock, which DVC re-parses (pure-Python YAML) after every stage it runs.
+DIRECTORY_SHARE = 0.75
+
+
+def module_file(module: str) -> Path | None:
+    """The source file of a project module (``d3.core.runner`` → ``d3/core/runner.py``, a
+    package → its ``__init__.py``); None for anything outside :data:`CODE_PACKAGES`."""
+    if module.split(".")[0] not in CODE_PACKAGES:
+        return None
+    path = PROJECT_ROOT.joinpath(*module.split("."))
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path, module: str) -> set[str]:
+    """Every module name an import statement of ``path`` may load, at any depth of the file
+    (imports inside functions run too); ``from a import b`` names ``a`` and ``a.b`` (``b``
+    may be a submodule). Relative imports are resolved against ``module``."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+@cache
+def module_closure(module: str) -> tuple[str, ...]:
+    """Project paths (sorted, POSIX) of ``module`` and every project module it imports,
+    transitively, with the ``__init__.py`` of each enclosing package (Python runs them first).
+    Static: a module loaded by a computed name (``importlib.import_module(x)``) is not seen."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        parts = todo.pop().split(".")
+        for depth in range(1, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            path = module_file(name)
+            if name in seen or path is None:
+                continue
+            seen.add(name)
+            todo.extend(imported_modules(path, name))
+    return tuple(sorted(module_file(m).relative_to(PROJECT_ROOT).as_posix() for m in seen))
+
+
+def package_modules(directory: str) -> tuple[str, ...]:
+    """Every ``.py`` file below ``directory`` (project-relative), sorted."""
+    root = PROJECT_ROOT / directory
+    return tuple(sorted(p.relative_to(PROJECT_ROOT).as_posix() for p in root.rglob("*.py")
+                        if "__pycache__" not in p.parts))
+
+
+def code_dep_paths(files: tuple[str, ...], directory: str = "") -> tuple[str, ...]:
+    """``files`` as DVC deps: a sub-package of which they hold at least
+    :data:`DIRECTORY_SHARE` of the modules becomes its directory; the top-level packages
+    never do (they hold every stage's code)."""
+    deps: list[str] = []
+    subdirs = sorted({f.removeprefix(f"{directory}/" if directory else "").split("/")[0]
+                      for f in files if "/" in f.removeprefix(f"{directory}/" if directory
+                                                              else "")})
+    own = [f for f in files if f.rpartition("/")[0] == directory]
+    deps.extend(own)
+    for name in subdirs:
+        sub = f"{directory}/{name}" if directory else name
+        inside = tuple(f for f in files if f.startswith(f"{sub}/"))
+        modules = package_modules(sub)
+        if directory and len(inside) >= DIRECTORY_SHARE * len(modules):
+            deps.append(sub)
+        else:
+            deps.extend(code_dep_paths(inside, sub))
+    return tuple(deps)
 
 
 @dataclass(frozen=True)
@@ -271,11 +364,12 @@ SUMMARY_READS = ("validation_report", "inputs_sha256", "plan", "variables_report
 
 
 def _upstream(stages: tuple[Stage, ...]) -> tuple[str, ...]:
-    """The summary's deps: what it reads, then every other dep, out and stage module upstream
-    (it records their DVC md5 and hashes every artefact)."""
+    """The summary's deps: what it reads, then every other dep and out upstream (it records
+    their DVC md5 and hashes every artefact); the code deps of every stage come from
+    ``code_of``."""
     deps = list(SUMMARY_READS)
     for st in stages:
-        for name in (code(f"stages/{st.name}.py"), *st.deps, *st.outs, *st.outs_no_cache):
+        for name in (*st.deps, *st.outs, *st.outs_no_cache):
             if name not in deps:
                 deps.append(name)
     return tuple(deps)
@@ -287,6 +381,7 @@ STAGES = (*STAGES, Stage(
          "SHA256SUMS of every artefact.",
     deps=_upstream(STAGES),
     outs=("run_summary", "run_summary_md", "sha256sums"),
+    code_of=tuple(st.name for st in STAGES),
 ))
 
 STAGE_BY_NAME = {s.name: s for s in STAGES}
