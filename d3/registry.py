@@ -144,23 +144,21 @@ def package_modules(directory: str) -> tuple[str, ...]:
 
 
 def code_dep_paths(files: tuple[str, ...], directory: str = "") -> tuple[str, ...]:
-    """``files`` as DVC deps: a sub-package of which they hold at least
-    :data:`DIRECTORY_SHARE` of the modules becomes its directory; the top-level packages
-    never do (they hold every stage's code)."""
-    deps: list[str] = []
-    subdirs = sorted({f.removeprefix(f"{directory}/" if directory else "").split("/")[0]
-                      for f in files if "/" in f.removeprefix(f"{directory}/" if directory
-                                                              else "")})
-    own = [f for f in files if f.rpartition("/")[0] == directory]
-    deps.extend(own)
+    """``files`` (project paths below ``directory``) as DVC deps: a sub-package becomes its
+    directory when each of its own sub-packages did and ``files`` hold at least
+    :data:`DIRECTORY_SHARE` of its modules; the top-level packages never do (they hold every
+    stage's code)."""
+    prefix = f"{directory}/" if directory else ""
+    subdirs = sorted({f.removeprefix(prefix).split("/")[0] for f in files
+                      if "/" in f.removeprefix(prefix)})
+    deps = [f for f in files if f.rpartition("/")[0] == directory]
     for name in subdirs:
-        sub = f"{directory}/{name}" if directory else name
+        sub = f"{prefix}{name}"
         inside = tuple(f for f in files if f.startswith(f"{sub}/"))
-        modules = package_modules(sub)
-        if directory and len(inside) >= DIRECTORY_SHARE * len(modules):
-            deps.append(sub)
-        else:
-            deps.extend(code_dep_paths(inside, sub))
+        listed = code_dep_paths(inside, sub)
+        children_whole = all("/" not in d.removeprefix(f"{sub}/") for d in listed)
+        mostly_used = len(inside) >= DIRECTORY_SHARE * len(package_modules(sub))
+        deps.extend([sub] if directory and children_whole and mostly_used else listed)
     return tuple(deps)
 
 
