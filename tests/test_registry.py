@@ -48,3 +48,23 @@ def test_every_plot_dvc_shows_is_a_file_a_stage_writes():
     written = {p for st in STAGES for p in st.out_paths}
     for template, _ in PLOTS:
         assert template in written, f"{template} is not written by any stage"
+
+
+def test_each_stage_reads_exactly_the_params_keys_it_declares(tmp_path):
+    """A real run of the minimal fixture, stage by stage: the keys each stage looked up in
+    ``io.params()`` (recorded by ReadParams) are the keys dvc.yaml tracks for it. A key read but
+    not declared cannot happen (ReadParams raises KeyError); a key declared but never read would
+    rerun the stage for nothing. ``validate`` declares whole files and reads them whole."""
+    from d3.core.runner import StageIO, stage_runner
+    from d3.registry import Roots
+    from tests.helpers import MINIMAL
+
+    roots = Roots(MINIMAL / "inputs", tmp_path, MINIMAL / "params.yaml")
+    read, declared = {}, {}
+    for stage in STAGES:
+        io = StageIO(stage, roots)
+        stage_runner(stage)(io)
+        read[stage.name] = sorted(io.params_read)
+        declared[stage.name] = sorted(stage.param_keys())
+    assert read == declared
+    assert [s.name for s in STAGES if any(r.keys is None for r in s.params)] == ["validate"]
