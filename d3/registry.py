@@ -384,32 +384,50 @@ STAGES = (*STAGES, Stage(
 
 STAGE_BY_NAME = {s.name: s for s in STAGES}
 METRICS = path_template("metrics")
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A DVC plot of a percentile CSV (``month, p10, p50, p90``), drawn with the ``fan``
+    template (``.dvc/plots/fan.json``): p10–p90 band, p50 line, one colour per revision."""
+
+    path: str  # a path template of an out
+    title: str
+    y_label: str
+    x_label: str = "month"
+    template: str = "fan"
+
+
 PLOTS = (
-    ("{out}/plots/revenue.csv", "Monthly revenue, EUR (grid point 0, p10/p50/p90)"),
-    ("{out}/plots/free_cash.csv", "Free cash, EUR (grid point 0, p10/p50/p90)"),
-    ("{out}/plots/dscr_t12.csv", "Trailing-12-month DSCR (grid point 0, p10/p50/p90)"),
-    ("{out}/plots/active_customers.csv", "Public active customers (grid point 0)"),
+    Plot("{out}/plots/revenue.csv", "Monthly revenue, grid point 0: p10–p90 band, p50 line",
+         "EUR"),
+    Plot("{out}/plots/free_cash.csv", "Free cash, grid point 0: p10–p90 band, p50 line", "EUR"),
+    Plot("{out}/plots/dscr_t12.csv",
+         "Trailing-12-month DSCR, grid point 0: p10–p90 band, p50 line", "DSCR (×)"),
+    Plot("{out}/plots/active_customers.csv",
+         "Public Tap active customers, grid point 0: p10–p90 band, p50 line", "customers"),
 )
 
 
-def _dvc_path(template: str) -> str:
+def dvc_path(template: str) -> str:
+    """A path template as ``dvc.yaml`` writes it (``{out}/x.csv`` → ``outputs/x.csv``)."""
     return template.format(**DVC_ROOTS)
 
 
 def dvc_stage_dict(stage: Stage) -> dict:
     params: list = []
     for ref in stage.params:
-        file = _dvc_path(ref.file)
+        file = dvc_path(ref.file)
         if file == DVC_ROOTS["params"] and ref.keys is not None:
             params.extend(ref.keys)
         else:
             params.append({file: list(ref.keys) if ref.keys is not None else None})
     out: dict = {"cmd": f"python -m {stage.module}", "desc": stage.desc,
-                 "deps": [*stage.code_deps, *(_dvc_path(d) for d in stage.data_deps)]}
+                 "deps": [*stage.code_deps, *(dvc_path(d) for d in stage.data_deps)]}
     if params:
         out["params"] = params
-    out["outs"] = [_dvc_path(path_template(o)) for o in stage.outs] + [
-        {_dvc_path(path_template(o)): {"cache": False}} for o in stage.outs_no_cache
+    out["outs"] = [dvc_path(path_template(o)) for o in stage.outs] + [
+        {dvc_path(path_template(o)): {"cache": False}} for o in stage.outs_no_cache
     ]
     return out
 
@@ -443,10 +461,13 @@ def dvc_yaml_text() -> str:
                 ((path, opts),) = o.items()
                 lines.append(f"      - {path}:")
                 lines += [f"          {k}: {str(v).lower()}" for k, v in opts.items()]
-    lines += ["metrics:", f"  - {_dvc_path(METRICS)}", "plots:"]
-    for template, title in PLOTS:
-        lines += [f"  - {_dvc_path(template)}:", f"      title: {json.dumps(title)}",
-                  "      x: month", "      y: [p10, p50, p90]"]
+    lines += ["metrics:", f"  - {dvc_path(METRICS)}", "plots:"]
+    for plot in PLOTS:
+        lines += [f"  - {dvc_path(plot.path)}:",
+                  f"      title: {json.dumps(plot.title, ensure_ascii=False)}",
+                  f"      template: {plot.template}", "      x: month", "      y: p50",
+                  f"      x_label: {json.dumps(plot.x_label, ensure_ascii=False)}",
+                  f"      y_label: {json.dumps(plot.y_label, ensure_ascii=False)}"]
     text = "\n".join(lines) + "\n"
     parse_yaml_text(text)  # must stay valid YAML
     return text

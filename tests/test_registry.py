@@ -46,8 +46,8 @@ def test_every_plot_dvc_shows_is_a_file_a_stage_writes():
     from d3.registry import PLOTS, STAGES
 
     written = {p for st in STAGES for p in st.out_paths}
-    for template, _ in PLOTS:
-        assert template in written, f"{template} is not written by any stage"
+    for plot in PLOTS:
+        assert plot.path in written, f"{plot.path} is not written by any stage"
 
 
 def test_each_stage_reads_exactly_the_params_keys_it_declares(tmp_path):
