@@ -68,3 +68,35 @@ def test_each_stage_reads_exactly_the_params_keys_it_declares(tmp_path):
         declared[stage.name] = sorted(stage.param_keys())
     assert read == declared
     assert [s.name for s in STAGES if any(r.keys is None for r in s.params)] == ["validate"]
+
+
+def stages_depending_on(path: str) -> list[str]:
+    return sorted(s.name for s in STAGES
+                  if any(path == d or path.startswith(f"{d}/") for d in s.code_deps))
+
+
+def test_a_library_module_is_a_dep_of_the_stages_that_import_it_only():
+    # The summary records the md5 of every stage's code, so it depends on all of it.
+    assert stages_depending_on("d3/report/plan.py") == ["report", "summary"]
+    assert stages_depending_on("d3/report/charts.py") == ["report", "summary"]
+    assert stages_depending_on("d3/report/run_summary.py") == ["summary"]
+    assert stages_depending_on("d3/pipelines/private/clients.py") == [
+        "private_clients", "summary"]
+    assert stages_depending_on("d3/pipelines/public/capacity_tables.py") == [
+        "public_capacity", "public_demand", "public_pricing", "summary"]
+    assert stages_depending_on("d3/finance/loan.py") == ["consolidate", "report", "summary"]
+    assert stages_depending_on("d3/model/evaluate.py") == []  # no stage imports it
+    every = [s.name for s in STAGES]
+    assert stages_depending_on("d3/core/runner.py") == sorted(every)
+    assert stages_depending_on("stages/report.py") == ["report", "summary"]
+
+
+def test_module_closure_follows_imports_inside_functions_and_package_inits():
+    from d3.registry import module_closure
+
+    closure = module_closure("stages.report")
+    # main() imports d3.cli inside the function; d3.report.charts sits in package d3.report
+    assert {"stages/report.py", "stages/__init__.py", "d3/cli.py", "d3/__init__.py",
+            "d3/report/__init__.py", "d3/report/charts.py"} <= set(closure)
+    assert list(closure) == sorted(closure)
+    assert "d3/report/run_summary.py" not in closure  # not imported by the report stage
