@@ -30,7 +30,7 @@ def test_every_tour_command_runs(repo):  # noqa: F811
     shown = next(out for cmd, out in outputs.items() if cmd.startswith("dvc exp show"))
     table = next(line for line in shown.splitlines() if line.startswith("| Experiment"))
     header = [c.strip() for c in table.strip("|").split("|")]
-    assert len(header) <= 25, header  # issue 15: readable; was 232 (66 with --only-changed)
+    assert len(header) <= 25, header  # issue 15: readable (77 before, without --drop)
     assert header[0] == "Experiment"
     assert {"stochastic.simulations_per_run",
             "inputs/operator/public_tap.yaml:acquisition.budget_month0_eur",
