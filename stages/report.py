@@ -63,8 +63,9 @@ def run(io: StageIO) -> None:
         private_op=operator_dump(io.load("operator_private_tap")),
         overrides=list(io.load("variables_report").overrides),
         grid_labels=grid.labels, reference_grid=grid.reference,
-        **{f"sensitivity_{k}": load(f"sensitivity_{k}")
-           for k in ("tornado", "sobol", "ranks", "summary")})
+        sensitivity_tornado=load("sensitivity_tornado"),
+        sensitivity_sobol=load("sensitivity_sobol"), sensitivity_ranks=load("sensitivity_ranks"),
+        sensitivity_summary=load("sensitivity_summary"))
     write_charts(io, data, plan.targets, summary)
     write_text_atomic(io.out("financial_plan"), financial_plan_markdown(data))
 
