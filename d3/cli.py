@@ -420,7 +420,8 @@ def import_draft(
 def stage_main(name: str) -> None:
     """Entry point of ``python -m stages.<name>`` under DVC (paths from the registry); the log
     format follows ``D3_LOG_FORMAT`` (default ``auto``)."""
-    emitter = terminal(os.environ.get("D3_LOG_FORMAT", "auto"), False).emitter()
+    fmt = os.environ.get("D3_LOG_FORMAT", "auto").lower()
+    emitter = terminal(fmt if fmt in LOG_FORMATS else "json", False).emitter()
     stage = STAGE_BY_NAME[name]
     options = RunOptions(max_concurrency=int(os.environ.get("D3_MAX_CONCURRENCY", "1")))
     io = StageIO(stage, Roots.dvc(), options, emitter)
