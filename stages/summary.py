@@ -34,7 +34,7 @@ def run(io: StageIO) -> None:
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
     # Last: the sums cover every artefact, the run summary included.
     write_text_atomic(io.out("sha256sums"), sha256sums_text(io.roots.out))
-    io.emitter.emit("summary_written", warnings=len(summary["warnings"]))
+    io.emitter.emit("summary_written", **summary["warning_count"])
 
 
 def main() -> None:

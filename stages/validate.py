@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from d3.core.runner import StageIO
 from d3.core.validator import validated_inputs
+from d3.core.warning_count import warning_count
 from d3.io.loader import read_inputs_tree
 from d3.io.normalised import (
     GPU_OFFER_COLUMNS,
@@ -27,7 +28,7 @@ def run(io: StageIO) -> None:
                          fail_on_warning=io.options.fail_on_warning)
     for issue in v.issues:
         io.emitter.emit("validate_warning", level="warning", **issue.as_dict())
-    io.emitter.emit("validate_done", warnings=len(v.issues))
+    io.emitter.emit("validate_done", **warning_count(i.as_dict() for i in v.issues).as_dict())
     # Nothing is written before this point: a failed validation leaves --out untouched.
     write_json(io.out("plan"), plan_document(v))
     for scope in ("general", "public_tap", "private_tap"):

@@ -125,8 +125,9 @@ def run_stages(roots: Roots, options: RunOptions, emitter: Emitter,
                 continue
             if i == 0 or stages[i - 1].pipeline != line:
                 emitter.emit(f"pipeline_{line}_start")
-        emitter.emit("stage_start", stage=stage.name)
+        # index/of: the bar's "stage 5/13" (stages of a line left out are skipped over).
+        emitter.emit("stage_start", stage=stage.name, index=i + 1, of=len(stages))
         stage_runner(stage)(StageIO(stage, roots, options, emitter))
-        emitter.emit("stage_done", stage=stage.name)
+        emitter.emit("stage_done", stage=stage.name, index=i + 1, of=len(stages))
         if line is not None and (i + 1 == len(stages) or stages[i + 1].pipeline != line):
             emitter.emit(f"pipeline_{line}_done")

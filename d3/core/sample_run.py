@@ -38,12 +38,25 @@ def chunk_result(start: int, n_blocks: int, replicates: int, simulations: int,
     )
 
 
+PROGRESS_STEPS = 20  # a stage's progress moves at least this often (when it has the blocks)
+
+
+def progress_chunk_blocks(n_blocks: int, chunk_blocks: int) -> int:
+    """Blocks per chunk: ``chunk_blocks``, but at most ⌈n_blocks / PROGRESS_STEPS⌉ (≥ 1).
+    Results never depend on the chunking (the Parquet row groups do not follow it), so a
+    small run may use smaller chunks: with 12 blocks and ``chunk_blocks`` 64 the stage was
+    one chunk and its progress jumped from nothing to done."""
+    return max(1, min(chunk_blocks, -(-n_blocks // PROGRESS_STEPS)))
+
+
 def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_blocks: int,
                 max_concurrency: int, series: Sequence[str], months: int, path: Path,
                 keep: Sequence[str], emitter: Emitter, label: str,
                 pipeline: str) -> tuple[dict[int, dict[str, np.ndarray]], list[float]]:
-    """Run every block; returns the kept series per grid point and the per-block prices."""
-    ranges = chunk_ranges(n_blocks, chunk_blocks)
+    """Run every block; returns the kept series per grid point and the per-block prices.
+    Chunks hold at most :func:`progress_chunk_blocks` blocks, so that progress (``job_done``,
+    the bar) moves while the stage runs even when all blocks fit in one ``chunk_blocks``."""
+    ranges = chunk_ranges(n_blocks, progress_chunk_blocks(n_blocks, chunk_blocks))
     schema = sample_schema(series, months)
     by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
     prices: list[float] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,14 +17,36 @@ from d3.models.common import types_in
 
 
 def key_path(loc: Sequence[Any]) -> str:
-    """``('a', 'b', 0, 'c')`` → ``a.b[0].c``."""
+    """``('a', 'b', 0, 'c')`` → ``a.b[0].c``; control characters in a key are shown escaped
+    (``\\x07``), never printed."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{visible(str(part))}" if out else visible(str(part))
     return out
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character (Unicode Cc, line separators, bidi controls)
+    written as an escape such as ``\\x07``, so that a message naming it prints safely."""
+    return "".join(_escape(ch) if is_control(ch) else ch for ch in text)
+
+
+def is_control(ch: str) -> bool:
+    """A character no name may contain: category Cc (``\\x00``–``\\x1f``, ``\\x7f``, C1),
+    the line and paragraph separators and the bidirectional controls."""
+    return unicodedata.category(ch) == "Cc" or ch in OTHER_CONTROLS
+
+
+# Not in category Cc, but they break lines (U+2028/9) or reorder what is shown (bidi controls).
+OTHER_CONTROLS = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _child(annotation: Any, part: Any) -> Any | None:

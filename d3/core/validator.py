@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from d3.core.allocations import off_allocations, touches_allocation
+from d3.core.control_chars import inputs_issues as control_char_issues
 from d3.core.correlation import correlation_pairs, with_rank_correlations
 from d3.core.errors import Issue, ValidationError, errors_of, promoted
 from d3.core.guards import (
@@ -29,7 +31,7 @@ from d3.core.guards import (
     size_issues,
 )
 from d3.core.names import gpu_class, model_key, model_match_key
-from d3.core.schema_issues import issues_from_pydantic
+from d3.core.schema_issues import issues_from_pydantic, visible
 from d3.core.variables import (
     REQUIRED_COLUMNS,
     SCOPES,
@@ -115,7 +117,16 @@ def _doc_model(raw: RawInputs, name: str, model: type[BaseModel], issues: list[I
 
 
 def _row_id(record: Mapping[str, Any], id_cols: Sequence[str]) -> str:
-    return "/".join(str(record.get(c, "?")) for c in id_cols)
+    return visible("/".join(str(record.get(c, "?")) for c in id_cols))
+
+
+# The columns that name a row of each table in messages (``row 3 (Gemma 3/12B)``).
+ROW_ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "models": ("Model", "Variant"), "offers": ("provider", "gpu_model"),
+    "tps": ("model", "gpu"), "gpu_specs": ("gpu",), "ads_channels": ("channel_id",),
+    "agency_fees": ("agency_id",), "insurances": ("insurer_id",),
+    **{f"variables_{scope}": ("variable_id",) for scope in SCOPES},
+}
 
 
 def _table_rows(
@@ -528,6 +539,7 @@ def _variables(
                 rules = replace(rules, own_errors=tuple(rules.all_errors(base)))
             parsed = len(scoped)
             scoped = [v for v in scoped if _value_issues(v, base, rules, issues)]
+            issues += drawn_allocation_warnings(scope, scoped, dump, base)
             if len(scoped) == parsed == len(table.rows):
                 issues.extend(_corner_issues(scoped, dump, rules))
         variables += scoped
@@ -545,6 +557,28 @@ def _rank_correlated(raw: RawInputs, variables: list[Variable],
     declared = set().union(*(declared_ids(t, "variable_id") for t in tables))
     pairs = correlation_pairs(raw.tables["correlations"], variables, declared, issues)
     return with_rank_correlations(variables, pairs)
+
+
+def drawn_allocation_warnings(scope: str, variables: Sequence[Variable],
+                              dump: Mapping[str, Any], base: Mapping[str, Any]) -> list[Issue]:
+    """A WARNING at each variable whose values move an allocation's weights off a sum of 1:
+    the variables stage renormalises them sample by sample (SPEC §3), and the warning count
+    must know it before the run. ``base``: the operator tree with the fixed rows applied; an
+    allocation already off in the file itself is warned about against the file."""
+    own = set(off_allocations(scope, dump))
+    out = []
+    for var in variables:
+        if not touches_allocation(scope, var.path):
+            continue
+        off = sorted({path for value in probe_values(var) for path in off_allocations(
+            scope, with_override(base, var.path, var.typed(value)))} - own)
+        if off:
+            out.append(Issue(var.file, var.location, f"its values make the weights of "
+                             f"{', '.join(off)} sum to other than 1; each sample's weights are "
+                             "renormalised", "vary the weights so they sum to 1, or accept the "
+                             "renormalisation (run_summary.md counts the blocks)", "warning",
+                             "allocation_renormalised"))
+    return out
 
 
 @dataclass(frozen=True)
@@ -735,6 +769,7 @@ def validated_inputs(
     issues: list[Issue] = list(raw.issues)
     if not raw.docs and not raw.tables and raw.plan is None:
         raise ValidationError(issues)  # nothing was read (no inputs dir): the rest would cascade
+    issues += control_char_issues(raw, ROW_ID_COLUMNS)
     general = _doc_model(raw, "general", GeneralOperator, issues)
     public = _doc_model(raw, "public_tap", PublicOperator, issues)
     private = _doc_model(raw, "private_tap", PrivateOperator, issues)
@@ -748,8 +783,8 @@ def validated_inputs(
     t = raw.tables
     files = {name: doc.file for name, doc in raw.docs.items()}
     files.update({name: tab.file for name, tab in t.items()})
-    models = _table_rows(t.get("models"), CuratedModelRow, ("Model", "Variant"), issues)
-    offer_rows = _table_rows(t.get("offers"), GpuOfferRow, ("provider", "gpu_model"), issues,
+    models = _table_rows(t.get("models"), CuratedModelRow, ROW_ID_COLUMNS["models"], issues)
+    offer_rows = _table_rows(t.get("offers"), GpuOfferRow, ROW_ID_COLUMNS["offers"], issues,
                              required=("provider", "gpu_model", "gpu_vram_gb", "num_gpus"))
     price_columns = {"price_per_gpu_hr", "price_usd_hr"}
     if offer_rows is not None and not price_columns & set(t["offers"].header):
@@ -766,11 +801,10 @@ def validated_inputs(
         issues.append(Issue(t["models"].file, "(file)", "has no rows", "add at least one "
                             "model, or run only the private pipeline (run.pipelines: [private])"))
         models = None
-    tps_rows = _table_rows(t.get("tps"), TpsRow, ("model", "gpu"), issues)
-    spec_rows = _table_rows(t.get("gpu_specs"), GpuSpecRow, ("gpu",), issues)
-    channel_rows = _table_rows(t.get("ads_channels"), AdsChannelRow, ("channel_id",), issues)
-    fee_rows = _table_rows(t.get("agency_fees"), AgencyFeeRow, ("agency_id",), issues)
-    insurer_rows = _table_rows(t.get("insurances"), InsuranceRow, ("insurer_id",), issues)
+    tps_rows, spec_rows, channel_rows, fee_rows, insurer_rows = (
+        _table_rows(t.get(name), model, ROW_ID_COLUMNS[name], issues) for name, model in (
+            ("tps", TpsRow), ("gpu_specs", GpuSpecRow), ("ads_channels", AdsChannelRow),
+            ("agency_fees", AgencyFeeRow), ("insurances", InsuranceRow)))
 
     offers = _offers(offer_rows) if offer_rows is not None else None
     if offer_rows is not None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from d3.core.validator import ValidatedInputs
 from d3.core.variables import Variable
+from d3.core.warning_count import warning_count
 from d3.io.writers import fmt_float
 from d3.io.yaml12 import read_yaml  # noqa: F401  (re-exported for stages reading params)
 from d3.models.operator import GeneralOperator, PrivateOperator, PublicOperator
@@ -74,8 +75,10 @@ def plan_document(v: ValidatedInputs) -> dict[str, Any]:
 
 
 def report_document(v: ValidatedInputs) -> dict[str, Any]:
+    issues = [i.as_dict() for i in v.issues]
     return {
-        "issues": [i.as_dict() for i in v.issues],
+        "issues": issues,
+        "warning_count": warning_count(issues).as_dict(),  # the run's is run_summary.json's
         "counts": {"models": len(v.models), "gpu_offers": len(v.offers),
                    "gpu_classes": len({o.gpu for o in v.offers}),
                    "providers": len({o.provider for o in v.offers}),

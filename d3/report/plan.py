@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from d3.core.warning_count import run_warnings, warning_count
 from d3.finance.kpis import DISTRIBUTION_KPI_SERIES
 from d3.finance.tables import SALARY_SERIES
 from d3.report.data import (
@@ -739,8 +740,8 @@ def data_quality_section(d: ReportData) -> list[str]:
         lines += table(rows, ["model", "gpu", "throughput", "price"],
                        ["model", "GPU", "throughput", "price"])
         lines.append("")
-    warnings = [i for i in d.validation["issues"] if i["severity"] == "warning"]
-    lines += [f"{len(warnings)} validation warnings are listed in `run_summary.md`.", ""]
+    count = warning_count(run_warnings(d.validation, d.price_card))  # as in run_summary.md
+    lines += [f"{count.sentence()}: listed in `run_summary.md`.", ""]
     return lines
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from d3.core.warning_count import WarningCount, run_warnings, warning_count
+
 
 def run_summary(
     validation_report: Mapping[str, Any],
@@ -16,25 +18,8 @@ def run_summary(
     acceptance: Mapping[str, Any] | None = None,
     inputs_hashes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    issues = list(validation_report["issues"])
-    warnings = [i for i in issues if i["severity"] == "warning"]
-    warnings += list((public_prices or {}).get("warnings", []))
-    for item in variables_report.get("allocation_renormalised", []):
-        warnings.append({
-            "severity": "warning", "code": "allocation_renormalised", "file": item["scope"],
-            "location": item["path"], "message": f"weights did not sum to 1 in {item['blocks']} "
-            f"of {item['of_blocks']} samples; renormalised", "hint": "make them sum to 1",
-            "line": f"{item['scope']}:{item['path']}: weights renormalised in {item['blocks']} "
-                    f"of {item['of_blocks']} samples",
-        })
-    for g, info in ((acceptance or {}).get("grid") or {}).items():
-        for c in info["criteria"]:
-            if not c["ok"]:
-                warnings.append({
-                    "severity": "warning", "code": "acceptance_failed", "file": "acceptance.json",
-                    "location": f"grid {g}.{c['name']}", "message": c["detail"], "hint": "",
-                    "line": f"acceptance.json:grid {g}.{c['name']}: criterion failed: "
-                            f"{c['detail']}"})
+    found = run_warnings(validation_report, public_prices)
+    warnings = [i for i in found if i["severity"] == "warning"]
     plan = plan_doc["plan"]
     return {
         "seeds": plan_doc["seeds"],
@@ -50,8 +35,12 @@ def run_summary(
         "overrides": variables_report["overrides"],
         "shadowing": [w for w in warnings if w["code"] == "shadowed_input"],
         "heuristics": list((public_costs or {}).get("heuristics", [])),
+        "warning_count": warning_count(found).as_dict(),
         "warnings": warnings,
-        "notes": [i for i in issues if i["severity"] == "info"],
+        "notes": [i for i in found if i["severity"] == "info"],
+        # Drawn weights renormalised per block: the validator warned about the variable once;
+        # these are the counts behind that warning, not warnings of their own.
+        "allocation_renormalised": list(variables_report.get("allocation_renormalised", [])),
         "acceptance": None if acceptance is None else {
             "accepted": acceptance["accepted"],
             "grid": {g: {"accepted": v["accepted"],
@@ -108,9 +97,12 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         *acceptance_lines(summary.get("acceptance")),
         "",
         *import_lines(summary.get("import_report")),
-        f"## Warnings ({len(summary['warnings'])})",
+        f"## Warnings ({summary['warning_count']['warnings']})",
         "",
-        *([f"- {w['line']}" for w in summary["warnings"]] or ["None."]),
+        f"{WarningCount.of(summary['warning_count']).sentence()}.",
+        "",
+        *[f"- {w['line']}" for w in summary["warnings"]],
+        *allocation_lines(summary.get("allocation_renormalised", [])),
         "",
         "## Input files (sha256)",
         "",
@@ -120,6 +112,16 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def allocation_lines(items: list[Mapping[str, Any]]) -> list[str]:
+    """Per allocation the validator warned about: in how many blocks the drawn weights did not
+    sum to 1 and were renormalised."""
+    if not items:
+        return []
+    return ["", "Drawn allocation weights renormalised (blocks of one grid point and replicate):",
+            "", *(f"- {i['scope']}: `{i['path']}` in {i['blocks']} of {i['of_blocks']} blocks"
+                  for i in items)]
 
 
 def acceptance_lines(acceptance: Mapping[str, Any] | None) -> list[str]:

@@ -147,7 +147,8 @@ def test_a_mutated_cell_exits_0_or_2_never_3(tmp_path_factory, unmutated, file, 
     assert "Traceback" not in ran.stderr, note
     assert ran.exception is None or isinstance(ran.exception, SystemExit), note
     if checked.exit_code == 2:
-        errors = [x for x in checked.stderr.splitlines() if not x.startswith("warning:")]
+        errors = [x for x in checked.stderr.splitlines()
+                  if not x.startswith(("warning:", "note:"))]
         assert errors and all(ISSUE_LINE.match(x) for x in errors), f"{note}\n{checked.stderr}"
         assert ran.exit_code == 2, f"{note}\n{ran.stderr}"
         assert not out.exists(), note

@@ -16,7 +16,7 @@ scenarios("validation_contract.feature")
 
 
 def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if not line.startswith("warning:")]
+    return [line for line in stderr.splitlines() if not line.startswith(("warning:", "note:"))]
 
 
 @given("a writable copy of the minimal fixture", target_fixture="root")
