@@ -64,7 +64,8 @@ def run(io: StageIO) -> None:
         overrides=list(io.load("variables_report").overrides),
         grid_labels=grid.labels, reference_grid=grid.reference,
         **{f"sensitivity_{k}": load(f"sensitivity_{k}")
-           for k in ("tornado", "sobol", "ranks", "summary")})
+           for k in ("tornado", "sobol", "ranks", "summary")},
+        solve_best=load("solve_best"))
     write_charts(io, data, plan.targets, summary)
     write_text_atomic(io.out("financial_plan"), financial_plan_markdown(data))
 
