@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from d3.models.common import Pct, PosInt, Strict
 
@@ -81,9 +82,20 @@ class Logging(Strict):
     level: Literal["debug", "info", "warning"] = "info"
 
 
+_OVERRIDE_KEY = re.compile(r"^(params\.yaml|inputs/operator/(general|public_tap|private_tap)"
+                           r"\.yaml):[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+
+
+def _override_key(key: str) -> str:
+    if not _OVERRIDE_KEY.match(key):
+        raise ValueError(f"{key!r} is not FILE:dotted.key — FILE is params.yaml or "
+                         "inputs/operator/<general|public_tap|private_tap>.yaml, as in dvc exp "
+                         "run -S (e.g. inputs/operator/general.yaml:loan.amount_eur)")
+    return key
+
+
 # An operator or params key in ``dvc exp run -S`` syntax: ``FILE:dotted.key``.
-OverrideKey = Annotated[str, Field(pattern=r"^(params\.yaml|inputs/operator/(general|public_tap|"
-                                           r"private_tap)\.yaml):[A-Za-z0-9_.]+$")]
+OverrideKey = Annotated[str, AfterValidator(_override_key)]
 # A value a key can hold: a number, true/false or text.
 Scalar = float | int | bool | str
 

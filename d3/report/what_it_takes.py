@@ -44,15 +44,27 @@ def decision_name(key: str) -> str:
 
 
 def failures_text(failures: Sequence[Mapping[str, Any]]) -> str:
-    """``the minimum free cash (62.0 % of futures), the autoscaler's service level``; a grid
-    point is named when the proposal has more than one."""
+    """``the minimum free cash (62.0 % of futures) and the autoscaler's service level``; a
+    grid point is named when the failures span more than one."""
     grids = {f["grid_index"] for f in failures}
     parts = []
     for f in failures:
         where = f" at grid point {f['grid_index']}" if len(grids) > 1 else ""
         p = "" if f["probability"] is None else f" ({frac_pct_text(f['probability'])} of futures)"
         parts.append(f"{short_name(f['name'])}{where}{p}")
-    return ", ".join(parts)
+    return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
+
+
+def blocked_lines(best: Mapping[str, Any]) -> list[str]:
+    """Each criterion the closest candidate fails, with the acceptance document's detail
+    (which models, which months)."""
+    failing = {(f["grid_index"], f["name"]) for f in best["proposed"]["failed_criteria"]}
+    grid = best["acceptance"].get("grid", {})
+    lines = [f"- {short_name(c['name'])}: {esc(c['detail'])}"
+             for g, info in sorted(grid.items(), key=lambda kv: int(kv[0]))
+             for c in info["criteria"] if (int(g), c["name"]) in failing]
+    return [*lines, "", "To go further, widen the decisions' ranges or declare other keys "
+            "(`solve.decisions` in `params.yaml`).", ""] if lines else []
 
 
 def buys_text(decision: Mapping[str, Any], proposed: Mapping[str, Any]) -> str:
@@ -134,11 +146,13 @@ def what_it_takes_section(d: ReportData) -> list[str]:
                 f"(the solver, `solve_best.json`: {n} evaluations on common random numbers, "
                 f"the best candidates confirmed at the full sample count, "
                 "`solve_candidates.csv`):")
-        tail = _command_lines(best, "Apply it as an experiment")
+        blocked, what = [], "Apply it as an experiment"
     else:
         head = (f"**No combination of the declared decisions, within their ranges, makes the "
                 f"plan fundable** ({n} evaluations, `solve_candidates.csv`). The closest "
-                f"candidate still fails {failures_text(best['proposed']['failed_criteria'])}:")
-        tail = _command_lines(best, "Explore the closest candidate as an experiment")
-    return [TITLE, "", head, "", *table(_decision_rows(best), columns, headers), "",
-            *_outcome_lines(best), *tail, *_pinned_note(best)]
+                "candidate:")
+        blocked = [f"It still fails {failures_text(best['proposed']['failed_criteria'])}:",
+                   "", *blocked_lines(best)]
+        what = "Explore the closest candidate as an experiment"
+    return [TITLE, "", head, "", *table(_decision_rows(best), columns, headers), "", *blocked,
+            *_outcome_lines(best), *_command_lines(best, what), *_pinned_note(best)]

@@ -87,9 +87,20 @@ def hydra_text(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     text = str(value)
-    if parsed_argument(f"{PARAMS}:x={text}")[1] == text:
+    if _reads_back(text, text):
         return text
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _reads_back(text: str, value: Any) -> bool:
+    """Does Hydra read ``text`` as exactly ``value`` (same type)?"""
+    from hydra.errors import OverrideParseException
+
+    try:
+        parsed = parsed_argument(f"{PARAMS}:x={text}")[1]
+    except OverrideParseException:
+        return False
+    return type(parsed) is type(value) and parsed == value
 
 
 @lru_cache(maxsize=4096)
@@ -178,7 +189,8 @@ def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
         return None
     k = next((j for j, v in enumerate(values) if _same(v, current)), None)
     if k is None:
-        issues.append(where.issue(f"the current value {current!r} of {key} is not one of the "
+        issues.append(where.issue(f"the current value {hydra_text(current)} of {key} is not "
+                                  "one of the "
                                   f"decision's values ({_values_text(d, values)})",
                                   "choose low, high and step (or choices) so that the current "
                                   "value is one of them"))
@@ -232,6 +244,12 @@ def _values(d: SolveDecision, current: Any, var: Variable | None, where: _Where,
             issues.append(where.issue("choices lists a value twice", "list each value once",
                                       ".choices"))
             return None
+        unwritable = [c for c in d.choices if not _reads_back(hydra_text(c), c)]
+        if unwritable:
+            issues.append(where.issue(f"{unwritable[0]!r} cannot be written as a dvc exp run "
+                                      "-S value that reads back the same", "use plain text "
+                                      "(letters, digits, _ - .)", ".choices"))
+            return None
         return tuple(d.choices)
     if not _is_number(current):
         issues.append(where.issue(f"{d.key.partition(':')[2]} holds {current!r}, not a "
@@ -242,8 +260,8 @@ def _values(d: SolveDecision, current: Any, var: Variable | None, where: _Where,
     if n != n.to_integral_value():
         below = low + step * int(n)
         issues.append(where.issue(f"high {d.high:g} is not low + k·step ({d.low:g} + k × "
-                                  f"{d.step:g})", f"use high {below} or {below + step}",
-                                  ".high"))
+                                  f"{d.step:g})", f"use high {_text(below)} or "
+                                  f"{_text(below + step)}", ".high"))
         return None
     whole = all(x == x.to_integral_value() for x in (low, step))
     as_int = var.as_int if var is not None else isinstance(current, int)
@@ -254,6 +272,10 @@ def _values(d: SolveDecision, current: Any, var: Variable | None, where: _Where,
         return None
     grid = [low + step * k for k in range(int(n) + 1)]
     return tuple(int(x) if as_int else float(x) for x in grid)
+
+
+def _text(x: Decimal) -> str:
+    return format(x.normalize(), "f")
 
 
 def _values_text(d: SolveDecision, values: Sequence[Any]) -> str:
