@@ -100,7 +100,7 @@ def best_document(inputs: ModelInputs, result: Search) -> dict[str, Any]:
                                                      strict=True))],
         "current": outcome_document(result.current.outcome),
         "proposed": outcome_document(best.outcome),
-        "arguments": arguments, "command": command_text(arguments),
+        "arguments": arguments, "command": command_text(arguments) if arguments else "",
         "kpis": kpi_rows(ev, plan.stochastic.percentiles) if ev else [],
         "acceptance": ev.acceptance if ev else {},
         "evaluations": _counts(inputs, result),

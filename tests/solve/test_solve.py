@@ -49,9 +49,13 @@ def markup_fixture(dest: Path, solve: dict) -> Path:
     return d
 
 
+def solve_cli(d: Path, out: Path):
+    return invoke("solve", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
+                  "--out", str(out))
+
+
 def solved(d: Path, out: Path) -> dict:
-    result = invoke("solve", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
-                    "--out", str(out))
+    result = solve_cli(d, out)
     assert result.exit_code == 0, result.stderr
     return json.loads((out / "solve_best.json").read_text(encoding="utf-8"))
 
@@ -66,7 +70,9 @@ def test_the_solver_finds_the_markup_where_the_private_margin_reaches_its_thresh
     # on the grid 20, 22, …, 50 the boundary is 34 (34/134 = 25.37 % holds, 32/132 = 24.24 %
     # does not). The current 30 fails.
     d = markup_fixture(tmp_path / "a", MARKUP_SOLVE)
-    best = solved(d, tmp_path / "out")
+    result = solve_cli(d, tmp_path / "out")
+    assert result.exit_code == 0, result.stderr
+    best = json.loads((tmp_path / "out" / "solve_best.json").read_text(encoding="utf-8"))
     (decision,) = best["decisions"]
     assert (decision["current"], decision["proposed"]) == (30, 34)
     assert best["status"] == "fundable" and best["feasible"] is True
@@ -84,6 +90,33 @@ def test_the_solver_finds_the_markup_where_the_private_margin_reaches_its_thresh
     for r in rows:
         assert (float(r[MARKUP]) >= 100 * 25 / 75) == (r["feasible"] == "true"), r
     assert any(r[MARKUP] == "32" for r in rows)
+    # One JSONL event per evaluation, in the file's order.
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    evaluated = [(e["phase"], e["trial"]) for e in events if e["event"] == "solve_evaluation"]
+    assert evaluated == [(r["phase"], int(r["trial"])) for r in rows]
+
+
+def test_a_decision_that_does_not_fit_the_inputs_stops_d3_solve_before_it_writes(tmp_path):
+    d = markup_fixture(tmp_path / "a", {"decisions": [
+        {"key": f"{PRIVATE}:pricing_policy.private_tap.markup", "low": 20, "high": 50,
+         "step": 2}]})
+    result = solve_cli(d, tmp_path / "out")
+    assert result.exit_code == 2
+    assert ("params.yaml:solve.decisions[0].key: inputs/operator/private_tap.yaml has no key "
+            "pricing_policy.private_tap.markup — did you mean "
+            "`pricing_policy.private_tap.markup_pct`?") in result.stderr.splitlines()
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_plan_already_fundable_needs_no_change(tmp_path):
+    # Markup 40: margin 40/140 = 28.6 % ≥ 25 % already.
+    d = markup_fixture(tmp_path / "a", {**MARKUP_SOLVE, "trials": 4})
+    edit_yaml(d / "inputs/operator/private_tap.yaml",
+              lambda op: op["pricing_policy"]["private_tap"].update(markup_pct=40))
+    best = solved(d, tmp_path / "out")
+    assert (best["status"], best["trial"], best["distance"]) == ("already_fundable", 0, 0.0)
+    assert (best["arguments"], best["command"]) == ([], "")
+    assert best["decisions"][0]["proposed"] == 40 and not best["decisions"][0]["changed"]
 
 
 def test_same_seed_and_budget_give_identical_files_and_another_seed_other_candidates(
