@@ -48,10 +48,11 @@ PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur",
 PRIVATE_SERIES = ("revenue_eur", "cogs_eur", "budget_eur", "hours", "active_clients",
                   "block_purchases_eur", "deferred_eur", "invoiced_eur")
 # DVC metrics: (name, KPI, percentile), rounded like consolidated_kpis.csv so the two agree.
+# Only the headline figures (docs/DECISIONS.md, "DVC"): every one is a column per grid point
+# in `dvc exp show`; the other percentiles are in consolidated_kpis.csv.
 METRIC_PERCENTILES = (
     ("revenue_total_eur_p50", "revenue_total_eur", 50), ("ebitda_eur_p50", "ebitda_eur", 50),
-    ("min_cash_eur_p10", "min_cash_eur", 10), ("min_free_cash_eur_p10", "min_free_cash_eur", 10),
-    ("funding_need_eur_p50", "funding_need_eur", 50),
+    ("min_free_cash_eur_p10", "min_free_cash_eur", 10),
     ("funding_need_eur_p90", "funding_need_eur", 90),
     ("min_dscr_t12_p10", "min_dscr_t12", 10),
 )

@@ -9,11 +9,13 @@ a test fails if the committed file differs), the stage modules read their deps t
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from d3.catalog import code, path_template
+from d3.catalog import path_template
 from d3.io.yaml12 import parse_yaml_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +43,7 @@ class Stage:
     outs_no_cache: tuple[str, ...] = ()
     desc: str = ""
     pipeline: str | None = None  # "public" / "private": skipped when that line is not run
+    code_of: tuple[str, ...] = ()  # other stages whose code this one reads (the summary)
 
     @property
     def module(self) -> str:
@@ -48,7 +51,10 @@ class Stage:
 
     @property
     def code_deps(self) -> tuple[str, ...]:
-        return ("d3", f"stages/{self.name}.py")
+        """The project code this stage runs: the module closure of ``stages/<name>.py`` (and
+        of the ``code_of`` stages), sub-packages it mostly uses as one directory."""
+        return code_dep_paths(tuple(sorted({f for m in (self.name, *self.code_of)
+                                            for f in module_closure(f"stages.{m}")})))
 
     @property
     def dep_paths(self) -> tuple[str, ...]:
@@ -69,6 +75,91 @@ class Stage:
             if ref.file == file:
                 return ref.keys or ()
         return ()
+
+
+# --- code deps: the modules a stage imports ----------------------------------------------------
+
+CODE_PACKAGES = ("d3", "stages")
+# A sub-package is listed as one directory when a stage imports at least this share of its
+# modules: an edit to one of the others then reruns the stage needlessly, but every listed file
+# is 4 lines of dvc.lock, which DVC re-parses (pure-Python YAML) after every stage it runs.
+DIRECTORY_SHARE = 0.75
+
+
+def module_file(module: str) -> Path | None:
+    """The source file of a project module (``d3.core.runner`` → ``d3/core/runner.py``, a
+    package → its ``__init__.py``); None for anything outside :data:`CODE_PACKAGES`."""
+    if module.split(".")[0] not in CODE_PACKAGES:
+        return None
+    path = PROJECT_ROOT.joinpath(*module.split("."))
+    for candidate in (path / "__init__.py", path.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path, module: str) -> set[str]:
+    """Every module name an import statement of ``path`` may load, at any depth of the file
+    (imports inside functions run too); ``from a import b`` names ``a`` and ``a.b`` (``b``
+    may be a submodule). Relative imports are resolved against ``module``."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+@cache
+def module_closure(module: str) -> tuple[str, ...]:
+    """Project paths (sorted, POSIX) of ``module`` and every project module it imports,
+    transitively, with the ``__init__.py`` of each enclosing package (Python runs them first).
+    Static: a module loaded by a computed name (``importlib.import_module(x)``) is not seen."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        parts = todo.pop().split(".")
+        for depth in range(1, len(parts) + 1):
+            name = ".".join(parts[:depth])
+            path = module_file(name)
+            if name in seen or path is None:
+                continue
+            seen.add(name)
+            todo.extend(imported_modules(path, name))
+    return tuple(sorted(module_file(m).relative_to(PROJECT_ROOT).as_posix() for m in seen))
+
+
+def package_modules(directory: str) -> tuple[str, ...]:
+    """Every ``.py`` file below ``directory`` (project-relative), sorted."""
+    root = PROJECT_ROOT / directory
+    return tuple(sorted(p.relative_to(PROJECT_ROOT).as_posix() for p in root.rglob("*.py")
+                        if "__pycache__" not in p.parts))
+
+
+def code_dep_paths(files: tuple[str, ...], directory: str = "") -> tuple[str, ...]:
+    """``files`` (project paths below ``directory``) as DVC deps: a sub-package becomes its
+    directory when each of its own sub-packages did and ``files`` hold at least
+    :data:`DIRECTORY_SHARE` of its modules; the top-level packages never do (they hold every
+    stage's code)."""
+    prefix = f"{directory}/" if directory else ""
+    subdirs = sorted({f.removeprefix(prefix).split("/")[0] for f in files
+                      if "/" in f.removeprefix(prefix)})
+    deps = [f for f in files if f.rpartition("/")[0] == directory]
+    for name in subdirs:
+        sub = f"{prefix}{name}"
+        inside = tuple(f for f in files if f.startswith(f"{sub}/"))
+        listed = code_dep_paths(inside, sub)
+        children_whole = all("/" not in d.removeprefix(f"{sub}/") for d in listed)
+        mostly_used = len(inside) >= DIRECTORY_SHARE * len(package_modules(sub))
+        deps.extend([sub] if directory and children_whole and mostly_used else listed)
+    return tuple(deps)
 
 
 @dataclass(frozen=True)
@@ -281,11 +372,12 @@ SUMMARY_READS = ("validation_report", "inputs_sha256", "plan", "variables_report
 
 
 def _upstream(stages: tuple[Stage, ...]) -> tuple[str, ...]:
-    """The summary's deps: what it reads, then every other dep, out and stage module upstream
-    (it records their DVC md5 and hashes every artefact)."""
+    """The summary's deps: what it reads, then every other dep and out upstream (it records
+    their DVC md5 and hashes every artefact); the code deps of every stage come from
+    ``code_of``."""
     deps = list(SUMMARY_READS)
     for st in stages:
-        for name in (code(f"stages/{st.name}.py"), *st.deps, *st.outs, *st.outs_no_cache):
+        for name in (*st.deps, *st.outs, *st.outs_no_cache):
             if name not in deps:
                 deps.append(name)
     return tuple(deps)
@@ -297,36 +389,55 @@ STAGES = (*STAGES, Stage(
          "SHA256SUMS of every artefact.",
     deps=_upstream(STAGES),
     outs=("run_summary", "run_summary_md", "sha256sums"),
+    code_of=tuple(st.name for st in STAGES),
 ))
 
 STAGE_BY_NAME = {s.name: s for s in STAGES}
 METRICS = path_template("metrics")
+
+
+@dataclass(frozen=True)
+class Plot:
+    """A DVC plot of a percentile CSV (``month, p10, p50, p90``), drawn with the ``fan``
+    template (``.dvc/plots/fan.json``): p10–p90 band, p50 line, one colour per revision."""
+
+    path: str  # a path template of an out
+    title: str
+    y_label: str
+    x_label: str = "month"
+    template: str = "fan"
+
+
 PLOTS = (
-    ("{out}/plots/revenue.csv", "Monthly revenue, EUR (grid point 0, p10/p50/p90)"),
-    ("{out}/plots/free_cash.csv", "Free cash, EUR (grid point 0, p10/p50/p90)"),
-    ("{out}/plots/dscr_t12.csv", "Trailing-12-month DSCR (grid point 0, p10/p50/p90)"),
-    ("{out}/plots/active_customers.csv", "Public active customers (grid point 0)"),
+    Plot("{out}/plots/revenue.csv", "Monthly revenue, grid point 0: p10–p90 band, p50 line",
+         "EUR"),
+    Plot("{out}/plots/free_cash.csv", "Free cash, grid point 0: p10–p90 band, p50 line", "EUR"),
+    Plot("{out}/plots/dscr_t12.csv",
+         "Trailing-12-month DSCR, grid point 0: p10–p90 band, p50 line", "DSCR (×)"),
+    Plot("{out}/plots/active_customers.csv",
+         "Public Tap active customers, grid point 0: p10–p90 band, p50 line", "customers"),
 )
 
 
-def _dvc_path(template: str) -> str:
+def dvc_path(template: str) -> str:
+    """A path template as ``dvc.yaml`` writes it (``{out}/x.csv`` → ``outputs/x.csv``)."""
     return template.format(**DVC_ROOTS)
 
 
 def dvc_stage_dict(stage: Stage) -> dict:
     params: list = []
     for ref in stage.params:
-        file = _dvc_path(ref.file)
+        file = dvc_path(ref.file)
         if file == DVC_ROOTS["params"] and ref.keys is not None:
             params.extend(ref.keys)
         else:
             params.append({file: list(ref.keys) if ref.keys is not None else None})
     out: dict = {"cmd": f"python -m {stage.module}", "desc": stage.desc,
-                 "deps": [*stage.code_deps, *(_dvc_path(d) for d in stage.data_deps)]}
+                 "deps": [*stage.code_deps, *(dvc_path(d) for d in stage.data_deps)]}
     if params:
         out["params"] = params
-    out["outs"] = [_dvc_path(path_template(o)) for o in stage.outs] + [
-        {_dvc_path(path_template(o)): {"cache": False}} for o in stage.outs_no_cache
+    out["outs"] = [dvc_path(path_template(o)) for o in stage.outs] + [
+        {dvc_path(path_template(o)): {"cache": False}} for o in stage.outs_no_cache
     ]
     return out
 
@@ -360,10 +471,13 @@ def dvc_yaml_text() -> str:
                 ((path, opts),) = o.items()
                 lines.append(f"      - {path}:")
                 lines += [f"          {k}: {str(v).lower()}" for k, v in opts.items()]
-    lines += ["metrics:", f"  - {_dvc_path(METRICS)}", "plots:"]
-    for template, title in PLOTS:
-        lines += [f"  - {_dvc_path(template)}:", f"      title: {json.dumps(title)}",
-                  "      x: month", "      y: [p10, p50, p90]"]
+    lines += ["metrics:", f"  - {dvc_path(METRICS)}", "plots:"]
+    for plot in PLOTS:
+        lines += [f"  - {dvc_path(plot.path)}:",
+                  f"      title: {json.dumps(plot.title, ensure_ascii=False)}",
+                  f"      template: {plot.template}", "      x: month", "      y: p50",
+                  f"      x_label: {json.dumps(plot.x_label, ensure_ascii=False)}",
+                  f"      y_label: {json.dumps(plot.y_label, ensure_ascii=False)}"]
     text = "\n".join(lines) + "\n"
     parse_yaml_text(text)  # must stay valid YAML
     return text

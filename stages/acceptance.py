@@ -7,7 +7,7 @@ import numpy as np
 
 from d3.acceptance import GridEvidence, plan_acceptance
 from d3.core.errors import Issue, ValidationError
-from d3.core.runner import StageIO, selected_pipelines
+from d3.core.runner import StageIO
 from d3.io.writers import write_json
 
 
@@ -33,7 +33,7 @@ def run(io: StageIO) -> None:
 def _evidence(io: StageIO, references):
     """(grid point, :class:`GridEvidence`) from the per-sample KPI table, the lines' sample
     series (only the three the criteria read) and the grid point's own cash buffer."""
-    lines = selected_pipelines(io.roots, io.options)
+    lines = io.pipelines()
     kpis = io.load("consolidated_sample_kpis")
     kpi_grid = np.array(kpis["grid_index"])
     public = io.load("public_demand_samples").series(

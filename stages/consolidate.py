@@ -16,7 +16,7 @@ from d3.consolidation import (
     GridTables,
     grid_tables,
 )
-from d3.core.runner import StageIO, selected_pipelines
+from d3.core.runner import StageIO
 from d3.core.variables import grid_label, reference_values
 from d3.finance.loan import loan_schedule
 from d3.finance.tables import (
@@ -38,7 +38,7 @@ FAN_COLUMNS = ("month", "p10", "p50", "p90")
 def consolidation_of(io: StageIO) -> Consolidation:
     """The stage's inputs, read from its deps."""
     p = io.params()
-    lines = selected_pipelines(io.roots, io.options)
+    lines = io.pipelines()
     general = io.load("operator_general")
     public_on, private_on = "public" in lines, "private" in lines
     return Consolidation(
@@ -104,7 +104,7 @@ def _write_loan(io: StageIO) -> None:
 
 
 def _write_summary(io: StageIO, c: Consolidation, tables: dict[int, GridTables]) -> None:
-    lines = selected_pipelines(io.roots, io.options)
+    lines = io.pipelines()
     doc = summary_document(
         grid={str(g): {**t.summary, "grid_label": grid_label(c.configs.variables, g)}
               for g, t in tables.items()}, lines=list(lines),

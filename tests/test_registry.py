@@ -46,5 +46,68 @@ def test_every_plot_dvc_shows_is_a_file_a_stage_writes():
     from d3.registry import PLOTS, STAGES
 
     written = {p for st in STAGES for p in st.out_paths}
-    for template, _ in PLOTS:
-        assert template in written, f"{template} is not written by any stage"
+    for plot in PLOTS:
+        assert plot.path in written, f"{plot.path} is not written by any stage"
+
+
+# Keys a stage reads without io.params(): stage → (keys, why).
+PARAMS_READ_ELSEWHERE = {
+    # d3.model.inputs.model_inputs parses the plan file itself to rebuild the model; of the
+    # plan only the `sensitivity` section is not in validated/plan.json (a declared dep).
+    "sensitivity": ("sensitivity",),
+}
+
+
+def test_each_stage_reads_exactly_the_params_keys_it_declares(tmp_path):
+    """A real run of the minimal fixture, stage by stage: the keys each stage looked up in
+    ``io.params()`` (recorded by ReadParams) are the keys dvc.yaml tracks for it. A key read but
+    not declared cannot happen (ReadParams raises KeyError); a key declared but never read would
+    rerun the stage for nothing. ``validate`` declares whole files and reads them whole."""
+    from d3.core.runner import StageIO, stage_runner
+    from d3.registry import Roots
+    from tests.helpers import MINIMAL
+
+    roots = Roots(MINIMAL / "inputs", tmp_path, MINIMAL / "params.yaml")
+    read, declared = {}, {}
+    for stage in STAGES:
+        io = StageIO(stage, roots)
+        stage_runner(stage)(io)
+        read[stage.name] = sorted({*io.params_read, *PARAMS_READ_ELSEWHERE.get(stage.name, ())})
+        declared[stage.name] = sorted(stage.param_keys())
+    assert read == declared
+    assert [s.name for s in STAGES if any(r.keys is None for r in s.params)] == ["validate"]
+
+
+def stages_depending_on(path: str) -> list[str]:
+    return sorted(s.name for s in STAGES
+                  if any(path == d or path.startswith(f"{d}/") for d in s.code_deps))
+
+
+def test_a_library_module_is_a_dep_of_the_stages_that_import_it_only():
+    # The summary records the md5 of every stage's code, so it depends on all of it; the
+    # sensitivity stage re-evaluates the whole model (d3.model) and draws with d3.report.charts.
+    assert stages_depending_on("d3/report/plan.py") == ["report", "summary"]
+    assert stages_depending_on("d3/report/statements.py") == ["report", "summary"]
+    assert stages_depending_on("d3/report/html.py") == ["report_exports", "summary"]
+    assert stages_depending_on("d3/report/run_summary.py") == ["summary"]
+    assert stages_depending_on("d3/report/charts.py") == ["report", "sensitivity", "summary"]
+    assert stages_depending_on("d3/pipelines/private/clients.py") == [
+        "private_clients", "sensitivity", "summary"]
+    assert stages_depending_on("d3/pipelines/public/capacity_tables.py") == [
+        "public_capacity", "public_demand", "public_pricing", "sensitivity", "summary"]
+    assert stages_depending_on("d3/finance/loan.py") == [
+        "consolidate", "report", "sensitivity", "summary"]
+    assert stages_depending_on("d3/model/evaluate.py") == ["sensitivity", "summary"]
+    assert stages_depending_on("d3/core/runner.py") == sorted(s.name for s in STAGES)
+    assert stages_depending_on("stages/report.py") == ["report", "summary"]
+
+
+def test_module_closure_follows_imports_inside_functions_and_package_inits():
+    from d3.registry import module_closure
+
+    closure = module_closure("stages.report")
+    # main() imports d3.cli inside the function; d3.report.charts sits in package d3.report
+    assert {"stages/report.py", "stages/__init__.py", "d3/cli.py", "d3/__init__.py",
+            "d3/report/__init__.py", "d3/report/charts.py"} <= set(closure)
+    assert list(closure) == sorted(closure)
+    assert "d3/report/run_summary.py" not in closure  # not imported by the report stage

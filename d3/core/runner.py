@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,26 @@ class RunOptions:
     chunk_blocks: int | None = None  # None: run.chunk_blocks from the plan
 
 
+class ReadParams(Mapping[str, Any]):
+    """A stage's declared params; every key looked up is added to ``read`` (a test compares
+    it with the registry, so a declared key the stage never reads is caught). An undeclared
+    key raises KeyError: a stage cannot read a param DVC does not track."""
+
+    def __init__(self, values: Mapping[str, Any], read: set[str]) -> None:
+        self._values, self._read = dict(values), read
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._values[key]
+        self._read.add(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 @dataclass(frozen=True)
 class StageIO:
     """What a stage may touch: its declared deps, outs and params, nothing else."""
@@ -35,6 +55,7 @@ class StageIO:
     roots: Roots
     options: RunOptions = RunOptions()
     emitter: Emitter = field(default_factory=NullEmitter)
+    params_read: set[str] = field(default_factory=set, compare=False)  # see ReadParams
 
     def dep(self, name: str) -> Path:
         """The path of a declared dep (for streaming or copying; :meth:`load` reads it)."""
@@ -68,9 +89,16 @@ class StageIO:
         variables = self.load("variables")
         return {g: grid_label(variables, g) for g in range(grid_size(variables))}
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> ReadParams:
         """The declared ``params.yaml`` keys (read as DVC reads them; plan defaults filled in)."""
-        return declared_params(self.roots.params, self.stage.param_keys())
+        return ReadParams(declared_params(self.roots.params, self.stage.param_keys()),
+                          self.params_read)
+
+    def pipelines(self) -> tuple[str, ...]:
+        """The lines this run computes: ``--pipelines``, else the declared ``run.pipelines``."""
+        if self.options.pipelines is not None:
+            return self.options.pipelines
+        return tuple(self.params()["run.pipelines"])
 
 
 def stage_runner(stage: Stage):

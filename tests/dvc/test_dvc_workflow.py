@@ -156,3 +156,36 @@ def test_a_comment_only_edit_reruns_only_validate_and_the_summary(repo):
     finally:
         general.write_text(original, encoding="utf-8")
         sh("dvc", "repro", cwd=repo)
+
+
+def _stages_to_rerun(repo: Path) -> list[str]:
+    import json
+
+    return sorted(json.loads(sh("dvc", "status", "--json", cwd=repo)))
+
+
+def _ran(out: str) -> list[str]:
+    return sorted(line.split("'")[1] for line in out.splitlines()
+                  if line.startswith("Running stage"))
+
+
+@pytest.mark.parametrize(("library_file", "stages"), [
+    # The report's own modules: only the report stage (and the summary, which records the md5
+    # of every stage's code in run_summary.json).
+    ("d3/report/plan.py", ["report", "summary"]),
+    # A module of the private line only: its stage and the sensitivity analysis (which
+    # re-evaluates the whole model); a comment leaves their outputs unchanged, so nothing
+    # downstream reruns. (tests/test_registry.py checks more files without running DVC.)
+    ("d3/pipelines/private/clients.py", ["private_clients", "sensitivity", "summary"]),
+])
+def test_a_library_edit_reruns_only_the_stages_that_import_it(repo, library_file, stages):
+    sh("dvc", "repro", cwd=repo)  # up to date first (the module's copy may be fresh)
+    path = repo / library_file
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original + "# a comment\n", encoding="utf-8")
+        assert _stages_to_rerun(repo) == stages
+        assert _ran(sh("dvc", "repro", cwd=repo)) == stages
+    finally:
+        path.write_text(original, encoding="utf-8")
+        sh("dvc", "repro", cwd=repo)

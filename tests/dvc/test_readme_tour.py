@@ -27,8 +27,19 @@ def test_every_tour_command_runs(repo):  # noqa: F811
     outputs = {}
     for command in tour_commands():
         outputs[command] = sh("bash", "-c", command, cwd=repo)
+    shown = next(out for cmd, out in outputs.items() if cmd.startswith("dvc exp show"))
+    table = next(line for line in shown.splitlines() if line.startswith("| Experiment"))
+    header = [c.strip() for c in table.strip("|").split("|")]
+    assert len(header) <= 25, header  # issue 15: readable (77 before, without --drop)
+    assert header[0] == "Experiment"
+    assert {"stochastic.simulations_per_run",
+            "inputs/operator/public_tap.yaml:acquisition.budget_month0_eur",
+            "grid_0.funding_need_eur_p90", "grid_2.min_dscr_t12_p10"} <= set(header)
+    assert not [c for c in header if c.startswith(("outputs/", "d3", "stages/"))]
     params = outputs["dvc params diff"]
     assert "stochastic.simulations_per_run" in params and "budget_month0_eur" in params
     assert "revenue_total_eur_p50" in outputs["dvc metrics diff"]
     assert "revenue_total_eur_p50" in outputs["dvc metrics diff HEAD~1"]
     assert "outputs/plots/revenue.csv" in outputs["dvc plots diff --json"]
+    page = (repo / "dvc_plots" / "index.html").read_text(encoding="utf-8")
+    assert "cdn.jsdelivr.net" not in page and "<script src" not in page
