@@ -134,8 +134,10 @@ class _Where:
     file: str
     location: str
 
-    def issue(self, message: str, hint: str, suffix: str = "") -> Issue:
-        return Issue(self.file, self.location + suffix, message, hint)
+    def issue(self, message: str, hint: str, suffix: str = "", *,
+              severity: str = "error") -> Issue:
+        return Issue(self.file, self.location + suffix, message, hint, severity,
+                     "invalid" if severity == "error" else "solve_decision")
 
 
 def resolved_decisions(solve: Solve, *, params: Mapping[str, Any],
@@ -147,8 +149,9 @@ def resolved_decisions(solve: Solve, *, params: Mapping[str, Any],
     ``fixed_variables`` applied), and every problem as ``FILE:solve.decisions[i]…`` issues:
     a key that is not a scalar key of its file or names a section, a params key that is not
     a decision, a key listed twice, a numeric range whose ``high`` is off ``low + k·step`` or
-    whose type the key cannot hold, a current value that is not among the values, a value a
-    variable cannot be fixed at."""
+    whose type the key cannot hold; a WARNING for values a variable cannot be fixed at (left
+    out). The current value is always one of a decision's values (added when the range does
+    not hold it)."""
     out, issues, seen = [], [], {}
     for i, d in enumerate(solve.decisions):
         where = _Where(file, f"solve.decisions[{i}]")
@@ -184,22 +187,27 @@ def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
     var = next((v for v in variables if v.scope == scope and v.path == key), None)
     if var is not None:
         current = var.typed(var.default)
-    values = _values(d, current, var, where, issues)
-    if values is None:
+    declared = _values(d, current, var, where, issues)
+    if declared is None or var is not None and not _fixable(var, where, issues):
         return None
-    k = next((j for j, v in enumerate(values) if _same(v, current)), None)
-    if k is None:
-        issues.append(where.issue(f"the current value {hydra_text(current)} of {key} is not "
-                                  "one of the "
-                                  f"decision's values ({_values_text(d, values)})",
-                                  "choose low, high and step (or choices) so that the current "
-                                  "value is one of them"))
-        return None
-    if var is not None and not _fixable(var, values, where, issues):
-        return None
-    span = _span(d, values)
-    return Decision(d.key, values, k, d.weight, span, var.variable_id if var else None,
+    if var is not None:
+        declared = _own(var, declared, where, issues)
+    values = _with_current(declared, current)
+    k = next(j for j, v in enumerate(values) if _same(v, current))
+    return Decision(d.key, values, k, d.weight, _span(d, declared),
+                    var.variable_id if var else None,
                     pinned=var is not None and var.treatment != "fixed")
+
+
+def _with_current(values: tuple[Any, ...], current: Any) -> tuple[Any, ...]:
+    """``values`` with the current value among them: an edit of the file (``-S`` of a value
+    off the decision's grid) must not stop the pipeline, and "no change" is always a
+    candidate. Numbers stay in order; another value goes first."""
+    if any(_same(v, current) for v in values):
+        return values
+    if _is_number(current) and all(_is_number(v) for v in values):
+        return tuple(sorted((*values, current), key=_decimal))
+    return (current, *values)
 
 
 def _missing_text(file: str, key: str, found: bool) -> str:
@@ -278,32 +286,31 @@ def _text(x: Decimal) -> str:
     return format(x.normalize(), "f")
 
 
-def _values_text(d: SolveDecision, values: Sequence[Any]) -> str:
-    if d.choices is not None:
-        return "choices " + ", ".join(map(hydra_text, values))
-    return f"{d.low:g} to {d.high:g} in steps of {d.step:g}"
+def _fixable(var: Variable, where: _Where, issues: list[Issue]) -> bool:
+    """A variable's key is set through ``fixed_variables.<id>``: the id must be a plain Hydra
+    key."""
+    if "." not in var.variable_id:
+        return True
+    issues.append(where.issue(f"{var.variable_id} sets this key, and an id with '.' cannot be "
+                              f"written as {FIXED_KEY}.<id> in dvc exp run -S",
+                              f"rename the variable (e.g. {var.variable_id.replace('.', '_')})",
+                              ".key"))
+    return False
 
 
-def _fixable(var: Variable, values: Sequence[Any], where: _Where,
-             issues: list[Issue]) -> bool:
-    """A variable's key is set through ``fixed_variables``: every value must be one of the
-    variable's own, and its id a plain Hydra key."""
-    if "." in var.variable_id:
-        issues.append(where.issue(f"{var.variable_id} sets this key, and an id with '.' cannot "
-                                  f"be written as {FIXED_KEY}.<id> in dvc exp run -S",
-                                  f"rename the variable (e.g. {var.variable_id.replace('.', '_')})",
-                                  ".key"))
-        return False
+def _own(var: Variable, values: tuple[Any, ...], where: _Where,
+         issues: list[Issue]) -> tuple[Any, ...]:
+    """The values a variable can be fixed at; the others are left out with a WARNING (an edit
+    of the variables file must not stop the pipeline)."""
     off = [v for v in values if own_value(var, v) is None]
     if off:
         issues.append(where.issue(
             f"{var.variable_id} ({var.file} {var.location}) sets this key and can only be "
-            f"fixed at its own values ({domain_text(var)}); not at "
+            f"fixed at its own values ({domain_text(var)}): the solver leaves out "
             + ", ".join(map(hydra_text, off)),
             "choose low/high/step (or choices) among the variable's values, or widen the "
-            "variable's range"))
-        return False
-    return True
+            "variable's range", severity="warning"))
+    return tuple(v for v in values if own_value(var, v) is not None)
 
 
 def _span(d: SolveDecision, values: Sequence[Any]) -> float | None:
@@ -311,6 +318,6 @@ def _span(d: SolveDecision, values: Sequence[Any]) -> float | None:
     None for choices that are not all numbers (a change counts 1)."""
     if d.choices is None:
         return float(d.high) - float(d.low)
-    if all(_is_number(v) for v in values) and max(values) > min(values):
+    if values and all(_is_number(v) for v in values) and max(values) > min(values):
         return float(max(values)) - float(min(values))
     return None

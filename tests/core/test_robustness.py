@@ -31,12 +31,6 @@ def shipped(tmp_path: Path, *, dvc: bool = False) -> Path:
     return root
 
 
-def without_solver_decisions(root: Path) -> None:
-    """The shipped solver decisions name keys that some tests here put variables on (then the
-    decision's values must be the variable's own: tests/solve checks that rule)."""
-    edit_yaml(root / "params.yaml", lambda p: p["solve"].update(decisions=[]))
-
-
 def errors_of(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if not line.startswith("warning:")]
 
@@ -145,7 +139,6 @@ def test_a_boolean_discrete_value_on_a_number_key_is_refused(tmp_path):
 def test_two_variables_whose_extremes_break_a_cross_field_rule_are_refused(tmp_path):
     # scale-down 30..70 and scale-up 60..90 are each valid, but down 70 with up 60 is not.
     root = shipped(tmp_path)
-    without_solver_decisions(root)
     rows = [
         {"variable_id": "pub_down", "scope": "public_tap",
          "path": "autoscaling.scale_down_threshold_pct", "type": "numeric", "unit": "pct",
@@ -485,7 +478,6 @@ def test_cross_field_rules_are_judged_pairwise_beyond_256_corners(tmp_path):
     # 9 varying variables (2^9 = 512 corners > 256): min instances 1..4 with max 2..8 must
     # still be caught (min 4 > max 2).
     root = shipped(tmp_path)
-    without_solver_decisions(root)
     extra = [("pub_min", "autoscaling.min_instances_per_model", "1", "4", "1"),
              ("pub_max", "autoscaling.max_instances_per_model", "2", "8", "8"),
              ("pub_warm", "autoscaling.warmup_s", "60", "180", "120"),
@@ -635,7 +627,6 @@ def test_variable_cells_beyond_the_guard_are_refused_before_decimal_arithmetic(
 def test_fixed_defaults_that_break_a_rule_together_are_one_error(tmp_path):
     # Fixed scale-down 70 and fixed scale-up 60: each is a valid percent, together they are not.
     root = shipped(tmp_path)
-    without_solver_decisions(root)
     rows = [{"variable_id": vid, "scope": "public_tap", "path": path, "type": "numeric",
              "unit": "pct", "min": d, "max": d, "step": "1", "default": d, "treatment": "fixed"}
             for vid, path, d in (("pub_down", "autoscaling.scale_down_threshold_pct", "70"),

@@ -137,8 +137,6 @@ def test_the_shape_of_a_decision_is_checked_by_the_plan_schema(tmp_path):
 def test_a_decision_is_checked_against_the_inputs(tmp_path):
     lines = _validate(tmp_path, solve={"decisions": [
         {"key": f"{GENERAL}:loan.amount", "low": 0, "high": 10, "step": 1},
-        {"key": f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct", "low": 40,
-         "high": 60, "step": 5},
         {"key": f"{GENERAL}:finance.equity_injection_eur", "low": 0, "high": 25000,
          "step": 10000},
         {"key": LOAN, "low": 0, "high": 20000, "step": 10000},
@@ -151,27 +149,20 @@ def test_a_decision_is_checked_against_the_inputs(tmp_path):
     assert lines == [
         "params.yaml:solve.decisions[0].key: inputs/operator/general.yaml has no key "
         "loan.amount — did you mean `loan.amount_eur`?",
-        "params.yaml:solve.decisions[1]: pub_margin (inputs/variables/public_tap.csv row 2 "
-        "(pub_margin)) sets this key and can only be fixed at its own values (40 to 60 in "
-        "steps of 10); not at 45, 55 — choose low/high/step (or choices) among the "
-        "variable's values, or widen the variable's range",
-        "params.yaml:solve.decisions[2].high: high 25000 is not low + k·step (0 + k × 10000) "
+        "params.yaml:solve.decisions[1].high: high 25000 is not low + k·step (0 + k × 10000) "
         "— use high 20000 or 30000",
-        "params.yaml:solve.decisions[3]: the current value 30000 of loan.amount_eur is not "
-        "one of the decision's values (0 to 20000 in steps of 10000) — choose low, high and "
-        "step (or choices) so that the current value is one of them",
-        "params.yaml:solve.decisions[4].key: targets.min_dscr is not a decision: the solver "
+        "params.yaml:solve.decisions[3].key: targets.min_dscr is not a decision: the solver "
         "sets the sample sizes, the targets are the lender's constraints and the analyses' "
         "settings decide nothing — declare the operator key instead (a variable's key is "
         "pinned through fixed_variables by the solver itself)",
-        "params.yaml:solve.decisions[5].key: inputs/operator/general.yaml:loan.amount_eur is "
-        "already decision 3 — keep one decision per key",
-        "params.yaml:solve.decisions[6].key: loan is a section of "
+        "params.yaml:solve.decisions[4].key: inputs/operator/general.yaml:loan.amount_eur is "
+        "already decision 2 — keep one decision per key",
+        "params.yaml:solve.decisions[5].key: loan is a section of "
         "inputs/operator/general.yaml, not a value — name a number, true/false or text key "
         "of the file (docs/INPUTS.md)",
-        "params.yaml:solve.decisions[7].step: loan.term_months holds whole numbers; low 12 "
+        "params.yaml:solve.decisions[6].step: loan.term_months holds whole numbers; low 12 "
         "and step 1.5 give fractions — use a whole low and step",
-        "params.yaml:solve.decisions[8]: loan.repayment holds 'annuity', not a number — use "
+        "params.yaml:solve.decisions[7]: loan.repayment holds 'annuity', not a number — use "
         "choices: [...] for this key",
     ]
 
@@ -185,3 +176,31 @@ def test_a_fixed_variable_leaves_the_grid_and_stops_being_drawn(tmp_path):
     assert (by_id["pub_margin"].treatment, str(by_id["pub_margin"].default)) == ("fixed", "60")
     assert (by_id["priv_markup"].treatment, by_id["priv_markup"].default) == ("fixed", 40)
     assert by_id["pub_churn"].treatment == "random"  # the others are untouched
+
+
+def test_values_a_variable_cannot_take_are_left_out_with_a_warning_and_the_current_value_added(
+        tmp_path):
+    # An edit of the variables file or of an operator value must not stop the pipeline: the
+    # margin decision 40..60 step 5 keeps pub_margin's own 40, 50, 60; the loan decision
+    # 0..20000 gets the current 30000 added at the end (distance still over 20000).
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(solve={"decisions": [
+        {"key": f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct", "low": 40,
+         "high": 60, "step": 5},
+        {"key": LOAN, "low": 0, "high": 20000, "step": 10000}]}))
+    result = invoke("validate", "--inputs", str(d / "inputs"), "--params",
+                    str(d / "params.yaml"))
+    assert result.exit_code == 0
+    assert ("warning: params.yaml:solve.decisions[0]: pub_margin "
+            "(inputs/variables/public_tap.csv row 2 (pub_margin)) sets this key and can only be "
+            "fixed at its own values (40 to 60 in steps of 10): the solver leaves out 45, 55 — "
+            "choose low/high/step (or choices) among the variable's values, or widen the "
+            "variable's range") in result.stderr.splitlines()
+    inputs = model_inputs(d / "inputs", d / "params.yaml")
+    (margin, loan), issues = resolved_decisions(
+        inputs.plan.solve, params=inputs.plan.model_dump(mode="json"),
+        operators=inputs.operators, variables=inputs.variables)
+    assert [i.severity for i in issues] == ["warning"]
+    assert (margin.values, margin.current) == ((40.0, 50.0, 60.0), 1)
+    assert (loan.values, loan.current) == ((0.0, 10000.0, 20000.0, 30000.0), 3)
+    assert loan.distance(0) == pytest.approx(30000 / 20000)
