@@ -416,6 +416,9 @@ ENTRIES: tuple[Entry, ...] = (
     _csv("sensitivity_convergence", f"{OUT}/sensitivity_convergence.csv"),
     _e("sensitivity_summary", f"{OUT}/sensitivity_summary.json", "json", dict, _json),
     _e("sensitivity_charts", f"{OUT}/sensitivity_charts", "png-dir"),
+    # solve
+    _csv("solve_candidates", f"{OUT}/solve_candidates.csv"),
+    _e("solve_best", f"{OUT}/solve_best.json", "json", dict, _json),
     # report
     _e("financial_plan", f"{OUT}/financial_plan_v3.md", "markdown"),
     _e("charts", f"{OUT}/charts", "png-dir"),

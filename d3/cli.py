@@ -417,6 +417,31 @@ def import_draft(
     raise typer.Exit(code)
 
 
+@app.command()
+def solve(
+    inputs: Path = typer.Option(Path("inputs"), "--inputs", help="Inputs tree."),
+    out: Path = typer.Option(Path("outputs"), "--out", help="Directory for "
+                             "solve_candidates.csv and solve_best.json (other files stay)."),
+    params: Path | None = typer.Option(None, "--params", help="Plan file with the solve "
+                                       "section (default as for d3 run)."),
+    seed: int | None = typer.Option(None, "--seed", help="Overrides every seed."),
+    max_concurrency: int = typer.Option(1, "--max-concurrency", min=1),
+) -> None:
+    """What it takes: the fundable plan nearest to your decisions (params.yaml solve) and the
+    dvc exp run command that applies it (the solve stage, alone)."""
+    emitter = Emitter()
+
+    def action() -> None:
+        with run_inputs(inputs, params, emitter) as used:
+            stage = STAGE_BY_NAME["solve"]
+            io = StageIO(stage, Roots(used.inputs, out, used.params),
+                         RunOptions(seed=seed, max_concurrency=max_concurrency),
+                         used.emitter(emitter))
+            stage_runner(stage)(io)
+
+    raise typer.Exit(guarded(action, emitter))
+
+
 def stage_main(name: str) -> None:
     """Entry point of ``python -m stages.<name>`` under DVC (paths from the registry); the log
     format follows ``D3_LOG_FORMAT`` (default ``auto``)."""

@@ -330,6 +330,16 @@ STAGES: tuple[Stage, ...] = (
               "sensitivity_convergence", "sensitivity_summary", "sensitivity_charts"),
     ),
     Stage(
+        name="solve",
+        desc="What it takes: the fundable plan nearest to the founder's decisions (Optuna "
+             "search, confirmed at the full sample count) and the dvc exp run command.",
+        # Like the sensitivity stage: the model is rebuilt from the inputs tree, everything it
+        # uses is in the validated documents (fixed_variables in variables.json).
+        deps=VALIDATED_DOCS,
+        params=(ParamsRef("{params}", ("solve",)),),
+        outs=("solve_candidates", "solve_best"),
+    ),
+    Stage(
         name="report",
         desc="The lender-facing report financial_plan_v3.md and its charts.",
         deps=(
@@ -343,7 +353,7 @@ STAGES: tuple[Stage, ...] = (
             "balance_sheet_by_month", "public_unserved_by_month", "public_margin_by_model",
             "vat_set_aside", "loan_schedule", "break_even_targets", "consolidated_sample_kpis",
             "sensitivity_tornado", "sensitivity_sobol", "sensitivity_ranks",
-            "sensitivity_summary",
+            "sensitivity_summary", "solve_best",
         ),
         outs=("financial_plan", "charts"),
     ),

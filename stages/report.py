@@ -65,7 +65,7 @@ def run(io: StageIO) -> None:
         grid_labels=grid.labels, reference_grid=grid.reference,
         sensitivity_tornado=load("sensitivity_tornado"),
         sensitivity_sobol=load("sensitivity_sobol"), sensitivity_ranks=load("sensitivity_ranks"),
-        sensitivity_summary=load("sensitivity_summary"))
+        sensitivity_summary=load("sensitivity_summary"), solve_best=load("solve_best"))
     write_charts(io, data, plan.targets, summary)
     write_text_atomic(io.out("financial_plan"), financial_plan_markdown(data))
 

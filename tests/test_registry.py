@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 
+from d3.core.variables import node_at, with_overrides
 from d3.io.params import declared_params
 from d3.io.yaml12 import read_yaml
+from d3.models.plan import Plan
 from d3.registry import STAGES, dvc_yaml_text
 from tests.helpers import ROOT
 
@@ -32,6 +34,14 @@ def test_declared_params_exist_in_params_yaml():
                 node = node[part]
 
 
+def as_read(locked: dict) -> dict:
+    """The lock's values of a stage's keys as the stage reads them: through the plan model,
+    which fills the defaults of list items (e.g. a solver decision's ``weight``) that the lock
+    records as written."""
+    plan = Plan.model_validate(with_overrides({}, locked)).model_dump(mode="json")
+    return {key: node_at(plan, key)[1] for key in locked}
+
+
 def test_values_a_stage_reads_equal_the_values_in_dvc_lock():
     lock = read_yaml(ROOT / "dvc.lock")
     for stage in STAGES:
@@ -39,7 +49,7 @@ def test_values_a_stage_reads_equal_the_values_in_dvc_lock():
         if not keys:
             continue
         locked = lock["stages"][stage.name]["params"]["params.yaml"]
-        assert declared_params(ROOT / "params.yaml", keys) == locked
+        assert declared_params(ROOT / "params.yaml", keys) == as_read(locked)
 
 
 def test_every_plot_dvc_shows_is_a_file_a_stage_writes():
@@ -53,8 +63,10 @@ def test_every_plot_dvc_shows_is_a_file_a_stage_writes():
 # Keys a stage reads without io.params(): stage → (keys, why).
 PARAMS_READ_ELSEWHERE = {
     # d3.model.inputs.model_inputs parses the plan file itself to rebuild the model; of the
-    # plan only the `sensitivity` section is not in validated/plan.json (a declared dep).
+    # plan only the stage's own section is not in validated/plan.json (a declared dep), and
+    # fixed_variables, whose effect is in validated/variables.json (a declared dep too).
     "sensitivity": ("sensitivity",),
+    "solve": ("solve",),
 }
 
 
@@ -85,19 +97,24 @@ def stages_depending_on(path: str) -> list[str]:
 
 def test_a_library_module_is_a_dep_of_the_stages_that_import_it_only():
     # The summary records the md5 of every stage's code, so it depends on all of it; the
-    # sensitivity stage re-evaluates the whole model (d3.model) and draws with d3.report.charts.
+    # sensitivity and solve stages re-evaluate the whole model (d3.model), the sensitivity
+    # stage draws with d3.report.charts.
     assert stages_depending_on("d3/report/plan.py") == ["report", "summary"]
     assert stages_depending_on("d3/report/statements.py") == ["report", "summary"]
     assert stages_depending_on("d3/report/html.py") == ["report_exports", "summary"]
     assert stages_depending_on("d3/report/run_summary.py") == ["summary"]
     assert stages_depending_on("d3/report/charts.py") == ["report", "sensitivity", "summary"]
     assert stages_depending_on("d3/pipelines/private/clients.py") == [
-        "private_clients", "sensitivity", "summary"]
+        "private_clients", "sensitivity", "solve", "summary"]
     assert stages_depending_on("d3/pipelines/public/capacity_tables.py") == [
-        "public_capacity", "public_demand", "public_pricing", "sensitivity", "summary"]
+        "public_capacity", "public_demand", "public_pricing", "sensitivity", "solve",
+        "summary"]
     assert stages_depending_on("d3/finance/loan.py") == [
-        "consolidate", "report", "sensitivity", "summary"]
-    assert stages_depending_on("d3/model/evaluate.py") == ["sensitivity", "summary"]
+        "consolidate", "report", "sensitivity", "solve", "summary"]
+    assert stages_depending_on("d3/model/evaluate.py") == ["sensitivity", "solve", "summary"]
+    # The solver's search runs in its stage only; its report section in the report's.
+    assert stages_depending_on("d3/solve/search.py") == ["solve", "summary"]
+    assert stages_depending_on("d3/report/what_it_takes.py") == ["report", "summary"]
     assert stages_depending_on("d3/core/runner.py") == sorted(s.name for s in STAGES)
     assert stages_depending_on("stages/report.py") == ["report", "summary"]
 

@@ -22,6 +22,7 @@ from d3.core.allocations import off_allocations, touches_allocation
 from d3.core.control_chars import inputs_issues as control_char_issues
 from d3.core.correlation import correlation_pairs, with_rank_correlations
 from d3.core.errors import Issue, ValidationError, errors_of, promoted
+from d3.core.fixed import with_fixed_variables
 from d3.core.guards import (
     MAX_VALUES_PER_VARIABLE,
     acquisition_magnitude_issues,
@@ -55,6 +56,7 @@ from d3.models.facts import (
 )
 from d3.models.operator import GeneralOperator, PrivateOperator, PublicOperator
 from d3.models.plan import Plan
+from d3.solve.decisions import resolved_decisions
 
 IMPLAUSIBLE_USD_HR = 50.0  # per GPU-hour; above this an offer is almost surely a typo
 OPERATOR_MODELS: dict[str, type[BaseModel]] = {
@@ -581,6 +583,18 @@ def drawn_allocation_warnings(scope: str, variables: Sequence[Variable],
     return out
 
 
+def _fixed(raw: RawInputs, variables: list[Variable], plan: Plan,
+           issues: list[Issue]) -> list[Variable]:
+    """``variables`` with ``fixed_variables`` of the plan applied
+    (:func:`d3.core.fixed.with_fixed_variables`); an id is called unknown only when the three
+    variables files were read."""
+    tables = [raw.tables.get(f"variables_{scope}") for scope in SCOPES]
+    declared = (None if None in tables else
+                set().union(*(declared_ids(t, "variable_id") for t in tables)))
+    return with_fixed_variables(variables, plan.fixed_variables, file=raw.plan.file,
+                                declared=declared, issues=issues)
+
+
 @dataclass(frozen=True)
 class _RuleCheck:
     """The checks an operator document of ``scope`` must pass: its schema (types, domains,
@@ -854,6 +868,13 @@ def validated_inputs(
     operators = {"general": general, "public_tap": public, "private_tap": private}
     variables = _variables(raw, operators, files, channel_ids, issues)
     variables = _rank_correlated(raw, variables, issues)
+    if plan is not None:
+        variables = _fixed(raw, variables, plan, issues)
+        if plan.solve.decisions and None not in operators.values():
+            issues += resolved_decisions(
+                plan.solve, params=plan.model_dump(mode="json"),
+                operators={s: op.model_dump(mode="json") for s, op in operators.items()},
+                variables=variables, file=raw.plan.file)[1]
     if plan is not None and not errors_of(issues):
         issues += size_issues(variables, plan, raw.plan.file,
                               ticks_per_trace=simulated_ticks(general, public, variables, plan),

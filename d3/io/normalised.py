@@ -68,10 +68,15 @@ def market_document(v: ValidatedInputs) -> dict[str, Any]:
     }
 
 
+# Sections read by one analysis stage alone (its own params), and the fixed variables, whose
+# effect every stage reads in validated/variables.json: left out of validated/plan.json, so
+# changing them reruns only what they change.
+PLAN_DOCUMENT_EXCLUDES = frozenset({"sensitivity", "solve", "fixed_variables"})
+
+
 def plan_document(v: ValidatedInputs) -> dict[str, Any]:
-    # The sensitivity settings are read by the sensitivity stage alone (its own params).
-    return {"plan": v.plan.model_dump(mode="json", exclude={"sensitivity"}), "seeds": v.seeds,
-            "seed_sources": v.seed_sources}
+    return {"plan": v.plan.model_dump(mode="json", exclude=set(PLAN_DOCUMENT_EXCLUDES)),
+            "seeds": v.seeds, "seed_sources": v.seed_sources}
 
 
 def report_document(v: ValidatedInputs) -> dict[str, Any]:

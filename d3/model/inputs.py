@@ -14,6 +14,7 @@ from d3.core.validator import validated_inputs
 from d3.core.variables import SCOPES, Variable, with_overrides
 from d3.io.loader import RawInputs, read_inputs_tree
 from d3.io.normalised import (
+    PLAN_DOCUMENT_EXCLUDES,
     market_document,
     plan_document,
     variable_from_record,
@@ -123,9 +124,9 @@ def _below(value: Any, rest: str) -> tuple[bool, Any]:
 def _from_raw(raw: RawInputs, seed: int | None) -> ModelInputs:
     v = validated_inputs(raw, seed_override=seed)
     plan = _as_written(plan_document(v))
+    left_out = _as_written(v.plan.model_dump(mode="json", include=set(PLAN_DOCUMENT_EXCLUDES)))
     return ModelInputs(
-        plan=Plan.model_validate({**plan["plan"], "sensitivity": _as_written(
-            v.plan.sensitivity.model_dump(mode="json"))}), seeds=plan["seeds"],
+        plan=Plan.model_validate({**plan["plan"], **left_out}), seeds=plan["seeds"],
         operators={s: _as_written(v.operator(s).model_dump(mode="json")) for s in SCOPES},
         catalog=_as_written(catalog_document(catalog_from_validated(v))),
         market=_as_written(market_document(v)),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
 from d3.models.common import Pct, PosInt, Strict
 
@@ -81,12 +82,29 @@ class Logging(Strict):
     level: Literal["debug", "info", "warning"] = "info"
 
 
+_OVERRIDE_KEY = re.compile(r"^(params\.yaml|inputs/operator/(general|public_tap|private_tap)"
+                           r"\.yaml):[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+
+
+def _override_key(key: str) -> str:
+    if not _OVERRIDE_KEY.match(key):
+        raise ValueError(f"{key!r} is not FILE:dotted.key — FILE is params.yaml or "
+                         "inputs/operator/<general|public_tap|private_tap>.yaml, as in dvc exp "
+                         "run -S (e.g. inputs/operator/general.yaml:loan.amount_eur)")
+    return key
+
+
+# An operator or params key in ``dvc exp run -S`` syntax: ``FILE:dotted.key``.
+OverrideKey = Annotated[str, AfterValidator(_override_key)]
+# A value a key can hold: a number, true/false or text.
+Scalar = float | int | bool | str
+
+
 class SensitivityKey(Strict):
     """An operator or params key swung in the tornado: ``key`` in ``dvc exp run -S`` syntax
     (``FILE:dotted.key``), swung to ``low`` and ``high`` with everything else central."""
 
-    key: Annotated[str, Field(pattern=r"^(params\.yaml|inputs/operator/(general|public_tap|"
-                                      r"private_tap)\.yaml):[A-Za-z0-9_.]+$")]
+    key: OverrideKey
     low: float | int | bool | str
     high: float | int | bool | str
 
@@ -108,6 +126,49 @@ class Sensitivity(Strict):
     sobol_simulations: PosInt = 20
 
 
+class SolveDecision(Strict):
+    """A decision the solver may change (issue 17): ``key`` in ``dvc exp run -S`` syntax, its
+    values ``low, low + step, …, high`` (numbers) or ``choices`` (any values the key takes);
+    ``weight`` scales its share of the distance from the current plan."""
+
+    key: OverrideKey
+    low: float | None = None
+    high: float | None = None
+    step: Annotated[float, Field(gt=0)] | None = None
+    choices: Annotated[list[Scalar], Field(min_length=1)] | None = None
+    weight: Annotated[float, Field(gt=0)] = 1.0
+
+    @model_validator(mode="after")
+    def _one_domain(self) -> SolveDecision:
+        numeric = (self.low, self.high, self.step)
+        if self.choices is not None and any(x is not None for x in numeric):
+            raise ValueError("a decision has low/high/step or choices, not both — keep one")
+        if self.choices is None and any(x is None for x in numeric):
+            raise ValueError("a decision needs low, high and step (numbers) or choices — e.g. "
+                             "{key: ..., low: 0, high: 60000, step: 5000}")
+        if self.choices is None and self.low >= self.high:
+            raise ValueError(f"low {self.low:g} must be below high {self.high:g} — swap them "
+                             "or widen the range")
+        return self
+
+
+class Solve(Strict):
+    """What the ``solve`` stage searches (issue 17): the decisions, the evaluation budget and
+    the sample sizes. Not part of ``validated/plan.json``: changing it reruns only that stage."""
+
+    decisions: list[SolveDecision] = []
+    # Screening evaluations (Optuna trials), the current plan (trial 0) included.
+    trials: Annotated[int, Field(ge=1, le=100_000)] = 60
+    # Random trials before the TPE sampler models the results.
+    startup_trials: PosInt = 10
+    # Monte Carlo paths per replicate while screening (the plan's full count confirms).
+    screen_simulations_per_run: PosInt = 100
+    screen_replicates: PosInt | None = None  # null: run.random_runs_per_simulation
+    # Best screened candidates re-evaluated at the plan's full sample count.
+    confirm: PosInt = 3
+    seed: int | None = None  # the sampler's seed; null: the general scope's resolved seed
+
+
 class Plan(Strict):
     run: RunPlan = RunPlan()
     stochastic: Stochastic = Stochastic()
@@ -117,3 +178,7 @@ class Plan(Strict):
     scenarios: dict[str, ScenarioMultipliers] = Field(default_factory=_default_scenarios)
     logging: Logging = Logging()
     sensitivity: Sensitivity = Sensitivity()
+    # variable_id → value: the variable is fixed at this value (a value of its grid) whatever
+    # its treatment; what a `dvc exp run -S params.yaml:++fixed_variables.<id>=<value>` sets.
+    fixed_variables: dict[str, Scalar] = {}
+    solve: Solve = Solve()

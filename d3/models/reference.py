@@ -27,7 +27,7 @@ from d3.models.operator import (
     PublicOperator,
     RatePolicy,
 )
-from d3.models.plan import Plan, ScenarioMultipliers
+from d3.models.plan import Plan, ScenarioMultipliers, SolveDecision
 
 UNIT_SUFFIXES = (
     ("_eur_per_1k", "EUR per 1k tokens"), ("_eur_per_1M", "EUR per 1M tokens"),
@@ -123,6 +123,23 @@ NOTES = {
     "stochastic.percentiles": "ascending, within 1..99",
     "stochastic.sampling": "random: each replicate draws every random variable independently; "
     "latin_hypercube: a grid point's R replicates hit each of R equal-probability strata once",
+    "fixed_variables": "variable_id → value: the variable is fixed at this value, one of its "
+    "own (its grid min + k·step, or one of values=), whatever its treatment",
+    "solve.decisions": "what the solver may change; each item below",
+    "solve.trials": "screening evaluations (Optuna TPE trials), the current plan first",
+    "solve.startup_trials": "random trials before the sampler models the results",
+    "solve.screen_simulations_per_run": "Monte Carlo paths per replicate while screening",
+    "solve.screen_replicates": "replicates per grid point while screening; null: "
+    "run.random_runs_per_simulation",
+    "solve.confirm": "best screened candidates re-evaluated at the plan's full sample count",
+    "solve.seed": "the sampler's seed; null: the plan's general seed",
+    "key": "FILE:dotted.key as in dvc exp run -S (params.yaml or inputs/operator/*.yaml)",
+    "low": "lowest value (with high and step; or choices)",
+    "high": "highest value: low + k·step",
+    "step": "values low, low + step, …, high",
+    "choices": "the values, when not a numeric range",
+    "weight": "share of this decision in the distance (a change over its whole range counts "
+    "weight)",
     "price_usd_hr": "USD per hour for the whole num_gpus SKU",
     "throughput_tokens_per_s": "decode tokens/s as measured (see measurement_type)",
     "baseline_tps_8b": "aggregate tokens/s of an 8B dense model; last-resort heuristic",
@@ -208,6 +225,7 @@ SECTIONS = (
     ("inputs/facts/market_env.yaml", MarketEnv),
     ("params.yaml (the plan)", Plan),
     ("params.yaml: each scenarios.<name>", ScenarioMultipliers),
+    ("params.yaml: each item of solve.decisions", SolveDecision),
     ("inputs/operator/curated_gpu.csv (columns)", GpuOfferRow),
     ("inputs/operator/curated_public_tap_models.csv (columns)", CuratedModelRow),
     ("inputs/facts/tps_model_gpu.csv (columns)", TpsRow),

@@ -59,6 +59,8 @@ class ReportData:
     sensitivity_sobol: Rows | None = None
     sensitivity_ranks: Rows | None = None
     sensitivity_summary: dict[str, Any] | None = None
+    # the solve stage's solve_best.json (None when not run)
+    solve_best: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -92,11 +92,10 @@ def drivers_section(d: ReportData) -> list[str]:
         "at the top matter most; an input with a zero bar does not move this output at all.",
         "", f"p10 of the lowest free cash over the term (EUR), at the central values "
         f"({len(central)} inputs fixed):", "", *_tornado_table(d, KEY_OUTPUT, "EUR"), ""]
-    lines += _chart(f"sensitivity_charts/tornado_{KEY_OUTPUT}.png",
-                    "Tornado: p10 of the lowest free cash")
-    for output, label in (("funding_need_p90_eur", "funding need at 90 % confidence"),
+    for output, label in ((KEY_OUTPUT, "p10 of the lowest free cash"),
+                          ("funding_need_p90_eur", "funding need at 90 % confidence"),
                           ("net_income_p50_eur", "p50 net income over the horizon")):
-        if tornado_rows(d, output):
+        if top_drivers(d, output, n=1):  # the stage draws no tornado without a bar
             lines += _chart(f"sensitivity_charts/tornado_{output}.png", f"Tornado: {label}")
     if d.sensitivity_sobol:
         sobol = summary.get("sobol", {})

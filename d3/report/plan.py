@@ -48,6 +48,7 @@ from d3.report.formatting import (
 )
 from d3.report.statements import grid_rows, statements_section, total, years
 from d3.report.summary_text import executive_summary, realised_cost_ratio, short_name
+from d3.report.what_it_takes import what_it_takes_section
 
 __all__ = ["ReportData", "financial_plan_markdown", "grid_points_of", "dscr_text"]
 
@@ -757,9 +758,10 @@ def statements_and_distributions(d: ReportData) -> list[str]:
     return [*statements_section(d), *distributions_lines(d)]
 
 
-SECTIONS = (executive_summary, drivers_section, inputs_section, public_section, private_section,
-            statements_and_distributions, scenarios_section, break_even_section, vat_section,
-            safeguards_section, autoscaling_section, data_quality_section, charts_section)
+SECTIONS = (what_it_takes_section, executive_summary, drivers_section, inputs_section,
+            public_section, private_section, statements_and_distributions, scenarios_section,
+            break_even_section, vat_section, safeguards_section, autoscaling_section,
+            data_quality_section, charts_section)
 
 
 def financial_plan_markdown(d: ReportData) -> str:

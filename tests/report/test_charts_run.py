@@ -32,6 +32,7 @@ def out(tmp_path_factory) -> Path:
     def small(plan):
         plan["stochastic"]["simulations_per_run"] = 40
         plan["run"]["random_runs_per_simulation"] = 1
+        plan["solve"]["decisions"] = []  # charts only: no solver
 
     edit_yaml(root / "params.yaml", small)
     result = invoke("run", "--inputs", str(root / "inputs"), "--params",

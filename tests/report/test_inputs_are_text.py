@@ -56,7 +56,8 @@ def test_a_model_name_with_markup_is_escaped_everywhere_in_the_report(tmp_path):
     shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
     edit_yaml(tmp_path / "params.yaml", lambda p: (
         p["stochastic"].update(simulations_per_run=10),
-        p["run"].update(random_runs_per_simulation=2)))
+        p["run"].update(random_runs_per_simulation=2),
+        p["solve"].update(trials=3, confirm=1)))
     assert sorted(rename_model(tmp_path / "inputs")) == [
         "facts/tps_model_gpu.csv", "operator/curated_public_tap_models.csv",
         "operator/public_tap.yaml"]

@@ -54,8 +54,9 @@ def run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("shipped")
     shutil.copytree(ROOT / "inputs", root / "inputs")
     shutil.copy(ROOT / "params.yaml", root / "params.yaml")
-    edit_yaml(root / "params.yaml",
-              lambda p: p["stochastic"].update(simulations_per_run=50))
+    edit_yaml(root / "params.yaml", lambda p: (
+        p["stochastic"].update(simulations_per_run=50),
+        p["solve"].update(trials=3, confirm=1)))  # the solver's section, on a small budget
     out = root / "out"
     result = invoke("run", "--inputs", str(root / "inputs"), "--out", str(out))
     assert result.exit_code == 0, result.stderr

@@ -1,0 +1,323 @@
+"""The solver's decisions (``params.yaml`` ``solve.decisions``): their values, the founder's
+current value, the distance of a change, and the ``dvc exp run -S`` argument that applies it.
+
+A decision on a key that a variable of ``inputs/variables/*.csv`` sets cannot be applied by
+``-S`` on the operator YAML: the variable would still sweep, draw or fix the key. It is applied
+as ``params.yaml:++fixed_variables.<variable_id>=<value>`` (:mod:`d3.core.fixed`; ``++`` is
+Hydra's "add or override", so the key need not exist yet) — always, even at the current value,
+since pinning a swept or drawn variable is itself a change of plan. Every other decision is
+``FILE:key=value``, written only when the value changes. The solver evaluates exactly the
+overrides the command applies, parsed back from its text by Hydra's own override parser (the
+one ``dvc exp run -S`` uses), so a value reaches the model with the type DVC writes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from d3.core.errors import Issue
+from d3.core.fixed import FIXED_KEY, domain_text, own_value
+from d3.core.variables import Variable, node_at
+from d3.models.plan import Solve, SolveDecision
+
+PARAMS = "params.yaml"
+OPERATOR_FILES = {f"inputs/operator/{s}.yaml": s for s in ("general", "public_tap",
+                                                             "private_tap")}
+# params.yaml sections that are not the founder's to decide: the sample sizes are the
+# solver's, the targets are the lender's constraints, the rest configures the analyses.
+NOT_DECISIONS = ("run.", "stochastic.", "targets.", "sensitivity.", "solve.",
+                 f"{FIXED_KEY}.")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision: ``values`` in order (typed as the key holds them), ``current`` the index
+    of the founder's current value, ``span`` the range that normalises a numeric change
+    (None: a change of choice counts 1), ``variable`` the id of the variable that sets the key
+    (None: an operator or params key no variable sets), ``pinned`` whether the command always
+    writes it (a variable not already fixed at the value)."""
+
+    key: str
+    values: tuple[Any, ...]
+    current: int
+    weight: float
+    span: float | None
+    variable: str | None = None
+    pinned: bool = False
+
+    @property
+    def numeric(self) -> bool:
+        return self.span is not None
+
+    def distance(self, k: int) -> float:
+        """Weighted, normalised distance of value ``k`` from the current value (0..weight)."""
+        if self.span is None:
+            return self.weight * float(k != self.current)
+        return self.weight * abs(float(self.values[k]) - float(self.values[self.current])) \
+            / self.span
+
+    def argument(self, k: int) -> str | None:
+        """The ``-S`` argument that sets value ``k`` (None when the command leaves the key
+        as it is)."""
+        if self.variable is not None:
+            if k == self.current and not self.pinned:
+                return None
+            return f"{PARAMS}:++{FIXED_KEY}.{self.variable}={hydra_text(self.values[k])}"
+        if k == self.current:
+            return None
+        file, _, key = self.key.partition(":")
+        return f"{file}:{key}={hydra_text(self.values[k])}"
+
+
+def hydra_text(value: Any) -> str:
+    """``value`` as the right-hand side of a Hydra override (``true``, ``65``, ``62.5``,
+    ``planned_utilisation``, or a quoted string when the bare text would read differently).
+    An integral float is written as an integer: Hydra then reads an int, which the (float)
+    key validates to the same number — and the solver evaluates the value parsed back from
+    this text, so both paths see the same type."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # 30000, not 30000.0: the key reads the int as the same number
+    if isinstance(value, int | float):
+        return repr(value)
+    text = str(value)
+    if _reads_back(text, text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _reads_back(text: str, value: Any) -> bool:
+    """Does Hydra read ``text`` as exactly ``value`` (same type)?"""
+    from hydra.errors import OverrideParseException
+
+    try:
+        parsed = parsed_argument(f"{PARAMS}:x={text}")[1]
+    except OverrideParseException:
+        return False
+    return type(parsed) is type(value) and parsed == value
+
+
+@lru_cache(maxsize=4096)
+def parsed_argument(argument: str) -> tuple[str, Any]:
+    """``FILE:[++]key=value`` → (``FILE:key``, value) as ``dvc exp run -S`` applies it
+    (Hydra's override parser: ``65`` is an int, ``65.0`` a float, ``true`` a bool)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    file, _, override = argument.partition(":")
+    (parsed,) = OverridesParser.create().parse_overrides([override])
+    return f"{file}:{parsed.key_or_group}", parsed.value()
+
+
+def overrides_of(arguments: Sequence[str]) -> dict[str, Any]:
+    """The ``FILE:key`` → value overrides that ``-S`` ``arguments`` apply."""
+    return dict(parsed_argument(a) for a in arguments)
+
+
+def command_text(arguments: Sequence[str]) -> str:
+    """``dvc exp run -S … -S …`` (shell-quoted where needed)."""
+    import shlex
+
+    return " ".join(["dvc exp run", *(f"-S {shlex.quote(a)}" for a in arguments)])
+
+
+# --- resolving the declared decisions against the inputs -------------------------------------
+
+
+@dataclass(frozen=True)
+class _Where:
+    file: str
+    location: str
+
+    def issue(self, message: str, hint: str, suffix: str = "", *,
+              severity: str = "error") -> Issue:
+        return Issue(self.file, self.location + suffix, message, hint, severity,
+                     "invalid" if severity == "error" else "solve_decision")
+
+
+def resolved_decisions(solve: Solve, *, params: Mapping[str, Any],
+                       operators: Mapping[str, Mapping[str, Any]],
+                       variables: Sequence[Variable], file: str = PARAMS
+                       ) -> tuple[list[Decision], list[Issue]]:
+    """Every declared decision resolved against the plan (``params``: the validated plan as a
+    mapping), the operator documents (scope → validated dump) and the variables (with
+    ``fixed_variables`` applied), and every problem as ``FILE:solve.decisions[i]…`` issues:
+    a key that is not a scalar key of its file or names a section, a params key that is not
+    a decision, a key listed twice, a numeric range whose ``high`` is off ``low + k·step`` or
+    whose type the key cannot hold; a WARNING for values a variable cannot be fixed at (left
+    out). The current value is always one of a decision's values (added when the range does
+    not hold it)."""
+    out, issues, seen = [], [], {}
+    for i, d in enumerate(solve.decisions):
+        where = _Where(file, f"solve.decisions[{i}]")
+        if d.key in seen:
+            issues.append(where.issue(f"{d.key} is already decision {seen[d.key]}",
+                                      "keep one decision per key", ".key"))
+            continue
+        seen[d.key] = i
+        decision = _resolved(d, where, params, operators, variables, issues)
+        if decision is not None:
+            out.append(decision)
+    return out, issues
+
+
+def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
+              operators: Mapping[str, Mapping[str, Any]], variables: Sequence[Variable],
+              issues: list[Issue]) -> Decision | None:
+    file, _, key = d.key.partition(":")
+    if file == PARAMS and key.startswith(NOT_DECISIONS):
+        issues.append(where.issue(
+            f"{key} is not a decision: the solver sets the sample sizes, the targets are the "
+            "lender's constraints and the analyses' settings decide nothing",
+            "declare the operator key instead (a variable's key is pinned through "
+            f"{FIXED_KEY} by the solver itself)", ".key"))
+        return None
+    doc = params if file == PARAMS else operators.get(OPERATOR_FILES[file], {})
+    found, current = node_at(doc, key)
+    if not found or isinstance(current, Mapping | list):
+        issues.append(where.issue(_missing_text(file, key, found), _nearest_key(doc, key),
+                                  ".key"))
+        return None
+    scope = OPERATOR_FILES.get(file)
+    var = next((v for v in variables if v.scope == scope and v.path == key), None)
+    if var is not None:
+        current = var.typed(var.default)
+    declared = _values(d, current, var, where, issues)
+    if declared is None or var is not None and not _fixable(var, where, issues):
+        return None
+    if var is not None:
+        declared = _own(var, declared, where, issues)
+    values = _with_current(declared, current)
+    k = next(j for j, v in enumerate(values) if _same(v, current))
+    return Decision(d.key, values, k, d.weight, _span(d, declared),
+                    var.variable_id if var else None,
+                    pinned=var is not None and var.treatment != "fixed")
+
+
+def _with_current(values: tuple[Any, ...], current: Any) -> tuple[Any, ...]:
+    """``values`` with the current value among them: an edit of the file (``-S`` of a value
+    off the decision's grid) must not stop the pipeline, and "no change" is always a
+    candidate. Numbers stay in order; another value goes first."""
+    if any(_same(v, current) for v in values):
+        return values
+    if _is_number(current) and all(_is_number(v) for v in values):
+        return tuple(sorted((*values, current), key=_decimal))
+    return (current, *values)
+
+
+def _missing_text(file: str, key: str, found: bool) -> str:
+    if found:
+        return f"{key} is a section of {file}, not a value"
+    return f"{file} has no key {key}"
+
+
+def _leaf_paths(doc: Mapping[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for k, v in doc.items():
+        path = f"{prefix}{k}"
+        out += _leaf_paths(v, f"{path}.") if isinstance(v, Mapping) else [path]
+    return out
+
+
+def _nearest_key(doc: Mapping[str, Any], key: str) -> str:
+    match = difflib.get_close_matches(key, _leaf_paths(doc), n=1, cutoff=0.6)
+    return f"did you mean `{match[0]}`?" if match else \
+        "name a number, true/false or text key of the file (docs/INPUTS.md)"
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float | Decimal) and not isinstance(x, bool)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if _is_number(a) and _is_number(b):
+        return _decimal(a) == _decimal(b)
+    return type(a) is type(b) and a == b
+
+
+def _decimal(x: int | float | Decimal) -> Decimal:
+    return Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+
+
+def _values(d: SolveDecision, current: Any, var: Variable | None, where: _Where,
+            issues: list[Issue]) -> tuple[Any, ...] | None:
+    """The decision's values, typed as the key holds them."""
+    if d.choices is not None:
+        if len({repr(c) for c in d.choices}) < len(d.choices):
+            issues.append(where.issue("choices lists a value twice", "list each value once",
+                                      ".choices"))
+            return None
+        unwritable = [c for c in d.choices if not _reads_back(hydra_text(c), c)]
+        if unwritable:
+            issues.append(where.issue(f"{unwritable[0]!r} cannot be written as a dvc exp run "
+                                      "-S value that reads back the same", "use plain text "
+                                      "(letters, digits, _ - .)", ".choices"))
+            return None
+        return tuple(d.choices)
+    if not _is_number(current):
+        issues.append(where.issue(f"{d.key.partition(':')[2]} holds {current!r}, not a "
+                                  "number", "use choices: [...] for this key"))
+        return None
+    low, high, step = (Decimal(repr(x)) for x in (d.low, d.high, d.step))
+    n = (high - low) / step
+    if n != n.to_integral_value():
+        below = low + step * int(n)
+        issues.append(where.issue(f"high {d.high:g} is not low + k·step ({d.low:g} + k × "
+                                  f"{d.step:g})", f"use high {_text(below)} or "
+                                  f"{_text(below + step)}", ".high"))
+        return None
+    whole = all(x == x.to_integral_value() for x in (low, step))
+    as_int = var.as_int if var is not None else isinstance(current, int)
+    if as_int and not whole:
+        issues.append(where.issue(f"{d.key.partition(':')[2]} holds whole numbers; low "
+                                  f"{d.low:g} and step {d.step:g} give fractions",
+                                  "use a whole low and step", ".step"))
+        return None
+    grid = [low + step * k for k in range(int(n) + 1)]
+    return tuple(int(x) if as_int else float(x) for x in grid)
+
+
+def _text(x: Decimal) -> str:
+    return format(x.normalize(), "f")
+
+
+def _fixable(var: Variable, where: _Where, issues: list[Issue]) -> bool:
+    """A variable's key is set through ``fixed_variables.<id>``: the id must be a plain Hydra
+    key."""
+    if "." not in var.variable_id:
+        return True
+    issues.append(where.issue(f"{var.variable_id} sets this key, and an id with '.' cannot be "
+                              f"written as {FIXED_KEY}.<id> in dvc exp run -S",
+                              f"rename the variable (e.g. {var.variable_id.replace('.', '_')})",
+                              ".key"))
+    return False
+
+
+def _own(var: Variable, values: tuple[Any, ...], where: _Where,
+         issues: list[Issue]) -> tuple[Any, ...]:
+    """The values a variable can be fixed at; the others are left out with a WARNING (an edit
+    of the variables file must not stop the pipeline)."""
+    off = [v for v in values if own_value(var, v) is None]
+    if off:
+        issues.append(where.issue(
+            f"{var.variable_id} ({var.file} {var.location}) sets this key and can only be "
+            f"fixed at its own values ({domain_text(var)}): the solver leaves out "
+            + ", ".join(map(hydra_text, off)),
+            "choose low/high/step (or choices) among the variable's values, or widen the "
+            "variable's range", severity="warning"))
+    return tuple(v for v in values if own_value(var, v) is not None)
+
+
+def _span(d: SolveDecision, values: Sequence[Any]) -> float | None:
+    """The range that normalises a change: ``high − low``, or max − min of numeric choices;
+    None for choices that are not all numbers (a change counts 1)."""
+    if d.choices is None:
+        return float(d.high) - float(d.low)
+    if values and all(_is_number(v) for v in values) and max(values) > min(values):
+        return float(max(values)) - float(min(values))
+    return None

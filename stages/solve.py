@@ -1,0 +1,30 @@
+"""Stage ``solve``: what it takes — the fundable plan nearest to the founder's decisions and
+the ``dvc exp run`` command that applies it (issue 17)."""
+
+from __future__ import annotations
+
+from d3.core.runner import StageIO
+from d3.io.writers import write_json
+from d3.model import model_inputs
+from d3.solve.solver import solve
+
+
+def run(io: StageIO) -> None:
+    inputs = model_inputs(io.roots.inputs, io.roots.params, seed=io.options.seed)
+    result = solve(inputs, max_concurrency=io.options.max_concurrency, emit=io.emitter.emit,
+                   progress=lambda done, total: io.emitter.progress(done, total, "solve"))
+    io.out("solve_best").parent.mkdir(parents=True, exist_ok=True)  # `d3 solve --out NEW`
+    io.write_table("solve_candidates", result.header, result.rows)
+    write_json(io.out("solve_best"), result.best)
+    io.emitter.emit("solve_done", status=result.best["status"],
+                    evaluations=result.best["evaluations"]["total"])
+
+
+def main() -> None:
+    from d3.cli import stage_main
+
+    stage_main("solve")
+
+
+if __name__ == "__main__":
+    main()

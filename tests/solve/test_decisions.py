@@ -1,0 +1,206 @@
+"""Decisions: their values and distance, the ``dvc exp run -S`` argument of each (what DVC's
+Hydra parser reads back), and every validation rule of ``solve`` and ``fixed_variables`` as
+one exact ``FILE:LOCATION`` line with exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from d3.model import model_inputs
+from d3.models.plan import Solve
+from d3.solve.decisions import (
+    Decision,
+    command_text,
+    hydra_text,
+    overrides_of,
+    parsed_argument,
+    resolved_decisions,
+)
+from tests.helpers import MINIMAL, copy_minimal, edit_yaml, invoke
+
+PUBLIC = "inputs/operator/public_tap.yaml"
+PRIVATE = "inputs/operator/private_tap.yaml"
+GENERAL = "inputs/operator/general.yaml"
+LOAN = f"{GENERAL}:loan.amount_eur"
+
+
+def test_distance_is_the_weighted_change_over_the_range():
+    loan = Decision(LOAN, (0, 10000, 20000, 30000, 40000), current=3, weight=2.0, span=40000.0)
+    assert loan.distance(3) == 0.0
+    assert loan.distance(1) == pytest.approx(2.0 * (30000 - 10000) / 40000)  # 1.0
+    basis = Decision(f"{PUBLIC}:pricing_policy.public_tap.cost_basis",
+                     ("full_throughput", "planned_utilisation"), current=0, weight=0.5,
+                     span=None)
+    assert (basis.distance(0), basis.distance(1)) == (0.0, 0.5)  # a change of choice counts 1
+
+
+def test_an_argument_is_written_only_when_the_command_must_set_the_key():
+    loan = Decision(LOAN, (0, 30000), current=1, weight=1.0, span=30000.0)
+    assert loan.argument(1) is None  # unchanged operator key: left as it is
+    assert loan.argument(0) == f"{LOAN}=0"
+    swept = Decision(f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct", (40.0, 50.0),
+                     current=1, weight=1.0, span=10.0, variable="pub_margin", pinned=True)
+    # A grid axis is fixed even at its current value: that is the plan the solver evaluated.
+    assert swept.argument(1) == "params.yaml:++fixed_variables.pub_margin=50"
+    fixed = Decision(f"{GENERAL}:finance.contingency_pct_of_costs", (4.0, 5.0), current=1,
+                     weight=1.0, span=1.0, variable="gen_contingency", pinned=False)
+    assert fixed.argument(1) is None and \
+        fixed.argument(0) == "params.yaml:++fixed_variables.gen_contingency=4"
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (30000.0, "30000"), (62.5, "62.5"), (65, "65"), (True, "true"), (0.1, "0.1"),
+    ("planned_utilisation", "planned_utilisation"), ("null", "'null'"), ("1e3", "'1e3'"),
+])
+def test_a_value_is_written_so_that_hydra_reads_it_back(value, text):
+    assert hydra_text(value) == text
+    key, parsed = parsed_argument(f"{GENERAL}:tax.vat_buffer_policy={text}")
+    assert key == f"{GENERAL}:tax.vat_buffer_policy"
+    assert parsed == value and (type(parsed) is type(value) or value == int(parsed))
+
+
+def test_the_overrides_are_those_the_command_applies():
+    arguments = ["params.yaml:++fixed_variables.pub_margin=60", f"{LOAN}=0"]
+    assert overrides_of(arguments) == {"params.yaml:fixed_variables.pub_margin": 60,
+                                       LOAN: 0}
+    assert command_text(arguments) == ("dvc exp run -S params.yaml:++fixed_variables."
+                                       f"pub_margin=60 -S {LOAN}=0")
+
+
+def test_decisions_resolve_against_the_inputs():
+    inputs = model_inputs(MINIMAL / "inputs", MINIMAL / "params.yaml")
+    solve = Solve.model_validate({"decisions": [
+        {"key": f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct", "low": 40,
+         "high": 60, "step": 10},
+        {"key": f"{PRIVATE}:pricing_policy.private_tap.markup_pct", "choices": [20, 30, 40],
+         "weight": 2},
+        {"key": LOAN, "low": 0, "high": 60000, "step": 15000}]})
+    decisions, issues = resolved_decisions(
+        solve, params=inputs.plan.model_dump(mode="json"), operators=inputs.operators,
+        variables=inputs.variables)
+    assert issues == []
+    margin, markup, loan = decisions
+    # pub_margin (low_to_high 40..60, default 50) and priv_markup (random, values
+    # 20|30|40, default 30) set their keys: their defaults are the current values.
+    assert (margin.values, margin.current, margin.variable, margin.pinned) == (
+        (40.0, 50.0, 60.0), 1, "pub_margin", True)
+    assert (markup.values, markup.current, markup.span, markup.variable) == (
+        (20, 30, 40), 1, 20.0, "priv_markup")
+    assert markup.distance(2) == pytest.approx(2 * 10 / 20)
+    assert (loan.values, loan.current, loan.variable) == (
+        (0.0, 15000.0, 30000.0, 45000.0, 60000.0), 2, None)
+
+
+def _validate(tmp_path: Path, **params) -> list[str]:
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(params))
+    result = invoke("validate", "--inputs", str(d / "inputs"), "--params",
+                    str(d / "params.yaml"))
+    assert result.exit_code == 2
+    return [line for line in result.stderr.splitlines() if not line.startswith("warning:")]
+
+
+def test_fixed_variables_errors_name_the_key_with_did_you_mean_and_the_nearest_values(
+        tmp_path):
+    assert _validate(tmp_path, fixed_variables={"pub_margn": 50, "priv_markup": 25,
+                                                "pub_margin": 55}) == [
+        "params.yaml:fixed_variables.priv_markup: 25 is not a value of priv_markup (values "
+        "20|30|40) — use the nearest value: 20 or 30",
+        "params.yaml:fixed_variables.pub_margin: 55 is not a value of pub_margin (40 to 60 in "
+        "steps of 10) — use the nearest value: 50 or 60",
+        "params.yaml:fixed_variables.pub_margn: unknown variable_id 'pub_margn' — did you "
+        "mean `pub_margin`?",
+    ]
+
+
+def test_the_shape_of_a_decision_is_checked_by_the_plan_schema(tmp_path):
+    assert _validate(tmp_path, solve={"decisions": [
+        {"key": LOAN, "low": 0, "high": 10, "step": 1, "choices": [1]},
+        {"key": f"{GENERAL}:loan.term_months", "low": 12, "high": 60, "stepp": 12},
+        {"key": f"{GENERAL}:calendar.start_month", "low": 3, "high": 1, "step": 1},
+        {"key": "inputs/operator/other.yaml:x", "choices": [1]},
+    ]}) == [
+        "params.yaml:solve.decisions[0]: a decision has low/high/step or choices, not both — "
+        "keep one",
+        "params.yaml:solve.decisions[1].stepp: unknown key — did you mean `step`?",
+        "params.yaml:solve.decisions[2]: low 3 must be below high 1 — swap them or widen the "
+        "range",
+        "params.yaml:solve.decisions[3].key: 'inputs/operator/other.yaml:x' is not "
+        "FILE:dotted.key — FILE is params.yaml or inputs/operator/<general|public_tap|"
+        "private_tap>.yaml, as in dvc exp run -S (e.g. "
+        "inputs/operator/general.yaml:loan.amount_eur)",
+    ]
+
+
+def test_a_decision_is_checked_against_the_inputs(tmp_path):
+    lines = _validate(tmp_path, solve={"decisions": [
+        {"key": f"{GENERAL}:loan.amount", "low": 0, "high": 10, "step": 1},
+        {"key": f"{GENERAL}:finance.equity_injection_eur", "low": 0, "high": 25000,
+         "step": 10000},
+        {"key": LOAN, "low": 0, "high": 20000, "step": 10000},
+        {"key": "params.yaml:targets.min_dscr", "low": 1, "high": 2, "step": 0.5},
+        {"key": LOAN, "choices": [0, 30000]},
+        {"key": f"{GENERAL}:loan", "choices": [0]},
+        {"key": f"{GENERAL}:loan.term_months", "low": 12, "high": 60, "step": 1.5},
+        {"key": f"{GENERAL}:loan.repayment", "low": 1, "high": 2, "step": 1},
+    ]})
+    assert lines == [
+        "params.yaml:solve.decisions[0].key: inputs/operator/general.yaml has no key "
+        "loan.amount — did you mean `loan.amount_eur`?",
+        "params.yaml:solve.decisions[1].high: high 25000 is not low + k·step (0 + k × 10000) "
+        "— use high 20000 or 30000",
+        "params.yaml:solve.decisions[3].key: targets.min_dscr is not a decision: the solver "
+        "sets the sample sizes, the targets are the lender's constraints and the analyses' "
+        "settings decide nothing — declare the operator key instead (a variable's key is "
+        "pinned through fixed_variables by the solver itself)",
+        "params.yaml:solve.decisions[4].key: inputs/operator/general.yaml:loan.amount_eur is "
+        "already decision 2 — keep one decision per key",
+        "params.yaml:solve.decisions[5].key: loan is a section of "
+        "inputs/operator/general.yaml, not a value — name a number, true/false or text key "
+        "of the file (docs/INPUTS.md)",
+        "params.yaml:solve.decisions[6].step: loan.term_months holds whole numbers; low 12 "
+        "and step 1.5 give fractions — use a whole low and step",
+        "params.yaml:solve.decisions[7]: loan.repayment holds 'annuity', not a number — use "
+        "choices: [...] for this key",
+    ]
+
+
+def test_a_fixed_variable_leaves_the_grid_and_stops_being_drawn(tmp_path):
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(
+        fixed_variables={"pub_margin": 60, "priv_markup": 40.0}))
+    inputs = model_inputs(d / "inputs", d / "params.yaml")
+    by_id = {v.variable_id: v for v in inputs.variables}
+    assert (by_id["pub_margin"].treatment, str(by_id["pub_margin"].default)) == ("fixed", "60")
+    assert (by_id["priv_markup"].treatment, by_id["priv_markup"].default) == ("fixed", 40)
+    assert by_id["pub_churn"].treatment == "random"  # the others are untouched
+
+
+def test_values_a_variable_cannot_take_are_left_out_with_a_warning_and_the_current_value_added(
+        tmp_path):
+    # An edit of the variables file or of an operator value must not stop the pipeline: the
+    # margin decision 40..60 step 5 keeps pub_margin's own 40, 50, 60; the loan decision
+    # 0..20000 gets the current 30000 added at the end (distance still over 20000).
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(solve={"decisions": [
+        {"key": f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct", "low": 40,
+         "high": 60, "step": 5},
+        {"key": LOAN, "low": 0, "high": 20000, "step": 10000}]}))
+    result = invoke("validate", "--inputs", str(d / "inputs"), "--params",
+                    str(d / "params.yaml"))
+    assert result.exit_code == 0
+    assert ("warning: params.yaml:solve.decisions[0]: pub_margin "
+            "(inputs/variables/public_tap.csv row 2 (pub_margin)) sets this key and can only be "
+            "fixed at its own values (40 to 60 in steps of 10): the solver leaves out 45, 55 — "
+            "choose low/high/step (or choices) among the variable's values, or widen the "
+            "variable's range") in result.stderr.splitlines()
+    inputs = model_inputs(d / "inputs", d / "params.yaml")
+    (margin, loan), issues = resolved_decisions(
+        inputs.plan.solve, params=inputs.plan.model_dump(mode="json"),
+        operators=inputs.operators, variables=inputs.variables)
+    assert [i.severity for i in issues] == ["warning"]
+    assert (margin.values, margin.current) == ((40.0, 50.0, 60.0), 1)
+    assert (loan.values, loan.current) == ((0.0, 10000.0, 20000.0, 30000.0), 3)
+    assert loan.distance(0) == pytest.approx(30000 / 20000)
