@@ -14,8 +14,8 @@ from d3.core.variables import Variable, block_values
 from d3.model import evaluate, model_inputs
 from d3.sensitivity.convergence import interleaved, sample_counts, samples_needed
 from d3.sensitivity.ranks import rank_rows, spearman
-from d3.sensitivity.sobol import analysed, saltelli_design, value_at
-from d3.sensitivity.swings import grid_quantile, variable_swings
+from d3.sensitivity.sobol import analysed, saltelli_design, sobol_indices, value_at
+from d3.sensitivity.swings import grid_axes_central, grid_quantile, variable_swings
 from d3.sensitivity.tornado import tornado
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,19 +78,46 @@ def test_an_input_without_effect_has_exactly_zero_swing(small_inputs):
     assert need.at_low > need.baseline > need.at_high
 
 
-def test_explicit_blocks_reproduce_the_plans_own_draws(small_inputs):
-    # One grid point (the margin fixed); passing each replicate's own draws as explicit blocks
-    # must give the same samples bit for bit (same keyed outcome-noise streams).
+def test_explicit_blocks_share_one_set_of_noise_paths(small_inputs):
+    # One grid point (the margin fixed). Every explicit block draws the outcome noise of
+    # replicate 0 of grid point 0 (common random numbers across a sampling design's rows):
+    # block 0 with replicate 0's own draws reproduces the plan's replicate 0 bit for bit, and
+    # two blocks with identical values give identical samples (so identical KPI means).
     inputs = small_inputs.with_overrides({
         "inputs/operator/public_tap.yaml:pricing_policy.public_tap.target_margin_pct": 55.0,
         "params.yaml:stochastic.simulations_per_run": 5})
     plan = evaluate(inputs, criteria=False)
     random_ids = [v.variable_id for v in inputs.variables if v.treatment == "random"]
-    given = [{k: block_values(inputs.variables, inputs.seeds, 0, r)[k] for k in random_ids}
-             for r in range(inputs.plan.run.random_runs_per_simulation)]
-    again = evaluate(inputs, blocks=given, criteria=False)
+    draws = [{k: block_values(inputs.variables, inputs.seeds, 0, r)[k] for k in random_ids}
+             for r in range(2)]
+    assert draws[0] != draws[1]
+    again = evaluate(inputs, blocks=[draws[0], draws[1], draws[0]], criteria=False)
+    first = plan.grid[0].replicate_index == 0
+    rep = again.grid[0].replicate_index
     for name, (_, values) in plan.grid[0].kpis.items():
-        np.testing.assert_array_equal(values, again.grid[0].kpis[name][1])
+        mine = again.grid[0].kpis[name][1]
+        np.testing.assert_array_equal(values[first], mine[rep == 0])
+        np.testing.assert_array_equal(mine[rep == 0], mine[rep == 2])
+    cash = again.grid[0].kpis["min_free_cash_eur"][1]
+    assert cash[rep == 0].mean() == cash[rep == 2].mean() != cash[rep == 1].mean()
+
+
+def test_sobol_indices_of_an_input_without_effect_are_zero(small_inputs):
+    # Private Tap switched off: its variables cannot move any output. On common random numbers
+    # f(A_B^i) = f(A) exactly for such an input, so Jansen's ST and Saltelli's S1 estimators
+    # are 0 (within the bootstrap interval: both numerators are sums of exact zeros).
+    inputs = small_inputs.with_overrides({"params.yaml:sensitivity.sobol_base_samples": 8,
+                                          "params.yaml:sensitivity.sobol_simulations": 3})
+    rows = sobol_indices(inputs, grid_axes_central(inputs.variables), seed=5)
+    private = [r for r in rows if r.input.startswith("priv_")]
+    assert {r.input for r in private} == {"priv_markup", "priv_hours", "priv_churn"}
+    for r in private:
+        assert abs(r.first_order) <= r.first_order_conf + 1e-12
+        assert abs(r.total) <= r.total_conf + 1e-12
+        assert r.total == 0.0
+    # A public input does move the funding need: its total index is positive.
+    assert max(r.total for r in rows if r.kpi == "funding_need_eur"
+               and r.input.startswith("pub_")) > 0
 
 
 def test_rank_correlation_and_contribution_to_variance_by_hand():
