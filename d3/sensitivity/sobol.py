@@ -4,10 +4,10 @@ bootstrap confidence intervals).
 
 Each SALib row is one replicate of the plan with the random variables at the row's values
 (:func:`d3.model.evaluate` with explicit blocks) and ``sensitivity.sobol_simulations``
-outcome-noise paths — the **same** paths for every row (common random numbers: every row
-draws the noise of replicate 0, see :func:`d3.model.evaluate`), so two rows differ only by
-their inputs and an input without effect gets indices of exactly 0; the model output of a row is the **mean** of a KPI over its paths, so the
-indices decompose the variance of E[KPI | inputs] — the part of the uncertainty the
+outcome-noise paths — the **same** paths for every row (common random numbers: every row draws
+the noise of replicate 0), so two rows differ only by their inputs and an input without effect
+gets indices of exactly 0. The model output of a row is the **mean** of a KPI over its paths,
+so the indices decompose the variance of E[KPI | inputs] — the part of the uncertainty the
 assumptions explain; the rest is outcome noise, which no input controls.
 """
 
