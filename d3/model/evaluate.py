@@ -130,8 +130,9 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
     ``len(blocks)``; a sampling design (Sobol/Saltelli) evaluates its rows this way, each row
     with the same ``simulations_per_run`` outcome-noise paths (those of replicate 0 of grid
     point 0: common random numbers, so two rows differ only by their values).
-    ``criteria=False`` skips the acceptance criteria (and the autoscaler they need): ``acceptance`` is then ``{}``. Raises
-    :class:`d3.core.errors.ValidationError` on a bad override, line name or block."""
+    ``criteria=False`` skips the acceptance criteria (and the autoscaler they need):
+    ``acceptance`` is then ``{}``. Raises :class:`d3.core.errors.ValidationError` on a bad
+    override, line name or block."""
     run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency, blocks)
     plan = run.inputs.plan
     lines = tuple(plan.run.pipelines if pipelines is None else pipelines)
