@@ -112,17 +112,20 @@ def drivers_section(d: ReportData) -> list[str]:
 
 
 def _convergence_lines(d: ReportData, summary: Mapping[str, Any]) -> list[str]:
-    needed = summary.get("samples_needed_1pct_p10_lowest_free_cash") or {}
+    needed = summary.get("replicates_needed_1pct_p10_lowest_free_cash") or {}
     if not needed:
         return []
     parts = [f"{esc(d.grid_labels.get(g, 'grid point ' + g))}: "
              f"{'—' if n is None else money_text(n)}" for g, n in sorted(needed.items())]
     focus = sorted(needed)[0]
     return [f"**Convergence** (`sensitivity_convergence.csv`): the running p10, p50 and p90 "
-            "of the lowest free cash as samples are added, with ± 2 standard errors between "
-            "the independent parameter draws; where the band is still wide, the percentile is "
-            "not yet pinned down. Samples needed for a standard error of ±1 % on the p10 of "
-            f"the lowest free cash: {'; '.join(parts)}.", "",
+            "of the lowest free cash as samples are added, with ± 2 standard errors from "
+            "resampling whole replicates (the samples of one replicate share its parameter "
+            "draws, so only the replicates are independent); where the band is still wide, the "
+            "percentile is not yet pinned down. More paths per replicate do not shrink that "
+            "error, more replicates do: replicates (`run.random_runs_per_simulation`, "
+            f"{summary.get('replicates', '?')} now) needed for a standard error of ±1 % on the "
+            f"p10 of the lowest free cash: {'; '.join(parts)}.", "",
             *_chart(f"sensitivity_charts/convergence_grid_{focus}.png",
                     f"Convergence of the lowest free cash, "
                     f"{d.grid_labels.get(focus, 'grid point ' + focus)}")]

@@ -13,7 +13,7 @@ from d3.core.variables import grid_label
 from d3.io.writers import fmt_float
 from d3.model import ModelInputs
 from d3.sensitivity import charts
-from d3.sensitivity.convergence import convergence, samples_needed
+from d3.sensitivity.convergence import convergence, replicates_needed
 from d3.sensitivity.outputs import OUTPUTS
 from d3.sensitivity.ranks import rank_rows
 from d3.sensitivity.sobol import sobol_indices, sobol_kpis
@@ -123,7 +123,8 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
                       sum(v.treatment == "random" for v in inputs.variables) + 2)
                   if s.sobol else 0,
                   "simulations_per_set": s.sobol_simulations},
-        "samples_needed_1pct_p10_lowest_free_cash": needed,
+        "replicates": int(inputs.plan.run.random_runs_per_simulation),
+        "replicates_needed_1pct_p10_lowest_free_cash": needed,
         "settings": s.model_dump(mode="json"),
     }
     return out
@@ -131,8 +132,8 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
 
 def _convergence(out: Sensitivity, inputs: ModelInputs,
                  samples: Mapping[str, np.ndarray]) -> dict[str, float | None]:
-    """Convergence rows and charts per grid point; returns, per grid point, the samples that
-    a ±1 % standard error on the p10 of the lowest free cash needs."""
+    """Convergence rows and charts per grid point; returns, per grid point, the replicates
+    that a ±1 % standard error on the p10 of the lowest free cash needs."""
     grid = np.asarray(samples["grid_index"])
     reps = np.asarray(samples["replicate_index"])
     needed = {}
@@ -141,12 +142,13 @@ def _convergence(out: Sensitivity, inputs: ModelInputs,
         for kpi, unit in CONVERGENCE_KPIS:
             if kpi not in samples:
                 continue
-            points = convergence(np.asarray(samples[kpi], dtype=float)[sel], reps[sel])
+            points = convergence(np.asarray(samples[kpi], dtype=float)[sel], reps[sel],
+                                 seed=int(inputs.seeds["general"]), name=kpi, grid_index=g)
             out.convergence += [[str(g), kpi, str(p.samples), *(_num(x, 2) for x in (
                 p.p10, p.p50, p.p90, p.mean, p.se_p10, p.se_p50, p.se_mean))] for p in points]
             if kpi == "min_free_cash_eur":
                 last = points[-1]
-                n = samples_needed(last.samples, last.p10, last.se_p10)
+                n = replicates_needed(int(np.unique(reps[sel]).size), last.p10, last.se_p10)
                 needed[str(g)] = round(n) if np.isfinite(n) else None
                 out.charts[f"convergence_grid_{g}.png"] = charts.convergence_chart(
                     points, kpi=kpi, unit=unit, grid_label=grid_label(inputs.variables, g))

@@ -10,9 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from d3.core.rng import bootstrap_stream
 from d3.core.variables import Variable, block_values
 from d3.model import evaluate, model_inputs
-from d3.sensitivity.convergence import interleaved, sample_counts, samples_needed
+from d3.sensitivity.convergence import (
+    cluster_bootstrap_se,
+    convergence,
+    interleaved,
+    replicates_needed,
+    sample_counts,
+)
 from d3.sensitivity.ranks import rank_rows, spearman
 from d3.sensitivity.sobol import analysed, saltelli_design, sobol_indices, value_at
 from d3.sensitivity.swings import grid_axes_central, grid_quantile, variable_swings
@@ -140,13 +147,38 @@ def test_rank_correlation_and_contribution_to_variance_by_hand():
     assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1)
 
 
-def test_convergence_order_counts_and_samples_needed():
+def test_convergence_order_counts_and_replicates_needed():
     # Replicates 0 and 1 with three paths each, stored replicate by replicate: the running
     # order takes path 0 of both replicates, then path 1 of both, …
     assert interleaved(np.array([0, 0, 0, 1, 1, 1])).tolist() == [0, 3, 1, 4, 2, 5]
     counts = sample_counts(2000, 4)
     assert counts[0] == 10 and counts[-1] == 2000 and counts == sorted(set(counts))
-    # SE 2 000 EUR on a p10 of −50 000 EUR at 1 000 samples: ±1 % (500 EUR) needs
-    # (2000 / 500)² = 16 times the samples → 16 000.
-    assert samples_needed(1000, -50_000.0, 2_000.0) == pytest.approx(16_000)
-    assert np.isnan(samples_needed(1000, 0.0, 2_000.0))
+    # SE 2 000 EUR on a p10 of −50 000 EUR with 4 replicates: ±1 % (500 EUR) needs
+    # (2000 / 500)² = 16 times the replicates → 4 × 16 = 64.
+    assert replicates_needed(4, -50_000.0, 2_000.0) == pytest.approx(64)
+    assert np.isnan(replicates_needed(4, 0.0, 2_000.0))
+
+
+def test_cluster_bootstrap_se_of_a_pooled_percentile():
+    # Two replicates of ten paths: all 0 in replicate 0, all 10 in replicate 1. A resample of
+    # whole replicates is {0,0} (prob 1/4: p10 = 0), {10,10} (1/4: p10 = 10) or mixed (1/2:
+    # ten 0s and ten 10s, p10 = 0). So the bootstrap p10 is 10 with probability 1/4 and its
+    # standard deviation is 10 · √(1/4 · 3/4) = 4.33 (200 resamples: within ±0.6). The old
+    # sd(per-replicate p10) / √R = sd(0, 10) / √2 = 7.07 / 1.41 = 5.0 would overstate it.
+    values = np.repeat([0.0, 10.0], 10)
+    reps = np.repeat([0, 1], 10)
+    se = cluster_bootstrap_se(values, reps, 10, bootstrap_stream(7, "sensitivity", "t", 0))
+    assert se == pytest.approx(10 * np.sqrt(3 / 16), abs=0.6)
+    again = cluster_bootstrap_se(values, reps, 10, bootstrap_stream(7, "sensitivity", "t", 0))
+    assert se == again  # keyed stream: reproducible
+    # Identical replicates: every resample gives the same percentile → SE 0; one replicate:
+    # undefined.
+    same = np.tile([1.0, 2.0, 3.0], 3)
+    rng = bootstrap_stream(7, "sensitivity", "u", 0)
+    assert cluster_bootstrap_se(same, np.repeat([0, 1, 2], 3), 50, rng) == 0.0
+    assert np.isnan(cluster_bootstrap_se(same, np.zeros(9, int), 50, rng))
+    # The running curve's last point carries that SE of the whole sample.
+    last = convergence(values, reps, seed=7, name="t")[-1]
+    assert last.samples == 20 and last.p10 == 0.0
+    assert last.se_p10 == cluster_bootstrap_se(
+        values, reps, 10, bootstrap_stream(7, "sensitivity", "t|p10|20", 0))
