@@ -18,6 +18,7 @@ from d3.sensitivity.outputs import OUTPUTS
 from d3.sensitivity.ranks import rank_rows
 from d3.sensitivity.sobol import sobol_indices, sobol_kpis
 from d3.sensitivity.swings import (
+    central_grid_index,
     central_overrides,
     extra_swings,
     grid_axes_central,
@@ -31,6 +32,9 @@ SOBOL_COLUMNS = ("kpi", "input", "first_order", "first_order_conf", "total", "to
 RANK_COLUMNS = ("grid_index", "kpi", "input", "spearman", "contribution_pct")
 CONVERGENCE_COLUMNS = ("grid_index", "kpi", "samples", "p10", "p50", "p90", "mean", "se_p10",
                        "se_p50", "se_mean")
+MAX_CONVERGENCE_CHARTS = 6  # grid points charted (lowest indices); the CSV has them all
+BASELINE = ("every random input at its mean, every grid axis at its middle value; only the "
+            "outcome noise varies")
 CONVERGENCE_KPIS = (("min_free_cash_eur", "EUR"), ("funding_need_eur", "EUR"),
                     ("net_income_eur", "EUR"))
 
@@ -110,8 +114,12 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
     out.ranks = [[str(r.grid_index), r.kpi, r.input, _num(r.spearman, 4),
                   _num(r.contribution_pct, 2)] for r in ranks]
     needed = _convergence(out, inputs, samples)
+    g = central_grid_index(inputs.variables)
     out.summary = {
         "evaluations": evaluations,
+        "grid_index": g,
+        "grid_label": grid_label(inputs.variables, g),
+        "baseline": BASELINE,
         "tornado": {"evaluations": 1 + 2 * len(swings) if s.tornado else 0,
                     "swings": [{"input": w.name, "key": w.key, "low": _text(w.low),
                                 "high": _text(w.high), "central": _text(w.central),
@@ -126,18 +134,20 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
         "replicates": int(inputs.plan.run.random_runs_per_simulation),
         "replicates_needed_1pct_p10_lowest_free_cash": needed,
         "settings": s.model_dump(mode="json"),
+        "charts": sorted(out.charts),
     }
     return out
 
 
 def _convergence(out: Sensitivity, inputs: ModelInputs,
                  samples: Mapping[str, np.ndarray]) -> dict[str, float | None]:
-    """Convergence rows and charts per grid point; returns, per grid point, the replicates
+    """Convergence rows per grid point and charts of the first :data:`MAX_CONVERGENCE_CHARTS`
+    grid points; returns, per grid point, the replicates
     that a ±1 % standard error on the p10 of the lowest free cash needs."""
     grid = np.asarray(samples["grid_index"])
     reps = np.asarray(samples["replicate_index"])
     needed = {}
-    for g in sorted(set(grid.tolist())):
+    for g in sorted(set(grid.tolist())):  # ints: numeric order
         sel = grid == g
         for kpi, unit in CONVERGENCE_KPIS:
             if kpi not in samples:
@@ -150,6 +160,7 @@ def _convergence(out: Sensitivity, inputs: ModelInputs,
                 last = points[-1]
                 n = replicates_needed(int(np.unique(reps[sel]).size), last.p10, last.se_p10)
                 needed[str(g)] = round(n) if np.isfinite(n) else None
-                out.charts[f"convergence_grid_{g}.png"] = charts.convergence_chart(
-                    points, kpi=kpi, unit=unit, grid_label=grid_label(inputs.variables, g))
+                if len(needed) <= MAX_CONVERGENCE_CHARTS:
+                    out.charts[f"convergence_grid_{g}.png"] = charts.convergence_chart(
+                        points, kpi=kpi, unit=unit, grid_label=grid_label(inputs.variables, g))
     return needed

@@ -86,6 +86,18 @@ def grid_axes_central(variables: Sequence[Variable]) -> dict[str, Any]:
             if s.basis == GRID_BASIS}
 
 
+def central_grid_index(variables: Sequence[Variable]) -> int:
+    """The ``grid_index`` of :func:`grid_axes_central`'s grid point: every axis at its middle
+    value ``(n − 1) // 2`` (mixed radix, last axis fastest, as
+    :func:`d3.core.variables.grid_point_values` counts); 0 without a grid axis."""
+    index = 0
+    for v in variables:
+        if v.treatment == "low_to_high":
+            n = len(v.grid_points())
+            index = index * n + (n - 1) // 2
+    return index
+
+
 def extra_swings(keys: Sequence[SensitivityKey]) -> list[Swing]:
     """The user's ``sensitivity.extra_keys``, named by their key."""
     return [Swing(k.key.rpartition(":")[2], k.key, k.low, k.high, None,

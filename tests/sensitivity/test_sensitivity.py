@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from d3.core.rng import bootstrap_stream
-from d3.core.variables import Variable, block_values
+from d3.core.variables import Variable, block_values, grid_point_values
 from d3.model import evaluate, model_inputs
 from d3.sensitivity.convergence import (
     cluster_bootstrap_se,
@@ -22,7 +22,12 @@ from d3.sensitivity.convergence import (
 )
 from d3.sensitivity.ranks import rank_rows, spearman
 from d3.sensitivity.sobol import analysed, saltelli_design, sobol_indices, value_at
-from d3.sensitivity.swings import grid_axes_central, grid_quantile, variable_swings
+from d3.sensitivity.swings import (
+    central_grid_index,
+    grid_axes_central,
+    grid_quantile,
+    variable_swings,
+)
 from d3.sensitivity.tornado import tornado
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +66,16 @@ def test_grid_quantile_and_inverse_cdf_on_the_step_grid():
     assert (swing.low, swing.central, swing.high) == (45.0, 55.0, 65.0)
 
 
+def test_the_central_grid_index_counts_last_axis_fastest():
+    # Axes of 3 points (45, 55, 65) and 5 points (0..4): middles at index 1 and 2 → grid index
+    # 1 × 5 + 2 = 7, the point grid_point_values names with 55 and 2.
+    a = numeric("a", "45", "65", "10", "55", treatment="low_to_high")
+    b = numeric("b", "0", "4", "1", "2", treatment="low_to_high")
+    assert central_grid_index([a, b]) == 7
+    assert grid_point_values([a, b], 7) == {"a": Decimal(55), "b": Decimal(2)}
+    assert central_grid_index([numeric("x", "0", "9", "1", "4")]) == 0
+
+
 @pytest.fixture(scope="module")
 def small_inputs():
     return model_inputs(ROOT / "inputs", ROOT / "params.yaml").with_overrides({
@@ -76,9 +91,12 @@ def test_an_input_without_effect_has_exactly_zero_swing(small_inputs):
     rows = tornado(small_inputs, [swings["priv_markup"], swings["pub_target_margin"]])
     markup = [r for r in rows if r.input == "priv_markup"]
     assert len(markup) == 7
+    # Every output is defined here (the public line alone still has debt service), so the
+    # zeros below are real zeros, not NaN rows passing by default.
+    assert [r.output for r in markup if not np.isfinite(r.baseline)] == []
     for r in markup:
-        assert r.at_low == r.at_high == r.baseline or np.isnan(r.baseline)
-        assert r.swing == 0 or np.isnan(r.swing)
+        assert r.at_low == r.at_high == r.baseline
+        assert r.swing == 0.0
     # The public target margin (45 → 65 %) does move the funding need, the other way round.
     need = next(r for r in rows if r.input == "pub_target_margin"
                 and r.output == "funding_need_p90_eur")
