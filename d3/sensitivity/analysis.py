@@ -20,6 +20,7 @@ from d3.sensitivity.sobol import sobol_indices, sobol_kpis
 from d3.sensitivity.swings import (
     central_grid_index,
     central_overrides,
+    end_text,
     extra_swings,
     grid_axes_central,
     variable_swings,
@@ -35,6 +36,9 @@ CONVERGENCE_COLUMNS = ("grid_index", "kpi", "samples", "p10", "p50", "p90", "mea
 MAX_CONVERGENCE_CHARTS = 6  # grid points charted (lowest indices); the CSV has them all
 BASELINE = ("every random input at its mean, every grid axis at its middle value; only the "
             "outcome noise varies")
+INDEPENDENCE = ("independent inputs: the tornado and the Sobol indices draw every random "
+                "input on its own; correlations.csv and latin_hypercube apply to the ordinary "
+                "run only")
 CONVERGENCE_KPIS = (("min_free_cash_eur", "EUR"), ("funding_need_eur", "EUR"),
                     ("net_income_eur", "EUR"))
 
@@ -56,7 +60,7 @@ def _num(x: float, decimals: int) -> str:
 
 
 def _text(x: Any) -> str:
-    return format(x, "f") if hasattr(x, "as_tuple") else str(x)
+    return end_text(x)
 
 
 def ranked_tornado(rows: Sequence[TornadoRow]) -> dict[str, list[TornadoRow]]:
@@ -120,6 +124,7 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
         "grid_index": g,
         "grid_label": grid_label(inputs.variables, g),
         "baseline": BASELINE,
+        "assumes": INDEPENDENCE,
         "tornado": {"evaluations": 1 + 2 * len(swings) if s.tornado else 0,
                     "swings": [{"input": w.name, "key": w.key, "low": _text(w.low),
                                 "high": _text(w.high), "central": _text(w.central),

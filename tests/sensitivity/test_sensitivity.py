@@ -21,11 +21,12 @@ from d3.sensitivity.convergence import (
     sample_counts,
 )
 from d3.sensitivity.ranks import rank_rows, spearman
-from d3.sensitivity.sobol import analysed, saltelli_design, sobol_indices, value_at
+from d3.sensitivity.sobol import analysed, saltelli_design, sobol_indices
 from d3.sensitivity.swings import (
     central_grid_index,
+    end_text,
     grid_axes_central,
-    grid_quantile,
+    tail_value,
     variable_swings,
 )
 from d3.sensitivity.tornado import tornado
@@ -54,16 +55,31 @@ def test_sobol_indices_of_a_linear_model_match_the_closed_form():
         assert r.first_order_conf < 0.1  # the interval is informative at N = 1024
 
 
-def test_grid_quantile_and_inverse_cdf_on_the_step_grid():
-    # Uniform on 0, 1, …, 9: each value has mass 0.1. The 10th percentile is the first value
-    # whose cumulative mass reaches 0.1 → 0; the 90th → 8 (0.1 × 9 = 0.9 at value 8).
-    var = numeric("x", "0", "9", "1", "4")
-    assert (grid_quantile(var, 0.1), grid_quantile(var, 0.9)) == (Decimal(0), Decimal(8))
-    # The inverse CDF used by the Sobol design: u = 0.05 → 0, 0.55 → 5, 0.999 → 9.
-    assert [value_at(var, u) for u in (0.05, 0.55, 0.999)] == [0, 5, 9]
+def test_tornado_ends_are_quantiles_of_the_continuous_distribution():
+    # Uniform on [2, 8] (step 1): p10 = 2 + 0.1 × 6 = 2.6, p90 = 2 + 0.9 × 6 = 7.4 — not the
+    # grid's 2 and 8, which a coarse grid's own quantiles collapse onto.
+    churn = numeric("churn", "2", "8", "1", "4")
+    assert (tail_value(churn, 0.1), tail_value(churn, 0.9)) == (Decimal("2.6"), Decimal("7.4"))
+    # An integer key rounds: 2.6 → 3, 7.4 → 7.
+    assert (tail_value(replace(churn, as_int=True), 0.1),
+            tail_value(replace(churn, as_int=True), 0.9)) == (3, 7)
+    # Triangular on [0, 10] with mode 5: F(x) = x² / 50 below the mode, so p10 = √5 = 2.236
+    # (4 significant digits) and p90 = 10 − √5 = 7.764.
+    tri = numeric("t", "0", "10", "1", "5", distribution="triangular")
+    assert (tail_value(tri, 0.1), tail_value(tri, 0.9)) == (Decimal("2.236"), Decimal("7.764"))
+    # A discrete variable: its values in file order, the inverse CDF the draws use
+    # (quantile_value: index ⌊q·n⌋ of n = 3 → 0 at q = 0.1, 2 at q = 0.9).
+    tier = Variable(variable_id="tier", scope="public_tap", path="x.tier", kind="discrete",
+                    unit="", treatment="random", distribution="", file="f.csv", row=3,
+                    values=("high", "low", "mid"), default="low")
+    assert (tail_value(tier, 0.1), tail_value(tier, 0.9)) == ("high", "mid")
     grid = numeric("g", "45", "65", "10", "55", treatment="low_to_high")
-    (swing,) = [s for s in variable_swings([grid, replace(var, treatment="fixed")])]
+    (swing,) = [s for s in variable_swings([grid, replace(churn, treatment="fixed")])]
     assert (swing.low, swing.central, swing.high) == (45.0, 55.0, 65.0)
+    # The ends as text: no "100000000.0" nor "1e+08".
+    assert [end_text(x) for x in (100000000.0, Decimal("2.60"), 45.0)] == ["100000000", "2.6",
+                                                                          "45"]
+    assert end_text(150_000_000, grouped=True) == "150,000,000"
 
 
 def test_the_central_grid_index_counts_last_axis_fastest():
