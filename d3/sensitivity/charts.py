@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from d3.report.charts import ACCENT, BAND, LINE, STYLE, png_bytes
+from d3.chart_style import ACCENT, BAND, LINE, STYLE, png_bytes
 from d3.sensitivity.convergence import ConvergencePoint
 from d3.sensitivity.sobol import SobolRow
 from d3.sensitivity.swings import end_text
