@@ -196,6 +196,7 @@ WORKBOOK_TABLES = (
     "public_capacity_plan", "public_capacity_by_month", "public_unserved_by_month",
     "public_margin_by_model", "public_autoscaling_kpis", "private_economics",
     "private_vendor_recommendation", "private_customers_by_month",
+    "sensitivity_tornado", "sensitivity_sobol", "sensitivity_ranks", "sensitivity_convergence",
 )
 
 STAGES: tuple[Stage, ...] = (

@@ -146,6 +146,9 @@ def _convergence_lines(d: ReportData, summary: Mapping[str, Any]) -> list[str]:
 
 
 def _rank_lines(d: ReportData, kpi: str = "funding_need_eur") -> list[str]:
+    """The contribution-to-variance table of the focus grid point; a sentence instead when
+    the run has fewer than two replicates per random input (the correlations are noise
+    then)."""
     rows: Sequence[Mapping[str, str]] = [r for r in d.sensitivity_ranks or []
                                          if r["kpi"] == kpi and r["contribution_pct"] != ""]
     if not rows:
@@ -156,7 +159,15 @@ def _rank_lines(d: ReportData, kpi: str = "funding_need_eur") -> list[str]:
                   key=lambda r: -abs(float(r["contribution_pct"])))
     if not mine:
         return []
-    replicates = (d.summary.get("sample_space") or {}).get("replicates", "?")
+    replicates = (d.summary.get("sample_space") or {}).get("replicates")
+    n_inputs = len({r["input"] for r in mine})
+    if replicates is None or int(replicates) < 2 * n_inputs:
+        return [f"**Contribution to variance** (`sensitivity_rank_correlation.csv`) is not "
+                f"shown: it would rest on {replicates or 'too few'} parameter draws per grid "
+                f"point for {n_inputs} random inputs, fewer than two per input, too few for "
+                "rank correlations to tell the inputs apart. Raise "
+                f"`run.random_runs_per_simulation` to at least {2 * n_inputs} to see it; the "
+                "tornado and the Sobol indices above answer the question meanwhile.", ""]
     return [f"**Contribution to variance** (`sensitivity_rank_correlation.csv`, every run, "
             f"{_grid_text(d, g)}, the grid point closest to fundable): the rank correlation "
             "between each random input's drawn value and the funding need, squared and "

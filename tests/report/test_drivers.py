@@ -88,3 +88,14 @@ def test_the_contribution_table_is_the_focus_grid_points():
     section = "\n".join(drivers_section(data(ROWS, [], ranks=ranks)))
     assert "| pub_churn | -0.90 | -100.0 % |" in section
     assert "| 0.50 |" not in section
+
+
+def test_the_contribution_table_needs_two_replicates_per_random_input():
+    # 4 replicates, 3 random inputs: 4 < 2 × 3 = 6 → no table, a sentence that says why.
+    ranks = [{"grid_index": "1", "kpi": "funding_need_eur", "input": name,
+              "spearman": "0.5000", "contribution_pct": "33.33"}
+             for name in ("pub_churn", "pub_budget_growth", "priv_churn")]
+    section = "\n".join(drivers_section(data(ROWS, [], ranks=ranks)))
+    assert "is not shown: it would rest on 4 parameter draws per grid point for 3 random " \
+        "inputs" in section
+    assert "at least 6" in section and "| 0.50 |" not in section

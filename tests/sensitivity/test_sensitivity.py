@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from d3.core.errors import ValidationError
 from d3.core.rng import bootstrap_stream
 from d3.core.variables import Variable, block_values, grid_point_values
 from d3.model import evaluate, model_inputs
@@ -20,7 +21,7 @@ from d3.sensitivity.convergence import (
     replicates_needed,
     sample_counts,
 )
-from d3.sensitivity.ranks import rank_rows, spearman
+from d3.sensitivity.ranks import rank_rows, sample_blocks, spearman
 from d3.sensitivity.sobol import analysed, saltelli_design, sobol_indices
 from d3.sensitivity.swings import (
     central_grid_index,
@@ -216,3 +217,26 @@ def test_cluster_bootstrap_se_of_a_pooled_percentile():
     assert last.samples == 20 and last.p10 == 0.0
     assert last.se_p10 == cluster_bootstrap_se(
         values, reps, 10, bootstrap_stream(7, "sensitivity", "t|p10|20", 0))
+
+
+def test_sobol_base_samples_must_be_a_power_of_two(tmp_path):
+    # Sobol' sequences are balanced at powers of 2 only: 100 lies between 64 and 128.
+    params = (ROOT / "params.yaml").read_text().replace("sobol_base_samples: 64",
+                                                        "sobol_base_samples: 100")
+    assert "sobol_base_samples: 100" in params
+    (tmp_path / "params.yaml").write_text(params)
+    with pytest.raises(ValidationError) as err:
+        model_inputs(ROOT / "inputs", tmp_path / "params.yaml")
+    (issue,) = err.value.issues
+    assert (issue.file, issue.location) == ("params.yaml", "sensitivity.sobol_base_samples")
+    assert issue.message.startswith("100 is not a power of 2")
+    assert issue.hint == "use 64 or 128"
+
+
+def test_samples_join_their_blocks_by_grid_and_replicate():
+    # Blocks stored grid-major: (0,0) (0,1) (1,0) (1,1) at rows 0..3; samples in any order.
+    rows = sample_blocks(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]),
+                         np.array([1, 0, 1, 0]), np.array([1, 1, 0, 0]))
+    assert rows.tolist() == [3, 1, 2, 0]
+    with pytest.raises(ValueError):
+        sample_blocks(np.array([0]), np.array([0]), np.array([0]), np.array([1]))
