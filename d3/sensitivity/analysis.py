@@ -31,6 +31,8 @@ TORNADO_COLUMNS = ("output", "unit", "rank", "input", "basis", "low", "high", "b
                    "at_low", "at_high", "swing")
 SOBOL_COLUMNS = ("kpi", "input", "first_order", "first_order_conf", "total", "total_conf")
 RANK_COLUMNS = ("grid_index", "kpi", "input", "spearman", "contribution_pct")
+PLOT_COLUMNS = ("rank", "input", "at_low", "at_high", "swing")
+PLOT_OUTPUT = "lowest_free_cash_p10_eur"  # the tornado `dvc plots diff` compares
 CONVERGENCE_COLUMNS = ("grid_index", "kpi", "samples", "p10", "p50", "p90", "mean", "se_p10",
                        "se_p50", "se_mean")
 MAX_CONVERGENCE_CHARTS = 6  # grid points charted (lowest indices); the CSV has them all
@@ -51,6 +53,7 @@ class Sensitivity:
     sobol: list[list[str]] = field(default_factory=list)
     ranks: list[list[str]] = field(default_factory=list)
     convergence: list[list[str]] = field(default_factory=list)
+    plot: list[list[str]] = field(default_factory=list)  # outputs/plots/tornado.csv
     summary: dict[str, Any] = field(default_factory=dict)
     charts: dict[str, bytes] = field(default_factory=dict)
 
@@ -71,6 +74,14 @@ def ranked_tornado(rows: Sequence[TornadoRow]) -> dict[str, list[TornadoRow]]:
         out[o.name] = sorted(mine, key=lambda r: (not np.isfinite(r.swing),
                                                   -np.nan_to_num(r.swing), r.input))
     return out
+
+
+def tornado_plot_rows(ranked: Sequence[TornadoRow]) -> list[list[str]]:
+    """``outputs/plots/tornado.csv`` rows (:data:`PLOT_COLUMNS`, EUR to 2 decimals): one
+    output's inputs with a defined swing, largest first (``ranked`` from
+    :func:`ranked_tornado`)."""
+    return [[str(k + 1), r.input, _num(r.at_low, 2), _num(r.at_high, 2), _num(r.swing, 2)]
+            for k, r in enumerate(x for x in ranked if np.isfinite(x.swing))]
 
 
 def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
@@ -98,6 +109,8 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
             out.tornado += [[o.name, o.unit, str(k + 1), r.input, r.basis, _text(r.low),
                              _text(r.high), _num(r.baseline, 4), _num(r.at_low, 4),
                              _num(r.at_high, 4), _num(r.swing, 4)] for k, r in enumerate(rows)]
+            if o.name == PLOT_OUTPUT:
+                out.plot = tornado_plot_rows(rows)
             top[o.name] = [{"input": r.input, "swing": r.swing if np.isfinite(r.swing) else None,
                             "at_low": r.at_low, "at_high": r.at_high}
                            for r in rows[:3] if np.isfinite(r.swing) and r.swing > 0]

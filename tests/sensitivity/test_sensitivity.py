@@ -14,6 +14,7 @@ from d3.core.errors import ValidationError
 from d3.core.rng import bootstrap_stream
 from d3.core.variables import Variable, block_values, grid_point_values
 from d3.model import evaluate, model_inputs
+from d3.sensitivity.analysis import ranked_tornado, tornado_plot_rows
 from d3.sensitivity.convergence import (
     cluster_bootstrap_se,
     convergence,
@@ -30,7 +31,7 @@ from d3.sensitivity.swings import (
     tail_value,
     variable_swings,
 )
-from d3.sensitivity.tornado import tornado
+from d3.sensitivity.tornado import TornadoRow, tornado
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -240,3 +241,16 @@ def test_samples_join_their_blocks_by_grid_and_replicate():
     assert rows.tolist() == [3, 1, 2, 0]
     with pytest.raises(ValueError):
         sample_blocks(np.array([0]), np.array([0]), np.array([0]), np.array([1]))
+
+
+def test_the_dvc_tornado_plot_rows_are_ranked_by_swing():
+    # Swings |−30 − (−10)| = 20, |−15 − (−25)| = 10 and one undefined (NaN, left out): ranked
+    # 20 before 10 whatever the input order.
+    def row(name, lo, hi):
+        return TornadoRow(name, "p10 / p90 of its distribution", 1, 2,
+                          "lowest_free_cash_p10_eur", "EUR", -20.0, lo, hi)
+
+    rows = [row("b", -25.0, -15.0), row("a", -10.0, -30.0), row("c", float("nan"), -1.0)]
+    ranked = ranked_tornado(rows)["lowest_free_cash_p10_eur"]
+    assert tornado_plot_rows(ranked) == [["1", "a", "-10.00", "-30.00", "20.00"],
+                                         ["2", "b", "-25.00", "-15.00", "10.00"]]
