@@ -416,6 +416,7 @@ ENTRIES: tuple[Entry, ...] = (
     _csv("sensitivity_convergence", f"{OUT}/sensitivity_convergence.csv"),
     _e("sensitivity_summary", f"{OUT}/sensitivity_summary.json", "json", dict, _json),
     _e("sensitivity_charts", f"{OUT}/sensitivity_charts", "png-dir"),
+    _csv("plot_tornado", f"{OUT}/plots/tornado.csv", read=False),
     # solve
     _csv("solve_candidates", f"{OUT}/solve_candidates.csv"),
     _e("solve_best", f"{OUT}/solve_best.json", "json", dict, _json),

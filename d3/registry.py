@@ -196,6 +196,7 @@ WORKBOOK_TABLES = (
     "public_capacity_plan", "public_capacity_by_month", "public_unserved_by_month",
     "public_margin_by_model", "public_autoscaling_kpis", "private_economics",
     "private_vendor_recommendation", "private_customers_by_month",
+    "sensitivity_tornado", "sensitivity_sobol", "sensitivity_ranks", "sensitivity_convergence",
 )
 
 STAGES: tuple[Stage, ...] = (
@@ -328,6 +329,7 @@ STAGES: tuple[Stage, ...] = (
         params=(ParamsRef("{params}", ("sensitivity",)),),
         outs=("sensitivity_tornado", "sensitivity_sobol", "sensitivity_ranks",
               "sensitivity_convergence", "sensitivity_summary", "sensitivity_charts"),
+        outs_no_cache=("plot_tornado",),
     ),
     Stage(
         name="solve",
@@ -398,14 +400,17 @@ METRICS = path_template("metrics")
 
 @dataclass(frozen=True)
 class Plot:
-    """A DVC plot of a percentile CSV (``month, p10, p50, p90``), drawn with the ``fan``
-    template (``.dvc/plots/fan.json``): p10–p90 band, p50 line, one colour per revision."""
+    """A DVC plot: by default a percentile CSV (``month, p10, p50, p90``) drawn with the
+    ``fan`` template (``.dvc/plots/fan.json``): p10–p90 band, p50 line, one colour per
+    revision; ``x``/``y`` name the columns the template reads."""
 
     path: str  # a path template of an out
     title: str
     y_label: str
     x_label: str = "month"
     template: str = "fan"
+    x: str = "month"
+    y: str = "p50"
 
 
 PLOTS = (
@@ -416,6 +421,13 @@ PLOTS = (
          "Trailing-12-month DSCR, grid point 0: p10–p90 band, p50 line", "DSCR (×)"),
     Plot("{out}/plots/active_customers.csv",
          "Public Tap active customers, grid point 0: p10–p90 band, p50 line", "customers"),
+    # The tornado of the p10 of the lowest free cash (.dvc/plots/tornado.json): a bar from the
+    # output at each input's low end to its high end, inputs ranked by swing; `dvc plots diff`
+    # puts two scenarios' bars side by side.
+    Plot("{out}/plots/tornado.csv",
+         "Tornado: p10 of the lowest free cash, each input from its low to its high end",
+         "input (ranked by swing)", x_label="p10 of the lowest free cash (EUR)",
+         template="tornado", x="swing", y="input"),
 )
 
 
@@ -475,7 +487,7 @@ def dvc_yaml_text() -> str:
     for plot in PLOTS:
         lines += [f"  - {dvc_path(plot.path)}:",
                   f"      title: {json.dumps(plot.title, ensure_ascii=False)}",
-                  f"      template: {plot.template}", "      x: month", "      y: p50",
+                  f"      template: {plot.template}", f"      x: {plot.x}", f"      y: {plot.y}",
                   f"      x_label: {json.dumps(plot.x_label, ensure_ascii=False)}",
                   f"      y_label: {json.dumps(plot.y_label, ensure_ascii=False)}"]
     text = "\n".join(lines) + "\n"

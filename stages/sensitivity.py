@@ -10,6 +10,7 @@ from d3.io.writers import write_bytes_atomic, write_json
 from d3.model import model_inputs
 from d3.sensitivity.analysis import (
     CONVERGENCE_COLUMNS,
+    PLOT_COLUMNS,
     RANK_COLUMNS,
     SOBOL_COLUMNS,
     TORNADO_COLUMNS,
@@ -28,6 +29,7 @@ def run(io: StageIO) -> None:
     io.write_table("sensitivity_sobol", SOBOL_COLUMNS, result.sobol)
     io.write_table("sensitivity_ranks", RANK_COLUMNS, result.ranks)
     io.write_table("sensitivity_convergence", CONVERGENCE_COLUMNS, result.convergence)
+    io.write_table("plot_tornado", PLOT_COLUMNS, result.plot)
     write_json(io.out("sensitivity_summary"), result.summary)
     charts = io.out("sensitivity_charts")
     charts.mkdir(parents=True, exist_ok=True)

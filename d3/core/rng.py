@@ -14,6 +14,7 @@ Two namespaces serve a whole grid point rather than one block (``replicate_index
 always 0): ``lhs`` (the Latin hypercube strata of one variable's replicates, name =
 variable_id) and ``ranks`` (the Iman–Conover score order of one variable, name =
 variable_id). Each grid point's replicates are drawn together from them, never per chunk.
+``bootstrap`` serves resampling for standard errors (name = the statistic resampled).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import hashlib
 
 import numpy as np
 
-NAMESPACES = ("params", "sim", "lhs", "ranks")
+NAMESPACES = ("params", "sim", "lhs", "ranks", "bootstrap")
 _KEY_VERSION = "d3-rng-v1"
 
 
@@ -80,3 +81,10 @@ def ranks_stream(master_seed: int, scope: str, variable_id: str, grid_index: int
     """Iman–Conover score-order stream of one variable for one grid point: key
     ``(ranks, scope, variable_id, grid_index, 0)``."""
     return stream(master_seed, "ranks", scope, variable_id, grid_index, 0)
+
+
+def bootstrap_stream(master_seed: int, scope: str, name: str, grid_index: int
+                     ) -> np.random.Generator:
+    """Bootstrap resampling stream of one statistic (``name``) for one grid point: key
+    ``(bootstrap, scope, name, grid_index, 0)``."""
+    return stream(master_seed, "bootstrap", scope, name, grid_index, 0)

@@ -643,27 +643,46 @@ def grid_value_probabilities(var: Variable) -> np.ndarray:
     n = var.n_steps
     if var.distribution == "uniform" or n == 0:
         return np.full(n + 1, 1.0 / (n + 1))
+    lo, hi, _ = _ends(var)
+    step = float(var.step)
+    edges = np.clip(lo + (np.arange(n + 2) - 0.5) * step, lo, hi)
+    mass = np.diff(continuous_distribution(var).cdf(edges))
+    return mass / mass.sum()
+
+
+def continuous_distribution(var: Variable):
+    """The frozen ``scipy.stats`` distribution of a numeric ``random`` variable that is not
+    uniform, before truncation to ``[min, max]`` and quantisation (triang, beta for PERT with
+    λ = 4 and for beta, norm, lognorm)."""
     # Imported here: scipy.stats costs ≈ 0.5 s at start-up, and most stages never draw.
     from scipy import stats
 
     lo, hi, mode = _ends(var)
-    step = float(var.step)
-    edges = np.clip(lo + (np.arange(n + 2) - 0.5) * step, lo, hi)
     if var.distribution == "triangular":
-        dist = stats.triang((mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
-    elif var.distribution == "pert":
-        dist = stats.beta(1 + 4 * (mode - lo) / (hi - lo), 1 + 4 * (hi - mode) / (hi - lo),
+        return stats.triang((mode - lo) / (hi - lo), loc=lo, scale=hi - lo)
+    if var.distribution == "pert":
+        return stats.beta(1 + 4 * (mode - lo) / (hi - lo), 1 + 4 * (hi - mode) / (hi - lo),
                           loc=lo, scale=hi - lo)
-    elif var.distribution == "beta":
-        dist = stats.beta(*beta_shapes(var), loc=lo, scale=hi - lo)
-    elif var.distribution == "normal":
-        dist = stats.norm(mode, spread_sd(var))
-    else:
-        mu, sigma = lognormal_params(var)
-        # The median e^μ; without sd exactly the default (e^ln(x) may differ from x by an ulp).
-        dist = stats.lognorm(sigma, scale=mode if var.sd is None else math.exp(mu))
-    mass = np.diff(dist.cdf(edges))
-    return mass / mass.sum()
+    if var.distribution == "beta":
+        return stats.beta(*beta_shapes(var), loc=lo, scale=hi - lo)
+    if var.distribution == "normal":
+        return stats.norm(mode, spread_sd(var))
+    mu, sigma = lognormal_params(var)
+    # The median e^μ; without sd exactly the default (e^ln(x) may differ from x by an ulp).
+    return stats.lognorm(sigma, scale=mode if var.sd is None else math.exp(mu))
+
+
+def continuous_quantile(var: Variable, q: float) -> float:
+    """The ``q``-quantile (0..1) of a numeric ``random`` variable's distribution truncated to
+    ``[min, max]``, before quantisation to its step grid: ``min + q·(max − min)`` when uniform,
+    else ``x = F⁻¹(F(min) + q·(F(max) − F(min)))`` with :func:`continuous_distribution`'s CDF
+    ``F``. Unlike :func:`quantile_value` it does not collapse onto a coarse grid's ends."""
+    lo, hi, _ = _ends(var)
+    if var.distribution == "uniform" or var.n_steps == 0:
+        return lo + q * (hi - lo)
+    dist = continuous_distribution(var)
+    f_lo, f_hi = dist.cdf(lo), dist.cdf(hi)
+    return float(np.clip(dist.ppf(f_lo + q * (f_hi - f_lo)), lo, hi))
 
 
 def reference_value(var: Variable) -> Any:

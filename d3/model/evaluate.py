@@ -98,6 +98,7 @@ class _Run:
     months: int
     hours: int
     max_concurrency: int
+    noise_replicate: int | None = None  # explicit blocks: all share replicate 0's noise
 
     @property
     def market(self) -> Market:
@@ -127,9 +128,11 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
     value`` (a value on the variable's step grid, as :func:`d3.core.variables.random_draw`
     returns) per replicate of a plan with one grid point — the replicates' count is
     ``len(blocks)``; a sampling design (Sobol/Saltelli) evaluates its rows this way, each row
-    with ``simulations_per_run`` outcome-noise paths. ``criteria=False`` skips the acceptance
-    criteria (and the autoscaler they need): ``acceptance`` is then ``{}``. Raises
-    :class:`d3.core.errors.ValidationError` on a bad override, line name or block."""
+    with the same ``simulations_per_run`` outcome-noise paths (those of replicate 0 of grid
+    point 0: common random numbers, so two rows differ only by their values).
+    ``criteria=False`` skips the acceptance criteria (and the autoscaler they need):
+    ``acceptance`` is then ``{}``. Raises :class:`d3.core.errors.ValidationError` on a bad
+    override, line name or block."""
     run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency, blocks)
     plan = run.inputs.plan
     lines = tuple(plan.run.pipelines if pipelines is None else pipelines)
@@ -166,7 +169,8 @@ def _prepared(inputs: ModelInputs, max_concurrency: int,
     general = GeneralOperator.model_validate(inputs.operators["general"])
     return _Run(inputs, blocks, space.replicates, general,
                 max(plan.targets.horizon_months, general.loan.term_months),
-                int(general.calendar.hours_in_month), max_concurrency)
+                int(general.calendar.hours_in_month), max_concurrency,
+                None if given is None else 0)
 
 
 def _given_values(inputs: ModelInputs, grid: int,
@@ -215,7 +219,8 @@ def _public_samples(run: _Run) -> _LineSamples:
         operator_dump=i.operators["public_tap"], best=best, channels=run.channels,
         eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["public_tap"],
         simulations=plan.stochastic.simulations_per_run, hours_in_month=run.hours,
-        horizon_months=plan.targets.horizon_months, noise=plan.stochastic.outcome_noise)
+        horizon_months=plan.targets.horizon_months, noise=plan.stochastic.outcome_noise,
+        noise_replicate=run.noise_replicate)
     series = _collected(run, partial(simulate_demand, ctx),
                         lambda chunk: demand_chunk_result(ctx, chunk))
 
@@ -236,7 +241,8 @@ def _private_samples(run: _Run) -> _LineSamples:
         variables=i.variables, block_values=run.blocks, replicates=run.replicates,
         operator_dump=i.operators["private_tap"], offers=offers, channels=run.channels,
         eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["private_tap"],
-        simulations=plan.stochastic.simulations_per_run, noise=plan.stochastic.outcome_noise)
+        simulations=plan.stochastic.simulations_per_run, noise=plan.stochastic.outcome_noise,
+        noise_replicate=run.noise_replicate)
     series = _collected(run, partial(simulate_clients, ctx),
                         lambda chunk: client_chunk_result(ctx, chunk))
     margins = {g: {gpu: ClassMargin(*m) for gpu, m in classes.items()}

@@ -109,6 +109,14 @@ class SensitivityKey(Strict):
     high: float | int | bool | str
 
 
+def _power_of_two(n: int) -> int:
+    if n & (n - 1):
+        below = 1 << (n.bit_length() - 1)
+        raise ValueError(f"{n} is not a power of 2 (Sobol' sequences balance only at powers "
+                         f"of 2) — use {below} or {below * 2}")
+    return n
+
+
 class Sensitivity(Strict):
     """What the ``sensitivity`` stage evaluates (issue 16). Not part of ``validated/plan.json``:
     changing it reruns only that stage."""
@@ -122,7 +130,8 @@ class Sensitivity(Strict):
     # Variance-based (Sobol) indices over the random variables: Saltelli's scheme evaluates
     # base_samples × (variables + 2) parameter sets, each with sobol_simulations noise paths.
     sobol: bool = True
-    sobol_base_samples: Annotated[int, Field(ge=8, le=65_536)] = 64
+    sobol_base_samples: Annotated[int, Field(ge=8, le=65_536),
+                                  AfterValidator(_power_of_two)] = 64
     sobol_simulations: PosInt = 20
 
 

@@ -8,7 +8,6 @@ which DejaVu Sans has) on every tick and label, never with a hyphen.
 
 from __future__ import annotations
 
-import io
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,12 +20,9 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import Formatter, PercentFormatter  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
+from d3.chart_style import ACCENT, BAND, GREY, LINE, STYLE, png_bytes  # noqa: E402, F401
+
 MINUS = "\u2212"
-STYLE = {"figure.figsize": (8.0, 4.5), "figure.dpi": 100, "font.size": 10,
-         "font.family": "DejaVu Sans", "axes.unicode_minus": True,
-         "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
-         "axes.spines.right": False, "svg.hashsalt": "d3"}
-BAND, LINE, ACCENT, GREY = "#9ecae1", "#08519c", "#d94801", "#555555"
 NOTE = {"fontsize": 8, "bbox": {"facecolor": "white", "edgecolor": "none", "alpha": 0.85,
                                 "pad": 1.5}}
 PAD_FRAC = 0.08  # share of the data span added above and below a fan's y-range
@@ -218,13 +214,6 @@ def thinned(n: int, max_points: int = MAX_CURVE_POINTS) -> np.ndarray:
     if n <= max_points:
         return np.arange(n)
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-
-
-def png_bytes(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
 
 
 # --- fans ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from d3.report.data import ReportData
+from d3.report.data import ReportData, focus_grid
 from d3.report.formatting import (
     esc,
     eur_text,
@@ -19,6 +19,8 @@ from d3.report.formatting import (
 )
 
 KEY_OUTPUT = "lowest_free_cash_p10_eur"  # the tornado the summary quotes
+INDEPENDENCE = ("The tornado and the Sobol indices treat the inputs as independent: "
+                "`correlations.csv` and Latin hypercube sampling apply to the ordinary run only.")
 UNIT_TEXT: dict[str, Callable[[Any], str]] = {"EUR": eur_text, "%": pct_text,
                                                "ratio": ratio_text}
 
@@ -71,8 +73,17 @@ def _index(value: str, conf: str) -> str:
     return "—" if value == "" else f"{float(value):.2f} ± {float(conf):.2f}"
 
 
-def _chart(file: str, caption: str) -> list[str]:
+def _chart(d: ReportData, name: str, caption: str) -> list[str]:
+    """The chart ``sensitivity_charts/<name>`` with its caption — only when the sensitivity
+    stage wrote it (listed in ``sensitivity_summary.json`` ``charts``): never a broken link."""
+    if name not in (d.sensitivity_summary or {}).get("charts", []):
+        return []
+    file = f"sensitivity_charts/{name}"
     return [f"![{esc(caption)}]({file})", "", f"*{esc(caption)}*", ""]
+
+
+def _grid_text(d: ReportData, g: str) -> str:
+    return esc(d.grid_labels.get(g, "grid point " + g))
 
 
 def drivers_section(d: ReportData) -> list[str]:
@@ -83,26 +94,29 @@ def drivers_section(d: ReportData) -> list[str]:
         return lines + ["The sensitivity analysis is switched off (`sensitivity.tornado` and "
                         "`sensitivity.sobol` in `params.yaml`).", ""]
     central = summary.get("tornado", {}).get("central", {})
+    where = esc(summary.get("grid_label", "the middle grid point"))
     lines += [
         f"**Tornado** (`sensitivity_tornado.csv`, "
         f"{summary.get('tornado', {}).get('evaluations', 0)} model "
-        "evaluations on the same random futures): each input is swung to its low and its high "
-        "end while every other input stays at its central value (random variables at their "
-        "mean, grid axes at their middle value); the bar is how far the output moves. Inputs "
-        "at the top matter most; an input with a zero bar does not move this output at all.",
-        "", f"p10 of the lowest free cash over the term (EUR), at the central values "
+        f"evaluations on the same random futures, at **{where}**): each input is swung to its "
+        "low and its high end while every other input stays at its central value; the "
+        "baseline is every random input at its mean and every grid axis at its middle value, "
+        "so only the outcome noise varies. The bar is how far the output moves. Inputs at the "
+        "top matter most; an input with a zero bar does not move this output at all. "
+        + INDEPENDENCE, "",
+        f"p10 of the lowest free cash over the term (EUR), at the central values "
         f"({len(central)} inputs fixed):", "", *_tornado_table(d, KEY_OUTPUT, "EUR"), ""]
     for output, label in ((KEY_OUTPUT, "p10 of the lowest free cash"),
                           ("funding_need_p90_eur", "funding need at 90 % confidence"),
                           ("net_income_p50_eur", "p50 net income over the horizon")):
-        if top_drivers(d, output, n=1):  # the stage draws no tornado without a bar
-            lines += _chart(f"sensitivity_charts/tornado_{output}.png", f"Tornado: {label}")
+        lines += _chart(d, f"tornado_{output}.png", f"Tornado: {label}")
     if d.sensitivity_sobol:
         sobol = summary.get("sobol", {})
         lines += [
             f"**Variance-based (Sobol) indices** (`sensitivity_sobol.csv`, "
             f"{sobol.get('parameter_sets', 0):,} parameter sets × "
-            f"{sobol.get('simulations_per_set', 0)} paths): the share of the variance of the "
+            f"{sobol.get('simulations_per_set', 0)} paths, the same paths for every set, at "
+            f"**{where}**): the share of the variance of the "
             "expected funding need that each random input explains alone (S1) and together "
             "with the others (ST); intervals wider than the index mean more samples are "
             "needed.", "", *_sobol_table(d, "funding_need_eur"), ""]
@@ -112,36 +126,53 @@ def drivers_section(d: ReportData) -> list[str]:
 
 
 def _convergence_lines(d: ReportData, summary: Mapping[str, Any]) -> list[str]:
-    needed = summary.get("samples_needed_1pct_p10_lowest_free_cash") or {}
+    needed = summary.get("replicates_needed_1pct_p10_lowest_free_cash") or {}
     if not needed:
         return []
-    parts = [f"{esc(d.grid_labels.get(g, 'grid point ' + g))}: "
-             f"{'—' if n is None else money_text(n)}" for g, n in sorted(needed.items())]
-    focus = sorted(needed)[0]
+    parts = [f"{_grid_text(d, g)}: {'—' if n is None else money_text(n)}"
+             for g, n in sorted(needed.items(), key=lambda kv: int(kv[0]))]
+    focus = focus_grid(d) if d.acceptance.get("grid") else min(needed, key=int)
     return [f"**Convergence** (`sensitivity_convergence.csv`): the running p10, p50 and p90 "
-            "of the lowest free cash as samples are added, with ± 2 standard errors between "
-            "the independent parameter draws; where the band is still wide, the percentile is "
-            "not yet pinned down. Samples needed for a standard error of ±1 % on the p10 of "
-            f"the lowest free cash: {'; '.join(parts)}.", "",
-            *_chart(f"sensitivity_charts/convergence_grid_{focus}.png",
-                    f"Convergence of the lowest free cash, "
-                    f"{d.grid_labels.get(focus, 'grid point ' + focus)}")]
+            "of the lowest free cash as samples are added, with ± 2 standard errors from "
+            "resampling whole replicates (the samples of one replicate share its parameter "
+            "draws, so only the replicates are independent); where the band is still wide, the "
+            "percentile is not yet pinned down. More paths per replicate do not shrink that "
+            "error, more replicates do: replicates (`run.random_runs_per_simulation`, "
+            f"{summary.get('replicates', '?')} now) needed for a standard error of ±1 % on the "
+            f"p10 of the lowest free cash: {'; '.join(parts)}.", "",
+            *_chart(d, f"convergence_grid_{focus}.png",
+                    f"Convergence of the lowest free cash, {_grid_text(d, focus)} (the grid "
+                    "point closest to fundable)")]
 
 
 def _rank_lines(d: ReportData, kpi: str = "funding_need_eur") -> list[str]:
+    """The contribution-to-variance table of the focus grid point; a sentence instead when
+    the run has fewer than two replicates per random input (the correlations are noise
+    then)."""
     rows: Sequence[Mapping[str, str]] = [r for r in d.sensitivity_ranks or []
                                          if r["kpi"] == kpi and r["contribution_pct"] != ""]
     if not rows:
         return []
-    g = rows[0]["grid_index"]
+    g = focus_grid(d) if d.acceptance.get("grid") else min((r["grid_index"] for r in rows),
+                                                             key=int)
     mine = sorted((r for r in rows if r["grid_index"] == g),
                   key=lambda r: -abs(float(r["contribution_pct"])))
-    replicates = (d.summary.get("sample_space") or {}).get("replicates", "?")
+    if not mine:
+        return []
+    replicates = (d.summary.get("sample_space") or {}).get("replicates")
+    n_inputs = len({r["input"] for r in mine})
+    if replicates is None or int(replicates) < 2 * n_inputs:
+        return [f"**Contribution to variance** (`sensitivity_rank_correlation.csv`) is not "
+                f"shown: it would rest on {replicates or 'too few'} parameter draws per grid "
+                f"point for {n_inputs} random inputs, fewer than two per input, too few for "
+                "rank correlations to tell the inputs apart. Raise "
+                f"`run.random_runs_per_simulation` to at least {2 * n_inputs} to see it; the "
+                "tornado and the Sobol indices above answer the question meanwhile.", ""]
     return [f"**Contribution to variance** (`sensitivity_rank_correlation.csv`, every run, "
-            f"{esc(d.grid_labels.get(g, 'grid point ' + g))}): the rank correlation between "
-            "each random input's drawn value and the funding need, squared and normalised; it "
-            f"rests on only {replicates} parameter draws per grid point here, so read it as a "
-            "hint, and the tornado and Sobol indices as the answer.", "",
+            f"{_grid_text(d, g)}, the grid point closest to fundable): the rank correlation "
+            "between each random input's drawn value and the funding need, squared and "
+            f"normalised; it rests on only {replicates} parameter draws per grid point here, "
+            "so read it as a hint, and the tornado and Sobol indices as the answer.", "",
             *table([{"input": r["input"], "rho": f"{float(r['spearman']):.2f}",
                      "share": pct_text(r["contribution_pct"])} for r in mine],
                    ("input", "rho", "share"),

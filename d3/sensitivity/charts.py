@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from d3.report.charts import ACCENT, BAND, LINE, STYLE, png_bytes
+from d3.chart_style import ACCENT, BAND, LINE, STYLE, png_bytes
 from d3.sensitivity.convergence import ConvergencePoint
 from d3.sensitivity.sobol import SobolRow
+from d3.sensitivity.swings import end_text
 from d3.sensitivity.tornado import TornadoRow
 
 LOW, HIGH = "#6baed6", "#fd8d3c"
@@ -44,7 +45,7 @@ def tornado_chart(rows: Sequence[TornadoRow], *, label: str) -> bytes:
 
 
 def _end(x) -> str:
-    return f"{x:,.6g}" if isinstance(x, int | float) and not isinstance(x, bool) else str(x)
+    return end_text(x, grouped=True)
 
 
 def _value(x: float, rows: Sequence[TornadoRow]) -> str:

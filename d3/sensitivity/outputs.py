@@ -34,7 +34,8 @@ OUTPUTS = (
            "net_income_eur", 50),
     Output("public_realised_margin_p50_pct", "Public Tap realised gross margin, p50", "%",
            "public_realised_margin_pct", 50),
-    Output("acceptance_probability_pct", "Probability the binding sample criterion holds", "%",
+    Output("binding_criterion_probability_pct",
+           "Probability the binding sample criterion holds", "%",
            None, None),
 )
 

@@ -6,6 +6,7 @@ model evaluation — so it is written on every run; with few replicates it is co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,22 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(_ranks(x), _ranks(y))[0, 1])
 
 
+def sample_blocks(b_grid: np.ndarray, b_rep: np.ndarray, s_grid: np.ndarray,
+                  s_rep: np.ndarray) -> np.ndarray:
+    """The row of the block table each sample belongs to, ``(samples,)``: the block with the
+    sample's ``(grid_index, replicate_index)`` (a sorted-key search, O(n log n)). Raises
+    ValueError when a sample's block is missing."""
+    width = int(max(b_rep.max(initial=0), s_rep.max(initial=0))) + 1
+    b_key = b_grid.astype(np.int64) * width + b_rep
+    s_key = s_grid.astype(np.int64) * width + s_rep
+    order = np.argsort(b_key, kind="stable")
+    pos = np.searchsorted(b_key[order], s_key)
+    found = order[np.minimum(pos, order.size - 1)]
+    if not np.array_equal(b_key[found], s_key):
+        raise ValueError("a sample's (grid_index, replicate_index) has no block")
+    return found
+
+
 def rank_rows(variables: Sequence[Variable], blocks: Mapping[str, np.ndarray],
               samples: Mapping[str, np.ndarray], kpis: Sequence[str]) -> list[RankRow]:
     """Every (grid point, numeric random input, KPI) of the run. ``blocks``: the block table
@@ -50,16 +67,18 @@ def rank_rows(variables: Sequence[Variable], blocks: Mapping[str, np.ndarray],
     b_grid, b_rep = np.asarray(blocks["grid_index"]), np.asarray(blocks["replicate_index"])
     s_grid, s_rep = np.asarray(samples["grid_index"]), np.asarray(samples["replicate_index"])
     out = []
+    block_of_sample = sample_blocks(b_grid, b_rep, s_grid, s_rep)
     for g in sorted(set(s_grid.tolist())):
         sel = s_grid == g
-        at = {int(r): k for k, r in enumerate(b_rep) if b_grid[k] == g}
-        block_of = np.array([at[int(r)] for r in s_rep[sel]])
+        block_of = block_of_sample[sel]
         for kpi in kpis:
             if kpi not in samples:
                 continue
             y = np.asarray(samples[kpi], dtype=float)[sel]
             rho = {i: spearman(np.asarray(blocks[i], dtype=float)[block_of], y) for i in inputs}
-            total = sum(r * r for r in rho.values() if np.isfinite(r))
+            # fsum: exactly rounded, so the result does not depend on the Python version's
+            # float summation (sum() changed in 3.12).
+            total = math.fsum(r * r for r in rho.values() if np.isfinite(r))
             out += [RankRow(int(g), i, kpi, r, float(np.sign(r) * r * r / total * 100.0)
                             if np.isfinite(r) and total > 0 else float("nan"))
                     for i, r in rho.items()]

@@ -4,8 +4,10 @@ bootstrap confidence intervals).
 
 Each SALib row is one replicate of the plan with the random variables at the row's values
 (:func:`d3.model.evaluate` with explicit blocks) and ``sensitivity.sobol_simulations``
-outcome-noise paths; the model output of a row is the **mean** of a KPI over its paths, so the
-indices decompose the variance of E[KPI | inputs] — the part of the uncertainty the
+outcome-noise paths — the **same** paths for every row (common random numbers: every row draws
+the noise of replicate 0), so two rows differ only by their inputs and an input without effect
+gets indices of exactly 0. The model output of a row is the **mean** of a KPI over its paths,
+so the indices decompose the variance of E[KPI | inputs] — the part of the uncertainty the
 assumptions explain; the rest is outcome noise, which no input controls.
 """
 
@@ -17,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from d3.core.variables import Variable, grid_value_probabilities
+from d3.core.variables import quantile_value
 from d3.model import ModelInputs, evaluate
 from d3.sensitivity.outputs import OUTPUTS
-from d3.sensitivity.swings import _first_reaching, _sorted_values
 
 CONF_LEVEL = 0.95
 RESAMPLES = 200
@@ -37,15 +38,6 @@ class SobolRow:
     first_order_conf: float
     total: float
     total_conf: float
-
-
-def value_at(var: Variable, u: float) -> Any:
-    """The variable's value at cumulative probability ``u`` (0..1): its inverse CDF on its
-    step grid (quantised, truncated, exactly the distribution it is drawn from)."""
-    if var.kind == "discrete":
-        values = _sorted_values(var)
-        return values[min(int(u * len(values)), len(values) - 1)]
-    return var.grid_point(min(_first_reaching(grid_value_probabilities(var), u), var.n_steps))
 
 
 def sobol_kpis() -> tuple[str, ...]:
@@ -87,7 +79,7 @@ def sobol_indices(inputs: ModelInputs, central: dict[str, Any], *, seed: int,
     if not rv:
         return []
     problem, u = saltelli_design([v.variable_id for v in rv], s.sobol_base_samples, seed)
-    rows = [{v.variable_id: value_at(v, float(x)) for v, x in zip(rv, row, strict=True)}
+    rows = [{v.variable_id: quantile_value(v, float(x)) for v, x in zip(rv, row, strict=True)}
             for row in u]
     ev = evaluate(inputs, overrides={**central, "params.yaml:stochastic.simulations_per_run":
                                      s.sobol_simulations},

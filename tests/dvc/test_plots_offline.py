@@ -1,6 +1,7 @@
 """`dvc plots show` writes a page that needs no network (issue 15 item 5): the Vega libraries
-are inlined from .dvc/plots/page.html (`plots.html_template` in .dvc/config), every plot uses
-the `fan` template with its title and axis labels from d3/registry.py, and the data are the
+are inlined from .dvc/plots/page.html (`plots.html_template` in .dvc/config), every fan plot uses
+the `fan` template and the tornado the `tornado` one, with their titles and axis labels from
+d3/registry.py, and the data are the
 plot CSVs' own rows. Runs in a temporary copy of the repository."""
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def test_plots_show_writes_a_page_that_needs_no_network(repo, tmp_path):  # noqa
     for library in LIBRARIES:  # the libraries themselves are inline
         assert sum(s.startswith(f"/*! {library} | BSD-3-Clause */") for s in page.scripts) == 1
     shown = specs(page.scripts)
-    assert len(shown) == len(PLOTS) == 4
-    for plot in PLOTS:
+    assert len(shown) == len(PLOTS) == 5
+    fans = [p for p in PLOTS if p.template == "fan"]
+    for plot in fans:
         path = dvc_path(plot.path)
         spec = shown[re.sub(r"[^A-Za-z0-9]", "_", path)]
         assert spec["title"] == plot.title
@@ -83,7 +85,21 @@ def test_plots_show_writes_a_page_that_needs_no_network(repo, tmp_path):  # noqa
         values = fan["data"]["values"]
         assert [{k: v[k] for k in ("month", "p10", "p50", "p90")} for v in values] == rows
         assert {v["rev"] for v in values} == {"workspace"}
-    assert {p.y_label for p in PLOTS} == {"EUR", "DSCR (×)", "customers"}
+    assert {p.y_label for p in fans} == {"EUR", "DSCR (×)", "customers"}
+    # The tornado (.dvc/plots/tornado.json): a bar per input from the output at its low end
+    # to the output at its high end, ranked by swing, the CSV's rows as its data.
+    (tornado,) = [p for p in PLOTS if p.template == "tornado"]
+    path = dvc_path(tornado.path)
+    spec = shown[re.sub(r"[^A-Za-z0-9]", "_", path)]
+    assert spec["title"] == tornado.title and spec["mark"]["type"] == "bar"
+    enc = spec["encoding"]
+    assert (enc["y"]["field"], enc["x"]["field"], enc["x2"]["field"]) == (
+        "input", "at_low_n", "at_high_n")
+    assert (enc["y"]["title"], enc["x"]["title"]) == (tornado.y_label, tornado.x_label)
+    with (repo / path).open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [{k: v[k] for k in ("rank", "input", "at_low", "at_high", "swing")}
+            for v in spec["data"]["values"]] == rows
 
 
 def test_the_page_template_has_the_placeholders_dvc_fills_and_the_licenses():

@@ -10,13 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from d3.core.variables import Variable, block_values
+from d3.core.errors import ValidationError
+from d3.core.rng import bootstrap_stream
+from d3.core.variables import Variable, block_values, grid_point_values
 from d3.model import evaluate, model_inputs
-from d3.sensitivity.convergence import interleaved, sample_counts, samples_needed
-from d3.sensitivity.ranks import rank_rows, spearman
-from d3.sensitivity.sobol import analysed, saltelli_design, value_at
-from d3.sensitivity.swings import grid_quantile, variable_swings
-from d3.sensitivity.tornado import tornado
+from d3.sensitivity.analysis import ranked_tornado, tornado_plot_rows
+from d3.sensitivity.convergence import (
+    cluster_bootstrap_se,
+    convergence,
+    interleaved,
+    replicates_needed,
+    sample_counts,
+)
+from d3.sensitivity.ranks import rank_rows, sample_blocks, spearman
+from d3.sensitivity.sobol import analysed, saltelli_design, sobol_indices
+from d3.sensitivity.swings import (
+    central_grid_index,
+    end_text,
+    grid_axes_central,
+    tail_value,
+    variable_swings,
+)
+from d3.sensitivity.tornado import TornadoRow, tornado
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,16 +57,41 @@ def test_sobol_indices_of_a_linear_model_match_the_closed_form():
         assert r.first_order_conf < 0.1  # the interval is informative at N = 1024
 
 
-def test_grid_quantile_and_inverse_cdf_on_the_step_grid():
-    # Uniform on 0, 1, …, 9: each value has mass 0.1. The 10th percentile is the first value
-    # whose cumulative mass reaches 0.1 → 0; the 90th → 8 (0.1 × 9 = 0.9 at value 8).
-    var = numeric("x", "0", "9", "1", "4")
-    assert (grid_quantile(var, 0.1), grid_quantile(var, 0.9)) == (Decimal(0), Decimal(8))
-    # The inverse CDF used by the Sobol design: u = 0.05 → 0, 0.55 → 5, 0.999 → 9.
-    assert [value_at(var, u) for u in (0.05, 0.55, 0.999)] == [0, 5, 9]
+def test_tornado_ends_are_quantiles_of_the_continuous_distribution():
+    # Uniform on [2, 8] (step 1): p10 = 2 + 0.1 × 6 = 2.6, p90 = 2 + 0.9 × 6 = 7.4 — not the
+    # grid's 2 and 8, which a coarse grid's own quantiles collapse onto.
+    churn = numeric("churn", "2", "8", "1", "4")
+    assert (tail_value(churn, 0.1), tail_value(churn, 0.9)) == (Decimal("2.6"), Decimal("7.4"))
+    # An integer key rounds: 2.6 → 3, 7.4 → 7.
+    assert (tail_value(replace(churn, as_int=True), 0.1),
+            tail_value(replace(churn, as_int=True), 0.9)) == (3, 7)
+    # Triangular on [0, 10] with mode 5: F(x) = x² / 50 below the mode, so p10 = √5 = 2.236
+    # (4 significant digits) and p90 = 10 − √5 = 7.764.
+    tri = numeric("t", "0", "10", "1", "5", distribution="triangular")
+    assert (tail_value(tri, 0.1), tail_value(tri, 0.9)) == (Decimal("2.236"), Decimal("7.764"))
+    # A discrete variable: its values in file order, the inverse CDF the draws use
+    # (quantile_value: index ⌊q·n⌋ of n = 3 → 0 at q = 0.1, 2 at q = 0.9).
+    tier = Variable(variable_id="tier", scope="public_tap", path="x.tier", kind="discrete",
+                    unit="", treatment="random", distribution="", file="f.csv", row=3,
+                    values=("high", "low", "mid"), default="low")
+    assert (tail_value(tier, 0.1), tail_value(tier, 0.9)) == ("high", "mid")
     grid = numeric("g", "45", "65", "10", "55", treatment="low_to_high")
-    (swing,) = [s for s in variable_swings([grid, replace(var, treatment="fixed")])]
+    (swing,) = [s for s in variable_swings([grid, replace(churn, treatment="fixed")])]
     assert (swing.low, swing.central, swing.high) == (45.0, 55.0, 65.0)
+    # The ends as text: no "100000000.0" nor "1e+08".
+    assert [end_text(x) for x in (100000000.0, Decimal("2.60"), 45.0)] == ["100000000", "2.6",
+                                                                          "45"]
+    assert end_text(150_000_000, grouped=True) == "150,000,000"
+
+
+def test_the_central_grid_index_counts_last_axis_fastest():
+    # Axes of 3 points (45, 55, 65) and 5 points (0..4): middles at index 1 and 2 → grid index
+    # 1 × 5 + 2 = 7, the point grid_point_values names with 55 and 2.
+    a = numeric("a", "45", "65", "10", "55", treatment="low_to_high")
+    b = numeric("b", "0", "4", "1", "2", treatment="low_to_high")
+    assert central_grid_index([a, b]) == 7
+    assert grid_point_values([a, b], 7) == {"a": Decimal(55), "b": Decimal(2)}
+    assert central_grid_index([numeric("x", "0", "9", "1", "4")]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -69,28 +109,58 @@ def test_an_input_without_effect_has_exactly_zero_swing(small_inputs):
     rows = tornado(small_inputs, [swings["priv_markup"], swings["pub_target_margin"]])
     markup = [r for r in rows if r.input == "priv_markup"]
     assert len(markup) == 7
+    # Every output is defined here (the public line alone still has debt service), so the
+    # zeros below are real zeros, not NaN rows passing by default.
+    assert [r.output for r in markup if not np.isfinite(r.baseline)] == []
     for r in markup:
-        assert r.at_low == r.at_high == r.baseline or np.isnan(r.baseline)
-        assert r.swing == 0 or np.isnan(r.swing)
+        assert r.at_low == r.at_high == r.baseline
+        assert r.swing == 0.0
     # The public target margin (45 → 65 %) does move the funding need, the other way round.
     need = next(r for r in rows if r.input == "pub_target_margin"
                 and r.output == "funding_need_p90_eur")
     assert need.at_low > need.baseline > need.at_high
 
 
-def test_explicit_blocks_reproduce_the_plans_own_draws(small_inputs):
-    # One grid point (the margin fixed); passing each replicate's own draws as explicit blocks
-    # must give the same samples bit for bit (same keyed outcome-noise streams).
+def test_explicit_blocks_share_one_set_of_noise_paths(small_inputs):
+    # One grid point (the margin fixed). Every explicit block draws the outcome noise of
+    # replicate 0 of grid point 0 (common random numbers across a sampling design's rows):
+    # block 0 with replicate 0's own draws reproduces the plan's replicate 0 bit for bit, and
+    # two blocks with identical values give identical samples (so identical KPI means).
     inputs = small_inputs.with_overrides({
         "inputs/operator/public_tap.yaml:pricing_policy.public_tap.target_margin_pct": 55.0,
         "params.yaml:stochastic.simulations_per_run": 5})
     plan = evaluate(inputs, criteria=False)
     random_ids = [v.variable_id for v in inputs.variables if v.treatment == "random"]
-    given = [{k: block_values(inputs.variables, inputs.seeds, 0, r)[k] for k in random_ids}
-             for r in range(inputs.plan.run.random_runs_per_simulation)]
-    again = evaluate(inputs, blocks=given, criteria=False)
+    draws = [{k: block_values(inputs.variables, inputs.seeds, 0, r)[k] for k in random_ids}
+             for r in range(2)]
+    assert draws[0] != draws[1]
+    again = evaluate(inputs, blocks=[draws[0], draws[1], draws[0]], criteria=False)
+    first = plan.grid[0].replicate_index == 0
+    rep = again.grid[0].replicate_index
     for name, (_, values) in plan.grid[0].kpis.items():
-        np.testing.assert_array_equal(values, again.grid[0].kpis[name][1])
+        mine = again.grid[0].kpis[name][1]
+        np.testing.assert_array_equal(values[first], mine[rep == 0])
+        np.testing.assert_array_equal(mine[rep == 0], mine[rep == 2])
+    cash = again.grid[0].kpis["min_free_cash_eur"][1]
+    assert cash[rep == 0].mean() == cash[rep == 2].mean() != cash[rep == 1].mean()
+
+
+def test_sobol_indices_of_an_input_without_effect_are_zero(small_inputs):
+    # Private Tap switched off: its variables cannot move any output. On common random numbers
+    # f(A_B^i) = f(A) exactly for such an input, so Jansen's ST and Saltelli's S1 estimators
+    # are 0 (within the bootstrap interval: both numerators are sums of exact zeros).
+    inputs = small_inputs.with_overrides({"params.yaml:sensitivity.sobol_base_samples": 8,
+                                          "params.yaml:sensitivity.sobol_simulations": 3})
+    rows = sobol_indices(inputs, grid_axes_central(inputs.variables), seed=5)
+    private = [r for r in rows if r.input.startswith("priv_")]
+    assert {r.input for r in private} == {"priv_markup", "priv_hours", "priv_churn"}
+    for r in private:
+        assert abs(r.first_order) <= r.first_order_conf + 1e-12
+        assert abs(r.total) <= r.total_conf + 1e-12
+        assert r.total == 0.0
+    # A public input does move the funding need: its total index is positive.
+    assert max(r.total for r in rows if r.kpi == "funding_need_eur"
+               and r.input.startswith("pub_")) > 0
 
 
 def test_rank_correlation_and_contribution_to_variance_by_hand():
@@ -113,13 +183,74 @@ def test_rank_correlation_and_contribution_to_variance_by_hand():
     assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1)
 
 
-def test_convergence_order_counts_and_samples_needed():
+def test_convergence_order_counts_and_replicates_needed():
     # Replicates 0 and 1 with three paths each, stored replicate by replicate: the running
     # order takes path 0 of both replicates, then path 1 of both, …
     assert interleaved(np.array([0, 0, 0, 1, 1, 1])).tolist() == [0, 3, 1, 4, 2, 5]
     counts = sample_counts(2000, 4)
     assert counts[0] == 10 and counts[-1] == 2000 and counts == sorted(set(counts))
-    # SE 2 000 EUR on a p10 of −50 000 EUR at 1 000 samples: ±1 % (500 EUR) needs
-    # (2000 / 500)² = 16 times the samples → 16 000.
-    assert samples_needed(1000, -50_000.0, 2_000.0) == pytest.approx(16_000)
-    assert np.isnan(samples_needed(1000, 0.0, 2_000.0))
+    # SE 2 000 EUR on a p10 of −50 000 EUR with 4 replicates: ±1 % (500 EUR) needs
+    # (2000 / 500)² = 16 times the replicates → 4 × 16 = 64.
+    assert replicates_needed(4, -50_000.0, 2_000.0) == pytest.approx(64)
+    assert np.isnan(replicates_needed(4, 0.0, 2_000.0))
+
+
+def test_cluster_bootstrap_se_of_a_pooled_percentile():
+    # Two replicates of ten paths: all 0 in replicate 0, all 10 in replicate 1. A resample of
+    # whole replicates is {0,0} (prob 1/4: p10 = 0), {10,10} (1/4: p10 = 10) or mixed (1/2:
+    # ten 0s and ten 10s, p10 = 0). So the bootstrap p10 is 10 with probability 1/4 and its
+    # standard deviation is 10 · √(1/4 · 3/4) = 4.33 (200 resamples: within ±0.6). The old
+    # sd(per-replicate p10) / √R = sd(0, 10) / √2 = 7.07 / 1.41 = 5.0 would overstate it.
+    values = np.repeat([0.0, 10.0], 10)
+    reps = np.repeat([0, 1], 10)
+    se = cluster_bootstrap_se(values, reps, 10, bootstrap_stream(7, "sensitivity", "t", 0))
+    assert se == pytest.approx(10 * np.sqrt(3 / 16), abs=0.6)
+    again = cluster_bootstrap_se(values, reps, 10, bootstrap_stream(7, "sensitivity", "t", 0))
+    assert se == again  # keyed stream: reproducible
+    # Identical replicates: every resample gives the same percentile → SE 0; one replicate:
+    # undefined.
+    same = np.tile([1.0, 2.0, 3.0], 3)
+    rng = bootstrap_stream(7, "sensitivity", "u", 0)
+    assert cluster_bootstrap_se(same, np.repeat([0, 1, 2], 3), 50, rng) == 0.0
+    assert np.isnan(cluster_bootstrap_se(same, np.zeros(9, int), 50, rng))
+    # The running curve's last point carries that SE of the whole sample.
+    last = convergence(values, reps, seed=7, name="t")[-1]
+    assert last.samples == 20 and last.p10 == 0.0
+    assert last.se_p10 == cluster_bootstrap_se(
+        values, reps, 10, bootstrap_stream(7, "sensitivity", "t|p10|20", 0))
+
+
+def test_sobol_base_samples_must_be_a_power_of_two(tmp_path):
+    # Sobol' sequences are balanced at powers of 2 only: 100 lies between 64 and 128.
+    params = (ROOT / "params.yaml").read_text().replace("sobol_base_samples: 64",
+                                                        "sobol_base_samples: 100")
+    assert "sobol_base_samples: 100" in params
+    (tmp_path / "params.yaml").write_text(params)
+    with pytest.raises(ValidationError) as err:
+        model_inputs(ROOT / "inputs", tmp_path / "params.yaml")
+    (issue,) = err.value.issues
+    assert (issue.file, issue.location) == ("params.yaml", "sensitivity.sobol_base_samples")
+    assert issue.message.startswith("100 is not a power of 2")
+    assert issue.hint == "use 64 or 128"
+
+
+def test_samples_join_their_blocks_by_grid_and_replicate():
+    # Blocks stored grid-major: (0,0) (0,1) (1,0) (1,1) at rows 0..3; samples in any order.
+    rows = sample_blocks(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]),
+                         np.array([1, 0, 1, 0]), np.array([1, 1, 0, 0]))
+    assert rows.tolist() == [3, 1, 2, 0]
+    with pytest.raises(ValueError):
+        sample_blocks(np.array([0]), np.array([0]), np.array([0]), np.array([1]))
+
+
+def test_the_dvc_tornado_plot_rows_are_ranked_by_swing():
+    # Swings |−30 − (−10)| = 20, |−15 − (−25)| = 10 and one undefined (NaN, left out): ranked
+    # 20 before 10 whatever the input order.
+    def row(name, lo, hi):
+        return TornadoRow(name, "p10 / p90 of its distribution", 1, 2,
+                          "lowest_free_cash_p10_eur", "EUR", -20.0, lo, hi)
+
+    rows = [row("b", -25.0, -15.0), row("a", -10.0, -30.0), row("c", float("nan"), -1.0)]
+    ranked = ranked_tornado(rows)["lowest_free_cash_p10_eur"]
+    assert tornado_plot_rows(ranked) == [["1", "a", "-10.00", "-30.00", "20.00"],
+                                         ["2", "b", "-25.00", "-15.00", "10.00"]]

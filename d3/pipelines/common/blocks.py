@@ -35,6 +35,10 @@ class BlockContext:
     seed: int
     simulations: int
     noise: bool = True
+    # Set: every block draws its outcome noise (``sim`` streams) as this replicate of grid
+    # point 0, i.e. all blocks share the same noise paths (common random numbers across the
+    # rows of a sampling design). None: each block its own streams (the ordinary run).
+    noise_replicate: int | None = None
 
     def operator(self, values: Mapping[str, Any]):
         """The line's typed operator with a block's variable ``values`` applied."""
@@ -63,16 +67,26 @@ class ChunkPaths:
     paths: tuple[np.ndarray, ...]  # (blocks × simulations, months) each
 
 
+def noise_block(ctx: BlockContext, block: int) -> tuple[int, int]:
+    """The ``(grid_index, replicate_index)`` whose outcome-noise streams block number
+    ``block`` draws: its own, or ``(0, ctx.noise_replicate)`` when that is set."""
+    if ctx.noise_replicate is not None:
+        return 0, ctx.noise_replicate
+    g, r = divmod(block, ctx.replicates)
+    return g, r
+
+
 BlockSimulator = Callable[[Any, Mapping[str, Any], int, int], BlockPaths]
 
 
 def simulated_chunk(ctx: BlockContext, start: int, stop: int,
                     simulate_block: BlockSimulator) -> ChunkPaths:
     """Random paths of blocks ``start..stop-1``: ``simulate_block(ctx, values, grid_index,
-    replicate_index)`` per block, in block order (pure; runs in a worker process)."""
+    replicate_index)`` per block (the indices of its noise streams, :func:`noise_block`), in
+    block order (pure; runs in a worker process)."""
     blocks = []
     for block in range(start, stop):
-        g, r = divmod(block, ctx.replicates)
+        g, r = noise_block(ctx, block)
         blocks.append(simulate_block(ctx, ctx.block_values[block], g, r))
     return ChunkPaths(start, tuple(b.inputs for b in blocks),
                       np.asarray([b.price for b in blocks], dtype=float),
