@@ -1,4 +1,5 @@
-"""``d3`` command line: ``d3 run``, ``d3 validate`` and ``d3 import-draft`` (SPEC §10).
+"""``d3`` command line: ``d3 run``, ``d3 validate``, ``d3 import-draft`` and ``d3 solve``
+(SPEC §10).
 
 This is the only module that turns exceptions into exit codes:
 0 OK, 2 invalid input (every problem printed as ``FILE:LOCATION: problem — fix``),
@@ -419,27 +420,48 @@ def import_draft(
 
 @app.command()
 def solve(
-    inputs: Path = typer.Option(Path("inputs"), "--inputs", help="Inputs tree."),
+    inputs: Path = typer.Option(Path("inputs"), "--inputs", help=INPUTS_HELP),
     out: Path = typer.Option(Path("outputs"), "--out", help="Directory for "
                              "solve_candidates.csv and solve_best.json (other files stay)."),
-    params: Path | None = typer.Option(None, "--params", help="Plan file with the solve "
-                                       "section (default as for d3 run)."),
-    seed: int | None = typer.Option(None, "--seed", help="Overrides every seed."),
-    max_concurrency: int = typer.Option(1, "--max-concurrency", min=1),
+    params: Path | None = typer.Option(None, "--params", help=PARAMS_HELP + " Its solve "
+                                       "section lists the decisions."),
+    seed: int | None = typer.Option(None, "--seed", help=SEED_HELP),
+    max_concurrency: int = typer.Option(1, "--max-concurrency", min=1, help="Worker processes "
+                                        "for the Monte Carlo blocks of each evaluation "
+                                        "(results never depend on it)."),
+    quiet: bool = QUIET,
+    log_format: str = LOG_FORMAT,
 ) -> None:
     """What it takes: the fundable plan nearest to your decisions (params.yaml solve) and the
     dvc exp run command that applies it (the solve stage, alone)."""
-    emitter = Emitter()
+    term = terminal(log_format, quiet)
+    emitter = term.emitter()
 
     def action() -> None:
-        with run_inputs(inputs, params, emitter) as used:
+        with run_inputs(inputs, params, emitter, quiet) as used:
             stage = STAGE_BY_NAME["solve"]
             io = StageIO(stage, Roots(used.inputs, out, used.params),
                          RunOptions(seed=seed, max_concurrency=max_concurrency),
                          used.emitter(emitter))
+            emitter.emit("stage_start", stage="solve", index=1, of=1)
             stage_runner(stage)(io)
+            emitter.emit("stage_done", stage="solve", index=1, of=1)
 
-    raise typer.Exit(guarded(action, emitter))
+    code = guarded(action, emitter, quiet)
+    if code == EXIT_OK:
+        best = read("solve_best", Path(path_template("solve_best").format(out=out)))
+        term.say(solve_line(best, out))
+    raise typer.Exit(code)
+
+
+def solve_line(best: dict, out: Path) -> str:
+    """The closing line of ``d3 solve``: the status and the command (or where to look)."""
+    where = out / "solve_best.json"
+    return {"fundable": f"Fundable with: {best['command']} ({where})",
+            "already_fundable": f"Already fundable: no change needed ({where})",
+            "not_found": f"Not fundable within the decisions' ranges; the closest candidate "
+                         f"and what blocks it: {where}",
+            }.get(best["status"], f"No decisions declared (solve.decisions); {where}")
 
 
 def stage_main(name: str) -> None:

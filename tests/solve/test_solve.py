@@ -187,3 +187,12 @@ def test_the_printed_command_reproduces_the_kpis_and_acceptance_exactly(tmp_path
     assert acceptance == best["acceptance"]
     # One grid point: the swept margin is fixed.
     assert sorted(acceptance["grid"]) == ["0"]
+
+
+def test_d3_solve_ends_with_one_line_saying_what_it_found(tmp_path):
+    d = markup_fixture(tmp_path / "a", MARKUP_SOLVE)
+    result = invoke("solve", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
+                    "--out", str(tmp_path / "out"), "--log-format", "text")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        f"Fundable with: dvc exp run -S {MARKUP}=34 ({tmp_path / 'out' / 'solve_best.json'})")
