@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -272,13 +273,13 @@ def autoscaler_kpis(rows) -> dict[str, dict[str, dict[str, float]]]:
     total: dict[str, dict[str, float]] = {}
     for trace in sorted({t for m in out.values() for t in m}):
         runs = [m[trace] for m in out.values() if trace in m]
-        hours = sum(r["instance_hours"] for r in runs)
+        hours = math.fsum(r["instance_hours"] for r in runs)
         total[trace] = {
-            "scale_events": sum(r["scale_events"] for r in runs),
-            "avg_util_pct": sum(r["avg_util_pct"] * r["instance_hours"] for r in runs) / hours
+            "scale_events": math.fsum(r["scale_events"] for r in runs),
+            "avg_util_pct": math.fsum(r["avg_util_pct"] * r["instance_hours"] for r in runs) / hours
             if hours > 0 else 0.0,
             "p95_util_pct": max(r["p95_util_pct"] for r in runs),
-            "sla_violations": sum(r["sla_violations"] for r in runs),
+            "sla_violations": math.fsum(r["sla_violations"] for r in runs),
             "instance_hours": hours}
     return {"all models": total, **dict(sorted(out.items()))}
 

@@ -3,6 +3,7 @@ they do not, they are renormalised and the run summary says so (SPEC §3)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ def _weights(tree: Mapping[str, Any], path: str) -> Mapping[str, float] | None:
 
 def normalised_weights(weights: Mapping[str, float]) -> dict[str, float]:
     """Weights divided by their sum (an empty mapping stays empty)."""
-    total = float(sum(weights.values()))
+    total = math.fsum(weights.values())
     if not weights:
         return {}
     if total <= 0:
@@ -44,7 +45,7 @@ def off_allocations(scope: str, tree: Mapping[str, Any]) -> list[str]:
     out = []
     for path in ALLOCATION_PATHS[scope]:
         weights = _weights(tree, path)
-        if weights and abs(sum(weights.values()) - 1.0) > TOLERANCE:
+        if weights and abs(math.fsum(weights.values()) - 1.0) > TOLERANCE:
             out.append(path)
     return out
 

@@ -202,7 +202,7 @@ def _fraction_warnings(tree: Any, file: str, path: str = "", pct_parent: bool = 
 def _allocation_issues(alloc: Mapping[str, float], file: str, loc: str) -> list[Issue]:
     if not alloc:
         return []
-    total = sum(alloc.values())
+    total = math.fsum(alloc.values())
     if total <= 0:
         return [Issue(file, loc, "weights sum to 0", "give at least one positive weight")]
     if abs(total - 1.0) > 1e-9:
@@ -233,7 +233,7 @@ def _autoscaling_issues(op: PublicOperator, file: str) -> list[Issue]:
     profile = op.demand_profile
     if profile.type == "diurnal":
         w = profile.hourly_weights or []
-        if len(w) != 24 or sum(w) <= 0:
+        if len(w) != 24 or math.fsum(w) <= 0:
             out.append(Issue(file, "demand_profile.hourly_weights",
                              f"a diurnal profile needs 24 hourly weights with a positive sum, "
                              f"got {len(w)}", "list one weight per hour 0..23"))

@@ -17,6 +17,7 @@ retained earnings, never below the reserve floor, after the month's cash flow.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -51,7 +52,8 @@ def fixed_costs_by_month(fixed: Mapping[str, float], inflation_pct_yoy: Mapping[
 def insurance_monthly_eur(selected: Sequence[str], annual_premiums: Mapping[str, float],
                           premiums_buffer_pct: float) -> float:
     """Selected annual premiums / 12 × (1 + buffer)."""
-    return sum(annual_premiums[i] for i in selected) / 12.0 * (1.0 + premiums_buffer_pct / 100.0)
+    annual_eur = math.fsum(annual_premiums[i] for i in selected)
+    return annual_eur / 12.0 * (1.0 + premiums_buffer_pct / 100.0)
 
 
 def depreciation_and_capex(assets, months: int) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ EUR; ``churn_frac`` is the monthly churn as a fraction.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -120,7 +121,7 @@ def customers_per_eur(
     """New customers per EUR of budget: ``Σ_c a_c / CAC_c`` over the allocated channels, or
     ``1 / cac_base_eur`` without an allocation (the validator guarantees one of the two)."""
     if channel_allocation:
-        return sum(
+        return math.fsum(
             share / channel_cac_eur(channels[c], eur_usd_fx_rate=eur_usd_fx_rate)
             for c, share in sorted(channel_allocation.items())
         )

@@ -12,6 +12,7 @@ in-memory, so a seed and a budget give the same candidates, byte for byte.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -78,7 +79,7 @@ class _Evaluator:
         self.max_concurrency, self.on_evaluation = max_concurrency, on_evaluation
 
     def distance(self, choice: Sequence[int]) -> float:
-        return sum(d.distance(k) for d, k in zip(self.decisions, choice, strict=True))
+        return math.fsum(d.distance(k) for d, k in zip(self.decisions, choice, strict=True))
 
     def __call__(self, phase: str, trial: int, choice: tuple[int, ...],
                  sample: Mapping[str, Any]) -> Candidate:

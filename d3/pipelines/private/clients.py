@@ -14,6 +14,7 @@ usage and fees are both invoiced monthly (``invoiced_eur = revenue_eur``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ def class_mix(mix: Mapping[str, float], classes: Sequence[str]) -> dict[str, flo
     """GPU class mix over the offered classes (unknown classes dropped), summing to 1;
     uniform when none is given."""
     kept = {gpu_class(k): v for k, v in mix.items() if gpu_class(k) in classes}
-    total = sum(kept.values())
+    total = math.fsum(kept.values())
     if not kept or total <= 0:
         return {g: 1.0 / len(classes) for g in classes}
     return {g: kept.get(g, 0.0) / total for g in sorted(classes)}
@@ -79,12 +80,12 @@ def client_inputs(private, offers: Sequence[ProviderOffer], channels, *, eur_usd
     classes = sorted({o.gpu for o in offers})
     mix = class_mix(acq.gpu_class_mix, classes)
     weights = pricing.vendor_weights.model_dump()
-    total_w = sum(weights.values())
+    total_w = math.fsum(weights.values())
     weights = {k: v / total_w for k, v in weights.items()}
-    sell = sum(w * sell_eur_hr(median_eur_hr(offers, g), pricing.markup_pct)
+    sell = math.fsum(w * sell_eur_hr(median_eur_hr(offers, g), pricing.markup_pct)
                for g, w in mix.items())
-    cost = sum(w * recommended_vendor(offers, g, weights).eur_hr for g, w in mix.items())
-    base = sum(w * base_fee_for(g, base_fee_eur_per_month=pricing.base_fee_eur_per_month,
+    cost = math.fsum(w * recommended_vendor(offers, g, weights).eur_hr for g, w in mix.items())
+    base = math.fsum(w * base_fee_for(g, base_fee_eur_per_month=pricing.base_fee_eur_per_month,
                                 base_fee_by_gpu_class=pricing.base_fee_by_gpu_class)
                for g, w in mix.items())
     return ClientInputs(

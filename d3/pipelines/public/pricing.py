@@ -6,6 +6,7 @@ Units: costs in EUR per 1M tokens; sell prices in EUR per 1k tokens; margins in 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ def normalised_mix(mix: Mapping[str, float], public_models: list[str]) -> dict[s
     """Model mix over the models sold publicly: given weights (unknown or private-only models
     dropped) renormalised to 1, or uniform when none is given."""
     kept = {m: w for m, w in mix.items() if m in public_models}
-    total = sum(kept.values())
+    total = math.fsum(kept.values())
     if not kept or total <= 0:
         return {m: 1.0 / len(public_models) for m in public_models} if public_models else {}
     return {m: kept.get(m, 0.0) / total for m in public_models}
@@ -97,7 +98,7 @@ def normalised_mix(mix: Mapping[str, float], public_models: list[str]) -> dict[s
 
 def blended_sell_eur_per_1k(sells: Mapping[str, float], mix: Mapping[str, float]) -> float:
     """Σ mix(m) × sell(m) over the public models (EUR per 1k tokens)."""
-    return sum(mix[m] * sells[m] for m in sorted(mix))
+    return math.fsum(mix[m] * sells[m] for m in sorted(mix))
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def price_card(best: Mapping[str, CostRow], public,
     mix = normalised_mix(public.model_mix, public_models)
     sells = {m: prices[m].sell_eur_per_1k for m in public_models}
     return PriceCard(costs, prices, mix, blended_sell_eur_per_1k(sells, mix),
-                     sum(mix[m] * costs[m] for m in sorted(mix)),
+                     math.fsum(mix[m] * costs[m] for m in sorted(mix)),
                      dict(utilisation_frac) if utilisation_frac else None)
 
 
