@@ -56,7 +56,11 @@ td.num { text-align: right; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fbfcfd; }
 img { display: block; max-width: 100%; height: auto; margin: 1rem 0 .25rem; }
 code { font: .85em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-       background: var(--band); padding: .05em .3em; border-radius: 3px; }
+       background: var(--band); padding: .05em .3em; border-radius: 3px;
+       overflow-wrap: anywhere; }
+pre { background: var(--band); padding: .6rem .8rem; border-radius: 3px; max-width: 60rem;
+      white-space: pre-wrap; overflow-wrap: anywhere; }  /* long commands wrap */
+pre code { padding: 0; }
 @media (max-width: 60rem) {
   .layout { display: block; }
   nav.toc { position: static; max-height: none; border: 0; margin-bottom: 1rem; }

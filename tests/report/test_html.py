@@ -167,3 +167,19 @@ def test_the_same_outputs_give_the_same_html_and_workbook_bytes(out, tmp_path):
     run_stages(roots, RunOptions(), NullEmitter(), stages=[STAGE_BY_NAME["report_exports"]])
     for name in ("financial_plan_v3.html", "financial_plan_v3.xlsx"):
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_code_blocks_wrap_instead_of_running_off_the_page():
+    # A 300-character `dvc exp run` command (the solver's proposal) in a fenced block: the
+    # stylesheet makes <pre> wrap (pre-wrap) and breaks long unspaced tokens (anywhere), on
+    # screen and in print, instead of a horizontal overflow past the page edge.
+    command = "dvc exp run " + " ".join(f"-S inputs/operator/public_tap.yaml:key_{i}=1"
+                                        for i in range(8))
+    page = Page(report_html(f"# Plan\n\n```bash\n{command}\n```\n", {}))
+    assert page.all("pre") == [{}]
+    assert command in "".join(page.text)
+    rules = {m[1].strip(): m[2] for m in re.finditer(r"(?m)^([a-z ,.]+)\{([^}]*)\}",
+                                                     "".join(page.css))}
+    assert "white-space: pre-wrap" in rules["pre"]
+    assert "overflow-wrap: anywhere" in rules["pre"]
+    assert "overflow-wrap: anywhere" in rules["code"]
