@@ -341,7 +341,6 @@ ENTRIES: tuple[Entry, ...] = (
     _e("variables", f"{V}/variables.json", "json", tuple[Variable, ...], read_variables),
     _csv("gpu_offers", f"{V}/gpu_offers.csv", read=False),
     _e("validation_report", f"{V}/validation_report.json", "json", dict, _json),
-    _e("inputs_sha256", f"{V}/inputs_sha256.json", "json", dict, _json),
     # variables
     _csv("variable_draws", f"{OUT}/variable_draws.csv", read=False),
     _e("blocks", f"{S}/blocks.parquet", "parquet", list[dict[str, Any]], read_parquet_rows),

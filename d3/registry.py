@@ -179,11 +179,10 @@ class Roots:
         return cls(Path(DVC_ROOTS["inputs"]), Path(DVC_ROOTS["out"]), Path(DVC_ROOTS["params"]))
 
 
-# Apart from the report: a comment-only edit changes only inputs_sha256, and only the summary
-# reads it, so DVC reruns nothing else.
+# Normalised: a comment-only edit to an input changes none of them, so DVC reruns nothing
+# after validate (issue 14).
 VALIDATED = ("plan", "operator_general", "operator_public_tap", "operator_private_tap",
-             "gpu_catalog", "market", "variables", "gpu_offers", "validation_report",
-             "inputs_sha256")
+             "gpu_catalog", "market", "variables", "gpu_offers", "validation_report")
 OPERATORS = ("operator_general", "operator_public_tap", "operator_private_tap")
 VALIDATED_DOCS = ("plan", *OPERATORS, "gpu_catalog", "market", "variables")
 # The CSV tables of the report, one workbook sheet each in this order (the lender's reading
@@ -369,7 +368,8 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-SUMMARY_READS = ("validation_report", "inputs_sha256", "plan", "variables_report",
+RAW_INPUTS = ("inputs",)
+SUMMARY_READS = ("validation_report", "plan", "variables_report",
                  "public_cost_rows", "public_price_card", "acceptance")
 
 
@@ -380,14 +380,16 @@ def _upstream(stages: tuple[Stage, ...]) -> tuple[str, ...]:
     deps = list(SUMMARY_READS)
     for st in stages:
         for name in (*st.deps, *st.outs, *st.outs_no_cache):
-            if name not in deps:
+            # Not the raw inputs: the summary records the validated (normalised) inputs, so a
+            # comment-only edit reruns validate alone; dvc.lock keeps the raw files' md5.
+            if name not in deps and name not in RAW_INPUTS:
                 deps.append(name)
     return tuple(deps)
 
 
 STAGES = (*STAGES, Stage(
     name="summary",
-    desc="Run summary (seeds, input hashes, DVC md5 of upstream stages, warnings) and "
+    desc="Run summary (seeds, validated-input hashes, DVC md5 of upstream stages, warnings) and "
          "SHA256SUMS of every artefact.",
     deps=_upstream(STAGES),
     outs=("run_summary", "run_summary_md", "sha256sums"),

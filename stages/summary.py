@@ -5,9 +5,16 @@ from __future__ import annotations
 from d3.core.runner import StageIO
 from d3.importer.report import REPORT_NAME, import_record
 from d3.io.audit import sha256sums_text, upstream_md5
+from d3.io.hashing import sha256_file
 from d3.io.writers import write_json, write_text_atomic
-from d3.registry import STAGES
+from d3.registry import STAGES, VALIDATED
 from d3.report.run_summary import run_summary, run_summary_markdown
+
+
+def validated_sha256(io: StageIO) -> dict[str, str]:
+    """SHA-256 of each validated input file, keyed by its path below the output directory."""
+    return {io.dep(name).relative_to(io.roots.out).as_posix(): sha256_file(io.dep(name))
+            for name in VALIDATED}
 
 
 def run(io: StageIO) -> None:
@@ -18,7 +25,7 @@ def run(io: StageIO) -> None:
 
     summary = run_summary(doc("validation_report"), doc("plan"), doc("variables_report"),
                           doc("public_cost_rows"), doc("public_price_card"), doc("acceptance"),
-                          doc("inputs_sha256"))
+                          validated_sha256(io))
     upstream = [st for st in STAGES if st.name != io.stage.name]
     imported = io.roots.inputs.parent / REPORT_NAME  # beside inputs/ after d3 import-draft
     if imported.is_file():

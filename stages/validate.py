@@ -9,7 +9,6 @@ from d3.io.loader import read_inputs_tree
 from d3.io.normalised import (
     GPU_OFFER_COLUMNS,
     gpu_offer_rows,
-    inputs_hashes_document,
     market_document,
     plan_document,
     report_document,
@@ -38,7 +37,6 @@ def run(io: StageIO) -> None:
     write_json(io.out("variables"), [variable_record(x) for x in v.variables])
     write_csv(io.out("gpu_offers"), GPU_OFFER_COLUMNS, gpu_offer_rows(v))
     write_json(io.out("validation_report"), report_document(v))
-    write_json(io.out("inputs_sha256"), inputs_hashes_document(v))
 
 
 def main() -> None:

@@ -91,11 +91,6 @@ def report_document(v: ValidatedInputs) -> dict[str, Any]:
     }
 
 
-def inputs_hashes_document(v: ValidatedInputs) -> dict[str, Any]:
-    """SHA-256 of every input file (``validated/inputs_sha256.json``, read by the summary)."""
-    return {"inputs_sha256": v.sha256}
-
-
 def gpu_offer_rows(v: ValidatedInputs) -> list[list[str]]:
     """Canonical offers ``[gpu, vram_gb, provider, usd_hr]`` (+ SKU size and scores), sorted."""
     rows = []

@@ -1,4 +1,4 @@
-"""The run summary (``run_summary.{json,md}``): seeds, input hashes, sample-space sizes,
+"""The run summary (``run_summary.{json,md}``): seeds, validated-input hashes, sample-space sizes,
 overrides, shadowing, warnings. Later stages add their sections; nothing here is timestamped."""
 
 from __future__ import annotations
@@ -16,15 +16,19 @@ def run_summary(
     public_costs: Mapping[str, Any] | None = None,
     public_prices: Mapping[str, Any] | None = None,
     acceptance: Mapping[str, Any] | None = None,
-    inputs_hashes: Mapping[str, Any] | None = None,
+    validated_sha256: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The run summary document. ``validated_sha256``: SHA-256 of each validated input file
+    (path relative to the output directory → hex digest): the inputs as the engine read them,
+    normalised, so a comment-only edit leaves them (and this summary) unchanged; DVC's md5 of
+    the raw input files stays in dvc.lock (validate's deps)."""
     found = run_warnings(validation_report, public_prices)
     warnings = [i for i in found if i["severity"] == "warning"]
     plan = plan_doc["plan"]
     return {
         "seeds": plan_doc["seeds"],
         "seed_sources": plan_doc["seed_sources"],
-        "inputs_sha256": (inputs_hashes or {}).get("inputs_sha256", {}),
+        "validated_inputs_sha256": dict(sorted((validated_sha256 or {}).items())),
         "catalog_counts": validation_report["counts"],
         "sample_space": {
             k: variables_report[k]
@@ -104,11 +108,14 @@ def run_summary_markdown(summary: Mapping[str, Any]) -> str:
         *[f"- {w['line']}" for w in summary["warnings"]],
         *allocation_lines(summary.get("allocation_renormalised", [])),
         "",
-        "## Input files (sha256)",
+        "## Validated inputs (sha256)",
+        "",
+        "The inputs as the engine read them, normalised (comments and key order do not count); "
+        "`dvc.lock` holds DVC's md5 of the raw input files.",
         "",
         "| file | sha256 |",
         "|---|---|",
-        *(f"| {f} | `{h}` |" for f, h in summary["inputs_sha256"].items()),
+        *(f"| {f} | `{h}` |" for f, h in summary["validated_inputs_sha256"].items()),
         "",
     ]
     return "\n".join(lines)

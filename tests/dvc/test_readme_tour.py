@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.dvc.test_dvc_workflow import repo as repo  # noqa: F401  (module fixture)
-from tests.dvc.test_dvc_workflow import sh
+from tests.dvc.test_dvc_workflow import sh, with_small_analyses
 from tests.helpers import ROOT
 
 
@@ -23,7 +25,16 @@ def test_tour_has_the_promised_commands():
         assert needle in joined
 
 
-def test_every_tour_command_runs(repo):  # noqa: F811
+@pytest.fixture(scope="module")
+def tour_repo(repo):  # noqa: F811
+    """The copy with small solver and sensitivity budgets (the tour's `dvc repro` and `dvc exp
+    run` each run both analyses; what the tour checks does not depend on their budgets)."""
+    with_small_analyses(repo)
+    return repo
+
+
+def test_every_tour_command_runs(tour_repo):
+    repo = tour_repo
     outputs = {}
     for command in tour_commands():
         outputs[command] = sh("bash", "-c", command, cwd=repo)
