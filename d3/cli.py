@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from d3.catalog import path_template, read
 from d3.core.errors import Issue, ValidationError
@@ -59,10 +59,31 @@ from d3.report.run_outcome import run_outcome
 EXIT_OK, EXIT_INVALID, EXIT_INTERNAL = 0, 2, 3
 
 
+def plain_flags(params: list) -> list:
+    """``params`` with every flag (``--quiet``, ``--fail-on-warning``, ``--help``, …) given an
+    empty metavar, so the help shows it as a plain flag: typer's rich help otherwise prints
+    the flag's Python type (``<bool>``) in the type column, as if it took a value. Options
+    that take a value keep their type (``<path>``, ``<int>``)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """Every ``d3`` command: its flags shown as plain flags (:func:`plain_flags`)."""
+
+    def get_params(self, ctx) -> list:
+        return plain_flags(super().get_params(ctx))
+
+
 class RunByDefault(TyperGroup):
     """``d3 --inputs DIR --out DIR …`` (the design's command form, no subcommand) runs
     ``d3 run --inputs DIR --out DIR …``: arguments that start with an option the group itself
-    does not know are given to ``run``."""
+    does not know are given to ``run``. Its flags show as plain flags (:func:`plain_flags`)."""
+
+    def get_params(self, ctx) -> list:
+        return plain_flags(super().get_params(ctx))
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         own = {name for param in self.get_params(ctx)
@@ -292,11 +313,15 @@ INPUTS_HELP = ("Inputs tree (operator/, variables/, facts/), or an original draf
 PARAMS_HELP = ("Plan file (default: <inputs>/simulation.yaml, else params.yaml beside the inputs "
                "directory, else ./params.yaml).")
 SEED_HELP = "Overrides every seed of the inputs and the plan (the run summary records it)."
+SOLVE_SEED_HELP = ("Overrides every seed of the inputs and the plan: the random futures every "
+                   "candidate is evaluated on and, unless solve.seed is set, the search's "
+                   "sampler (solve_best.json records it under settings.seed). Another seed "
+                   "gives other candidates.")
 FAIL_ON_WARNING_HELP = ("Turn every WARNING (and a failed acceptance criterion) into an error: "
                         "exit 2.")
 
 
-@app.command()
+@app.command(cls=Command)
 def run(
     inputs: Path = typer.Option(Path("inputs"), "--inputs", help=INPUTS_HELP),
     out: Path = typer.Option(Path("outputs"), "--out", help="Output directory; replaced whole, "
@@ -357,7 +382,7 @@ def _closing_lines(out: Path, emitter: Emitter, term: Terminal) -> None:
     term.say(outcome.line())
 
 
-@app.command()
+@app.command(cls=Command)
 def validate(
     inputs: Path = typer.Option(Path("inputs"), "--inputs", help=INPUTS_HELP),
     params: Path | None = typer.Option(None, "--params", help=PARAMS_HELP),
@@ -390,7 +415,7 @@ def validate(
     raise typer.Exit(code)
 
 
-@app.command("import-draft")
+@app.command("import-draft", cls=Command)
 def import_draft(
     src: Path = typer.Argument(..., help="The original draft's inputs/ directory."),
     to: Path = typer.Option(..., "--to", help="Directory for inputs/, params.yaml and "
@@ -418,14 +443,14 @@ def import_draft(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=Command)
 def solve(
     inputs: Path = typer.Option(Path("inputs"), "--inputs", help=INPUTS_HELP),
     out: Path = typer.Option(Path("outputs"), "--out", help="Directory for "
                              "solve_candidates.csv and solve_best.json (other files stay)."),
     params: Path | None = typer.Option(None, "--params", help=PARAMS_HELP + " Its solve "
                                        "section lists the decisions."),
-    seed: int | None = typer.Option(None, "--seed", help=SEED_HELP),
+    seed: int | None = typer.Option(None, "--seed", help=SOLVE_SEED_HELP),
     max_concurrency: int = typer.Option(1, "--max-concurrency", min=1, help="Worker processes "
                                         "for the Monte Carlo blocks of each evaluation "
                                         "(results never depend on it)."),
@@ -459,9 +484,23 @@ def solve_line(best: dict, out: Path) -> str:
     where = out / "solve_best.json"
     return {"fundable": f"Fundable with: {best['command']} ({where})",
             "already_fundable": f"Already fundable: no change needed ({where})",
-            "not_found": f"Not fundable within the decisions' ranges; the closest candidate "
-                         f"and what blocks it: {where}",
+            "not_found": f"No fundable plan among the {_candidates(best)} candidates "
+                         f"evaluated (solve.trials={best['settings']['trials']}); "
+                         f"{_further(best)}. The closest candidate and what blocks it: "
+                         f"{where}",
             }.get(best["status"], f"No decisions declared (solve.decisions); {where}")
+
+
+def _candidates(best: dict) -> int:
+    counts = best["evaluations"]
+    return counts.get("candidates", counts["total"])
+
+
+def _further(best: dict) -> str:
+    """How to search further: more trials, unless every combination was evaluated."""
+    if _candidates(best) >= best["evaluations"].get("combinations", float("inf")):
+        return "they are every combination the ranges allow: widen the decisions' ranges"
+    return "raise solve.trials or widen the decisions' ranges to search further"
 
 
 def stage_main(name: str) -> None:

@@ -177,11 +177,11 @@ def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
             "declare the operator key instead (a variable's key is pinned through "
             f"{FIXED_KEY} by the solver itself)", ".key"))
         return None
-    doc = params if file == PARAMS else operators.get(OPERATOR_FILES[file], {})
-    found, current = node_at(doc, key)
+    docs = {PARAMS: params, **{f: operators.get(scope, {}) for f, scope in OPERATOR_FILES.items()}}
+    found, current = node_at(docs[file], key)
     if not found or isinstance(current, Mapping | list):
-        issues.append(where.issue(_missing_text(file, key, found), _nearest_key(doc, key),
-                                  ".key"))
+        issues.append(where.issue(_missing_text(file, key, found),
+                                  key_hint(file, key, docs), ".key"))
         return None
     scope = OPERATOR_FILES.get(file)
     var = next((v for v in variables if v.scope == scope and v.path == key), None)
@@ -216,18 +216,71 @@ def _missing_text(file: str, key: str, found: bool) -> str:
     return f"{file} has no key {key}"
 
 
-def _leaf_paths(doc: Mapping[str, Any], prefix: str = "") -> list[str]:
+# A key close enough to suggest: difflib's ratio on the whole dotted key, above its usual 0.6
+# because a long shared section (``pricing_policy.``) alone scores ≈ 0.7 between unrelated
+# keys; and on the last name, so the section cannot carry the match by itself.
+CLOSE_KEY, CLOSE_NAME = 0.8, 0.6
+LISTED_KEYS = 8
+
+
+def decision_keys(file: str, doc: Mapping[str, Any]) -> list[str]:
+    """The dotted keys of ``doc`` (the validated document of ``file``) a decision can name, in
+    the document's order: scalar values (not sections or lists), writable in a Hydra override
+    (no spaces: the keys of the GPU-class maps cannot be), and for ``params.yaml`` outside the
+    sections that are not the founder's to decide."""
     out = []
     for k, v in doc.items():
-        path = f"{prefix}{k}"
-        out += _leaf_paths(v, f"{path}.") if isinstance(v, Mapping) else [path]
-    return out
+        if isinstance(v, Mapping):
+            out += [f"{k}.{sub}" for sub in decision_keys("", v)]
+        elif not isinstance(v, list):
+            out.append(str(k))
+    return [k for k in out if " " not in k
+            and not (file == PARAMS and k.startswith(NOT_DECISIONS))]
 
 
-def _nearest_key(doc: Mapping[str, Any], key: str) -> str:
-    match = difflib.get_close_matches(key, _leaf_paths(doc), n=1, cutoff=0.6)
-    return f"did you mean `{match[0]}`?" if match else \
-        "name a number, true/false or text key of the file (docs/INPUTS.md)"
+def key_hint(file: str, key: str, docs: Mapping[str, Mapping[str, Any]]) -> str:
+    """How to name a key ``file`` does not have as a value (``docs``: file → its validated
+    document): the other file that has the key verbatim, else the close key of the same file
+    (:data:`CLOSE_KEY`), else its keys with a close last name, else the keys of the deepest
+    section of ``key`` that exists (or the file's sections; or that the section holds
+    none). Only keys a decision can name (:func:`decision_keys`) are ever suggested."""
+    elsewhere = [f for f, doc in docs.items() if f != file and key in decision_keys(f, doc)]
+    if elsewhere:
+        return f"it is a key of {elsewhere[0]}: write `{elsewhere[0]}:{key}`"
+    keys = decision_keys(file, docs[file])
+    close = [k for k in difflib.get_close_matches(key, keys, n=5, cutoff=CLOSE_KEY)
+             if _name_ratio(k, key) >= CLOSE_NAME]
+    if close:
+        return f"did you mean `{close[0]}`?"
+    # The right name in the wrong (or no) section: `target_margin_pct` alone.
+    named = [k for k in keys if _name_ratio(k, key) >= CLOSE_KEY]
+    if named:
+        return "did you mean " + " or ".join(f"`{k}`" for k in named[:LISTED_KEYS]) + "?"
+    return _section_keys_text(file, docs[file], key, keys)
+
+
+def _name_ratio(a: str, b: str) -> float:
+    """difflib's ratio of the last names of two dotted keys."""
+    return difflib.SequenceMatcher(None, a.rpartition(".")[2], b.rpartition(".")[2]).ratio()
+
+
+def _section_keys_text(file: str, doc: Mapping[str, Any], key: str, keys: list[str]) -> str:
+    """The keys of the deepest section of ``key`` that ``doc`` has; the file's sections when
+    not even the first part of ``key`` is one."""
+    parts = key.split(".")
+    section = next((".".join(parts[:n]) for n in range(len(parts), 0, -1)
+                    if isinstance(node_at(doc, ".".join(parts[:n]))[1], Mapping)), "")
+    if not section:
+        sections = [k for k, v in doc.items() if isinstance(v, Mapping)
+                    and decision_keys(file, {k: v})]
+        return f"the sections of {file}: " + ", ".join(sections) + " (docs/INPUTS.md)"
+    under = [k for k in keys if k.startswith(section + ".")]
+    if not under:
+        return f"{section} holds no number, true/false or text key a decision can name " \
+               "(docs/INPUTS.md)"
+    more = f" and {len(under) - LISTED_KEYS} more" if len(under) > LISTED_KEYS else ""
+    return f"the keys of {section}: " + ", ".join(f"`{k}`" for k in under[:LISTED_KEYS]) + \
+        f"{more} (docs/INPUTS.md)"
 
 
 def _is_number(x: Any) -> bool:

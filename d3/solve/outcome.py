@@ -40,9 +40,11 @@ class Outcome:
     """A candidate's evaluation: ``feasible`` when every criterion of every grid point holds;
     ``shortfall`` = Σ over grid points and criteria of ``max(0, threshold − probability)``, a
     failed pass/fail criterion (decided on one trace) counting 1; the binding (lowest)
-    probability in % among the criteria decided over samples; the lowest p50 net income and
-    the highest p90 funding need over the grid points (EUR); ``invalid``: the validator's
-    first message when the values are not valid together (then nothing else is known)."""
+    probability in % among the criteria decided over samples; the lowest p50 net income, the
+    highest p90 funding need and the lowest p10 of the lowest free cash over the grid points
+    (EUR; the lender's two cash measures, which a change can worsen while the criteria
+    improve); ``invalid``: the validator's first message when the values are not valid
+    together (then nothing else is known)."""
 
     feasible: bool
     shortfall: float
@@ -50,6 +52,7 @@ class Outcome:
     failures: tuple[Failure, ...]
     net_income_p50_eur: float
     funding_need_p90_eur: float
+    lowest_free_cash_p10_eur: float = float("nan")
     invalid: str = ""
     evaluation: Evaluation | None = field(default=None, compare=False, repr=False)
 
@@ -74,6 +77,7 @@ def outcome_of(ev: Evaluation, min_probability: float, *, keep: bool = False) ->
         failures=tuple(failures),
         net_income_p50_eur=_over_grid(ev, "net_income_eur", 50, min),
         funding_need_p90_eur=_over_grid(ev, "funding_need_eur", 90, max),
+        lowest_free_cash_p10_eur=_over_grid(ev, "min_free_cash_eur", 10, min),
         evaluation=ev if keep else None)
 
 

@@ -8,9 +8,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from d3.core.variables import grid_label
 from d3.io.writers import fmt_float
 from d3.model import ModelInputs
-from d3.solve.decisions import Decision, command_text, hydra_text
+from d3.solve.decisions import Decision, command_text, hydra_text, overrides_of
 from d3.solve.outcome import Outcome, kpi_rows
 from d3.solve.search import (
     ATTRIBUTION,
@@ -59,21 +60,39 @@ def candidate_rows(result: Search) -> list[list[str]]:
     return [candidate_row(result.decisions, c) for c in result.candidates]
 
 
-def outcome_document(o: Outcome) -> dict[str, Any]:
+def grid_labels_of(inputs: ModelInputs, decisions: Sequence[Decision],
+                   c: Candidate) -> dict[str, str]:
+    """Each grid point of candidate ``c``'s evaluation (``"0"``, ``"1"``, …) named by its knob
+    values (:func:`d3.core.variables.grid_label`) under the candidate's own overrides: a
+    decision that pins a grid axis takes it out of the grid, so the candidate's grid point 0
+    need not be the run's. Empty when ``c`` was not evaluated (invalid values)."""
+    ev = c.outcome.evaluation
+    if ev is None:
+        return {}
+    variables = inputs.with_overrides(overrides_of(arguments_of(decisions, c.choice))).variables
+    return {str(g): grid_label(variables, g) for g in sorted(ev.grid)}
+
+
+def outcome_document(o: Outcome, grid_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """An outcome as ``solve_best.json`` writes it: the criteria failed (grid index and
+    criterion), the KPIs over the grid points in EUR and ``grid_labels`` (grid index → knob
+    values, :func:`grid_labels_of`)."""
     return {"feasible": o.feasible, "shortfall": _json_num(o.shortfall, 6),
             "binding_probability_pct": _json_num(o.binding_probability_pct, 4),
             "failed_criteria": [{"grid_index": f.grid_index, "name": f.name,
                                  "probability": f.probability} for f in o.failures],
             "net_income_p50_eur": _json_num(o.net_income_p50_eur, 2),
             "funding_need_p90_eur": _json_num(o.funding_need_p90_eur, 2),
+            "lowest_free_cash_p10_eur": _json_num(o.lowest_free_cash_p10_eur, 2),
+            "grid_labels": grid_labels or {},
             "invalid": o.invalid}
 
 
-def _decision_document(d: Decision, k: int, undone: Candidate | None) -> dict[str, Any]:
+def _decision_document(d: Decision, k: int, undone: dict[str, Any] | None) -> dict[str, Any]:
     return {"key": d.key, "variable": d.variable, "weight": d.weight,
             "current": d.values[d.current], "proposed": d.values[k], "changed": k != d.current,
             "argument": d.argument(k), "distance": _json_num(d.distance(k), 6),
-            "without_it": outcome_document(undone.outcome) if undone else None}
+            "without_it": undone}
 
 
 def status_of(result: Search) -> str:
@@ -91,15 +110,20 @@ def best_document(inputs: ModelInputs, result: Search) -> dict[str, Any]:
     best, plan = result.best, inputs.plan
     arguments = arguments_of(result.decisions, best.choice)
     ev = best.outcome.evaluation
+
+    def document(c: Candidate | None) -> dict[str, Any] | None:
+        return None if c is None else \
+            outcome_document(c.outcome, grid_labels_of(inputs, result.decisions, c))
+
     return {
         "status": status_of(result), "feasible": best.outcome.feasible,
         "trial": best.trial, "distance": _json_num(best.distance, 6),
         "min_acceptance_probability": plan.targets.min_acceptance_probability,
-        "decisions": [_decision_document(d, k, result.attribution.get(i))
+        "decisions": [_decision_document(d, k, document(result.attribution.get(i)))
                       for i, (d, k) in enumerate(zip(result.decisions, best.choice,
                                                      strict=True))],
-        "current": outcome_document(result.current.outcome),
-        "proposed": outcome_document(best.outcome),
+        "current": document(result.current),
+        "proposed": document(best),
         "arguments": arguments, "command": command_text(arguments) if arguments else "",
         "kpis": kpi_rows(ev, plan.stochastic.percentiles) if ev else [],
         "acceptance": ev.acceptance if ev else {},
@@ -115,8 +139,10 @@ def _seed(inputs: ModelInputs) -> int:
 
 
 def _counts(inputs: ModelInputs, result: Search) -> dict[str, int]:
-    """Evaluations per phase and the samples of one evaluation in each (grid points of the
-    current plan × replicates × Monte Carlo paths)."""
+    """Evaluations per phase, the distinct candidates among them, the combinations the
+    decisions allow (the product of their value counts: how much of the space the budget
+    saw) and the samples of one evaluation in each (grid points of the current plan ×
+    replicates × Monte Carlo paths)."""
     plan, s = inputs.plan, inputs.plan.solve
     ev = result.current.outcome.evaluation
     grid_points = len(ev.grid) if ev else 0
@@ -125,6 +151,8 @@ def _counts(inputs: ModelInputs, result: Search) -> dict[str, int]:
     return {"trials": s.trials, "screen": len(result.screened),
             **{p: phases.count(p) for p in (CONFIRM, POLISH, ATTRIBUTION)},
             "total": len(result.candidates),
+            "candidates": len({c.choice for c in result.candidates}),
+            "combinations": math.prod(len(d.values) for d in result.decisions),
             "screen_samples_per_evaluation":
                 grid_points * replicates * s.screen_simulations_per_run,
             "full_samples_per_evaluation":

@@ -52,6 +52,37 @@ def test_help_shows_the_option_texts():
     assert "Worker processes" in result.stdout and "--log-format" in result.stdout
 
 
+@pytest.mark.parametrize("command", [(), ("run",), ("solve",), ("validate",),
+                                     ("import-draft",)])
+def test_flags_show_as_plain_flags_and_options_with_a_value_keep_their_type(command,
+                                                                             monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "<bool>" not in result.stdout
+    rows = {line.split()[1]: line for line in result.stdout.splitlines()
+            if line.startswith("│ --") or line.startswith("│    --")}
+    # A flag: its name(s), then straight to its help text.
+    assert rows["--help"].split()[2:4] == ["Show", "this"]
+    if command in (("run",), ("solve",), ("validate",)):
+        assert rows["--quiet"].split()[2:5] == ["-q", "Print", "nothing"]
+        assert rows["--seed"].split()[2] == "<int>"  # takes a value: its type stays
+    if command == ("run",):
+        assert rows["--fail-on-warning"].split()[2:4] == ["Turn", "every"]
+    if command == ():
+        assert rows["--version"].split()[2:4] == ["Print", "the"]
+
+
+def test_solve_seed_help_says_what_the_seed_does_for_the_solver(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    text = " ".join(invoke("solve", "--help").stdout.split())
+    assert ("Overrides every seed of the inputs and the plan: the random futures every "
+            "candidate is evaluated on and, unless solve.seed is set, the search's sampler "
+            "(solve_best.json records it under settings.seed). Another seed gives other "
+            "candidates.") in text
+    assert "run summary" not in text
+
+
 def test_version_prints_the_pyproject_version():
     result = invoke("--version")
     assert (result.exit_code, result.stdout) == (0, f"d3 {VERSION}\n")

@@ -14,33 +14,46 @@ LOAN = "inputs/operator/general.yaml:loan.amount_eur"
 MARGIN = "inputs/operator/public_tap.yaml:pricing_policy.public_tap.target_margin_pct"
 
 
-def _outcome(feasible, failed=(), binding=95.25, income=12345.5, need=0.0):
+GRID = {"0": "base"}
+MARGINS = {"0": "pub_margin=40%", "1": "pub_margin=50%", "2": "pub_margin=60%"}
+
+
+def _outcome(feasible, failed=(), binding=95.25, income=12345.5, need=0.0, cash=5000.0,
+             labels=GRID):
+    """``failed``: (criterion, probability) at grid point 0, or (criterion, probability,
+    grid index)."""
     return {"feasible": feasible, "shortfall": 0.0 if feasible else 0.3,
             "binding_probability_pct": binding, "invalid": "",
-            "failed_criteria": [{"grid_index": 0, "name": n, "probability": p}
-                                for n, p in failed],
-            "net_income_p50_eur": income, "funding_need_p90_eur": need}
+            "failed_criteria": [{"grid_index": f[2] if len(f) > 2 else 0, "name": f[0],
+                                 "probability": f[1]} for f in failed],
+            "net_income_p50_eur": income, "funding_need_p90_eur": need,
+            "lowest_free_cash_p10_eur": cash, "grid_labels": labels}
 
 
 COMMAND = ("dvc exp run -S params.yaml:++fixed_variables.pub_target_margin=65 "
            f"-S {LOAN}=0")
 BEST = {
     "status": "fundable", "feasible": True, "min_acceptance_probability": 0.9,
-    "evaluations": {"total": 71},
+    "evaluations": {"total": 71, "screen": 60, "candidates": 66, "combinations": 1890},
+    "settings": {"trials": 60},
     "decisions": [
         {"key": MARGIN, "variable": "pub_target_margin", "current": 55.0, "proposed": 65.0,
          "changed": True, "argument": "params.yaml:++fixed_variables.pub_target_margin=65",
-         "without_it": _outcome(False, [("min_cash", 0.62)], 62.0, -5000.0, 9000.0)},
+         "without_it": _outcome(False, [("min_cash", 0.62)], 62.0, -5000.0, 9000.0, -4000.0)},
+        # Dropping the loan lets the DSCR covenant pass — and leaves a 30,000 hole: kept, the
+        # p90 funding need is 0 and the p10 lowest free cash 5,000; dropped, 30,000 and
+        # -25,000 (the proposal's).
         {"key": LOAN, "variable": None, "current": 30000.0, "proposed": 0.0, "changed": True,
          "argument": f"{LOAN}=0",
-         "without_it": _outcome(True, income=11000.0)},
+         "without_it": _outcome(False, [("min_dscr", 0.0)], income=11000.0, need=0.0,
+                                cash=5000.0)},
         {"key": "inputs/operator/general.yaml:finance.equity_injection_eur",
          "variable": None, "current": 20000.0, "proposed": 20000.0, "changed": False,
          "argument": None, "without_it": None},
     ],
     "current": _outcome(False, [("min_cash", 0.4), ("min_dscr", 0.0)], 0.0, -66553.3,
-                        68248.86),
-    "proposed": _outcome(True),
+                        68248.86, -20000.0),
+    "proposed": _outcome(True, need=30000.0, cash=-25000.0),
     "arguments": ["params.yaml:++fixed_variables.pub_target_margin=65", f"{LOAN}=0"],
     "command": COMMAND, "acceptance": {"grid": {}},
 }
@@ -52,41 +65,127 @@ def _data(best) -> ReportData:
                       solve_best=best)
 
 
-def test_a_fundable_proposal_shows_each_change_what_it_buys_and_the_command():
+def test_a_fundable_proposal_shows_what_each_change_buys_and_flags_a_change_worse_for_cash():
     lines = what_it_takes_section(_data(BEST))
     assert lines[0] == "## What it takes"
     table = [line for line in lines if line.startswith("| ")]
     assert table == [
         "| decision | current | proposed | what the change buys |",
         # Intraword underscores stay as they are (esc: CommonMark reads no emphasis there).
+        # Each change against the proposal without it: the margin change 9,000 → 30,000 and
+        # -4,000 → -25,000, the loan 0 → 30,000 and 5,000 → -25,000. Both are flagged.
         "| public_tap: pricing_policy.public_tap.target_margin_pct (fixes pub_target_margin) "
-        "| 55 % | 65 % | without it fails: the minimum free cash (62.0 % of futures) |",
-        "| general: loan.amount_eur | EUR 30,000 | EUR 0 | not needed alone: without it still "
-        "fundable (p50 net income EUR 11,000) |",
+        "| 55 % | 65 % | without it fails: the minimum free cash (62.0 % of futures); "
+        "**worse for cash:** raises the funding need at 90 % confidence from EUR 9,000 "
+        "(without it) to EUR 30,000; lowers the p10 lowest free cash from EUR -4,000 (without "
+        "it) to EUR -25,000 |",
+        "| general: loan.amount_eur | EUR 30,000 | EUR 0 | without it fails: the DSCR covenant "
+        "(0.0 % of futures); **worse for cash:** raises the funding need at 90 % confidence "
+        "from EUR 0 (without it) to EUR 30,000; lowers the p10 lowest free cash from EUR 5,000 "
+        "(without it) to EUR -25,000 |",
         "| general: finance.equity_injection_eur | EUR 20,000 | unchanged | — |",
     ]
     text = "\n".join(lines)
-    # 95.25 % rounds half away from zero to 95.3 %; EUR -66,553.3 to -66,553.
-    assert ("the binding criterion decided over the futures holds in 95.3 % of them "
-            "(required 90 %); the lowest p50 net income over the horizon goes from "
-            "EUR -66,553 to EUR 12,346") in text
+    # 95.25 % rounds half away from zero to 95.3 %; EUR -66,553.3 to -66,553; 68,248.86 to
+    # 68,249.
+    assert ("At the plan's full sample count the binding criterion decided over the futures "
+            "holds in 95.3 % of them (required 90 %); the lowest p50 net income over the "
+            "horizon goes from EUR -66,553 to EUR 12,346, the highest funding need at 90 % "
+            "confidence from EUR 68,249 to EUR 30,000 and the p10 lowest free cash from "
+            "EUR -20,000 to EUR -25,000.") in lines
+    # The need falls (68,249 → 30,000) but the cash falls too (-20,000 → -25,000): warned.
+    assert ("**Worse for cash than the current plan:** the proposal lowers the p10 lowest "
+            "free cash from EUR -20,000 (current plan) to EUR -25,000. Check that the money "
+            "is there before applying it.") in lines
     assert f"```bash\n{COMMAND}\n```" in text
     assert "71 evaluations" in text
 
 
-def test_an_infeasible_search_names_the_closest_candidate_and_what_blocks_it():
+def test_a_proposal_that_doubles_the_funding_need_is_warned_with_both_numbers():
     best = copy.deepcopy(BEST)
+    best["current"]["funding_need_p90_eur"] = 15000.0  # the proposal's 30,000 is twice that
+    best["current"]["lowest_free_cash_p10_eur"] = -25000.4  # the same to the euro: no flag
+    warnings = [line for line in what_it_takes_section(_data(best))
+                if line.startswith("**Worse for cash")]
+    assert warnings == [
+        "**Worse for cash than the current plan:** the proposal raises the funding need at "
+        "90 % confidence from EUR 15,000 (current plan) to EUR 30,000. Check that the money "
+        "is there before applying it."]
+    best["current"]["funding_need_p90_eur"] = 30000.5  # better by less than a euro: rounding
+    assert not [line for line in what_it_takes_section(_data(best))
+                if line.startswith("**Worse for cash")]
+
+
+def _not_found(best, proposed, grid) -> dict:
+    best = copy.deepcopy(best)
     best["status"], best["feasible"] = "not_found", False
-    best["proposed"] = _outcome(False, [("autoscaler_no_sla_violations", None)], 93.3)
-    best["acceptance"] = {"grid": {"0": {"criteria": [
-        {"name": "autoscaler_no_sla_violations", "ok": False, "probability": None,
-         "detail": "p50 trace: Qwen2.5 Coder 32B Instruct (1350 ticks)"},
-        {"name": "min_cash", "ok": True, "probability": 0.95, "detail": "fine"}]}}}
-    text = "\n".join(what_it_takes_section(_data(best)))
-    assert "**No combination of the declared decisions, within their ranges" in text
+    best["proposed"], best["acceptance"] = proposed, {"grid": grid}
+    return best
+
+
+def test_an_infeasible_search_says_what_it_covered_and_how_to_search_further():
+    best = _not_found(BEST, _outcome(False, [("autoscaler_no_sla_violations", None)], 93.3,
+                                     need=30000.0, cash=-25000.0),
+                      {"0": {"criteria": [
+                          {"name": "autoscaler_no_sla_violations", "ok": False,
+                           "probability": None,
+                           "detail": "p50 trace: Qwen2.5 Coder 32B Instruct (1350 ticks)"},
+                          {"name": "min_cash", "ok": True, "probability": 0.95,
+                           "detail": "fine"}]}})
+    lines = what_it_takes_section(_data(best))
+    # 71 evaluations, 60 of them screening: 71 − 60 = 11 at the full count.
+    assert lines[2] == (
+        "**None of the 66 candidates evaluated makes the plan fundable** (budget "
+        "`solve.trials=60`: 60 screened on a smaller sample, 11 evaluations at the full "
+        "sample count; `solve_candidates.csv`). This is a search out of the 1,890 combinations "
+        "the decisions' ranges allow, not a proof that no fundable plan exists: to search "
+        "further, raise `solve.trials` (and `solve.confirm`), widen the decisions' "
+        "`low`/`high` or declare other keys (`solve.decisions` in `params.yaml`). The "
+        "closest candidate:")
+    text = "\n".join(lines)
+    assert "No combination" not in text
+    # One grid point: none is named.
     assert ("It still fails the autoscaler's service level:\n\n- the autoscaler's service "
-            "level: p50 trace: Qwen2.5 Coder 32B Instruct (1350 ticks)") in text
+            "level: p50 trace: Qwen2.5 Coder 32B Instruct (1350 ticks)\n") in text
     assert "Explore the closest candidate as an experiment" in text
+
+
+def test_failures_are_said_once_per_criterion_with_the_grid_points_named_by_their_knobs():
+    # The autoscaler fails at all three grid points (one trace detail at 40 % and 50 %,
+    # another at 60 %); the cash at 40 % and 50 % with different probabilities.
+    sla, cash = "autoscaler_no_sla_violations", "min_cash"
+    proposed = _outcome(False, [(sla, None, 0), (cash, 0.62, 0), (sla, None, 1),
+                                (cash, 0.7, 1), (sla, None, 2)], labels=MARGINS)
+
+    def criteria(sla_detail, cash_ok, cash_detail):
+        return {"criteria": [
+            {"name": sla, "ok": False, "probability": None, "detail": sla_detail},
+            {"name": cash, "ok": cash_ok, "probability": 0.9, "detail": cash_detail}]}
+
+    best = _not_found(BEST, proposed, {
+        "0": criteria("Qwen (1350 ticks)", False, "lowest 4,000 EUR"),
+        "1": criteria("Qwen (1350 ticks)", False, "lowest 3,000 EUR"),
+        "2": criteria("Gemma (840 ticks)", True, "fine")})
+    best["decisions"][0]["without_it"] = _outcome(
+        False, [(cash, 0.62, g) for g in range(3)], labels=MARGINS)
+    lines = what_it_takes_section(_data(best))
+    assert ("It still fails the autoscaler's service level (at every grid point) and the "
+            "minimum free cash (62.0 % of futures at pub_margin=40%; 70.0 % at "
+            "pub_margin=50%):") in lines
+    start = lines.index("- the autoscaler's service level (at pub_margin=40%, "
+                        "pub_margin=50%): Qwen (1350 ticks)")
+    assert lines[start:start + 5] == [
+        "- the autoscaler's service level (at pub_margin=40%, pub_margin=50%): "
+        "Qwen (1350 ticks)",
+        "- the autoscaler's service level (at pub_margin=60%): Gemma (840 ticks)",
+        "- the minimum free cash (at pub_margin=40%): lowest 4,000 EUR",
+        "- the minimum free cash (at pub_margin=50%): lowest 3,000 EUR",
+        ""]
+    # Undoing the margin change: the cash fails at 40 % and 50 % already (held), and newly at
+    # 60 % — the one grid point named, with its probability.
+    assert "without it fails: the minimum free cash (62.0 % of futures at pub_margin=60%)" in \
+        [row for row in lines if row.startswith("| public_tap")][0]
+    assert not [line for line in lines if "grid point 0" in line or "grid point 1" in line]
 
 
 def test_the_section_comes_first_and_says_when_there_is_nothing_to_solve():

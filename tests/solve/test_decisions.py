@@ -158,12 +158,50 @@ def test_a_decision_is_checked_against_the_inputs(tmp_path):
         "params.yaml:solve.decisions[4].key: inputs/operator/general.yaml:loan.amount_eur is "
         "already decision 2 — keep one decision per key",
         "params.yaml:solve.decisions[5].key: loan is a section of "
-        "inputs/operator/general.yaml, not a value — name a number, true/false or text key "
-        "of the file (docs/INPUTS.md)",
+        "inputs/operator/general.yaml, not a value — the keys of loan: `loan.amount_eur`, "
+        "`loan.term_months`, `loan.interest_rate_pct_flat`, `loan.grace_period_months`, "
+        "`loan.repayment` (docs/INPUTS.md)",
         "params.yaml:solve.decisions[6].step: loan.term_months holds whole numbers; low 12 "
         "and step 1.5 give fractions — use a whole low and step",
         "params.yaml:solve.decisions[7]: loan.repayment holds 'annuity', not a number — use "
         "choices: [...] for this key",
+    ]
+
+
+def test_an_unknown_key_gets_a_suggestion_from_its_own_namespace(tmp_path):
+    # difflib ratio of the typo to the right key: 2 × 42 / (42 + 43) = 0.988 ≥ 0.8. On
+    # private_tap.yaml the same typo used to get `pricing_policy.private_tap.markup_pct`
+    # (ratio 0.73: the shared `pricing_policy.p…tap.` prefix alone): now below the 0.8 cutoff,
+    # so the keys of the deepest section that exists (`pricing_policy`) are listed instead.
+    typo = "pricing_policy.public_tap.target_margn_pct"
+    assert _validate(tmp_path, solve={"decisions": [
+        {"key": f"{PUBLIC}:{typo}", "low": 40, "high": 60, "step": 10},
+        {"key": f"{PRIVATE}:{typo}", "low": 40, "high": 60, "step": 10},
+        {"key": f"{GENERAL}:pricing_policy.private_tap.markup_pct", "choices": [20]},
+        {"key": f"{PUBLIC}:target_margin_pct", "choices": [40]},
+        {"key": "params.yaml:stres.x", "choices": [0]},
+    ]}) == [
+        f"params.yaml:solve.decisions[0].key: {PUBLIC} has no key {typo} — did you mean "
+        "`pricing_policy.public_tap.target_margin_pct`?",
+        f"params.yaml:solve.decisions[1].key: {PRIVATE} has no key {typo} — the keys of "
+        "pricing_policy: `pricing_policy.private_tap.markup_pct`, "
+        "`pricing_policy.private_tap.management_fee_eur_per_month`, "
+        "`pricing_policy.private_tap.base_fee_eur_per_month`, "
+        "`pricing_policy.private_tap.vendor_weights.cost`, "
+        "`pricing_policy.private_tap.vendor_weights.availability`, "
+        "`pricing_policy.private_tap.vendor_weights.reputation`, "
+        "`pricing_policy.private_tap.billing_unit_minutes` (docs/INPUTS.md)",
+        # A key of another file, verbatim: that file.
+        f"params.yaml:solve.decisions[2].key: {GENERAL} has no key "
+        f"pricing_policy.private_tap.markup_pct — it is a key of {PRIVATE}: write "
+        f"`{PRIVATE}:pricing_policy.private_tap.markup_pct`",
+        # The right name without its section: the key with that last name.
+        f"params.yaml:solve.decisions[3].key: {PUBLIC} has no key target_margin_pct — did you "
+        "mean `pricing_policy.public_tap.target_margin_pct`?",
+        # No section of the key exists: the file's sections that hold decisions (run,
+        # stochastic, targets, sensitivity, solve and fixed_variables are not decisions).
+        "params.yaml:solve.decisions[4].key: params.yaml has no key stres.x — the sections "
+        "of params.yaml: stress, consolidation, scenarios, logging (docs/INPUTS.md)",
     ]
 
 

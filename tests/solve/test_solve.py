@@ -13,6 +13,8 @@ from pathlib import Path
 from dvc.utils.cli_parse import to_path_overrides
 from dvc.utils.hydra import apply_overrides
 
+from d3.report.data import ReportData
+from d3.report.what_it_takes import what_it_takes_section
 from tests.helpers import copy_minimal, edit_csv, edit_yaml, invoke, read_csv
 
 PUBLIC = "inputs/operator/public_tap.yaml"
@@ -196,3 +198,61 @@ def test_d3_solve_ends_with_one_line_saying_what_it_found(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1] == (
         f"Fundable with: dvc exp run -S {MARKUP}=34 ({tmp_path / 'out' / 'solve_best.json'})")
+
+
+def test_an_infeasible_search_says_what_it_covered_and_names_grid_points_by_their_knobs(
+        tmp_path):
+    # Markups 20, 22, …, 30 all stay below the 25 % margin (30/130 = 23.1 %): nothing is
+    # fundable, and the closest candidate is the current 30 (every candidate fails the one
+    # pass/fail criterion at all three grid points: the same shortfall 3, then distance 0).
+    d = markup_fixture(tmp_path / "a", {**MARKUP_SOLVE, "decisions": [
+        {"key": MARKUP, "low": 20, "high": 30, "step": 2}]})
+    out = tmp_path / "out"
+    result = invoke("solve", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
+                    "--out", str(out), "--log-format", "text", "--seed", "5")
+    assert result.exit_code == 0, result.stderr
+    best = json.loads((out / "solve_best.json").read_text(encoding="utf-8"))
+    assert (best["status"], best["decisions"][0]["proposed"]) == ("not_found", 30)
+    # --seed reaches the sampler when solve.seed is null.
+    assert best["settings"]["seed"] == 5
+    # The distinct candidates are the distinct markups of the candidates file; the ranges
+    # allow (30 − 20) / 2 + 1 = 6.
+    _, rows = read_csv(out / "solve_candidates.csv")
+    counts = best["evaluations"]
+    assert counts["candidates"] == len({r[MARKUP] for r in rows})
+    assert counts["combinations"] == 6
+    # All 6 were evaluated: more trials would not help, wider ranges might.
+    assert counts["candidates"] == 6
+    assert result.stdout.splitlines()[-1] == (
+        "No fundable plan among the 6 candidates evaluated (solve.trials=12); they are every "
+        "combination the ranges allow: widen the decisions' ranges. The closest candidate and "
+        f"what blocks it: {out / 'solve_best.json'}")
+    # The grid points of the fixture's pub_margin axis (40..60 step 10), by their knobs.
+    proposed = best["proposed"]
+    assert proposed["grid_labels"] == {"0": "pub_margin=40%", "1": "pub_margin=50%",
+                                       "2": "pub_margin=60%"}
+    # The lender's cash measures over the grid points: the highest p90 funding need and the
+    # lowest p10 of the lowest free cash, as the proposal's KPI rows give them per grid point.
+    def over_grid(metric: str, q: str, pick) -> float:
+        return pick(float(k[q]) for k in best["kpis"] if k["metric"] == metric)
+
+    assert proposed["funding_need_p90_eur"] == over_grid("funding_need_eur", "p90", max)
+    assert proposed["lowest_free_cash_p10_eur"] == over_grid("min_free_cash_eur", "p10", min)
+    # The report says the criterion once, failing at every grid point.
+    data = ReportData(horizon_months=24, term_months=60, percentiles=[10, 50, 90],
+                      acceptance={}, summary={}, kpis=[], plan={}, validation={},
+                      solve_best=best)
+    lines = what_it_takes_section(data)
+    assert "It still fails the Private Tap margin floor (at every grid point):" in lines
+    # 9 evaluations: 6 screened, then the current plan and the 2 best others confirmed.
+    assert lines[2] == (
+        "**None of the 6 candidates evaluated makes the plan fundable** (budget "
+        "`solve.trials=12`: 6 screened on a smaller sample, 3 evaluations at the full sample "
+        "count; `solve_candidates.csv`): they are every combination the decisions' ranges "
+        "allow. To go further, widen the decisions' `low`/`high` or declare other keys "
+        "(`solve.decisions` in `params.yaml`). The closest candidate:")
+    # The private margin depends on the markup only: one detail, said once.
+    assert [line for line in lines if line.startswith("- ")] == [
+        "- the Private Tap margin floor (at every grid point): threshold 25 % on the vendor "
+        "actually paid; 4090 23.1 % vendor-paid (23.1 % vs median); H100 SXM 23.1 % "
+        "vendor-paid (23.1 % vs median); below: 4090, H100 SXM"]
