@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from d3.core.runner import StageIO
 from d3.importer.report import REPORT_NAME, import_record
-from d3.io.audit import sha256sums_text, upstream_md5
+from d3.io.audit import declared_artefacts, sha256sums_text, upstream_md5
 from d3.io.hashing import sha256_file
 from d3.io.writers import write_json, write_text_atomic
 from d3.registry import STAGES, VALIDATED
@@ -31,16 +31,15 @@ def run(io: StageIO) -> None:
     if imported.is_file():
         summary["import_report"] = import_record(imported.read_bytes())
     summary["dvc_md5"] = upstream_md5(upstream, io.roots)
-    summary["artefacts"] = sorted(
-        p.relative_to(io.roots.out).as_posix() for p in io.roots.out.rglob("*")
-        if p.is_file() and not p.name.startswith(".")) + sorted(
-        io.roots.out.joinpath(p).relative_to(io.roots.out).as_posix()
-        for p in ("run_summary.json", "run_summary.md", "SHA256SUMS"))
-    summary["artefacts"] = sorted(set(summary["artefacts"]))
+    own = [io.out(name).relative_to(io.roots.out).as_posix() for name in io.stage.outs]
+    summary["artefacts"] = sorted({*declared_artefacts(upstream, io.roots, extra=(REPORT_NAME,)),
+                                   *own})
     write_json(io.out("run_summary"), summary)
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
     # Last: the sums cover every artefact, the run summary included.
-    write_text_atomic(io.out("sha256sums"), sha256sums_text(io.roots.out))
+    write_text_atomic(io.out("sha256sums"), sha256sums_text(
+        io.roots.out, [a for a in summary["artefacts"]
+                       if io.roots.out / a != io.out("sha256sums")]))
     io.emitter.emit("summary_written", **summary["warning_count"])
 
 

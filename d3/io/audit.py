@@ -35,13 +35,23 @@ def upstream_md5(stages: Sequence[Stage], roots: Roots) -> dict[str, dict]:
     return out
 
 
-def sha256sums_text(out_dir: Path, exclude: Sequence[str] = ("SHA256SUMS",)) -> str:
-    """``sha256sum``-compatible lines for every artefact below ``out_dir`` (sorted; hidden files
-    and the sums file itself excluded), so ``sha256sum -c SHA256SUMS`` passes there."""
-    lines = []
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
-        rel = path.relative_to(out_dir).as_posix()
-        if rel in exclude or any(part.startswith(".") for part in rel.split("/")):
-            continue
-        lines.append(f"{sha256_file(path)}  {rel}")
-    return "\n".join(lines) + "\n"
+def declared_artefacts(stages: Sequence[Stage], roots: Roots,
+                       extra: Sequence[str] = ()) -> list[str]:
+    """The artefacts the ``stages`` declare (their outs; a directory out by the files in it)
+    that exist, plus the ``extra`` names at the output root that exist, as sorted paths relative
+    to ``roots.out``. Only what the pipeline wrote: a stray or stale file left in the output
+    directory (an out a previous version declared, a file copied there by hand) is not an
+    artefact of this run."""
+    found = set()
+    for path in [roots.resolve(t) for st in stages for t in st.out_paths] + [
+            roots.out / name for name in extra]:
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        found.update(f.relative_to(roots.out).as_posix() for f in files
+                     if f.is_file() and not f.name.startswith("."))
+    return sorted(found)
+
+
+def sha256sums_text(out_dir: Path, artefacts: Sequence[str]) -> str:
+    """``sha256sum``-compatible lines for ``artefacts`` (paths relative to ``out_dir``, in the
+    given order), so ``sha256sum -c SHA256SUMS`` passes in ``out_dir``."""
+    return "".join(f"{sha256_file(out_dir / rel)}  {rel}\n" for rel in artefacts)

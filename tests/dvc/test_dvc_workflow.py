@@ -208,3 +208,24 @@ def test_a_library_edit_reruns_only_the_stages_that_import_it(repo, library_file
     finally:
         path.write_text(original, encoding="utf-8")
         sh("dvc", "repro", cwd=repo)
+
+
+def test_a_stale_file_in_outputs_is_not_an_artefact(repo):
+    """An out a previous version declared (DVC leaves it in the workspace) or a file copied into
+    outputs/ by hand is not in SHA256SUMS or the run summary's artefacts: both list what this
+    pipeline's stages declare, so the same inputs give the same sums whatever lies around."""
+    import json
+
+    sh("dvc", "repro", cwd=repo)
+    sums = (repo / "outputs" / "SHA256SUMS").read_text()
+    stale = repo / "outputs" / "validated" / "inputs_sha256.json"
+    stale.write_text("{}\n")
+    try:
+        sh("dvc", "repro", "--force", "--single-item", "summary", cwd=repo)
+        assert (repo / "outputs" / "SHA256SUMS").read_text() == sums
+        summary = json.loads((repo / "outputs" / "run_summary.json").read_text())
+        assert "validated/inputs_sha256.json" not in summary["artefacts"]
+        assert {"financial_plan_v3.md", "SHA256SUMS", "validated/plan.json"} <= set(
+            summary["artefacts"])
+    finally:
+        stale.unlink()
