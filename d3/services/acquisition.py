@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from d3.core.inverse_sampling import binomial_ppf, month_major_uniforms, poisson_ppf
+
 BUDGET_POLICIES = ("growth", "flat", "pct_of_inflow")
 
 
@@ -74,8 +76,9 @@ def inflow_funded_paths(
 
     Without generators the path is the expected one (``new = budget × customers_per_eur``,
     ``active_m = active_{m−1} × (1 − churn) + new_m``); with them ``new ~ Poisson(budget ×
-    customers_per_eur / cac_factor)`` and ``churned ~ Binomial(active_{m−1}, churn)``, drawn
-    month by month in month order (one ``(simulations,)`` draw per stream and month)."""
+    customers_per_eur / cac_factor)`` and ``churned ~ Binomial(active_{m−1}, churn)``, each by
+    inversion of one uniform per sample and month (:mod:`d3.core.inverse_sampling`: common
+    random numbers between plans that differ in a budget or a rate)."""
     months = terms.months
     shape = (simulations, months)
     per_new = np.broadcast_to(np.asarray(sales_per_new_eur, dtype=np.float64), shape)
@@ -84,6 +87,9 @@ def inflow_funded_paths(
     budget, new, active = np.empty(shape), np.empty(shape), np.empty(shape)
     spend = np.full(simulations, max(terms.budget_month0_eur, 0.0))
     previous = np.zeros(simulations, dtype=np.int64 if new_gen is not None else np.float64)
+    if new_gen is not None:
+        u_new = month_major_uniforms(new_gen, simulations, months)
+        u_churn = month_major_uniforms(churn_gen, simulations, months)
     for m in range(months):
         budget[:, m] = spend
         lam = spend * customers_per_eur / factor[:, m]
@@ -91,9 +97,9 @@ def inflow_funded_paths(
             new[:, m] = lam
             previous = previous * (1.0 - churn_frac) + lam
         else:
-            new[:, m] = new_gen.poisson(lam)
-            previous = previous - churn_gen.binomial(previous, churn_frac) + new[:, m].astype(
-                np.int64)
+            new[:, m] = poisson_ppf(u_new[:, m], lam)
+            previous = previous - binomial_ppf(u_churn[:, m], previous, churn_frac) + new[
+                :, m].astype(np.int64)
         active[:, m] = previous
         inflow = new[:, m] * per_new[:, m] + (active[:, m] - new[:, m]) * per_returning[:, m]
         spend = np.minimum(terms.budget_cap_monthly_eur,
@@ -139,26 +145,32 @@ def expected_active(new: np.ndarray, churn_frac: float) -> np.ndarray:
 
 
 def lognormal_mean_one(gen: np.random.Generator, sd_frac: float, shape) -> np.ndarray:
-    """Multiplicative noise with mean 1 and standard deviation ``sd_frac`` (1 when sd is 0)."""
+    """Multiplicative noise with mean 1 and standard deviation ``sd_frac`` (1 when sd is 0),
+    ``shape = (simulations, months)``, drawn month by month (a longer horizon moves no earlier
+    month's noise; see :func:`d3.core.inverse_sampling.month_major_uniforms`)."""
     if sd_frac <= 0:
         return np.ones(shape)
     sigma2 = np.log1p(sd_frac**2)
-    return gen.lognormal(-sigma2 / 2.0, np.sqrt(sigma2), size=shape)
+    simulations, months = shape
+    return np.ascontiguousarray(
+        gen.lognormal(-sigma2 / 2.0, np.sqrt(sigma2), size=(months, simulations)).T)
 
 
 def mc_new(gen: np.random.Generator, lam: np.ndarray) -> np.ndarray:
-    """New customers ``~ Poisson(λ)``; ``lam`` is ``(simulations, months)``, drawn in one call."""
-    return gen.poisson(lam).astype(np.float64)
+    """New customers ``~ Poisson(λ)``; ``lam`` is ``(simulations, months)``; by inversion of
+    one uniform per sample and month (:mod:`d3.core.inverse_sampling`)."""
+    return poisson_ppf(month_major_uniforms(gen, *lam.shape), lam).astype(np.float64)
 
 
 def mc_active(gen: np.random.Generator, new: np.ndarray, churn_frac: float) -> np.ndarray:
-    """Active customers with ``churned_m ~ Binomial(active_{m−1}, churn)``, month by month
-    (one draw of shape ``(simulations,)`` per month, in month order)."""
+    """Active customers with ``churned_m ~ Binomial(active_{m−1}, churn)``, month by month, by
+    inversion of one uniform per sample and month (:mod:`d3.core.inverse_sampling`)."""
     sims, months = new.shape
     active = np.empty((sims, months))
     previous = np.zeros(sims, dtype=np.int64)
+    u = month_major_uniforms(gen, sims, months)
     for m in range(months):
-        churned = gen.binomial(previous, churn_frac)
+        churned = binomial_ppf(u[:, m], previous, churn_frac)
         previous = previous - churned + new[:, m].astype(np.int64)
         active[:, m] = previous
     return active
