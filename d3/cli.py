@@ -29,6 +29,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from d3.catalog import path_template, read
 from d3.core.errors import Issue, ValidationError
+from d3.core.executor import ENV_EXECUTOR, ENV_SCHEDULER, ExecutorChoice, executor_session
 from d3.core.interrupts import forget_unhandled_interrupt, recorded_interrupts
 from d3.core.progress import (
     LOG_FORMATS,
@@ -213,6 +214,23 @@ def guarded(action: Callable[[], None], emitter: Emitter, quiet: bool = False) -
     return EXIT_OK
 
 
+EXECUTOR_HELP = (f"Where the Monte Carlo chunks run: local (this machine's worker processes, "
+                 f"--max-concurrency) or dask (a Dask cluster: --scheduler, else a LocalCluster "
+                 f"of one worker per core). Default: ${ENV_EXECUTOR}, else dask when a "
+                 f"scheduler is given, else local. Results never depend on it.")
+SCHEDULER_HELP = (f"Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: "
+                  f"${ENV_SCHEDULER}); unreachable → exit 3, nothing written.")
+
+
+def executor_choice(kind: str | None, scheduler: str | None) -> ExecutorChoice:
+    """The executor from the flags and the environment; an unknown kind is a usage error."""
+    try:
+        return ExecutorChoice.of(kind, scheduler)
+    except ValueError as exc:
+        raise ValidationError([Issue("--executor", "value", str(exc),
+                                     "use --executor local or --executor dask")]) from exc
+
+
 def _pipelines(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
@@ -338,6 +356,10 @@ def run(
     chunk_blocks: int | None = typer.Option(None, "--chunk-blocks", min=1, help="Blocks per "
                                             "work chunk (results never depend on it; default: "
                                             "run.chunk_blocks of the plan)."),
+    executor: str | None = typer.Option(None, "--executor", metavar="local|dask",
+                                        help=EXECUTOR_HELP),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                         help=SCHEDULER_HELP),
     quiet: bool = QUIET,
     log_format: str = LOG_FORMAT,
 ) -> None:
@@ -350,7 +372,8 @@ def run(
                              fail_on_warning=fail_on_warning, pipelines=_pipelines(pipelines),
                              chunk_blocks=chunk_blocks)
         checked_target(out)  # a bad --out is refused before the import prints anything
-        with run_inputs(inputs, params, emitter, quiet) as used:
+        choice = executor_choice(executor, scheduler)
+        with run_inputs(inputs, params, emitter, quiet) as used, executor_session(choice):
             roots = Roots(used.inputs, out, used.params)
             emitter.emit("run_start", inputs=str(inputs), out=str(out), params=str(roots.params))
             with staged_output(out) as staged:
@@ -505,13 +528,20 @@ def _further(best: dict) -> str:
 
 def stage_main(name: str) -> None:
     """Entry point of ``python -m stages.<name>`` under DVC (paths from the registry); the log
-    format follows ``D3_LOG_FORMAT`` (default ``auto``)."""
+    format follows ``D3_LOG_FORMAT`` (default ``auto``), the executor ``D3_EXECUTOR`` and
+    ``D3_DASK_SCHEDULER`` (default local)."""
     fmt = os.environ.get("D3_LOG_FORMAT", "auto").lower()
     emitter = terminal(fmt if fmt in LOG_FORMATS else "json", False).emitter()
     stage = STAGE_BY_NAME[name]
     options = RunOptions(max_concurrency=int(os.environ.get("D3_MAX_CONCURRENCY", "1")))
     io = StageIO(stage, Roots.dvc(), options, emitter)
-    sys.exit(guarded(lambda: stage_runner(stage)(io), emitter))
+
+    def action() -> None:
+        # D3_EXECUTOR / D3_DASK_SCHEDULER: a runtime choice, not a param (reruns nothing).
+        with executor_session(executor_choice(None, None)):
+            stage_runner(stage)(io)
+
+    sys.exit(guarded(action, emitter))
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
 
+from d3.core.executor import active_client, call_range
 from d3.core.interrupts import interrupts_held
 
 T = TypeVar("T")
@@ -81,6 +82,13 @@ def map_ranges(
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be ≥ 1, got {max_concurrency}")
     results: list[T] = []
+    client = active_client()
+    if client is not None and ranges:
+        for result in _dask_results(client, fn, ranges, window=len(ranges)):
+            results.append(result)
+            if on_done:
+                on_done(len(results))
+        return results
     if max_concurrency == 1 or len(ranges) <= 1:
         for start, stop in ranges:
             results.append(fn(start, stop))
@@ -107,6 +115,11 @@ def iter_ranges(
     ``2 × max_concurrency`` chunks in flight (memory stays bounded for large runs)."""
     if max_concurrency < 1:
         raise ValueError(f"max_concurrency must be ≥ 1, got {max_concurrency}")
+    client = active_client()
+    if client is not None and ranges:
+        threads = sum(client.nthreads().values()) or 1
+        yield from _dask_results(client, fn, ranges, window=2 * threads)
+        return
     if max_concurrency == 1 or len(ranges) <= 1:
         for start, stop in ranges:
             yield fn(start, stop)
@@ -122,3 +135,28 @@ def iter_ranges(
                 pending.append(pool.submit(fn, *ranges[submitted]))
                 submitted += 1
             yield result
+
+
+def _dask_results(client, fn: Callable[[int, int], T], ranges: Sequence[tuple[int, int]], *,
+                  window: int) -> Iterator[T]:
+    """``fn(start, stop)`` of each range as Dask tasks, yielded in range order with at most
+    ``window`` tasks in flight. ``fn`` (the work function with its validated inputs) is
+    scattered to every worker once; each task carries only its range. Leaving early (an
+    error, Ctrl-C, a generator closed) cancels what is still queued."""
+    shipped = client.scatter(fn, broadcast=True, hash=False)
+    pending = []
+    try:
+        for start, stop in ranges[:window]:
+            pending.append(client.submit(call_range, shipped, start, stop, pure=False))
+        submitted = len(pending)
+        while pending:
+            result = pending.pop(0).result()
+            if submitted < len(ranges):
+                start, stop = ranges[submitted]
+                pending.append(client.submit(call_range, shipped, start, stop, pure=False))
+                submitted += 1
+            yield result
+    finally:
+        if pending:
+            client.cancel(pending)
+        client.cancel([shipped])
