@@ -5,7 +5,7 @@ plan's full sample count, the polish of the best one, what each of its changes b
 with that change undone) and a re-check of the proposal on independent random futures.
 
 Every evaluation applies exactly the overrides of the candidate's ``dvc exp run -S`` command
-(:mod:`d3.solve.decisions`), on common random numbers: all screened candidates override the same
+(:mod:`d3.solve.decisions`), on common random numbers: all candidates override the same
 pinned variables, so their random streams are the same and a difference between two
 candidates is the effect of their decisions alone. The sampler is seeded, sequential and
 in-memory, so a seed and a budget give the same candidates, byte for byte.
