@@ -1,5 +1,5 @@
-"""Benchmark the ``solve`` stage's work (screening, confirmation, polish, attribution) on the
-shipped inputs and ``solve`` settings, in process.
+"""Benchmark the ``solve`` stage's work (your plan, screening, confirmation, polish,
+attribution, re-check) on the shipped inputs and ``solve`` settings, in process.
 
 Usage: python -m benchmarks.bench_solve [--repeats 1]
 
@@ -33,10 +33,11 @@ def main() -> None:
         times.append(time.perf_counter() - start)
     n = best["evaluations"]
     print(f"machine: {os.cpu_count()} cores; {len(inputs.plan.solve.decisions)} decisions; "
-          f"evaluations: {n['screen']} screening ({n['trials']} trials) × "
+          f"evaluations: {n['current']} of your plan × {n['full_samples_per_evaluation']} "
+          f"samples, {n['screen']} screening ({n['trials']} trials) × "
           f"{n['screen_samples_per_evaluation']} samples, {n['confirm']} confirmation + "
-          f"{n['polish']} polish + {n['attribution']} attribution × "
-          f"{n['full_samples_per_evaluation']} samples; {n['total']} in all")
+          f"{n['polish']} polish + {n['attribution']} attribution + {n['recheck']} re-check "
+          f"at the full count; {n['total']} in all")
     print(f"status {best['status']}; {best['command']}")
     print(f"solve: min {min(times):.2f} s, median {statistics.median(times):.2f} s, "
           f"max {max(times):.2f} s over {len(times)} runs")

@@ -56,6 +56,7 @@ from d3.io.loader import read_inputs_tree, resolve_params_path
 from d3.io.staging import checked_target, staged_output
 from d3.registry import STAGE_BY_NAME, Roots
 from d3.report.run_outcome import run_outcome
+from d3.solve.coverage import every_combination_evaluated
 
 EXIT_OK, EXIT_INVALID, EXIT_INTERNAL = 0, 2, 3
 
@@ -521,7 +522,7 @@ def _candidates(best: dict) -> int:
 
 def _further(best: dict) -> str:
     """How to search further: more trials, unless every combination was evaluated."""
-    if _candidates(best) >= best["evaluations"].get("combinations", float("inf")):
+    if every_combination_evaluated(best["evaluations"]):
         return "they are every combination the ranges allow: widen the decisions' ranges"
     return "raise solve.trials or widen the decisions' ranges to search further"
 

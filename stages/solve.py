@@ -10,6 +10,12 @@ from d3.solve.solver import solve
 
 
 def run(io: StageIO) -> None:
+    """Validate the inputs and the plan (``--seed`` applied), search (:func:`solve`) and
+    write ``solve_candidates.csv`` and ``solve_best.json``. Emits each WARNING about a
+    decision as a ``solve_warning`` event (counted once, by validation: it is in
+    ``validation_report.json``), one ``solve_evaluation`` event per evaluation and
+    ``solve_done``. Raises :class:`d3.core.errors.ValidationError` (exit 2) when the inputs
+    or a decision are invalid, before anything is written."""
     inputs = model_inputs(io.roots.inputs, io.roots.params, seed=io.options.seed)
     result = solve(inputs, max_concurrency=io.options.max_concurrency, emit=io.emitter.emit,
                    progress=lambda done, total: io.emitter.progress(done, total, "solve"))

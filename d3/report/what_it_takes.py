@@ -1,12 +1,14 @@
-"""The report's "What it takes" section, at the top (issue 17): the smallest change to the
-founder's declared decisions that makes the plan fundable — current → proposed, what each
-change buys (and, in bold, when it worsens the lender's cash measures), the probability
-reached — and the ``dvc exp run`` command that applies it, from ``solve_best.json``. When
-nothing fundable was found, what the search budget covered and how to search further. Grid
-points are named by their knob values (``grid_label``), each failed criterion said once."""
+"""The report's "What it takes" section, at the top (issue 17): the nearest fundable plan the
+search found — current → proposed, what each change buys (and, in bold, when it worsens the
+lender's cash measures), the probability reached on the plan's own futures and on independent
+ones (the re-check) — and the ``dvc exp run`` command that applies it, from
+``solve_best.json``. When nothing fundable was found, what the search budget covered and how
+to search further. Grid points are named by their knob values (``grid_label``), each failed
+criterion said once."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,19 +25,28 @@ from d3.report.formatting import (
     table,
 )
 from d3.report.summary_text import short_name
+from d3.solve.coverage import every_combination_evaluated
 
 TITLE = "## What it takes"
 
 
+# A key's unit, from its name: ``_eur`` or ``_pct`` as the last part or followed by a
+# qualifier (``amount_eur``, ``base_fee_eur_per_month``, ``interest_rate_pct_flat``,
+# ``churn_pct_mom``, ``contingency_pct_of_costs``).
+_EUR_KEY = re.compile(r"_eur(_|$)")
+_PCT_KEY = re.compile(r"_pct(_|$)")
+
+
 def value_text(key: str, value: Any) -> str:
     """A decision's value in the key's unit: EUR keys in whole euros, ``_pct`` keys with
-    ``%``, anything else as written."""
+    ``%`` (the qualifiers ``_per_month``, ``_flat``, ``_mom``, ``_of_costs``, … included),
+    anything else as written."""
     name = key.rpartition(".")[2]
     if isinstance(value, bool):
         return "true" if value else "false"
-    if name.endswith("_eur") and isinstance(value, int | float):
+    if _EUR_KEY.search(name) and isinstance(value, int | float):
         return f"EUR {money_text(value)}"
-    if name.endswith("_pct") and isinstance(value, int | float):
+    if _PCT_KEY.search(name) and isinstance(value, int | float):
         return f"{value:g} %"
     return str(value)
 
@@ -55,11 +66,15 @@ def grid_names(outcome: Mapping[str, Any]) -> dict[int, str]:
 
 
 def _where(labels: Sequence[str], n_grid: int) -> str:
-    """``at every grid point``, ``at pub_target_margin=45%, pub_target_margin=55%``, or
-    nothing when the candidate has one grid point."""
+    """``at every grid point``, ``at pub_target_margin=45%, pub_target_margin=55%`` (``; ``
+    between grid points named by several knobs), or nothing when the candidate has one grid
+    point."""
     if n_grid <= 1:
         return ""
-    return "at every grid point" if len(labels) >= n_grid else "at " + ", ".join(labels)
+    if len(labels) >= n_grid:
+        return "at every grid point"
+    # Labels of several knobs hold ", " themselves: then "; " between grid points.
+    return "at " + ("; " if any(", " in label for label in labels) else ", ").join(labels)
 
 
 def _and_list(parts: Sequence[str]) -> str:
@@ -169,36 +184,90 @@ def buys_cell(decision: Mapping[str, Any], proposed: Mapping[str, Any]) -> str:
     return Md(f"{esc(text)}; **worse for cash:** {esc(worse)}") if worse else text
 
 
+_TREATMENT = {"random": "drawn", "low_to_high": "swept"}
+
+
+def current_text(decision: Mapping[str, Any]) -> str:
+    """The founder's value: ``30 %``, or for a key a variable draws or sweeps, how: ``drawn
+    (values 20|30|40)``, ``swept (40 to 60 in steps of 10)``."""
+    if decision.get("varies") and decision.get("current_domain"):
+        how = _TREATMENT.get(decision.get("treatment"), "varies")
+        return f"{how} ({decision['current_domain']})"
+    return value_text(decision["key"], decision["current"])
+
+
 def _decision_rows(best: Mapping[str, Any]) -> list[dict[str, str]]:
     rows = []
     for dec in best["decisions"]:
         pinned = f" (fixes {dec['variable']})" if dec["variable"] and dec["argument"] else ""
         rows.append({"decision": decision_name(dec["key"]) + pinned,
-                     "current": value_text(dec["key"], dec["current"]),
+                     "current": current_text(dec),
                      "proposed": value_text(dec["key"], dec["proposed"])
                      if dec["changed"] else "unchanged",
                      "buys": buys_cell(dec, best["proposed"])})
     return rows
 
 
+def _changes_anything(best: Mapping[str, Any]) -> bool:
+    return any(d["changed"] for d in best["decisions"])
+
+
+def _measure_texts(cur: Mapping[str, Any], new: Mapping[str, Any], changed: bool) -> list[str]:
+    """The KPIs over the grid points, ``from X to Y`` — or ``is X`` when the candidate is the
+    founder's plan."""
+    names = [("the lowest, across grid points, of the p50 net income over the horizon",
+              "net_income_p50_eur"),
+             ("the highest, across grid points, of the funding need at 90 % confidence",
+              "funding_need_p90_eur"),
+             ("the lowest, across grid points, of the p10 lowest free cash",
+              "lowest_free_cash_p10_eur")]
+    out = []
+    for i, (name, key) in enumerate(names):
+        if key not in cur or key not in new:
+            continue
+        if changed:  # the first clause has the verb; the others share it
+            verb = "goes from" if i == 0 else "from"
+            out.append(f"{name} {verb} {eur_text(cur[key])} to {eur_text(new[key])}")
+        else:
+            out.append(f"{name} {'is ' if i == 0 else ''}{eur_text(new[key])}")
+    return out
+
+
 def _outcome_lines(best: Mapping[str, Any]) -> list[str]:
-    cur, new = best["current"], best["proposed"]
+    new = best["proposed"]
     bar = share_text(best["min_acceptance_probability"])
     binding = new["binding_probability_pct"]
     reached = (f"the binding criterion decided over the futures holds in "
                f"{pct_text(binding)} of them (required {bar})" if binding is not None
                else "no criterion is decided over the futures")
-    changes = [f"the lowest p50 net income over the horizon goes from "
-               f"{eur_text(cur['net_income_p50_eur'])} to {eur_text(new['net_income_p50_eur'])}",
-               f"the highest funding need at 90 % confidence from "
-               f"{eur_text(cur['funding_need_p90_eur'])} to "
-               f"{eur_text(new['funding_need_p90_eur'])}"]
-    if "lowest_free_cash_p10_eur" in cur and "lowest_free_cash_p10_eur" in new:
-        changes.append(f"the p10 lowest free cash from "
-                       f"{eur_text(cur['lowest_free_cash_p10_eur'])} to "
-                       f"{eur_text(new['lowest_free_cash_p10_eur'])}")
+    changes = _measure_texts(best["current"], new, _changes_anything(best))
     return [f"At the plan's full sample count {reached}; {_and_list(changes)}.", "",
-            *_worse_than_now(best)]
+            *_recheck_lines(best), *_worse_than_now(best)]
+
+
+_SUBJECT = {"already_fundable": "the plan", "fundable": "the proposal"}
+
+
+def _recheck_lines(best: Mapping[str, Any]) -> list[str]:
+    """The proposal re-evaluated on independent futures (``recheck``): the search tuned it on
+    the plan's own futures, where it looks better than on others (optimisation bias); those
+    decide the status, since the command reproduces them."""
+    r = best.get("recheck")
+    if not r or "feasible" not in r:
+        return []
+    subject = _SUBJECT.get(best["status"], "the closest candidate")
+    binding = r.get("binding_probability_pct")
+    holds = (f"; the binding criterion holds in {pct_text(binding)} of them"
+             if binding is not None else "")
+    verdict = "fundable there too" if r["feasible"] else \
+        f"not fundable there: it fails {failures_text(r['failed_criteria'], r)}"
+    head = ("**Fundable on the plan's own futures only.** "
+            if best["status"] == "fundable" and not r["feasible"] else "")
+    return [f"{head}Re-checked on independent random futures (seed {r['seed']}, which the "
+            f"search never saw), {subject} is {esc(verdict)}{holds} (required "
+            f"{share_text(best['min_acceptance_probability'])}). The plan's own futures — "
+            "those the command reproduces — decide the status; the re-check shows how much "
+            "of it the search owes to the futures it was tuned on.", ""]
 
 
 def _worse_than_now(best: Mapping[str, Any]) -> list[str]:
@@ -225,7 +294,7 @@ def _search_head(best: Mapping[str, Any]) -> str:
     wider = ("widen the decisions' `low`/`high` or declare other keys (`solve.decisions` in "
              "`params.yaml`)")
     combinations = counts.get("combinations")
-    if combinations and candidates >= combinations:
+    if every_combination_evaluated(counts):
         return (f"**None of the {candidates} candidates evaluated makes the plan fundable** "
                 f"{how}: they are every combination the decisions' ranges allow. To go "
                 f"further, {wider}. The closest candidate:")
@@ -246,12 +315,16 @@ def _command_lines(best: Mapping[str, Any], what: str) -> list[str]:
 
 
 def _pinned_note(best: Mapping[str, Any]) -> list[str]:
-    pinned = [d["variable"] for d in best["decisions"] if d["variable"] and d["argument"]]
-    if not pinned:
+    """How a decision on a key that a variable draws or sweeps is read, when there is one."""
+    varying = [f"{esc(d['variable'])} {_TREATMENT.get(d.get('treatment'), 'varying')}"
+               for d in best["decisions"] if d.get("varies")]
+    if not varying:
         return []
-    return [f"A decision on a key that a variable sets ({', '.join(map(esc, pinned))}) fixes "
-            "that variable at the value (`fixed_variables` in `params.yaml`) in every candidate, "
-            "the current one included; its current value is the variable's default.", ""]
+    return [f"The current plan is yours as the inputs have it: {_and_list(varying)}. Fixing "
+            "such a variable (`fixed_variables` in `params.yaml`) is a change even at its "
+            "default — it takes a grid axis out of the grid or the uncertainty out of a draw — "
+            "and counts as the expected change from the variable's own values to the fixed "
+            "one.", ""]
 
 
 def what_it_takes_section(d: ReportData) -> list[str]:
@@ -265,15 +338,14 @@ def what_it_takes_section(d: ReportData) -> list[str]:
     columns = ("decision", "current", "proposed", "buys")
     headers = ("decision", "current", "proposed", "what the change buys")
     if best["status"] == "already_fundable":
-        return [TITLE, "", f"**The plan is fundable as it stands**: with every declared "
-                f"decision at its current value, every criterion of every grid point holds "
+        return [TITLE, "", f"**The plan is fundable as it stands**: as the inputs have it "
+                f"(no override), every criterion of every grid point holds "
                 f"(`solve_best.json`, {n} evaluations).", "", *_outcome_lines(best),
                 *_pinned_note(best)]
     if best["status"] == "fundable":
-        head = (f"**The smallest change to your decisions that makes the plan fundable** "
-                f"(the solver, `solve_best.json`: {n} evaluations on common random numbers, "
-                f"the best candidates confirmed at the full sample count, "
-                "`solve_candidates.csv`):")
+        head = (f"**The nearest fundable plan the search found** (the solver, "
+                f"`solve_best.json`: {n} evaluations on common random numbers, the best "
+                f"candidates confirmed at the full sample count, `solve_candidates.csv`):")
         blocked, what = [], "Apply it as an experiment"
     else:
         head = _search_head(best)

@@ -4,16 +4,21 @@ current value, the distance of a change, and the ``dvc exp run -S`` argument tha
 A decision on a key that a variable of ``inputs/variables/*.csv`` sets cannot be applied by
 ``-S`` on the operator YAML: the variable would still sweep, draw or fix the key. It is applied
 as ``params.yaml:++fixed_variables.<variable_id>=<value>`` (:mod:`d3.core.fixed`; ``++`` is
-Hydra's "add or override", so the key need not exist yet) — always, even at the current value,
-since pinning a swept or drawn variable is itself a change of plan. Every other decision is
-``FILE:key=value``, written only when the value changes. The solver evaluates exactly the
-overrides the command applies, parsed back from its text by Hydra's own override parser (the
-one ``dvc exp run -S`` uses), so a value reaches the model with the type DVC writes.
+Hydra's "add or override", so the key need not exist yet). The founder's plan leaves a swept or
+drawn variable as the inputs have it (choice ``None``, :data:`AS_INPUTS`): fixing it, at any
+value, is a change of plan — it takes a grid axis out of the grid or the uncertainty out of a
+draw — and its distance is the expected change from the variable's own values (the
+Wasserstein-1 distance between the variable's distribution and the fixed value), nonzero even at
+the default. Every other decision is ``FILE:key=value``, written only when the value changes.
+The solver evaluates exactly the overrides the command applies, parsed back from its text by
+Hydra's own override parser (the one ``dvc exp run -S`` uses), so a value reaches the model
+with the type DVC writes.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,25 +27,51 @@ from typing import Any
 
 from d3.core.errors import Issue
 from d3.core.fixed import FIXED_KEY, domain_text, own_value
-from d3.core.variables import Variable, node_at
+from d3.core.variables import Variable, grid_value_probabilities, node_at
 from d3.models.plan import Solve, SolveDecision
 
 PARAMS = "params.yaml"
 OPERATOR_FILES = {f"inputs/operator/{s}.yaml": s for s in ("general", "public_tap",
                                                              "private_tap")}
-# params.yaml sections that are not the founder's to decide: the sample sizes are the
-# solver's, the targets are the lender's constraints, the rest configures the analyses.
-NOT_DECISIONS = ("run.", "stochastic.", "targets.", "sensitivity.", "solve.",
-                 f"{FIXED_KEY}.")
+# Keys that are not the founder's to decide, by file, with the reason the error gives: the
+# sample sizes and the analyses' settings are the solver's, the targets, stress tests and
+# scenarios are the lender's, and a seed picks other random futures, not another plan.
+_SETTINGS = "the solver and the analyses set it; it changes no part of the plan"
+NOT_DECISIONS: dict[str, dict[str, str]] = {
+    PARAMS: {
+        "run.": _SETTINGS, "stochastic.": _SETTINGS, "sensitivity.": _SETTINGS,
+        "solve.": _SETTINGS, "logging.": "it sets what is logged, not the plan",
+        f"{FIXED_KEY}.": "the solver pins a variable through it by itself: declare the "
+                         "operator key the variable sets",
+        "targets.": "the targets are the lender's constraints, not the founder's plan",
+        "stress.": "the stress tests are the lender's, not the founder's plan",
+        "scenarios.": "the scenarios are the lender's, not the founder's plan",
+    },
+    **{f: {"meta.": "the file's metadata and seed: searching seeds would buy fundability by "
+                    "luck (other random futures, not another plan)"} for f in OPERATOR_FILES},
+}
+# The founder's plan for a decision whose variable draws or sweeps the key: as the inputs have
+# it (no ``fixed_variables`` override).
+AS_INPUTS = None
+VARYING = ("random", "low_to_high")
+
+
+def not_decision(file: str, key: str) -> str | None:
+    """Why ``key`` of ``file`` is not a decision (:data:`NOT_DECISIONS`); None when it may be."""
+    return next((why for prefix, why in NOT_DECISIONS.get(file, {}).items()
+                 if key.startswith(prefix)), None)
 
 
 @dataclass(frozen=True)
 class Decision:
-    """One decision: ``values`` in order (typed as the key holds them), ``current`` the index
-    of the founder's current value, ``span`` the range that normalises a numeric change
-    (None: a change of choice counts 1), ``variable`` the id of the variable that sets the key
-    (None: an operator or params key no variable sets), ``pinned`` whether the command always
-    writes it (a variable not already fixed at the value)."""
+    """One decision: ``values`` in order (typed as the key holds them; numbers ascending),
+    ``current`` the index of the founder's current value (a varying variable's default),
+    ``span`` the range that normalises a numeric change (None: a change of choice counts 1),
+    ``variable`` the id of the variable that sets the key (None: an operator or params key no
+    variable sets), ``varies`` whether that variable draws or sweeps the key (then the
+    founder's plan is :data:`AS_INPUTS` and fixing it at any value is a change), and
+    ``spread`` the key's values in the founder's plan with their probabilities (empty: the
+    current value alone)."""
 
     key: str
     values: tuple[Any, ...]
@@ -48,30 +79,61 @@ class Decision:
     weight: float
     span: float | None
     variable: str | None = None
-    pinned: bool = False
+    varies: bool = False
+    spread: tuple[tuple[Any, float], ...] = ()
 
     @property
     def numeric(self) -> bool:
+        """Are the values ordered numbers (a change is measured by its size and the polish
+        may bisect between two values), rather than choices that are only equal or not?"""
         return self.span is not None
 
-    def distance(self, k: int) -> float:
-        """Weighted, normalised distance of value ``k`` from the current value (0..weight)."""
+    @property
+    def baseline(self) -> int | None:
+        """The choice of the founder's plan: :data:`AS_INPUTS` for a varying variable, else
+        the index of the current value."""
+        return AS_INPUTS if self.varies else self.current
+
+    def distance(self, k: int | None) -> float:
+        """Weighted, normalised distance of choice ``k`` from the founder's plan, 0..weight:
+        the expected |value − founder's value| over ``spread`` divided by ``span`` (numbers),
+        or the probability that the value differs (other choices); 0 for :data:`AS_INPUTS`."""
+        if k is AS_INPUTS:
+            return 0.0
+        v = self.values[k]
+        spread = self.spread or ((self.values[self.current], 1.0),)
         if self.span is None:
-            return self.weight * float(k != self.current)
-        return self.weight * abs(float(self.values[k]) - float(self.values[self.current])) \
+            return self.weight * math.fsum(p for x, p in spread if not _same(x, v))
+        return self.weight * math.fsum(p * abs(float(x) - float(v)) for x, p in spread) \
             / self.span
 
-    def argument(self, k: int) -> str | None:
-        """The ``-S`` argument that sets value ``k`` (None when the command leaves the key
-        as it is)."""
+    def argument(self, k: int | None) -> str | None:
+        """The ``-S`` argument that sets choice ``k`` (None when the command leaves the key
+        as the inputs have it)."""
+        if k is AS_INPUTS:
+            return None
         if self.variable is not None:
-            if k == self.current and not self.pinned:
+            if k == self.current and not self.varies:
                 return None
             return f"{PARAMS}:++{FIXED_KEY}.{self.variable}={hydra_text(self.values[k])}"
         if k == self.current:
             return None
         file, _, key = self.key.partition(":")
         return f"{file}:{key}={hydra_text(self.values[k])}"
+
+    def toward(self, k: int | None) -> list[int | None]:
+        """The choices between the founder's plan and ``k`` (``k`` left out), nearest the
+        founder's first: :data:`AS_INPUTS` for a varying variable, then the values from the
+        current one toward ``k`` (numbers) or the current value (other choices). What the
+        polish tries, in order."""
+        if k == self.baseline:
+            return []
+        head: list[int | None] = [AS_INPUTS] if self.varies else []
+        if k == self.current:
+            return head
+        if not self.numeric:
+            return [*head, self.current]
+        return [*head, *range(self.current, k, 1 if k > self.current else -1)]
 
 
 def hydra_text(value: Any) -> str:
@@ -93,13 +155,16 @@ def hydra_text(value: Any) -> str:
 
 
 def _reads_back(text: str, value: Any) -> bool:
-    """Does Hydra read ``text`` as exactly ``value`` (same type)?"""
+    """Does Hydra read ``text`` as ``value``: the same number (``12`` for ``12.0``: the key
+    validates either to the same value), else the same value of the same type?"""
     from hydra.errors import OverrideParseException
 
     try:
         parsed = parsed_argument(f"{PARAMS}:x={text}")[1]
     except OverrideParseException:
         return False
+    if _is_number(value):
+        return _is_number(parsed) and _decimal(parsed) == _decimal(value)
     return type(parsed) is type(value) and parsed == value
 
 
@@ -170,11 +235,11 @@ def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
               operators: Mapping[str, Mapping[str, Any]], variables: Sequence[Variable],
               issues: list[Issue]) -> Decision | None:
     file, _, key = d.key.partition(":")
-    if file == PARAMS and key.startswith(NOT_DECISIONS):
+    why = not_decision(file, key)
+    if why is not None:
         issues.append(where.issue(
-            f"{key} is not a decision: the solver sets the sample sizes, the targets are the "
-            "lender's constraints and the analyses' settings decide nothing",
-            "declare the operator key instead (a variable's key is pinned through "
+            f"{key} is not a decision: {why}", "declare a key of the plan you decide (prices, "
+            "autoscaling, budgets, the loan, equity; a key a variable sets is pinned through "
             f"{FIXED_KEY} by the solver itself)", ".key"))
         return None
     docs = {PARAMS: params, **{f: operators.get(scope, {}) for f, scope in OPERATOR_FILES.items()}}
@@ -194,9 +259,24 @@ def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
         declared = _own(var, declared, where, issues)
     values = _with_current(declared, current)
     k = next(j for j, v in enumerate(values) if _same(v, current))
-    return Decision(d.key, values, k, d.weight, _span(d, declared),
-                    var.variable_id if var else None,
-                    pinned=var is not None and var.treatment != "fixed")
+    varies = var is not None and var.treatment in VARYING
+    spread = founder_spread(var) if varies else ((current, 1.0),)
+    return Decision(d.key, values, k, d.weight, _span(d, values, spread),
+                    var.variable_id if var else None, varies=varies, spread=spread)
+
+
+def founder_spread(var: Variable) -> tuple[tuple[Any, float], ...]:
+    """The values a varying variable gives its key in the founder's plan, with their
+    probabilities: each grid point equally for a swept (``low_to_high``) variable — the plan
+    must hold at every one — and the variable's own distribution for a drawn one
+    (:func:`d3.core.variables.grid_value_probabilities`; a discrete variable draws its values
+    uniformly). Values of probability 0 are left out."""
+    points = var.grid_points()
+    if var.treatment == "random" and var.kind == "numeric":
+        probabilities = [float(p) for p in grid_value_probabilities(var)]
+    else:
+        probabilities = [1.0 / len(points)] * len(points)
+    return tuple((var.typed(x), p) for x, p in zip(points, probabilities, strict=True) if p > 0)
 
 
 def _with_current(values: tuple[Any, ...], current: Any) -> tuple[Any, ...]:
@@ -226,16 +306,15 @@ LISTED_KEYS = 8
 def decision_keys(file: str, doc: Mapping[str, Any]) -> list[str]:
     """The dotted keys of ``doc`` (the validated document of ``file``) a decision can name, in
     the document's order: scalar values (not sections or lists), writable in a Hydra override
-    (no spaces: the keys of the GPU-class maps cannot be), and for ``params.yaml`` outside the
-    sections that are not the founder's to decide."""
+    (no spaces: the keys of the GPU-class maps cannot be), and outside the sections that are
+    not the founder's to decide (:data:`NOT_DECISIONS`)."""
     out = []
     for k, v in doc.items():
         if isinstance(v, Mapping):
             out += [f"{k}.{sub}" for sub in decision_keys("", v)]
         elif not isinstance(v, list):
             out.append(str(k))
-    return [k for k in out if " " not in k
-            and not (file == PARAMS and k.startswith(NOT_DECISIONS))]
+    return [k for k in out if " " not in k and not_decision(file, k) is None]
 
 
 def key_hint(file: str, key: str, docs: Mapping[str, Mapping[str, Any]]) -> str:
@@ -311,6 +390,8 @@ def _values(d: SolveDecision, current: Any, var: Variable | None, where: _Where,
                                       "-S value that reads back the same", "use plain text "
                                       "(letters, digits, _ - .)", ".choices"))
             return None
+        if all(_is_number(c) for c in d.choices):  # ordered, for the search and the polish
+            return tuple(sorted(d.choices, key=_decimal))
         return tuple(d.choices)
     if not _is_number(current):
         issues.append(where.issue(f"{d.key.partition(':')[2]} holds {current!r}, not a "
@@ -366,11 +447,16 @@ def _own(var: Variable, values: tuple[Any, ...], where: _Where,
     return tuple(v for v in values if own_value(var, v) is not None)
 
 
-def _span(d: SolveDecision, values: Sequence[Any]) -> float | None:
-    """The range that normalises a change: ``high − low``, or max − min of numeric choices;
-    None for choices that are not all numbers (a change counts 1)."""
+def _span(d: SolveDecision, values: Sequence[Any],
+          spread: Sequence[tuple[Any, float]]) -> float | None:
+    """The range that normalises a change: from the lowest to the highest of ``low``/``high``
+    (or the choices), the current value and every value of the founder's ``spread`` — so no
+    distance exceeds the weight, even when the current value lies outside the declared range.
+    None when the values are not all numbers or all equal (a change of choice counts 1)."""
+    ends = [*values, *(x for x, _ in spread)]
     if d.choices is None:
-        return float(d.high) - float(d.low)
-    if values and all(_is_number(v) for v in values) and max(values) > min(values):
-        return float(max(values)) - float(min(values))
-    return None
+        ends += [d.low, d.high]
+    if not all(_is_number(x) for x in ends):
+        return None
+    lo, hi = min(map(float, ends)), max(map(float, ends))
+    return hi - lo if hi > lo else None

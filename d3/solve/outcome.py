@@ -16,8 +16,8 @@ from d3.finance.tables import kpi_columns, kpi_table_rows
 from d3.model import Evaluation
 from d3.sensitivity.outputs import binding_probability_pct
 
-# The shortfall of a candidate whose values are not valid together (the validator refused
-# them): beyond any real shortfall, so it ranks last.
+# The shortfall of a candidate that was not evaluated — its values are not valid together (the
+# validator refused them) or the evaluation failed: beyond any real shortfall, so it ranks last.
 INVALID_SHORTFALL = 1e6
 
 
@@ -54,7 +54,14 @@ class Outcome:
     funding_need_p90_eur: float
     lowest_free_cash_p10_eur: float = float("nan")
     invalid: str = ""
+    error: str = ""
+    samples: int = 0
     evaluation: Evaluation | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def evaluated(self) -> bool:
+        """Was the candidate evaluated (neither refused by the validator nor failed)?"""
+        return not (self.invalid or self.error)
 
 
 def outcome_of(ev: Evaluation, min_probability: float, *, keep: bool = False) -> Outcome:
@@ -78,6 +85,7 @@ def outcome_of(ev: Evaluation, min_probability: float, *, keep: bool = False) ->
         net_income_p50_eur=_over_grid(ev, "net_income_eur", 50, min),
         funding_need_p90_eur=_over_grid(ev, "funding_need_eur", 90, max),
         lowest_free_cash_p10_eur=_over_grid(ev, "min_free_cash_eur", 10, min),
+        samples=sum(len(g.replicate_index) for g in ev.grid.values()),
         evaluation=ev if keep else None)
 
 
@@ -85,6 +93,14 @@ def invalid_outcome(message: str) -> Outcome:
     """A candidate the validator refused (``message``: its first issue line)."""
     nan = float("nan")
     return Outcome(False, INVALID_SHORTFALL, nan, (), nan, nan, invalid=message)
+
+
+def failed_outcome(exc: Exception) -> Outcome:
+    """A candidate whose evaluation raised ``exc`` (not a validation error): recorded with
+    the error's text, ranked last, so one failure does not end the search."""
+    nan = float("nan")
+    return Outcome(False, INVALID_SHORTFALL, nan, (), nan, nan,
+                   error=f"{type(exc).__name__}: {exc}")
 
 
 def _over_grid(ev: Evaluation, kpi: str, q: int, pick) -> float:
@@ -95,8 +111,11 @@ def _over_grid(ev: Evaluation, kpi: str, q: int, pick) -> float:
 
 
 def rank_key(distance: float, outcome: Outcome, trial: int) -> tuple:
-    """Lexicographic rank: feasible candidates by distance, then by higher p50 net income;
-    infeasible ones after them, by shortfall, then distance; the trial number breaks ties."""
+    """The sort key of a candidate (smaller ranks first), lexicographic: feasible candidates
+    first, by distance, then by the higher p50 net income (the objective's tie-break, never
+    before the distance); infeasible ones after them, by shortfall, then distance; the trial
+    number breaks ties. Distances and shortfalls are rounded to 12 decimals so that sums
+    that differ only in floating-point order tie."""
     income = outcome.net_income_p50_eur
     income = -income if not math.isnan(income) else math.inf
     if outcome.feasible:

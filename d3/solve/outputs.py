@@ -1,6 +1,7 @@
 """The ``solve`` stage's outputs: ``solve_candidates.csv`` (every evaluated candidate) and
 ``solve_best.json`` (current → proposed per decision, what each change buys, the KPIs and
-acceptance of the proposal, and the ``dvc exp run`` command that applies it)."""
+acceptance of the proposal, its re-check on independent futures, and the ``dvc exp run``
+command that applies it)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,36 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from d3.core.fixed import domain_text
 from d3.core.variables import grid_label
 from d3.io.writers import fmt_float
 from d3.model import ModelInputs
-from d3.solve.decisions import Decision, command_text, hydra_text, overrides_of
+from d3.solve.decisions import (
+    AS_INPUTS,
+    PARAMS,
+    Decision,
+    command_text,
+    hydra_text,
+    overrides_of,
+)
 from d3.solve.outcome import Outcome, kpi_rows
 from d3.solve.search import (
     ATTRIBUTION,
     CONFIRM,
+    CURRENT,
+    CURRENT_TRIAL,
     POLISH,
+    RECHECK,
+    SCREEN,
     Candidate,
     Search,
     arguments_of,
+    sampler_seed,
 )
 
 CANDIDATE_COLUMNS = ("phase", "trial", "distance", "feasible", "shortfall",
                      "binding_probability_pct", "failed_criteria", "net_income_p50_eur",
-                     "funding_need_p90_eur", "invalid")
+                     "funding_need_p90_eur", "invalid", "error")
 ALREADY, FUNDABLE, NOT_FOUND, NO_DECISIONS = ("already_fundable", "fundable", "not_found",
                                               "no_decisions")
 
@@ -42,21 +56,30 @@ def candidate_header(decisions: Sequence[Decision]) -> tuple[str, ...]:
     return (*CANDIDATE_COLUMNS[:2], *(d.key for d in decisions), *CANDIDATE_COLUMNS[2:])
 
 
+def _trial_text(trial: int) -> str:
+    return "" if trial == CURRENT_TRIAL else str(trial)
+
+
 def candidate_row(decisions: Sequence[Decision], c: Candidate) -> list[str]:
-    """One candidate as text: each decision's value as the command writes it, the distance
-    (6 decimals), the shortfall (6), the binding probability in % (4), the failed criteria
-    (``name@grid_index=probability``, ``;``-separated) and EUR to the cent."""
+    """One candidate as text: its trial (empty for the founder's plan, which is not a
+    screening trial), each decision's value as the command writes it (empty for a varying
+    variable left as the inputs have it), the distance (6 decimals), the shortfall (6), the
+    binding probability in % (4), the failed criteria (``name@grid_index=probability``,
+    ``;``-separated), EUR to the cent, and why it was not evaluated (``invalid``,
+    ``error``)."""
     o = c.outcome
-    return [c.phase, str(c.trial),
-            *(hydra_text(d.values[k]) for d, k in zip(decisions, c.choice, strict=True)),
+    return [c.phase, _trial_text(c.trial),
+            *("" if k is AS_INPUTS else hydra_text(d.values[k])
+              for d, k in zip(decisions, c.choice, strict=True)),
             _num(c.distance, 6), "true" if o.feasible else "false", _num(o.shortfall, 6),
             _num(o.binding_probability_pct, 4), ";".join(f.text() for f in o.failures),
-            _num(o.net_income_p50_eur, 2), _num(o.funding_need_p90_eur, 2), o.invalid]
+            _num(o.net_income_p50_eur, 2), _num(o.funding_need_p90_eur, 2), o.invalid, o.error]
 
 
 def candidate_rows(result: Search) -> list[list[str]]:
-    """Every evaluated candidate: screening (in trial order), then those at the full sample
-    count (confirmation, polish, attribution) in evaluation order."""
+    """Every evaluated candidate in evaluation order: the founder's plan, screening (in trial
+    order), then those at the full sample count (confirmation, polish, attribution, and the
+    re-check on independent futures)."""
     return [candidate_row(result.decisions, c) for c in result.candidates]
 
 
@@ -69,7 +92,8 @@ def grid_labels_of(inputs: ModelInputs, decisions: Sequence[Decision],
     ev = c.outcome.evaluation
     if ev is None:
         return {}
-    variables = inputs.with_overrides(overrides_of(arguments_of(decisions, c.choice))).variables
+    arguments = arguments_of(decisions, c.choice)
+    variables = inputs.with_overrides(overrides_of(arguments)).variables
     return {str(g): grid_label(variables, g) for g in sorted(ev.grid)}
 
 
@@ -85,30 +109,57 @@ def outcome_document(o: Outcome, grid_labels: dict[str, str] | None = None) -> d
             "funding_need_p90_eur": _json_num(o.funding_need_p90_eur, 2),
             "lowest_free_cash_p10_eur": _json_num(o.lowest_free_cash_p10_eur, 2),
             "grid_labels": grid_labels or {},
-            "invalid": o.invalid}
+            "invalid": o.invalid, "error": o.error}
 
 
-def _decision_document(d: Decision, k: int, undone: dict[str, Any] | None) -> dict[str, Any]:
+def _decision_document(d: Decision, inputs: ModelInputs, k: int | None,
+                       undone: dict[str, Any] | None) -> dict[str, Any]:
+    """One decision current → proposed: ``current`` the founder's value (a varying variable's
+    default), ``varies`` with the variable's ``treatment`` (``random``, ``low_to_high``) and
+    ``current_domain`` (its values, e.g. ``values 20|30|40``) when a variable draws or sweeps
+    the key, ``proposed`` None when left as the
+    inputs have it, ``changed`` when the proposal differs from the founder's plan."""
+    var = next((v for v in inputs.variables if v.variable_id == d.variable), None)
+    varies = d.varies and var is not None
     return {"key": d.key, "variable": d.variable, "weight": d.weight,
-            "current": d.values[d.current], "proposed": d.values[k], "changed": k != d.current,
+            "varies": d.varies, "treatment": var.treatment if varies else None,
+            "current_domain": domain_text(var) if varies else None,
+            "current": d.values[d.current],
+            "proposed": None if k is AS_INPUTS else d.values[k], "changed": k != d.baseline,
             "argument": d.argument(k), "distance": _json_num(d.distance(k), 6),
             "without_it": undone}
 
 
 def status_of(result: Search) -> str:
+    """``already_fundable`` when the founder's plan as the inputs have it is fundable,
+    ``fundable`` when the best candidate is, else ``not_found`` (nothing fundable among the
+    candidates evaluated)."""
     if result.current.outcome.feasible:
         return ALREADY
     return FUNDABLE if result.best.outcome.feasible else NOT_FOUND
 
 
+def seed_arguments(inputs: ModelInputs) -> list[str]:
+    """The ``-S`` argument that puts a ``--seed`` override into the experiment: every scope's
+    seed resolves from ``--seed`` first and ``stochastic.random_seed`` second
+    (:func:`d3.core.validator.resolved_seeds`), so setting the latter to the same number
+    gives the same seeds; none without an override."""
+    if inputs.seed_override is None:
+        return []
+    return [f"{PARAMS}:++stochastic.random_seed={int(inputs.seed_override)}"]
+
+
 def best_document(inputs: ModelInputs, result: Search) -> dict[str, Any]:
     """``solve_best.json``: the status (``already_fundable``, ``fundable``, ``not_found``),
     each decision current → proposed with what undoing its change gives (``without_it``),
-    the current plan's and the proposal's outcomes at the full sample count, the proposal's
+    the founder's plan's and the proposal's outcomes at the full sample count, the proposal's
     KPI rows (as ``consolidated_kpis.csv``) and acceptance document (as ``acceptance.json``),
-    the command and the evaluation counts."""
+    its re-check on independent futures (``recheck``: the seed and the outcome; the status is
+    decided on the plan's own futures, which the command reproduces), the command and the
+    evaluation counts."""
     best, plan = result.best, inputs.plan
     arguments = arguments_of(result.decisions, best.choice)
+    arguments += seed_arguments(inputs) if arguments else []
     ev = best.outcome.evaluation
 
     def document(c: Candidate | None) -> dict[str, Any] | None:
@@ -117,46 +168,41 @@ def best_document(inputs: ModelInputs, result: Search) -> dict[str, Any]:
 
     return {
         "status": status_of(result), "feasible": best.outcome.feasible,
-        "trial": best.trial, "distance": _json_num(best.distance, 6),
+        "trial": None if best.trial == CURRENT_TRIAL else best.trial,
+        "distance": _json_num(best.distance, 6),
         "min_acceptance_probability": plan.targets.min_acceptance_probability,
-        "decisions": [_decision_document(d, k, document(result.attribution.get(i)))
+        "decisions": [_decision_document(d, inputs, k, document(result.attribution.get(i)))
                       for i, (d, k) in enumerate(zip(result.decisions, best.choice,
                                                      strict=True))],
         "current": document(result.current),
         "proposed": document(best),
+        "recheck": {"seed": result.recheck_seed, "decides_status": False,
+                    **(document(result.recheck) or {})},
         "arguments": arguments, "command": command_text(arguments) if arguments else "",
         "kpis": kpi_rows(ev, plan.stochastic.percentiles) if ev else [],
         "acceptance": ev.acceptance if ev else {},
         "evaluations": _counts(inputs, result),
         "settings": {**plan.solve.model_dump(mode="json", exclude={"decisions"}),
-                     "seed": _seed(inputs)},
+                     "seed": sampler_seed(inputs)},
     }
-
-
-def _seed(inputs: ModelInputs) -> int:
-    s = inputs.plan.solve
-    return s.seed if s.seed is not None else int(inputs.seeds["general"])
 
 
 def _counts(inputs: ModelInputs, result: Search) -> dict[str, int]:
     """Evaluations per phase, the distinct candidates among them, the combinations the
-    decisions allow (the product of their value counts: how much of the space the budget
-    saw) and the samples of one evaluation in each (grid points of the current plan ×
-    replicates × Monte Carlo paths)."""
-    plan, s = inputs.plan, inputs.plan.solve
-    ev = result.current.outcome.evaluation
-    grid_points = len(ev.grid) if ev else 0
-    replicates = s.screen_replicates or plan.run.random_runs_per_simulation
-    phases = [c.phase for c in result.full]
-    return {"trials": s.trials, "screen": len(result.screened),
-            **{p: phases.count(p) for p in (CONFIRM, POLISH, ATTRIBUTION)},
-            "total": len(result.candidates),
+    decisions allow (the product of their value counts, a varying variable's "as the inputs
+    have it" counted among them: how much of the space the budget saw) and the samples of one
+    evaluation in each pass: screening trial 0 (every decision at its current value, varying
+    variables pinned) and the founder's plan at the full count."""
+    phases = [c.phase for c in result.candidates]
+    screened = result.screened
+    return {"trials": inputs.plan.solve.trials,
+            **{p: phases.count(p) for p in (CURRENT, SCREEN, CONFIRM, POLISH, ATTRIBUTION,
+                                            RECHECK)},
+            "total": len(phases),
             "candidates": len({c.choice for c in result.candidates}),
-            "combinations": math.prod(len(d.values) for d in result.decisions),
-            "screen_samples_per_evaluation":
-                grid_points * replicates * s.screen_simulations_per_run,
-            "full_samples_per_evaluation":
-                sum(len(g.replicate_index) for g in ev.grid.values()) if ev else 0}
+            "combinations": math.prod(len(d.values) + d.varies for d in result.decisions),
+            "screen_samples_per_evaluation": screened[0].outcome.samples if screened else 0,
+            "full_samples_per_evaluation": result.current.outcome.samples}
 
 
 def no_decisions_document(inputs: ModelInputs) -> dict[str, Any]:
@@ -166,5 +212,5 @@ def no_decisions_document(inputs: ModelInputs) -> dict[str, Any]:
             "min_acceptance_probability": inputs.plan.targets.min_acceptance_probability,
             "evaluations": {"total": 0},
             "settings": {**inputs.plan.solve.model_dump(mode="json", exclude={"decisions"}),
-                         "seed": _seed(inputs)}}
+                         "seed": sampler_seed(inputs)}}
 

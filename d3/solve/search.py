@@ -1,7 +1,8 @@
-"""The search for the fundable plan nearest to the founder's: a seeded Optuna TPE search over
-the decisions' values on a cheap screening sample (the current plan first), confirmation of
-the best candidates at the plan's full sample count, then what each change of the best one
-buys (the best with that change undone).
+"""The search for the fundable plan nearest to the founder's: the founder's plan evaluated as
+the inputs have it, then (when it is not fundable) a seeded Optuna TPE search over the
+decisions' values on a cheap screening sample, confirmation of the best candidates at the
+plan's full sample count, the polish of the best one, what each of its changes buys (the best
+with that change undone) and a re-check of the proposal on independent random futures.
 
 Every evaluation applies exactly the overrides of the candidate's ``dvc exp run -S`` command
 (:mod:`d3.solve.decisions`), on common random numbers: all candidates override the same
@@ -12,86 +13,142 @@ in-memory, so a seed and a budget give the same candidates, byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from d3.core.errors import ValidationError
 from d3.model import ModelInputs, evaluate
-from d3.solve.decisions import Decision, overrides_of
-from d3.solve.outcome import Outcome, invalid_outcome, outcome_of, rank_key
+from d3.solve.decisions import PARAMS, Decision, overrides_of
+from d3.solve.outcome import Outcome, failed_outcome, invalid_outcome, outcome_of, rank_key
 
-SCREEN, CONFIRM, POLISH, ATTRIBUTION = "screen", "confirm", "polish", "attribution"
+CURRENT, SCREEN, CONFIRM, POLISH, ATTRIBUTION, RECHECK = (
+    "current", "screen", "confirm", "polish", "attribution", "recheck")
+CURRENT_TRIAL = -1  # the founder's plan is not a screening trial
 SHORTFALL = "shortfall"  # the sampler's constraint: feasible when ≤ 0
+SEED_KEY = f"{PARAMS}:stochastic.random_seed"
+RECHECK_KEY = "d3-solve-recheck"
+
+Choice = tuple[int | None, ...]
+# (inputs, overrides in FILE:key → value form, keep the evaluation?) → the candidate's outcome.
+Measure = Callable[[ModelInputs, Mapping[str, Any], bool], Outcome]
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One evaluated candidate: the index of each decision's value (``choice``), the weighted
-    normalised distance from the current plan, its outcome, and where it came from."""
+    """One evaluated candidate: per decision the index of its value, or ``None`` for a
+    varying variable left as the inputs have it (``choice``); the weighted normalised
+    distance from the founder's plan, its outcome, and where it came from (``phase``; the
+    screening ``trial`` it descends from, :data:`CURRENT_TRIAL` for the founder's plan)."""
 
     phase: str
     trial: int
-    choice: tuple[int, ...]
+    choice: Choice
     distance: float
     outcome: Outcome
 
     @property
     def rank(self) -> tuple:
+        """The candidate's sort key (:func:`d3.solve.outcome.rank_key`): the smallest ranks
+        best — feasible, nearest, then the higher p50 net income."""
         return rank_key(self.distance, self.outcome, self.trial)
 
 
 @dataclass
 class Search:
-    """The search's result: every screened candidate and every candidate evaluated at the
-    full sample count (confirmation, polish, attribution; in evaluation order), the current
-    plan and the best candidate at the full count, and per changed decision (its index) the
-    best candidate with that change undone."""
+    """The search's result: every candidate in evaluation order (``log``), the founder's plan
+    as the inputs have it (``current``), the best candidate at the full sample count, per
+    changed decision (its index) the best with that change undone (``attribution``), and the
+    best re-evaluated on independent random futures (``recheck``, seed ``recheck_seed``)."""
 
     decisions: tuple[Decision, ...]
-    screened: list[Candidate] = field(default_factory=list)
-    full: list[Candidate] = field(default_factory=list)
+    log: list[Candidate] = field(default_factory=list)
     attribution: dict[int, Candidate] = field(default_factory=dict)
     current: Candidate | None = None
     best: Candidate | None = None
+    recheck: Candidate | None = None
+    recheck_seed: int | None = None
 
     @property
     def candidates(self) -> list[Candidate]:
-        return [*self.screened, *self.full]
+        """Every evaluation in the order it ran: the founder's plan, the screening trials,
+        then those at the full sample count (confirmation, polish, attribution, re-check)."""
+        return list(self.log)
+
+    @property
+    def screened(self) -> list[Candidate]:
+        """The screening evaluations (smaller sample), in trial order."""
+        return [c for c in self.log if c.phase == SCREEN]
 
 
-def arguments_of(decisions: Sequence[Decision], choice: Sequence[int]) -> list[str]:
+def arguments_of(decisions: Sequence[Decision], choice: Choice) -> list[str]:
     """The ``dvc exp run -S`` arguments of a candidate, in decision order."""
     return [a for d, k in zip(decisions, choice, strict=True)
             if (a := d.argument(k)) is not None]
 
 
+def sampler_seed(inputs: ModelInputs) -> int:
+    """The seed of the search's sampler: ``solve.seed``, else the general scope's resolved
+    seed (``--seed`` when given)."""
+    s = inputs.plan.solve
+    return s.seed if s.seed is not None else int(inputs.seeds["general"])
+
+
+def recheck_seed(inputs: ModelInputs) -> int:
+    """The seed of the re-check's independent futures, derived from the general scope's
+    seed ``g``: the first 4 bytes (little-endian) of blake2b(``d3-solve-recheck|g|n``) for
+    n = 0, 1, … — the first that no scope of the plan uses (streams are keyed by seed and
+    scope, so a shared seed would share a scope's futures)."""
+    used, g = {int(v) for v in inputs.seeds.values()}, int(inputs.seeds["general"])
+    n = 0
+    while True:
+        text = f"{RECHECK_KEY}|{g}|{n}".encode()
+        seed = int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "little")
+        if seed not in used:
+            return seed
+        n += 1
+
+
+def model_outcome(inputs: ModelInputs, overrides: Mapping[str, Any], keep: bool, *,
+                  max_concurrency: int = 1) -> Outcome:
+    """The :class:`Outcome` of the model evaluated in memory with ``overrides``
+    (:func:`d3.model.evaluate`); ``keep`` holds the evaluation for its KPIs."""
+    ev = evaluate(inputs, overrides=overrides, max_concurrency=max_concurrency)
+    return outcome_of(ev, inputs.plan.targets.min_acceptance_probability, keep=keep)
+
+
 class _Evaluator:
     """Evaluates candidates with exactly their command's overrides (plus, when screening, the
-    smaller sample) and reports each evaluation."""
+    smaller sample; when re-checking, another seed), logs and reports each evaluation."""
 
-    def __init__(self, inputs: ModelInputs, decisions: Sequence[Decision], *,
-                 max_concurrency: int, on_evaluation: Callable[[Candidate], None] | None):
-        self.inputs, self.decisions = inputs, tuple(decisions)
-        self.max_concurrency, self.on_evaluation = max_concurrency, on_evaluation
+    def __init__(self, inputs: ModelInputs, decisions: Sequence[Decision], measure: Measure,
+                 on_evaluation: Callable[[Candidate], None] | None, log: list[Candidate]):
+        self.inputs, self.decisions, self.measure = inputs, tuple(decisions), measure
+        self.on_evaluation, self.log = on_evaluation, log
 
-    def distance(self, choice: Sequence[int]) -> float:
+    def distance(self, choice: Choice) -> float:
         return math.fsum(d.distance(k) for d, k in zip(self.decisions, choice, strict=True))
 
-    def __call__(self, phase: str, trial: int, choice: tuple[int, ...],
-                 sample: Mapping[str, Any]) -> Candidate:
-        overrides = {**overrides_of(arguments_of(self.decisions, choice)), **sample}
-        p_min = self.inputs.plan.targets.min_acceptance_probability
+    def __call__(self, phase: str, trial: int, choice: Choice,
+                 sample: Mapping[str, Any] | None = None, *, seed: int | None = None
+                 ) -> Candidate:
+        overrides = {**overrides_of(arguments_of(self.decisions, choice)), **(sample or {})}
+        inputs = self.inputs
+        if seed is not None:  # every scope on the one seed: --seed must not shadow it
+            inputs, overrides[SEED_KEY] = replace(inputs, seed_override=None), seed
         try:
-            ev = evaluate(self.inputs, overrides=overrides,
-                          max_concurrency=self.max_concurrency)
-            outcome = outcome_of(ev, p_min, keep=phase != SCREEN)
+            outcome = self.measure(inputs, overrides, phase != SCREEN)
         except ValidationError as exc:
             outcome = invalid_outcome(exc.issues[0].line())
+        except Exception as exc:  # noqa: BLE001 - recorded as failed; the search goes on
+            outcome = failed_outcome(exc)
         candidate = Candidate(phase, trial, choice, self.distance(choice), outcome)
+        self.log.append(candidate)
         if self.on_evaluation is not None:
             self.on_evaluation(candidate)
         return candidate
@@ -109,68 +166,88 @@ def screen_sample(inputs: ModelInputs) -> dict[str, Any]:
 
 
 def search(inputs: ModelInputs, decisions: Sequence[Decision], *, max_concurrency: int = 1,
-           on_evaluation: Callable[[Candidate], None] | None = None) -> Search:
-    """Screen ``solve.trials`` candidates (trial 0: every decision at its current value),
-    confirm the current plan and the ``solve.confirm`` best distinct others at the full
-    sample count, polish the best (:func:`_polished`) and undo each of its changes in turn
-    (what each buys). A candidate whose values the validator refuses is recorded as invalid
-    and ranks last; nothing is raised for it."""
-    evaluator = _Evaluator(inputs, decisions, max_concurrency=max_concurrency,
-                           on_evaluation=on_evaluation)
+           on_evaluation: Callable[[Candidate], None] | None = None,
+           measure: Measure | None = None) -> Search:
+    """Evaluate the founder's plan as the inputs have it (no override) at the full sample
+    count; when it is not fundable, screen ``solve.trials`` candidates (trial 0: every
+    decision at its current value, varying variables pinned there), confirm the
+    ``solve.confirm`` best at the full count, polish the best of them and the founder's plan
+    (:func:`_polished`) and undo each of its changes in turn (what each buys); then re-check
+    the best on independent futures (:func:`recheck_seed`). ``measure`` evaluates one
+    candidate (default: the model, :func:`model_outcome`). A candidate whose values the
+    validator refuses, or whose evaluation raises, is recorded as invalid or failed and ranks
+    last. Raises ``RuntimeError`` when no candidate at all could be evaluated."""
     out = Search(tuple(decisions))
-    out.screened = _screened(inputs, evaluator)
-    full = _FullCount(evaluator, out.full)
-    current = tuple(d.current for d in decisions)
-    ranked = [c for c in sorted(out.screened, key=lambda c: c.rank) if c.choice != current]
-    confirmed = [full(CONFIRM, c.trial, c.choice)
-                 for c in [out.screened[0], *ranked[:inputs.plan.solve.confirm]]]
-    out.current = confirmed[0]
-    out.best = _polished(full, min(confirmed, key=lambda c: c.rank))
-    for i, (d, k) in enumerate(zip(decisions, out.best.choice, strict=True)):
-        if k != d.current:
-            out.attribution[i] = full(ATTRIBUTION, out.best.trial,
-                                      _with(out.best.choice, i, d.current))
+    measure = measure or partial(model_outcome, max_concurrency=max_concurrency)
+    evaluator = _Evaluator(inputs, out.decisions, measure, on_evaluation, out.log)
+    full = _FullCount(evaluator)
+    out.current = full(CURRENT, CURRENT_TRIAL, tuple(d.baseline for d in out.decisions))
+    out.best = out.current
+    if not out.current.outcome.feasible:
+        screened = _screened(inputs, evaluator)
+        confirmed = [full(CONFIRM, c.trial, c.choice)
+                     for c in sorted(screened, key=lambda c: c.rank)[:inputs.plan.solve.confirm]]
+        out.best = _polished(full, min([out.current, *confirmed], key=lambda c: c.rank))
+        for i, d in enumerate(out.decisions):
+            if out.best.choice[i] != d.baseline:
+                out.attribution[i] = full(ATTRIBUTION, out.best.trial,
+                                          _with(out.best.choice, i, d.baseline))
+    out.recheck_seed = recheck_seed(inputs)
+    out.recheck = evaluator(RECHECK, out.best.trial, out.best.choice, seed=out.recheck_seed)
+    _check_something_evaluated(out.log)
     return out
 
 
+def _check_something_evaluated(log: Sequence[Candidate]) -> None:
+    """An internal error, not a search result, when every evaluation failed."""
+    if not any(c.outcome.evaluated for c in log):
+        first = next((c.outcome.error for c in log if c.outcome.error), "")
+        raise RuntimeError(f"no candidate could be evaluated; the first failure: {first}")
+
+
 class _FullCount:
-    """Evaluations at the plan's full sample count, each candidate once (``log`` collects
-    them in evaluation order)."""
+    """Evaluations at the plan's full sample count, each candidate once (``done``: choice →
+    candidate)."""
 
-    def __init__(self, evaluator: _Evaluator, log: list[Candidate]):
-        self.evaluator, self.log = evaluator, log
-        self.done: dict[tuple[int, ...], Candidate] = {}
+    def __init__(self, evaluator: _Evaluator):
+        self.evaluator = evaluator
+        self.done: dict[Choice, Candidate] = {}
 
-    def __call__(self, phase: str, trial: int, choice: tuple[int, ...]) -> Candidate:
+    def __call__(self, phase: str, trial: int, choice: Choice) -> Candidate:
         if choice not in self.done:
-            self.done[choice] = self.evaluator(phase, trial, choice, {})
-            self.log.append(self.done[choice])
+            self.done[choice] = self.evaluator(phase, trial, choice)
         return self.done[choice]
 
 
-def _with(choice: tuple[int, ...], i: int, k: int) -> tuple[int, ...]:
+def _with(choice: Choice, i: int, k: int | None) -> Choice:
     return (*choice[:i], k, *choice[i + 1:])
 
 
 def _polished(full: _FullCount, best: Candidate) -> Candidate:
-    """``best`` with each change taken back as far toward the current value as it can go
+    """``best`` with each change taken back toward the founder's plan as far as it can go
     without losing ground — a feasible candidate stays feasible, an infeasible one keeps at
-    most its shortfall — largest change first: undo it whole if that holds, else bisect the
-    values between (assuming the criteria move monotonically along one decision). Screening
+    most its shortfall: the largest change first, undone whole if that holds, else bisected
+    over the values between (:meth:`Decision.toward`; assuming the criteria move
+    monotonically along one decision). Passes repeat until one changes nothing, so undoing
+    any change of the result alone loses ground (what "without it" reports). Screening
     explores many decisions at once; this keeps only the changes that are needed."""
     decisions = full.evaluator.decisions
-    order = sorted((i for i, d in enumerate(decisions) if best.choice[i] != d.current),
-                   key=lambda i: (-decisions[i].distance(best.choice[i]), i))
-    for i in order:
-        best = _pulled_back(full, best, i)
-    return best
+    while True:
+        start = best
+        order = sorted((i for i, d in enumerate(decisions) if best.choice[i] != d.baseline),
+                       key=lambda i: (-decisions[i].distance(best.choice[i]), i))
+        for i in order:
+            best = _pulled_back(full, best, i)
+        if best.choice == start.choice:
+            return best
 
 
 def _pulled_back(full: _FullCount, best: Candidate, i: int) -> Candidate:
-    """``best`` with decision ``i`` as near its current value as holds (see
+    """``best`` with decision ``i`` as near the founder's plan as holds (see
     :func:`_polished`)."""
-    d, k = full.evaluator.decisions[i], best.choice[i]
-    path = list(range(d.current, k, 1 if k > d.current else -1)) if d.numeric else [d.current]
+    path = full.evaluator.decisions[i].toward(best.choice[i])
+    if not path:
+        return best
 
     def holds(j: int) -> Candidate | None:
         c = full(POLISH, best.trial, _with(best.choice, i, path[j]))
@@ -197,7 +274,7 @@ def _bisected(holds: Callable[[int], Candidate | None], lo: int, hi: int) -> Can
 def _no_worse(candidate: Outcome, reference: Outcome) -> bool:
     if reference.feasible:
         return candidate.feasible
-    return not candidate.invalid and candidate.shortfall <= reference.shortfall + 1e-12
+    return candidate.evaluated and candidate.shortfall <= reference.shortfall + 1e-12
 
 
 def _screened(inputs: ModelInputs, evaluator: _Evaluator) -> list[Candidate]:
@@ -206,12 +283,12 @@ def _screened(inputs: ModelInputs, evaluator: _Evaluator) -> list[Candidate]:
     import optuna
 
     s = inputs.plan.solve
-    seed = s.seed if s.seed is not None else int(inputs.seeds["general"])
     decisions = evaluator.decisions
     sample = screen_sample(inputs)
-    seen: dict[tuple[int, ...], Candidate] = {}
+    seen: dict[Choice, Candidate] = {}
     with _quiet(optuna):
-        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=s.startup_trials,
+        sampler = optuna.samplers.TPESampler(seed=sampler_seed(inputs),
+                                             n_startup_trials=s.startup_trials,
                                              multivariate=True)
         study = optuna.create_study(direction="minimize", sampler=sampler,
                                     storage=optuna.storages.InMemoryStorage())

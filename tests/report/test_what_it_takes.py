@@ -8,7 +8,7 @@ import copy
 
 from d3.report.data import ReportData
 from d3.report.plan import SECTIONS
-from d3.report.what_it_takes import what_it_takes_section
+from d3.report.what_it_takes import value_text, what_it_takes_section
 
 LOAN = "inputs/operator/general.yaml:loan.amount_eur"
 MARGIN = "inputs/operator/public_tap.yaml:pricing_policy.public_tap.target_margin_pct"
@@ -37,7 +37,9 @@ BEST = {
     "evaluations": {"total": 71, "screen": 60, "candidates": 66, "combinations": 1890},
     "settings": {"trials": 60},
     "decisions": [
-        {"key": MARGIN, "variable": "pub_target_margin", "current": 55.0, "proposed": 65.0,
+        {"key": MARGIN, "variable": "pub_target_margin", "varies": True,
+         "treatment": "low_to_high", "current_domain": "45 to 65 in steps of 10",
+         "current": 55.0, "proposed": 65.0,
          "changed": True, "argument": "params.yaml:++fixed_variables.pub_target_margin=65",
          "without_it": _outcome(False, [("min_cash", 0.62)], 62.0, -5000.0, 9000.0, -4000.0)},
         # Dropping the loan lets the DSCR covenant pass — and leaves a 30,000 hole: kept, the
@@ -54,6 +56,10 @@ BEST = {
     "current": _outcome(False, [("min_cash", 0.4), ("min_dscr", 0.0)], 0.0, -66553.3,
                         68248.86, -20000.0),
     "proposed": _outcome(True, need=30000.0, cash=-25000.0),
+    # The proposal re-evaluated on independent futures: the minimum free cash holds in 87.5 %
+    # of them there, below the 90 % required.
+    "recheck": {**_outcome(False, [("min_cash", 0.875)], 87.5), "seed": 4242,
+                "decides_status": False},
     "arguments": ["params.yaml:++fixed_variables.pub_target_margin=65", f"{LOAN}=0"],
     "command": COMMAND, "acceptance": {"grid": {}},
 }
@@ -74,11 +80,12 @@ def test_a_fundable_proposal_shows_what_each_change_buys_and_flags_a_change_wors
         # Intraword underscores stay as they are (esc: CommonMark reads no emphasis there).
         # Each change against the proposal without it: the margin change 9,000 → 30,000 and
         # -4,000 → -25,000, the loan 0 → 30,000 and 5,000 → -25,000. Both are flagged.
+        # The margin is swept in the founder's plan: its current value is the sweep.
         "| public_tap: pricing_policy.public_tap.target_margin_pct (fixes pub_target_margin) "
-        "| 55 % | 65 % | without it fails: the minimum free cash (62.0 % of futures); "
-        "**worse for cash:** raises the funding need at 90 % confidence from EUR 9,000 "
-        "(without it) to EUR 30,000; lowers the p10 lowest free cash from EUR -4,000 (without "
-        "it) to EUR -25,000 |",
+        "| swept (45 to 65 in steps of 10) | 65 % | without it fails: the minimum free cash "
+        "(62.0 % of futures); **worse for cash:** raises the funding need at 90 % "
+        "confidence from EUR 9,000 (without it) to EUR 30,000; lowers the p10 lowest free "
+        "cash from EUR -4,000 (without it) to EUR -25,000 |",
         "| general: loan.amount_eur | EUR 30,000 | EUR 0 | without it fails: the DSCR covenant "
         "(0.0 % of futures); **worse for cash:** raises the funding need at 90 % confidence "
         "from EUR 0 (without it) to EUR 30,000; lowers the p10 lowest free cash from EUR 5,000 "
@@ -89,10 +96,20 @@ def test_a_fundable_proposal_shows_what_each_change_buys_and_flags_a_change_wors
     # 95.25 % rounds half away from zero to 95.3 %; EUR -66,553.3 to -66,553; 68,248.86 to
     # 68,249.
     assert ("At the plan's full sample count the binding criterion decided over the futures "
-            "holds in 95.3 % of them (required 90 %); the lowest p50 net income over the "
-            "horizon goes from EUR -66,553 to EUR 12,346, the highest funding need at 90 % "
-            "confidence from EUR 68,249 to EUR 30,000 and the p10 lowest free cash from "
+            "holds in 95.3 % of them (required 90 %); the lowest, across grid points, of the "
+            "p50 net income over the horizon goes from EUR -66,553 to EUR 12,346, the highest, "
+            "across grid points, of the funding need at 90 % confidence from EUR 68,249 to "
+            "EUR 30,000 and the lowest, across grid points, of the p10 lowest free cash from "
             "EUR -20,000 to EUR -25,000.") in lines
+    # Fundable on the futures it was tuned on, not on independent ones (87.5 % < 90 %): said
+    # in bold, with which futures decide.
+    assert ("**Fundable on the plan's own futures only.** Re-checked on independent random "
+            "futures (seed 4242, which the search never saw), the proposal is not fundable "
+            "there: it fails the minimum free cash (87.5 % of futures); the binding criterion "
+            "holds in 87.5 % of them (required 90 %). The plan's own futures — those the "
+            "command reproduces — decide the status; the re-check shows how much of it the "
+            "search owes to the futures it was tuned on.") in lines
+    assert lines[2].startswith("**The nearest fundable plan the search found** (the solver")
     # The need falls (68,249 → 30,000) but the cash falls too (-20,000 → -25,000): warned.
     assert ("**Worse for cash than the current plan:** the proposal lowers the p10 lowest "
             "free cash from EUR -20,000 (current plan) to EUR -25,000. Check that the money "
@@ -192,3 +209,42 @@ def test_the_section_comes_first_and_says_when_there_is_nothing_to_solve():
     assert SECTIONS[0] is what_it_takes_section
     assert what_it_takes_section(_data({"status": "no_decisions"}))[2].startswith(
         "No decisions are declared for the solver")
+
+
+def test_a_value_is_written_in_the_unit_its_key_names_qualifiers_included():
+    general = "inputs/operator/general.yaml"
+    assert value_text(f"{general}:loan.interest_rate_pct_flat", 7.5) == "7.5 %"
+    assert value_text(f"{general}:finance.contingency_pct_of_costs", 5) == "5 %"
+    assert value_text("inputs/operator/public_tap.yaml:acquisition.churn_pct_mom", 4.5) == "4.5 %"
+    # 1234.5 rounds half away from zero to whole euros: 1,235.
+    assert value_text("inputs/operator/private_tap.yaml:pricing_policy.private_tap."
+                      "management_fee_eur_per_month", 1234.5) == "EUR 1,235"
+    assert value_text(LOAN, 30000.0) == "EUR 30,000"
+    assert value_text(f"{general}:loan.term_months", 36) == "36"
+    assert value_text(f"{general}:loan.repayment", "annuity") == "annuity"
+
+
+def test_a_plan_fundable_as_it_stands_says_its_numbers_once_not_from_x_to_x():
+    best = copy.deepcopy(BEST)
+    best["status"] = "already_fundable"
+    for d in best["decisions"]:
+        d.update(proposed=d["current"], changed=False, argument=None, without_it=None)
+    best["decisions"][0]["proposed"] = None  # the swept margin left as the inputs have it
+    best["proposed"] = best["current"] = _outcome(True, income=-66553.3, need=68248.86,
+                                                  cash=-20000.0)
+    best["recheck"] = {**_outcome(True, binding=93.0), "seed": 4242, "decides_status": False}
+    lines = what_it_takes_section(_data(best))
+    assert lines[2].startswith("**The plan is fundable as it stands**: as the inputs have it "
+                               "(no override)")
+    assert ("At the plan's full sample count the binding criterion decided over the futures "
+            "holds in 95.3 % of them (required 90 %); the lowest, across grid points, of the "
+            "p50 net income over the horizon is EUR -66,553, the highest, across grid points, "
+            "of the funding need at 90 % confidence EUR 68,249 and the lowest, across grid "
+            "points, of the p10 lowest free cash EUR -20,000.") in lines
+    assert ("Re-checked on independent random futures (seed 4242, which the search never "
+            "saw), the plan is fundable there too; the binding criterion holds in 93.0 % of "
+            "them (required 90 %). The plan's own futures — those the command reproduces — "
+            "decide the status; the re-check shows how much of it the search owes to the "
+            "futures it was tuned on.") in lines
+    assert ("The current plan is yours as the inputs have it: pub_target_margin swept. Fixing "
+            "such a variable") in "\n".join(lines)

@@ -41,11 +41,13 @@ def test_an_argument_is_written_only_when_the_command_must_set_the_key():
     assert loan.argument(1) is None  # unchanged operator key: left as it is
     assert loan.argument(0) == f"{LOAN}=0"
     swept = Decision(f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct", (40.0, 50.0),
-                     current=1, weight=1.0, span=10.0, variable="pub_margin", pinned=True)
-    # A grid axis is fixed even at its current value: that is the plan the solver evaluated.
+                     current=1, weight=1.0, span=10.0, variable="pub_margin", varies=True)
+    # A grid axis left as the inputs have it (None) is no argument; fixed at its default it
+    # is one: that takes the axis out of the grid.
+    assert swept.argument(None) is None
     assert swept.argument(1) == "params.yaml:++fixed_variables.pub_margin=50"
     fixed = Decision(f"{GENERAL}:finance.contingency_pct_of_costs", (4.0, 5.0), current=1,
-                     weight=1.0, span=1.0, variable="gen_contingency", pinned=False)
+                     weight=1.0, span=1.0, variable="gen_contingency", varies=False)
     assert fixed.argument(1) is None and \
         fixed.argument(0) == "params.yaml:++fixed_variables.gen_contingency=4"
 
@@ -83,14 +85,23 @@ def test_decisions_resolve_against_the_inputs():
     assert issues == []
     margin, markup, loan = decisions
     # pub_margin (low_to_high 40..60, default 50) and priv_markup (random, values
-    # 20|30|40, default 30) set their keys: their defaults are the current values.
-    assert (margin.values, margin.current, margin.variable, margin.pinned) == (
+    # 20|30|40, default 30) set their keys: their defaults are the current values, and the
+    # founder's plan leaves them swept and drawn (choice None, distance 0).
+    assert (margin.values, margin.current, margin.variable, margin.varies) == (
         (40.0, 50.0, 60.0), 1, "pub_margin", True)
-    assert (markup.values, markup.current, markup.span, markup.variable) == (
-        (20, 30, 40), 1, 20.0, "priv_markup")
-    assert markup.distance(2) == pytest.approx(2 * 10 / 20)
-    assert (loan.values, loan.current, loan.variable) == (
-        (0.0, 15000.0, 30000.0, 45000.0, 60000.0), 2, None)
+    assert (markup.values, markup.current, markup.span, markup.variable, markup.varies) == (
+        (20, 30, 40), 1, 20.0, "priv_markup", True)
+    assert (margin.baseline, margin.distance(None), markup.distance(None)) == (None, 0.0, 0.0)
+    # Fixing them is a change even at the default: the expected |value − fixed| over the
+    # variable's own values (each grid point, or each drawn value, with probability 1/3),
+    # over the span 20. The margin at 50: (10 + 0 + 10) / 3 / 20 = 1/3; at 60:
+    # (20 + 10 + 0) / 3 / 20 = 1/2. The markup (weight 2) at 30: 2 × 1/3; at 40: 2 × 1/2.
+    assert margin.spread == ((40.0, 1 / 3), (50.0, 1 / 3), (60.0, 1 / 3))
+    assert (margin.distance(1), margin.distance(2)) == (pytest.approx(1 / 3), pytest.approx(0.5))
+    assert (markup.distance(1), markup.distance(2)) == (pytest.approx(2 / 3), pytest.approx(1.0))
+    assert (loan.values, loan.current, loan.variable, loan.varies, loan.baseline) == (
+        (0.0, 15000.0, 30000.0, 45000.0, 60000.0), 2, None, False, 2)
+    assert (loan.distance(2), loan.distance(0)) == (0.0, pytest.approx(30000 / 60000))
 
 
 def _validate(tmp_path: Path, **params) -> list[str]:
@@ -151,9 +162,9 @@ def test_a_decision_is_checked_against_the_inputs(tmp_path):
         "loan.amount — did you mean `loan.amount_eur`?",
         "params.yaml:solve.decisions[1].high: high 25000 is not low + k·step (0 + k × 10000) "
         "— use high 20000 or 30000",
-        "params.yaml:solve.decisions[3].key: targets.min_dscr is not a decision: the solver "
-        "sets the sample sizes, the targets are the lender's constraints and the analyses' "
-        "settings decide nothing — declare the operator key instead (a variable's key is "
+        "params.yaml:solve.decisions[3].key: targets.min_dscr is not a decision: the targets "
+        "are the lender's constraints, not the founder's plan — declare a key of the plan you "
+        "decide (prices, autoscaling, budgets, the loan, equity; a key a variable sets is "
         "pinned through fixed_variables by the solver itself)",
         "params.yaml:solve.decisions[4].key: inputs/operator/general.yaml:loan.amount_eur is "
         "already decision 2 — keep one decision per key",
@@ -199,9 +210,10 @@ def test_an_unknown_key_gets_a_suggestion_from_its_own_namespace(tmp_path):
         f"params.yaml:solve.decisions[3].key: {PUBLIC} has no key target_margin_pct — did you "
         "mean `pricing_policy.public_tap.target_margin_pct`?",
         # No section of the key exists: the file's sections that hold decisions (run,
-        # stochastic, targets, sensitivity, solve and fixed_variables are not decisions).
+        # stochastic, stress, targets, scenarios, logging, sensitivity, solve and
+        # fixed_variables are not decisions).
         "params.yaml:solve.decisions[4].key: params.yaml has no key stres.x — the sections "
-        "of params.yaml: stress, consolidation, scenarios, logging (docs/INPUTS.md)",
+        "of params.yaml: consolidation (docs/INPUTS.md)",
     ]
 
 
@@ -220,7 +232,8 @@ def test_values_a_variable_cannot_take_are_left_out_with_a_warning_and_the_curre
         tmp_path):
     # An edit of the variables file or of an operator value must not stop the pipeline: the
     # margin decision 40..60 step 5 keeps pub_margin's own 40, 50, 60; the loan decision
-    # 0..20000 gets the current 30000 added at the end (distance still over 20000).
+    # 0..20000 gets the current 30000 added at the end, and the range that normalises the
+    # distance reaches it (0..30000), so no change weighs more than the weight.
     d = copy_minimal(tmp_path / "m")
     edit_yaml(d / "params.yaml", lambda p: p.update(solve={"decisions": [
         {"key": f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct", "low": 40,
@@ -241,4 +254,56 @@ def test_values_a_variable_cannot_take_are_left_out_with_a_warning_and_the_curre
     assert [i.severity for i in issues] == ["warning"]
     assert (margin.values, margin.current) == ((40.0, 50.0, 60.0), 1)
     assert (loan.values, loan.current) == ((0.0, 10000.0, 20000.0, 30000.0), 3)
-    assert loan.distance(0) == pytest.approx(30000 / 20000)
+    assert loan.span == 30000.0
+    assert loan.distance(0) == pytest.approx(30000 / 30000)
+    assert loan.distance(2) == pytest.approx((30000 - 20000) / 30000)
+
+
+def _resolved(*decisions):
+    inputs = model_inputs(MINIMAL / "inputs", MINIMAL / "params.yaml")
+    return resolved_decisions(
+        Solve.model_validate({"decisions": list(decisions)}),
+        params=inputs.plan.model_dump(mode="json"), operators=inputs.operators,
+        variables=inputs.variables)
+
+
+def test_numeric_choices_are_put_in_order_with_the_current_index_on_the_current_value():
+    # The loan is 30000 in the fixture: written 60000, 0, 30000, it is index 1 of the sorted
+    # 0, 30000, 60000 — what the ordered search and the polish's bisection need.
+    (loan,), issues = _resolved({"key": LOAN, "choices": [60000, 0, 30000]})
+    assert issues == []
+    assert (loan.values, loan.current, loan.span, loan.numeric) == (
+        (0, 30000, 60000), 1, 60000.0, True)
+    assert loan.toward(0) == [1] and loan.toward(2) == [1]
+
+
+def test_a_float_choice_written_as_an_integer_is_accepted_by_value():
+    # hydra_text(12.0) is "12", which Hydra reads as the int 12: the same number, accepted.
+    (rate,), issues = _resolved({"key": f"{GENERAL}:loan.interest_rate_pct_flat",
+                                 "choices": [7.5, 9.95, 12.0]})
+    assert issues == []
+    assert rate.values[-1] == 12.0
+    assert rate.argument(len(rate.values) - 1) == f"{GENERAL}:loan.interest_rate_pct_flat=12"
+
+
+def test_seeds_stress_scenarios_and_logging_are_not_decisions(tmp_path):
+    hint = ("declare a key of the plan you decide (prices, autoscaling, budgets, the loan, "
+            "equity; a key a variable sets is pinned through fixed_variables by the solver "
+            "itself)")
+    assert _validate(tmp_path, solve={"decisions": [
+        {"key": f"{GENERAL}:meta.seed", "low": 1, "high": 9, "step": 1},
+        {"key": "params.yaml:stress.tps_downshift_pct", "low": 0, "high": 10, "step": 5},
+        {"key": "params.yaml:scenarios.worst.cac_multiplier", "low": 1, "high": 2,
+         "step": 0.5},
+        {"key": "params.yaml:logging.level", "choices": ["info", "debug"]},
+    ]}) == [
+        "params.yaml:solve.decisions[0].key: meta.seed is not a decision: the file's metadata "
+        "and seed: searching seeds would buy fundability by luck (other random futures, not "
+        f"another plan) — {hint}",
+        "params.yaml:solve.decisions[1].key: stress.tps_downshift_pct is not a decision: the "
+        f"stress tests are the lender's, not the founder's plan — {hint}",
+        "params.yaml:solve.decisions[2].key: scenarios.worst.cac_multiplier is not a "
+        f"decision: the scenarios are the lender's, not the founder's plan — {hint}",
+        "params.yaml:solve.decisions[3].key: logging.level is not a decision: it sets what "
+        f"is logged, not the plan — {hint}",
+    ]

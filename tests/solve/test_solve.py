@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from dvc.utils.cli_parse import to_path_overrides
 from dvc.utils.hydra import apply_overrides
 
@@ -23,6 +26,7 @@ GENERAL = "inputs/operator/general.yaml"
 MARKUP = f"{PRIVATE}:pricing_policy.private_tap.markup_pct"
 MARGIN = f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct"
 LOAN = f"{GENERAL}:loan.amount_eur"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _one_price_per_class(header, rows) -> None:
@@ -51,9 +55,9 @@ def markup_fixture(dest: Path, solve: dict) -> Path:
     return d
 
 
-def solve_cli(d: Path, out: Path):
+def solve_cli(d: Path, out: Path, *more: str):
     return invoke("solve", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
-                  "--out", str(out))
+                  "--out", str(out), *more)
 
 
 def solved(d: Path, out: Path) -> dict:
@@ -92,10 +96,12 @@ def test_the_solver_finds_the_markup_where_the_private_margin_reaches_its_thresh
     for r in rows:
         assert (float(r[MARKUP]) >= 100 * 25 / 75) == (r["feasible"] == "true"), r
     assert any(r[MARKUP] == "32" for r in rows)
-    # One JSONL event per evaluation, in the file's order.
+    # One JSONL event per evaluation, in the file's order: the founder's plan first (no
+    # screening trial), the re-check on independent futures last.
     events = [json.loads(line) for line in result.stdout.splitlines()]
     evaluated = [(e["phase"], e["trial"]) for e in events if e["event"] == "solve_evaluation"]
-    assert evaluated == [(r["phase"], int(r["trial"])) for r in rows]
+    assert evaluated == [(r["phase"], int(r["trial"]) if r["trial"] else None) for r in rows]
+    assert (evaluated[0], evaluated[-1]) == (("current", None), ("recheck", best["trial"]))
 
 
 def test_a_decision_that_does_not_fit_the_inputs_stops_d3_solve_before_it_writes(tmp_path):
@@ -116,9 +122,15 @@ def test_a_plan_already_fundable_needs_no_change(tmp_path):
     edit_yaml(d / "inputs/operator/private_tap.yaml",
               lambda op: op["pricing_policy"]["private_tap"].update(markup_pct=40))
     best = solved(d, tmp_path / "out")
-    assert (best["status"], best["trial"], best["distance"]) == ("already_fundable", 0, 0.0)
+    # The founder's plan, not a screening trial; nothing nearer exists, so nothing is searched:
+    # the plan, then its re-check on independent futures.
+    assert (best["status"], best["trial"], best["distance"]) == ("already_fundable", None, 0.0)
     assert (best["arguments"], best["command"]) == ([], "")
     assert best["decisions"][0]["proposed"] == 40 and not best["decisions"][0]["changed"]
+    _, rows = read_csv(tmp_path / "out" / "solve_candidates.csv")
+    assert [(r["phase"], r["trial"], r[MARKUP]) for r in rows] == [
+        ("current", "", "40"), ("recheck", "", "40")]
+    assert best["recheck"]["feasible"] is True and best["recheck"]["decides_status"] is False
 
 
 def test_same_seed_and_budget_give_identical_files_and_another_seed_other_candidates(
@@ -154,11 +166,16 @@ def applied_as_dvc_does(repo: Path, arguments: list[str]) -> None:
         os.chdir(cwd)
 
 
-def test_the_printed_command_reproduces_the_kpis_and_acceptance_exactly(tmp_path):
+@pytest.mark.parametrize("seed", [None, 11])
+def test_the_printed_command_reproduces_the_kpis_and_acceptance_exactly(tmp_path, seed):
     # Both lines; the public margin and the private markup are variables (a grid axis and a
     # random draw), so the command fixes them through fixed_variables; the loan is an
     # operator key. A DSCR covenant of 100 fails with any loan, so the closest candidate
-    # drops the loan to 0.
+    # drops the loan to 0. Nothing is fundable; of the pins, the one that takes the margin's
+    # three grid points down to one divides the shortfall (summed over grid points) by three
+    # and stays, at 50 — the nearest pin: |40−50|+|50−50|+|60−50| over 3 grid points, / 20 =
+    # 1/3, against (0+10+20)/3/20 = 1/2 for 40 or 60 — while pinning the markup changes no
+    # criterion, so the polish leaves it drawn. With --seed, the command carries the seed.
     d = copy_minimal(tmp_path / "repo")
     edit_yaml(d / "params.yaml", lambda p: p.update(
         targets={**p["targets"], "min_dscr": 100},
@@ -166,12 +183,16 @@ def test_the_printed_command_reproduces_the_kpis_and_acceptance_exactly(tmp_path
                "decisions": [{"key": MARGIN, "low": 40, "high": 60, "step": 10},
                              {"key": MARKUP, "low": 20, "high": 40, "step": 10},
                              {"key": LOAN, "low": 0, "high": 30000, "step": 10000}]}))
-    best = solved(d, tmp_path / "solve")
-    margin, markup, loan = best["decisions"]
+    seeded = () if seed is None else ("--seed", str(seed))
+    result = solve_cli(d, tmp_path / "solve", *seeded)
+    assert result.exit_code == 0, result.stderr
+    best = json.loads((tmp_path / "solve" / "solve_best.json").read_text(encoding="utf-8"))
     assert best["arguments"] == [
-        f"params.yaml:++fixed_variables.pub_margin={margin['proposed']:g}",
-        f"params.yaml:++fixed_variables.priv_markup={markup['proposed']:g}",
-        f"{LOAN}=0"]
+        "params.yaml:++fixed_variables.pub_margin=50", f"{LOAN}=0",
+        *([] if seed is None else [f"params.yaml:++stochastic.random_seed={seed}"])]
+    margin, markup, loan = best["decisions"]
+    assert (margin["distance"], markup["proposed"], markup["changed"]) == (
+        round(1 / 3, 6), None, False)
     experiment = tmp_path / "experiment"
     shutil.copytree(d, experiment)
     applied_as_dvc_does(experiment, best["arguments"])
@@ -256,3 +277,100 @@ def test_an_infeasible_search_says_what_it_covered_and_names_grid_points_by_thei
         "- the Private Tap margin floor (at every grid point): threshold 25 % on the vendor "
         "actually paid; 4090 23.1 % vendor-paid (23.1 % vs median); H100 SXM 23.1 % "
         "vendor-paid (23.1 % vs median); below: 4090, H100 SXM"]
+
+
+def _swept_markup(header, rows) -> None:
+    rows.append({"variable_id": "priv_markup", "scope": "private_tap",
+                 "path": "pricing_policy.private_tap.markup_pct", "type": "discrete",
+                 "unit": "pct", "default": "30", "treatment": "low_to_high",
+                 "notes": "values=20|30|40"})
+
+
+def test_the_current_plan_is_the_founders_as_the_inputs_have_it_and_pinning_is_a_change(
+        tmp_path):
+    # The markup swept over 20|30|40 (a grid axis) with the margin floor at 20 %: each class's
+    # margin markup / (100 + markup) is 20/120 = 16.7 % (fails), 30/130 = 23.1 % and
+    # 40/140 = 28.6 % (hold). The founder's plan — 3 markups × the fixture's 3 pub_margin
+    # grid points — fails at the three markup-20 points, so it is not fundable, although
+    # every candidate that pins the markup at its default 30 is. Pinning is the change, and
+    # it costs the expected change over the axis: (|20−30| + 0 + |40−30|) / 3 / span 20 = 1/3
+    # (at 40: (20 + 10 + 0) / 3 / 20 = 1/2).
+    d = markup_fixture(tmp_path / "a", {**MARKUP_SOLVE, "decisions": [
+        {"key": MARKUP, "low": 20, "high": 40, "step": 10}]})
+    edit_csv(d / "inputs/variables/private_tap.csv", _swept_markup)
+    edit_yaml(d / "params.yaml", lambda p: p["targets"].update(private_margin_threshold_pct=20))
+    best = solved(d, tmp_path / "out")
+    assert (best["status"], best["distance"]) == ("fundable", round(1 / 3, 6))
+    assert best["arguments"] == ["params.yaml:++fixed_variables.priv_markup=30"]
+    (decision,) = best["decisions"]
+    assert {k: decision[k] for k in ("current", "proposed", "changed", "varies", "treatment",
+                                     "current_domain")} == {
+        "current": 30, "proposed": 30, "changed": True, "varies": True,
+        "treatment": "low_to_high", "current_domain": "values 20|30|40"}
+    current = best["current"]
+    assert len(current["grid_labels"]) == 9 and not current["feasible"]
+    failing = sorted(current["grid_labels"][str(f["grid_index"])]
+                     for f in current["failed_criteria"])
+    assert failing == [f"pub_margin={m}%, priv_markup=20%" for m in (40, 50, 60)]
+    # Without the pin: the founder's plan again.
+    assert decision["without_it"] == current
+    _, rows = read_csv(tmp_path / "out" / "solve_candidates.csv")
+    assert (rows[0]["phase"], rows[0][MARKUP], rows[0]["distance"]) == ("current", "", "0.000000")
+    text = "\n".join(what_it_takes_section(ReportData(
+        horizon_months=24, term_months=60, percentiles=[10, 50, 90], acceptance={}, summary={},
+        kpis=[], plan={}, validation={}, solve_best=best)))
+    # (The table escapes the | of the values.)
+    assert ("| private_tap: pricing_policy.private_tap.markup_pct (fixes priv_markup) | swept "
+            "(values 20\\|30\\|40) | 30 % | without it fails: the Private Tap margin floor (at "
+            "pub_margin=40%, priv_markup=20%; pub_margin=50%, priv_markup=20%; "
+            "pub_margin=60%, priv_markup=20%) |") in text
+    assert ("The current plan is yours as the inputs have it: priv_markup swept. Fixing such "
+            "a variable") in text
+
+
+def test_a_warning_about_a_decision_neither_stops_the_run_nor_counts_twice(tmp_path):
+    # The margin decision 40..60 step 5 asks pub_margin for 45 and 55, which it cannot take:
+    # a WARNING (solve_decision), found by validation and counted once in the run summary.
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(solve={
+        "trials": 3, "startup_trials": 2, "screen_simulations_per_run": 2, "confirm": 1,
+        "decisions": [{"key": MARGIN, "low": 40, "high": 60, "step": 5}]}))
+    out = tmp_path / "out"
+    result = invoke("run", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
+                    "--out", str(out), "--log-format", "json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads((out / "run_summary.json").read_text(encoding="utf-8"))
+    assert summary["warning_count"]["by_code"].get("solve_decision") == 1
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    warned = [e["location"] for e in events if e["event"] == "solve_warning"]
+    assert warned == ["solve.decisions[0]"]
+    assert json.loads((out / "solve_best.json").read_text(encoding="utf-8"))["status"] in {
+        "fundable", "not_found", "already_fundable"}
+
+
+def test_d3_solve_exits_3_when_no_candidate_can_be_evaluated(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("d3.solve.search.evaluate", broken)
+    d = markup_fixture(tmp_path / "a", {**MARKUP_SOLVE, "trials": 3})
+    result = solve_cli(d, tmp_path / "out")
+    assert result.exit_code == 3
+    assert ("internal error: RuntimeError: no candidate could be evaluated; the first failure: "
+            "ZeroDivisionError: division by zero") in result.stderr.splitlines()
+
+
+def test_the_solve_files_do_not_depend_on_python_hash_randomisation(tmp_path):
+    d = markup_fixture(tmp_path / "a", {**MARKUP_SOLVE, "decisions": [
+        {"key": MARKUP, "low": 20, "high": 50, "step": 2},
+        {"key": f"{PRIVATE}:acquisition.budget_month0_eur", "low": 100, "high": 1000,
+         "step": 100}]})
+    outs = []
+    for hash_seed in ("0", "4242"):
+        outs.append(tmp_path / f"out{hash_seed}")
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        subprocess.run([sys.executable, "-m", "d3", "solve", "--inputs", str(d / "inputs"),
+                        "--params", str(d / "params.yaml"), "--out", str(outs[-1]),
+                        "--quiet"], check=True, env=env, cwd=ROOT)
+    for name in ("solve_candidates.csv", "solve_best.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
