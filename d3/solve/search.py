@@ -5,10 +5,15 @@ plan's full sample count, the polish of the best one, what each of its changes b
 with that change undone) and a re-check of the proposal on independent random futures.
 
 Every evaluation applies exactly the overrides of the candidate's ``dvc exp run -S`` command
-(:mod:`d3.solve.decisions`), on common random numbers: all candidates override the same
-pinned variables, so their random streams are the same and a difference between two
-candidates is the effect of their decisions alone. The sampler is seeded, sequential and
-in-memory, so a seed and a budget give the same candidates, byte for byte.
+(:mod:`d3.solve.decisions`), on common random numbers: every candidate draws from the same
+keyed streams, and customers and churn are drawn by inversion of one uniform per sample and
+month (:mod:`d3.core.inverse_sampling`), so a decision that moves a budget or a rate moves each
+path monotonically instead of re-randomising it; the screened candidates also pin the same
+variables. A variable left as the inputs have it (the founder's plan, the polish's unpinned
+candidates) keeps its own draws, which differ from a pinned value's — that is the decision.
+The autoscaler's per-tick token noise is the exception (NumPy's Poisson sampler; see
+docs/DECISIONS.md). The sampler is seeded, sequential and in-memory, so a seed and a budget
+give the same candidates, byte for byte.
 """
 
 from __future__ import annotations
