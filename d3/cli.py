@@ -478,6 +478,10 @@ def solve(
     max_concurrency: int = typer.Option(1, "--max-concurrency", min=1, help="Worker processes "
                                         "for the Monte Carlo blocks of each evaluation "
                                         "(results never depend on it)."),
+    executor: str | None = typer.Option(None, "--executor", metavar="local|dask",
+                                        help=EXECUTOR_HELP),
+    scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                         help=SCHEDULER_HELP),
     quiet: bool = QUIET,
     log_format: str = LOG_FORMAT,
 ) -> None:
@@ -487,7 +491,8 @@ def solve(
     emitter = term.emitter()
 
     def action() -> None:
-        with run_inputs(inputs, params, emitter, quiet) as used:
+        choice = executor_choice(executor, scheduler)
+        with run_inputs(inputs, params, emitter, quiet) as used, executor_session(choice):
             stage = STAGE_BY_NAME["solve"]
             io = StageIO(stage, Roots(used.inputs, out, used.params),
                          RunOptions(seed=seed, max_concurrency=max_concurrency),
