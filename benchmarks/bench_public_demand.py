@@ -38,7 +38,9 @@ def context(samples: int, simulations: int) -> DemandContext:
         operator_dump=v.public.model_dump(mode="python"), best=best,
         channels={c.channel_id: c.model_dump() for c in v.channels}, eur_usd_fx_rate=fx,
         months=max(v.plan.targets.horizon_months, v.general.loan.term_months),
-        seed=v.seeds["public_tap"], simulations=simulations)
+        seed=v.seeds["public_tap"], simulations=simulations,
+        hours_in_month=int(v.general.calendar.hours_in_month),
+        horizon_months=v.plan.targets.horizon_months)
 
 
 def main() -> None:

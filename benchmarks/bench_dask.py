@@ -1,0 +1,80 @@
+"""Benchmark the Dask executor (issue 18) against the local one on the same fan-out.
+
+Usage: python -m benchmarks.bench_dask [--samples 1000000] [--simulations 1000]
+       [--chunk-blocks 16] [--workers 2]
+
+1. The Public Tap demand draws of ``--samples`` samples × 60 months (the sample-block fan-out
+   of the ``public_demand`` stage, as benchmarks/bench_public_demand.py; the parent derives
+   each chunk's series), once with the local executor (a process pool of ``--workers``) and
+   once on a ``distributed.LocalCluster`` of ``--workers`` single-threaded worker processes.
+2. The per-task overhead: 400 no-op chunks through the same Dask path (scatter once, submit,
+   gather in order), and the bytes a chunk's result carries back to the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import time
+from functools import partial
+
+from benchmarks.bench_public_demand import context
+from d3.core.chunks import chunk_ranges, iter_ranges, map_ranges
+from d3.core.executor import ExecutorChoice, executor_session
+from d3.pipelines.public.demand_blocks import chunk_result, simulate_fn
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--simulations", type=int, default=1000)
+    parser.add_argument("--chunk-blocks", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    return parser.parse_args()
+
+
+def timed_fan_out(simulate, finish, ranges, workers: int) -> float:
+    start = time.perf_counter()
+    for chunk in iter_ranges(simulate, ranges, max_concurrency=workers):
+        finish(chunk)
+    return time.perf_counter() - start
+
+
+def no_op(start: int, stop: int) -> int:
+    return stop - start
+
+
+def main() -> None:
+    args = arguments()
+    ctx = context(args.samples, args.simulations)
+    simulate, finish = simulate_fn(ctx), partial(chunk_result, ctx)
+    blocks = len(ctx.block_values)
+    ranges = chunk_ranges(blocks, args.chunk_blocks)
+    sample_months = blocks * ctx.simulations * ctx.months
+    print(f"machine: {os.cpu_count()} cores; {blocks} blocks × {ctx.simulations} simulations × "
+          f"{ctx.months} months = {sample_months / 1e6:.1f} M sample-months, {len(ranges)} "
+          f"chunks of {args.chunk_blocks} blocks")
+    chunk_bytes = len(pickle.dumps(simulate(*ranges[0]), protocol=5))
+    print(f"one chunk's result: {chunk_bytes / 1e6:.1f} MB pickled")
+    local = timed_fan_out(simulate, finish, ranges, args.workers)
+    print(f"local executor, {args.workers} worker processes: {local:.2f} s "
+          f"({sample_months / local / 1e6:.2f} M sample-months/s)")
+    with executor_session(ExecutorChoice("dask")) as client:
+        client.wait_for_workers(1)
+        workers = len(client.scheduler_info()["workers"])
+        dask = timed_fan_out(simulate, finish, ranges, args.workers)
+        print(f"dask LocalCluster, {workers} workers: {dask:.2f} s "
+              f"({sample_months / dask / 1e6:.2f} M sample-months/s); dask/local = "
+              f"{dask / local:.2f}")
+        no_ops = chunk_ranges(400, 1)
+        map_ranges(no_op, no_ops[:20])  # warm the workers
+        start = time.perf_counter()
+        map_ranges(no_op, no_ops)
+        per_task = (time.perf_counter() - start) / len(no_ops)
+        print(f"per-task overhead (no-op chunk, scatter + submit + in-order gather): "
+              f"{per_task * 1e3:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
