@@ -32,8 +32,10 @@ def run(io: StageIO) -> None:
         summary["import_report"] = import_record(imported.read_bytes())
     summary["dvc_md5"] = upstream_md5(upstream, io.roots)
     own = [io.out(name).relative_to(io.roots.out).as_posix() for name in io.stage.outs]
-    summary["artefacts"] = sorted({*declared_artefacts(upstream, io.roots, extra=(REPORT_NAME,)),
-                                   *own})
+    # The import report is an artefact only of a run that imported a draft (d3 run copies it
+    # into the output); a stray one in outputs/ is not.
+    extra = (REPORT_NAME,) if imported.is_file() else ()
+    summary["artefacts"] = sorted({*declared_artefacts(upstream, io.roots, extra=extra), *own})
     write_json(io.out("run_summary"), summary)
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
     # Last: the sums cover every artefact, the run summary included.

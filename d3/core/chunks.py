@@ -17,11 +17,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import CancelledError, ProcessPoolExecutor
+from contextlib import closing, contextmanager
 from typing import TypeVar
 
-from d3.core.executor import active_client, call_range
+from d3.core.executor import ExecutorUnavailable, active_client, call_range
 from d3.core.interrupts import interrupts_held
 
 T = TypeVar("T")
@@ -84,10 +84,11 @@ def map_ranges(
     results: list[T] = []
     client = active_client()
     if client is not None and ranges:
-        for result in _dask_results(client, fn, ranges, window=len(ranges)):
-            results.append(result)
-            if on_done:
-                on_done(len(results))
+        with closing(_dask_results(client, fn, ranges, window=len(ranges))) as done:
+            for result in done:
+                results.append(result)
+                if on_done:
+                    on_done(len(results))
         return results
     if max_concurrency == 1 or len(ranges) <= 1:
         for start, stop in ranges:
@@ -130,7 +131,12 @@ def iter_ranges(
             pending = [pool.submit(fn, *r) for r in ranges[:window]]
         submitted = len(pending)
         while pending:
-            result = pending.pop(0).result()
+            try:
+                result = pending.pop(0).result()
+            except (CancelledError, OSError) as exc:  # the scheduler or the connection is gone
+                raise ExecutorUnavailable(f"lost the Dask cluster mid-run ({type(exc).__name__}: "
+                                          f"{exc}); nothing was written — rerun, or run with "
+                                          f"--executor local") from exc
             if submitted < len(ranges):
                 pending.append(pool.submit(fn, *ranges[submitted]))
                 submitted += 1

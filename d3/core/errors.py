@@ -49,6 +49,11 @@ class ValidationError(Exception):
         self.issues = list(issues)
         super().__init__("\n".join(i.line() for i in self.issues))
 
+    def __reduce__(self):
+        # Rebuilt from its issues when it crosses a process (a pool or Dask worker raised it),
+        # so it stays a ValidationError (exit 2) whatever the executor.
+        return (type(self), (self.issues,))
+
 
 def errors_of(issues: Iterable[Issue]) -> list[Issue]:
     return [i for i in issues if i.severity == "error"]

@@ -25,10 +25,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from d3.core.errors import Issue, ValidationError
+
 EXECUTORS = ("local", "dask")
 ENV_EXECUTOR = "D3_EXECUTOR"
 ENV_SCHEDULER = "D3_DASK_SCHEDULER"
 CONNECT_TIMEOUT_S = 10
+WORKERS_TIMEOUT_S = 120  # a cluster that starts its workers on demand (Kubernetes, HPC)
 
 _CLIENT: ContextVar[Any] = ContextVar("d3_dask_client", default=None)
 
@@ -40,10 +43,12 @@ class ExecutorUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class ExecutorChoice:
     """``kind``: ``local`` or ``dask``; ``scheduler``: a Dask scheduler address
-    (``tcp://host:8786``), or ``None`` for a ``LocalCluster`` sized to this machine."""
+    (``tcp://host:8786``), or ``None`` for a ``LocalCluster`` of ``workers`` single-threaded
+    worker processes (``None``: one per core)."""
 
     kind: str = "local"
     scheduler: str | None = None
+    workers: int | None = None
 
     @classmethod
     def of(cls, kind: str | None, scheduler: str | None,
@@ -52,6 +57,8 @@ class ExecutorChoice:
         ``D3_DASK_SCHEDULER``), else local. A scheduler address alone means ``dask``. Raises
         ValueError for an unknown kind."""
         env = os.environ if environ is None else environ
+        # An explicit --scheduler means dask, whatever the environment says.
+        kind = kind or ("dask" if scheduler else None)
         scheduler = scheduler or env.get(ENV_SCHEDULER) or None
         kind = (kind or env.get(ENV_EXECUTOR) or ("dask" if scheduler else "local")).lower()
         if kind not in EXECUTORS:
@@ -67,36 +74,83 @@ def active_client() -> Any:
 @contextmanager
 def executor_session(choice: ExecutorChoice) -> Iterator[Any]:
     """Open the chosen executor for the block: nothing for ``local``; for ``dask`` a client of
-    ``choice.scheduler``, or of a ``LocalCluster`` with one single-threaded worker process per
-    core when no address is given. Raises :class:`ExecutorUnavailable` when the scheduler
-    cannot be reached within ``CONNECT_TIMEOUT_S``."""
+    ``choice.scheduler``, or of a ``LocalCluster`` of single-threaded worker processes when no
+    address is given. Raises :class:`ExecutorUnavailable` when the scheduler cannot be reached
+    within ``CONNECT_TIMEOUT_S``, has no worker within ``WORKERS_TIMEOUT_S`` or its workers run
+    other D3 code (:func:`code_fingerprint`); :class:`~d3.core.errors.ValidationError` for an
+    address that is not one."""
     if choice.kind == "local":
         yield None
         return
     from distributed import Client, LocalCluster  # imported only when asked for
 
-    cluster = None
+    cluster = client = None
     try:
         if choice.scheduler:
             client = Client(choice.scheduler, timeout=f"{CONNECT_TIMEOUT_S}s",
                             set_as_default=False)
         else:
-            cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=choice.workers or os.cpu_count() or 1,
+                                   threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
             client = Client(cluster, set_as_default=False)
+        _same_code_everywhere(client)
+    except ValueError as exc:  # distributed's parse of a malformed address
+        _closed(client, cluster)
+        raise ValidationError([Issue("--scheduler", "value", f"{choice.scheduler!r} is not a "
+                                     f"Dask scheduler address: {exc}",
+                                     "write it as tcp://HOST:PORT")]) from exc
     except (OSError, TimeoutError) as exc:
+        _closed(client, cluster)
+        where = (f"the Dask scheduler at {choice.scheduler}" if choice.scheduler
+                 else "a local Dask cluster")
         raise ExecutorUnavailable(
-            f"cannot reach the Dask scheduler at {choice.scheduler}: {exc} — start one "
-            f"(`dask scheduler`, then `dask worker ADDRESS`) or run with --executor local"
-        ) from exc
+            f"cannot reach {where}: {exc} — start one (`dask scheduler`, then `dask worker "
+            f"ADDRESS`) or run with --executor local") from exc
+    except BaseException:
+        _closed(client, cluster)
+        raise
     token = _CLIENT.set(client)
     try:
         yield client
     finally:
         _CLIENT.reset(token)
+        _closed(client, cluster)
+
+
+def _closed(client: Any, cluster: Any) -> None:
+    if client is not None:
         client.close()
-        if cluster is not None:
-            cluster.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def code_fingerprint() -> str:
+    """SHA-256 over the D3 package's Python sources (relative path and bytes, sorted): equal on
+    the client and a worker exactly when they run the same engine code."""
+    import hashlib
+    from pathlib import Path
+
+    import d3
+
+    root = Path(d3.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _same_code_everywhere(client: Any) -> None:
+    """Refuse a cluster whose workers import other D3 code than this client (another commit,
+    another checkout): their results would differ from a local run without a word."""
+    client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+    mine = code_fingerprint()
+    stale = sorted(worker for worker, theirs in client.run(code_fingerprint).items()
+                   if theirs != mine)
+    if stale:
+        raise ExecutorUnavailable(
+            f"the Dask workers {', '.join(stale)} run other D3 code than this client (sources "
+            f"sha256 {mine[:12]}…) — install the same D3 version on every worker")
 
 
 def call_range(fn: Any, start: int, stop: int) -> Any:

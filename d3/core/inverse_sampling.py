@@ -11,11 +11,16 @@ path — common random numbers in the strict sense (Glasserman, *Monte Carlo Met
 Engineering*, 2003, §4.2; Devroye, *Non-Uniform Random Variate Generation*, 1986, §X.3 for the
 sequential-search inversion used here).
 
-The distribution is exact: ``k`` is the smallest integer with ``F(k) ≥ u``, with ``F`` summed
-from the probability mass function by its recurrence in double precision (relative error of
-order ``k × 2⁻⁵³``, so a draw can differ from exact arithmetic only when ``u`` lies within
-≈1e-13 of a step of ``F``). Where ``P(0)`` would underflow (λ or n·p large) the sum starts
-15 standard deviations below the mean, where the mass left out is below 1e-40.
+The distribution is exact up to double rounding: ``k`` is the smallest integer with
+``F(k) ≥ u``, with ``F`` summed from the probability mass function by its recurrence in double
+precision. The error of ``F`` grows with the parameter — the starting term
+``exp(k log λ − λ − lgamma(k + 1))`` loses about ``λ log λ`` ulps to cancellation — so a draw
+can differ from exact arithmetic only when ``u`` lies within ≈1e-15 (λ ≈ 10) to ≈1e-10
+(λ = 1e5) of a step of ``F``, and for ``u`` above the largest representable ``F`` (probability
+of the same order) the draw is the last step the sum reaches, a far-tail value, not a runaway.
+Where ``P(0)`` would underflow (λ or n·p large) the sum starts 15 standard deviations below the
+mean, where the mass left out is below 1e-40. Parameters must be finite (the callers' inputs
+are validated); ``u`` in [0, 1).
 ``tests/core/test_inverse_sampling.py`` checks every draw against ``scipy.stats`` ``ppf``.
 
 Uniforms come from :func:`month_major_uniforms`: the draws of month ``m`` do not depend on how
@@ -48,9 +53,10 @@ def poisson_ppf(u: float, lam: float) -> int:  # pragma: no cover - compiled
     while cdf < u:
         k += 1
         p *= lam / k
-        cdf += p
-        if p == 0.0 and k > lam:  # what is left is below double precision
-            break
+        grown = cdf + p
+        if grown == cdf and k > lam:  # the sum has saturated below u: the tail is beyond
+            break                     # double precision, so k is the last representable step
+        cdf = grown
     return k
 
 
@@ -68,9 +74,10 @@ def _binomial_ppf_low(u: float, n: int, p: float) -> int:  # pragma: no cover - 
     while cdf < u and k < n:
         pk *= (n - k) / (k + 1.0) * ratio
         k += 1
-        cdf += pk
-        if pk == 0.0 and k > n * p:
+        grown = cdf + pk
+        if grown == cdf and k > n * p:  # saturated below u (see poisson_ppf)
             break
+        cdf = grown
     return k
 
 

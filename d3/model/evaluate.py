@@ -4,6 +4,7 @@ KPIs and acceptance — from the same functions the DVC stages call."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -199,8 +200,9 @@ class _LineSamples:
 def _collected(run: _Run, simulate: Callable, finish: Callable) -> Series:
     """Every block's series, chunked as the stages chunk them, in block order."""
     ranges = chunk_ranges(len(run.blocks), run.inputs.plan.run.chunk_blocks)
-    parts = [finish(chunk) for chunk in iter_ranges(simulate, ranges,
-                                                    max_concurrency=run.max_concurrency)]
+    # closing: an error in finish stops the workers (or cancels the Dask tasks) at once.
+    with closing(iter_ranges(simulate, ranges, max_concurrency=run.max_concurrency)) as chunks:
+        parts = [finish(chunk) for chunk in chunks]
     out = {k: np.concatenate([p.series[k] for p in parts]) for k in parts[0].series}
     out["grid_index"] = np.concatenate([p.grid_index for p in parts])
     out["replicate_index"] = np.concatenate([p.replicate_index for p in parts])

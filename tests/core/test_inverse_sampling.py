@@ -54,3 +54,21 @@ def test_a_longer_horizon_appends_uniforms_and_moves_none():
     assert short.shape == (4, 24) and long.shape == (4, 60)
     assert np.array_equal(long[:, :24], short)
     assert short.flags.c_contiguous
+
+
+@pytest.mark.parametrize("lam", [17.0, 699.0, 2_500.0, 1e5])
+def test_a_uniform_next_to_one_gives_a_far_tail_value_not_a_runaway(lam):
+    # The summed F saturates just below 1 (rounding); a u above it used to run on until the
+    # pmf underflowed (Poisson(2500) gave 5000, scipy 2920). Now the draw is the last step the
+    # sum reaches: between 5 and 12 standard deviations above the mean.
+    for u in (1.0 - 2.0**-53, 1.0 - 1e-12):
+        k = int(poisson_ppf(u, lam))
+        assert lam + 5 * lam**0.5 <= k <= lam + 12 * lam**0.5, (u, k)
+
+
+@pytest.mark.parametrize(("n", "p"), [(100_000, 0.05), (100_000, 0.5), (100_000, 0.95)])
+def test_binomial_tails_next_to_zero_and_one_stay_within_twelve_deviations(n, p):
+    sd = (n * p * (1 - p)) ** 0.5
+    for u in (1.0 - 2.0**-53, 2.0**-53):
+        k = int(binomial_ppf(u, n, p))
+        assert abs(k - n * p) <= 12 * sd, (u, k)

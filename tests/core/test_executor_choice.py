@@ -1,0 +1,46 @@
+"""The executor choice from flags and environment, the code fingerprint the Dask session
+compares, and a ValidationError that survives a process boundary (issue 18)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from d3.core.errors import Issue, ValidationError
+from d3.core.executor import ExecutorChoice, code_fingerprint
+
+
+@pytest.mark.parametrize(("kind", "scheduler", "env", "expected"), [
+    (None, None, {}, ExecutorChoice("local", None)),
+    ("dask", None, {}, ExecutorChoice("dask", None)),  # no address: a LocalCluster
+    (None, "tcp://h:1", {}, ExecutorChoice("dask", "tcp://h:1")),  # an address means dask
+    (None, None, {"D3_DASK_SCHEDULER": "tcp://e:2"}, ExecutorChoice("dask", "tcp://e:2")),
+    (None, None, {"D3_EXECUTOR": "DASK"}, ExecutorChoice("dask", None)),
+    # an explicit --scheduler wins over D3_EXECUTOR=local in the environment
+    (None, "tcp://h:1", {"D3_EXECUTOR": "local"}, ExecutorChoice("dask", "tcp://h:1")),
+    # an explicit --executor local wins over an address in the environment
+    ("local", None, {"D3_DASK_SCHEDULER": "tcp://e:2"}, ExecutorChoice("local", None)),
+])
+def test_the_choice_from_flags_then_environment(kind, scheduler, env, expected):
+    assert ExecutorChoice.of(kind, scheduler, env) == expected
+
+
+def test_an_unknown_executor_is_refused():
+    with pytest.raises(ValueError, match="unknown executor 'spark': use one of local, dask"):
+        ExecutorChoice.of("spark", None, {})
+
+
+def test_the_fingerprint_is_a_sha256_of_the_sources_and_stable():
+    first = code_fingerprint()
+    assert len(first) == 64 and int(first, 16) >= 0
+    assert code_fingerprint() == first
+
+
+def test_a_validation_error_crosses_a_process_boundary_intact():
+    # A worker (pool or Dask) that raises it pickles it; it must come back as a
+    # ValidationError (exit 2), not as a broken pool or an unpickling error (exit 3).
+    error = ValidationError([Issue("f.yaml", "a.b", "bad", "fix it")])
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is ValidationError
+    assert [i.line() for i in back.issues] == ["f.yaml:a.b: bad — fix it"]
