@@ -33,14 +33,17 @@ import math
 
 import numba
 import numpy as np
+from scipy import special
 
 # exp(-700) ≈ 1e-304 is still a normal double; below it P(0) would underflow.
 _LOG_UNDERFLOW = 700.0
 _START_SDS = 15.0
+# Above this mean the search (≈ 15√λ steps from its start) hands over to scipy's O(1) inversion.
+SEARCH_MAX_MEAN = 10_000.0
 
 
 @numba.vectorize(["int64(float64, float64)"], cache=True)
-def poisson_ppf(u: float, lam: float) -> int:  # pragma: no cover - compiled
+def _poisson_search(u: float, lam: float) -> int:  # pragma: no cover - compiled
     """Smallest ``k`` with ``P(X ≤ k) ≥ u`` for ``X ~ Poisson(lam)`` (``lam ≤ 0`` → 0).
     Broadcasts like a ufunc; ``u`` in [0, 1)."""
     if lam <= 0.0:
@@ -82,7 +85,7 @@ def _binomial_ppf_low(u: float, n: int, p: float) -> int:  # pragma: no cover - 
 
 
 @numba.vectorize(["int64(float64, int64, float64)"], cache=True)
-def binomial_ppf(u: float, n: int, p: float) -> int:  # pragma: no cover - compiled
+def _binomial_search(u: float, n: int, p: float) -> int:  # pragma: no cover - compiled
     """Smallest ``k`` with ``P(X ≤ k) ≥ u`` for ``X ~ Binomial(n, p)`` (``n ≤ 0`` or ``p ≤ 0``
     → 0; ``p ≥ 1`` → n). For ``p > 0.5`` it inverts ``n − Binomial(n, 1 − p)`` at ``1 − u``
     (the same distribution, summed from its light tail). Broadcasts like a ufunc."""
@@ -96,6 +99,59 @@ def binomial_ppf(u: float, n: int, p: float) -> int:  # pragma: no cover - compi
     # The smallest k with F_X(k) ≥ u is n − j, j the smallest with F_Y(j) ≥ 1 − u when no
     # step of F_Y sits exactly at 1 − u (probability zero for a continuous u).
     return n - _binomial_ppf_low(1.0 - u, n, 1.0 - p)
+
+
+def poisson_ppf(u, lam) -> np.ndarray:
+    """Smallest ``k`` with ``P(X ≤ k) ≥ u`` for ``X ~ Poisson(lam)``, elementwise (int64,
+    broadcast like a ufunc). Up to a mean of ``SEARCH_MAX_MEAN`` the compiled sequential
+    search; above it (its O(√λ) steps would take minutes for a mistyped budget of 1e12 EUR) a
+    bisection on the exact CDF (``scipy.special.pdtr``, the regularized incomplete gamma):
+    the same smallest ``k``, in O(log λ) CDF evaluations."""
+    u, lam = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
+                                 np.asarray(lam, dtype=np.float64))
+    big = lam > SEARCH_MAX_MEAN
+    out = np.array(_poisson_search(u, np.where(big, 0.0, lam)), dtype=np.int64, ndmin=1)
+    if big.any():
+        ub, lb = u[big], lam[big]
+        out[big.reshape(out.shape)] = _bisected(
+            lambda k, i: special.pdtr(k, lb[i]), ub, lb, np.sqrt(lb))
+    return out.reshape(u.shape)
+
+
+def binomial_ppf(u, n, p) -> np.ndarray:
+    """Smallest ``k`` with ``P(X ≤ k) ≥ u`` for ``X ~ Binomial(n, p)``, elementwise (int64).
+    Up to a mean of ``SEARCH_MAX_MEAN`` (of ``n·p`` or ``n·(1−p)``, whichever tail is
+    searched) the compiled search; above it a bisection on the exact CDF
+    ``P(X ≤ k) = I_{1−p}(n − k, k + 1)`` (``scipy.special.betainc``)."""
+    u, n, p = np.broadcast_arrays(np.asarray(u, dtype=np.float64),
+                                  np.asarray(n, dtype=np.int64), np.asarray(p, dtype=np.float64))
+    big = n * np.minimum(p, 1.0 - p) > SEARCH_MAX_MEAN
+    out = np.array(_binomial_search(u, np.where(big, 0, n), p), dtype=np.int64, ndmin=1)
+    if big.any():
+        ub, nb, pb = u[big], n[big].astype(np.float64), p[big]
+
+        def cdf(k, i):
+            return np.where(k >= nb[i], 1.0, special.betainc(
+                np.maximum(nb[i] - k, 1e-300), k + 1.0, 1.0 - pb[i]))
+        out[big.reshape(out.shape)] = np.minimum(
+            _bisected(cdf, ub, nb * pb, np.sqrt(nb * pb * (1.0 - pb))), nb).astype(np.int64)
+    return out.reshape(u.shape)
+
+
+def _bisected(cdf, u: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """Per element the smallest integer ``k`` in ``[mean − 40 sd, mean + 40 sd]`` with
+    ``cdf(k) ≥ u`` (``cdf(k, index)`` vectorised over the still-open elements); the bracket's
+    upper end when even it falls short (``u`` beyond the CDF's rounding: a far-tail value)."""
+    lo = np.maximum(np.floor(mean - 40.0 * sd), 0.0)
+    hi = np.ceil(mean + 40.0 * sd + 40.0)
+    open_ = np.flatnonzero(hi > lo)
+    while open_.size:
+        mid = np.floor((lo[open_] + hi[open_]) / 2.0)
+        reached = cdf(mid, open_) >= u[open_]
+        hi[open_] = np.where(reached, mid, hi[open_])
+        lo[open_] = np.where(reached, lo[open_], mid + 1.0)
+        open_ = open_[hi[open_] > lo[open_]]
+    return hi.astype(np.int64)
 
 
 def month_major_uniforms(gen: np.random.Generator, simulations: int,

@@ -72,3 +72,20 @@ def test_binomial_tails_next_to_zero_and_one_stay_within_twelve_deviations(n, p)
     for u in (1.0 - 2.0**-53, 2.0**-53):
         k = int(binomial_ppf(u, n, p))
         assert abs(k - n * p) <= 12 * sd, (u, k)
+
+
+def test_huge_means_are_inverted_by_bisection_on_the_exact_cdf():
+    # A mistyped budget gives λ = 1e12 new customers a month: the search would take ≈ 15e6
+    # steps per draw (minutes); above a mean of 1e4 the draw is a bisection on the exact CDF
+    # (O(log λ) evaluations). scipy's own ppf returns NaN there, so the check is the spread:
+    # 1 000 draws stay within 5 standard deviations (sd = 1e6; P(|Z| > 5) ≈ 6e-7 per draw).
+    u = np.random.default_rng(2).random(1_000)
+    k = poisson_ppf(u, 1e12)
+    assert np.all(np.abs(k - 1e12) <= 5 * 1e6)
+    b = binomial_ppf(u, 10**12, 0.05)
+    assert np.all(np.abs(b - 5e10) <= 5 * (1e12 * 0.05 * 0.95) ** 0.5)
+    # The two methods give the same draws on both sides of the hand-over at a mean of 1e4.
+    for lam in (9_999.0, 10_001.0, 5e4):
+        assert np.array_equal(poisson_ppf(u, lam), stats.poisson.ppf(u, lam).astype(np.int64))
+    for n, p in ((199_999, 0.05), (300_000, 0.05), (50_000, 0.7)):
+        assert np.array_equal(binomial_ppf(u, n, p), stats.binom.ppf(u, n, p).astype(np.int64))
