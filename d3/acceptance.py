@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from d3.core.number_text import frac_pct_text, share_text
 from d3.finance.mc_error import between_replicate_se, mean
 
 
@@ -63,24 +64,32 @@ def share(flags: np.ndarray) -> float:
     return float(np.mean(flags)) if np.size(flags) else 0.0
 
 
+def close_call(probability: float, probability_se: float | None,
+               min_probability: float) -> bool:
+    """Is a share within two between-replicate standard errors of the threshold (so more
+    replicates could tip the verdict)? False without a standard error (one replicate)."""
+    return probability_se is not None and abs(probability - min_probability) < 2 * probability_se
+
+
 def decided(name: str, flags: np.ndarray, reference: bool, min_probability: float,
             detail: str, replicate_ids: np.ndarray | None = None) -> Criterion:
     """Holds when the share of samples meeting it is ≥ ``min_probability``. With
     ``replicate_ids`` the share carries its between-replicate standard error; a share within two
-    standard errors of the threshold is flagged as a close call (more replicates would settle
-    it)."""
+    standard errors of the threshold is flagged as a close call (:func:`close_call`: more
+    replicates would settle it). Percentages are written as the report writes them
+    (:mod:`d3.core.number_text`)."""
     p = share(flags)
     se = None
     if replicate_ids is not None:
         se = between_replicate_se(np.asarray(flags, dtype=float), replicate_ids, mean)
         se = None if math.isnan(se) else se
-    text = f"{detail}; P = {p:.1%}"
+    text = f"{detail}; P = {frac_pct_text(p)}"
     if se is not None:
-        text += f" ± {se:.1%} (between-replicate SE)"
-        if abs(p - min_probability) < 2 * se:
+        text += f" ± {frac_pct_text(se)} (between-replicate SE)"
+        if close_call(p, se, min_probability):
             text += ", a close call: raise run.random_runs_per_simulation to settle it"
-    return Criterion(name, p >= min_probability, p, f"{text}; required {min_probability:.0%}",
-                     bool(reference), se)
+    return Criterion(name, p >= min_probability, p,
+                     f"{text}; required {share_text(min_probability)}", bool(reference), se)
 
 
 @dataclass(frozen=True)

@@ -130,10 +130,20 @@ def main_options(
 # Shared by every command: what goes to the terminal.
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (no progress bar, "
                      "no warnings, no closing line; JSONL only for errors).")
-LOG_FORMAT = typer.Option("auto", "--log-format", help="Progress on stdout: `json` = one JSON "
-                          "object per line (ts, level, event); `text` = for people (a live bar "
-                          "on stderr, a closing line); `auto` = text on a terminal, json when "
-                          "stdout is a pipe or file.", case_sensitive=False)
+LOG_FORMAT = typer.Option("auto", "--log-format", metavar="|".join(LOG_FORMATS),
+                          help="Progress on stdout: `json` = one JSON object per line (ts, "
+                          "level, event); `text` = for people (a live bar on stderr, a closing "
+                          "line); `auto` = text on a terminal, json when stdout is a pipe or "
+                          "file.", case_sensitive=False)
+
+
+def at_least_one(value: int | None) -> int | None:
+    """A count option's check (``--max-concurrency``, ``--chunk-blocks``): at least 1. Not
+    typer's ``min=1``, which prints the option's type as ``<int range> [x>=1]``; with this
+    check the help shows the plain metavar ``N``. A bad value is a usage error (exit 2)."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is below 1 — use 1 or more")
+    return value
 
 
 @dataclass(frozen=True)
@@ -351,10 +361,12 @@ def run(
                                          "(default: run.pipelines of the plan)."),
     seed: int | None = typer.Option(None, "--seed", help=SEED_HELP),
     fail_on_warning: bool = typer.Option(False, "--fail-on-warning", help=FAIL_ON_WARNING_HELP),
-    max_concurrency: int = typer.Option(1, "--max-concurrency", min=1, help="Worker processes "
+    max_concurrency: int = typer.Option(1, "--max-concurrency", metavar="N",
+                                        callback=at_least_one, help="Worker processes "
                                         "for the Monte Carlo blocks (results never depend on "
                                         "it)."),
-    chunk_blocks: int | None = typer.Option(None, "--chunk-blocks", min=1, help="Blocks per "
+    chunk_blocks: int | None = typer.Option(None, "--chunk-blocks", metavar="N",
+                                            callback=at_least_one, help="Blocks per "
                                             "work chunk (results never depend on it; default: "
                                             "run.chunk_blocks of the plan)."),
     executor: str | None = typer.Option(None, "--executor", metavar="local|dask",
@@ -475,7 +487,8 @@ def solve(
     params: Path | None = typer.Option(None, "--params", help=PARAMS_HELP + " Its solve "
                                        "section lists the decisions."),
     seed: int | None = typer.Option(None, "--seed", help=SOLVE_SEED_HELP),
-    max_concurrency: int = typer.Option(1, "--max-concurrency", min=1, help="Worker processes "
+    max_concurrency: int = typer.Option(1, "--max-concurrency", metavar="N",
+                                        callback=at_least_one, help="Worker processes "
                                         "for the Monte Carlo blocks of each evaluation "
                                         "(results never depend on it)."),
     executor: str | None = typer.Option(None, "--executor", metavar="local|dask",
@@ -485,8 +498,10 @@ def solve(
     quiet: bool = QUIET,
     log_format: str = LOG_FORMAT,
 ) -> None:
-    """What it takes: the fundable plan nearest to your decisions (params.yaml solve) and the
-    dvc exp run command that applies it (the solve stage, alone)."""
+    """Find the fundable plan nearest to yours and the command that applies it.
+
+    What it takes: the solve stage alone, over the decisions of params.yaml's solve section;
+    writes solve_candidates.csv and solve_best.json and ends with the dvc exp run command."""
     term = terminal(log_format, quiet)
     emitter = term.emitter()
 

@@ -583,6 +583,50 @@ def drawn_allocation_warnings(scope: str, variables: Sequence[Variable],
     return out
 
 
+@dataclass(frozen=True)
+class SalvagedPlan:
+    """A plan that failed its schema with the failing parts left out (at their defaults): what
+    the rest of the plan can still be judged on — the ``solve`` decisions and
+    ``fixed_variables`` — so every problem is reported at once, never run. ``numbers``: the
+    position in the file of each decision kept."""
+
+    plan: Plan
+    numbers: tuple[int, ...]
+
+
+def salvaged_plan(data: Any, errors: Sequence[Mapping[str, Any]]) -> SalvagedPlan | None:
+    """``data`` (the plan file's mapping) without what its schema ``errors`` (pydantic's
+    ``errors()``) name: a decision of ``solve.decisions`` with an error, any other key of
+    ``solve`` with one, any other top-level section with one. None when the rest does not
+    validate either (or the file is not a mapping)."""
+    if not isinstance(data, Mapping):
+        return None
+    data, solve, dropped = dict(data), None, set()
+    if isinstance(data.get("solve"), Mapping):
+        solve = dict(data["solve"])
+    for loc in (tuple(e["loc"]) for e in errors):
+        if not loc:
+            return None
+        if loc[0] == "solve" and solve is not None and len(loc) > 1:
+            if loc[1] == "decisions" and len(loc) > 2 and isinstance(loc[2], int):
+                dropped.add(loc[2])
+            else:
+                solve.pop(loc[1], None)
+        else:
+            data.pop(loc[0], None)
+    decisions = solve.get("decisions") if solve is not None else None
+    numbers: tuple[int, ...] = ()
+    if isinstance(decisions, list):
+        numbers = tuple(i for i in range(len(decisions)) if i not in dropped)
+        solve["decisions"] = [decisions[i] for i in numbers]
+    if solve is not None and "solve" in data:
+        data["solve"] = solve
+    try:
+        return SalvagedPlan(Plan.model_validate(data), numbers)
+    except PydanticValidationError:
+        return None
+
+
 def _fixed(raw: RawInputs, variables: list[Variable], plan: Plan,
            issues: list[Issue]) -> list[Variable]:
     """``variables`` with ``fixed_variables`` of the plan applied
@@ -788,12 +832,13 @@ def validated_inputs(
     public = _doc_model(raw, "public_tap", PublicOperator, issues)
     private = _doc_model(raw, "private_tap", PrivateOperator, issues)
     market = _doc_model(raw, "market_env", MarketEnv, issues)
-    plan = None
+    plan, salvaged = None, None
     if raw.plan is not None:
         try:
             plan = Plan.model_validate(raw.plan.data)
         except PydanticValidationError as exc:
             issues.extend(issues_from_pydantic(exc, file=raw.plan.file, model=Plan))
+            salvaged = salvaged_plan(raw.plan.data, exc.errors())
     t = raw.tables
     files = {name: doc.file for name, doc in raw.docs.items()}
     files.update({name: tab.file for name, tab in t.items()})
@@ -868,13 +913,15 @@ def validated_inputs(
     operators = {"general": general, "public_tap": public, "private_tap": private}
     variables = _variables(raw, operators, files, channel_ids, issues)
     variables = _rank_correlated(raw, variables, issues)
-    if plan is not None:
-        variables = _fixed(raw, variables, plan, issues)
-        if plan.solve.decisions and None not in operators.values():
-            issues += resolved_decisions(
-                plan.solve, params=plan.model_dump(mode="json"),
-                operators={s: op.model_dump(mode="json") for s, op in operators.items()},
-                variables=variables, file=raw.plan.file)[1]
+    judged = plan if plan is not None else salvaged.plan if salvaged is not None else None
+    if judged is not None:
+        variables = _fixed(raw, variables, judged, issues)
+        issues += resolved_decisions(
+            judged.solve, params=judged.model_dump(mode="json"),
+            operators={s: op.model_dump(mode="json") for s, op in operators.items()
+                       if op is not None},
+            variables=variables, file=raw.plan.file,
+            numbers=salvaged.numbers if plan is None else None)[1]
     if plan is not None and not errors_of(issues):
         issues += size_issues(variables, plan, raw.plan.file,
                               ticks_per_trace=simulated_ticks(general, public, variables, plan),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -32,7 +32,13 @@ from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
-from d3.core.variables import block_values, grid_size, overrides_of, reference_values
+from d3.core.variables import (
+    block_values,
+    grid_label,
+    grid_size,
+    overrides_of,
+    reference_values,
+)
 from d3.model.inputs import ModelInputs
 from d3.models.operator import GeneralOperator
 from d3.pipelines.common.catalog import catalog_from_document
@@ -75,13 +81,17 @@ class GridEvaluation:
 @dataclass(frozen=True)
 class Evaluation:
     """The plan evaluated: per grid point results, the acceptance document (as
-    ``acceptance.json``) and each line's per-sample monthly series (``(samples, months)``,
-    samples ordered by block, then Monte Carlo index; ``None`` for a line not run)."""
+    ``acceptance.json``), each line's per-sample monthly series (``(samples, months)``,
+    samples ordered by block, then Monte Carlo index; ``None`` for a line not run) and each
+    grid point's knob values (``grid_labels``, :func:`d3.core.variables.grid_label` of the
+    evaluated plan's own variables: an override that fixes a swept variable takes its axis
+    out of the grid)."""
 
     grid: dict[int, GridEvaluation]
     acceptance: dict[str, Any]
     public: Series | None
     private: Series | None
+    grid_labels: dict[int, str] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -148,7 +158,8 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
                               plan.targets.horizon_months,
                               plan.targets.min_acceptance_probability) if criteria else {}
     kept = (demand and demand.series, clients and clients.series) if keep_series else (None, None)
-    return Evaluation(per_grid, doc, *kept)
+    labels = {g: grid_label(run.inputs.variables, g) for g in per_grid}
+    return Evaluation(per_grid, doc, *kept, grid_labels=labels)
 
 
 def _prepared(inputs: ModelInputs, max_concurrency: int,

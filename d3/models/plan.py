@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
 from d3.models.common import Pct, PosInt, Strict
 
@@ -84,13 +84,21 @@ class Logging(Strict):
 
 _OVERRIDE_KEY = re.compile(r"^(params\.yaml|inputs/operator/(general|public_tap|private_tap)"
                            r"\.yaml):[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+OVERRIDE_KEY_HINT = ("FILE is params.yaml or inputs/operator/<general|public_tap|private_tap>"
+                     ".yaml, as in dvc exp run -S (e.g. "
+                     "inputs/operator/general.yaml:loan.amount_eur)")
+
+
+def override_key_problem(key: str) -> str | None:
+    """Why ``key`` is not ``FILE:dotted.key`` as ``dvc exp run -S`` writes it (the hint is
+    :data:`OVERRIDE_KEY_HINT`); None when it is."""
+    return None if _OVERRIDE_KEY.match(key) else f"{key!r} is not FILE:dotted.key"
 
 
 def _override_key(key: str) -> str:
-    if not _OVERRIDE_KEY.match(key):
-        raise ValueError(f"{key!r} is not FILE:dotted.key — FILE is params.yaml or "
-                         "inputs/operator/<general|public_tap|private_tap>.yaml, as in dvc exp "
-                         "run -S (e.g. inputs/operator/general.yaml:loan.amount_eur)")
+    problem = override_key_problem(key)
+    if problem is not None:
+        raise ValueError(f"{problem} — {OVERRIDE_KEY_HINT}")
     return key
 
 
@@ -138,27 +146,20 @@ class Sensitivity(Strict):
 class SolveDecision(Strict):
     """A decision the solver may change (issue 17): ``key`` in ``dvc exp run -S`` syntax, its
     values ``low, low + step, …, high`` (numbers) or ``choices`` (any values the key takes);
-    ``weight`` scales its share of the distance from the current plan."""
+    ``weight`` scales its share of the distance from the current plan.
 
-    key: OverrideKey
+    The schema holds the types only. What the fields mean together — the key's form, one
+    domain, ``low < high``, a positive ``step`` and ``weight``, at least one choice — is
+    judged with the inputs by :func:`d3.solve.decisions.resolved_decisions`, which reports
+    every problem of every decision at once (a schema error here would hide the others: the
+    whole plan fails)."""
+
+    key: str
     low: float | None = None
     high: float | None = None
-    step: Annotated[float, Field(gt=0)] | None = None
-    choices: Annotated[list[Scalar], Field(min_length=1)] | None = None
-    weight: Annotated[float, Field(gt=0)] = 1.0
-
-    @model_validator(mode="after")
-    def _one_domain(self) -> SolveDecision:
-        numeric = (self.low, self.high, self.step)
-        if self.choices is not None and any(x is not None for x in numeric):
-            raise ValueError("a decision has low/high/step or choices, not both — keep one")
-        if self.choices is None and any(x is None for x in numeric):
-            raise ValueError("a decision needs low, high and step (numbers) or choices — e.g. "
-                             "{key: ..., low: 0, high: 60000, step: 5000}")
-        if self.choices is None and self.low >= self.high:
-            raise ValueError(f"low {self.low:g} must be below high {self.high:g} — swap them "
-                             "or widen the range")
-        return self
+    step: float | None = None
+    choices: list[Scalar] | None = None
+    weight: float = 1.0
 
 
 class Solve(Strict):

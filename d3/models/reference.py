@@ -134,12 +134,14 @@ NOTES = {
     "solve.confirm": "best screened candidates re-evaluated at the plan's full sample count",
     "solve.seed": "the sampler's seed; null: the plan's general seed",
     "key": "FILE:dotted.key as in dvc exp run -S (params.yaml or inputs/operator/*.yaml)",
-    "low": "lowest value (with high and step; or choices)",
-    "high": "highest value: low + k·step",
-    "step": "values low, low + step, …, high",
-    "choices": "the values, when not a numeric range",
-    "weight": "share of this decision in the distance (a change over its whole range counts "
-    "weight)",
+    "low": "lowest value (with high and step; or choices), below high; a value the key "
+    "accepts",
+    "high": "highest value: low + k·step; a value the key accepts",
+    "step": "> 0; values low, low + step, …, high",
+    "choices": "the values, when not a numeric range (at least one, each a value the key "
+    "accepts)",
+    "weight": "> 0; share of this decision in the distance (a change over its whole range "
+    "counts weight)",
     "price_usd_hr": "USD per hour for the whole num_gpus SKU",
     "throughput_tokens_per_s": "decode tokens/s as measured (see measurement_type)",
     "baseline_tps_8b": "aggregate tokens/s of an 8B dense model; last-resort heuristic",

@@ -6,7 +6,8 @@ integers. Every value is rounded **half away from zero on the decimal as the CSV
 (``Decimal(cell).quantize(..., ROUND_HALF_UP)``: 0.5 → 1, -60123.5 → -60,124, 2.5 → 3), the
 commercial rounding of a set of accounts; floats (probabilities, JSON values) go through their
 shortest ``repr`` first, so ``0.1`` is the decimal 0.1. A rounded zero is written ``0``, never
-``-0``.
+``-0``. The rounding and the percentage formatters live in :mod:`d3.core.number_text`, which
+the acceptance criteria's details use too (one rounding, one formatter).
 
 Input text (model, GPU, provider, vendor names, notes, sources) is text, never markup:
 :func:`esc` makes it inert in a Markdown table cell and in running text, and :func:`table`
@@ -15,14 +16,18 @@ applies it to every cell that is not :class:`Md` (Markdown the report itself wro
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
-Number = str | float | int | Decimal | None
+from d3.core.number_text import MISSING as MISSING
+from d3.core.number_text import Number as Number
+from d3.core.number_text import decimal_of as decimal_of
+from d3.core.number_text import frac_pct_text as frac_pct_text
+from d3.core.number_text import pct_text as pct_text
+from d3.core.number_text import rounded as rounded
+from d3.core.number_text import share_text as share_text
 
-MISSING = "—"  # no value (a metric the run did not compute)
 NOT_MEANINGFUL = "n/m"  # a ratio that means nothing: negative or undefined DSCR, margin on 0
 
 
@@ -60,28 +65,6 @@ def esc(text: object) -> str:
     return "".join(out)
 
 
-def decimal_of(x: Number) -> Decimal | None:
-    """A CSV cell or number as an exact decimal; ``None`` for an empty cell, ``None``, NaN or
-    infinity (no value)."""
-    if x is None or isinstance(x, bool):
-        return None
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            return None
-        x = repr(x)
-    try:
-        d = Decimal(str(x).strip())
-    except InvalidOperation:
-        return None
-    return d if d.is_finite() else None
-
-
-def rounded(x: Decimal, decimals: int) -> Decimal:
-    """``x`` rounded half away from zero to ``decimals`` places; a rounded zero is +0."""
-    q = x.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return q if q != 0 else abs(q)
-
-
 def money_text(x: Number) -> str:
     """EUR to whole euros with thousands separators: ``452071.19`` → ``452,071``."""
     d = decimal_of(x)
@@ -92,18 +75,6 @@ def eur_text(x: Number) -> str:
     """Money in running text: ``EUR 452,071``."""
     d = decimal_of(x)
     return MISSING if d is None else f"EUR {money_text(d)}"
-
-
-def pct_text(x: Number) -> str:
-    """A percentage (0..100) to 1 decimal with ``%``: ``56.2887`` → ``56.3 %``."""
-    d = decimal_of(x)
-    return MISSING if d is None else f"{rounded(d, 1):.1f} %"
-
-
-def frac_pct_text(x: Number) -> str:
-    """A fraction (0..1, e.g. a probability) as a percentage: ``0.0015`` → ``0.2 %``."""
-    d = decimal_of(x)
-    return MISSING if d is None else pct_text(d.scaleb(2))
 
 
 def margin_text(x: Number) -> str:
@@ -147,13 +118,6 @@ def per_1m_text(eur_per_1k: Number) -> str:
         return MISSING
     d = d.scaleb(3).normalize()
     return format(d if d.as_tuple().exponent < -2 else d.quantize(Decimal("0.01")), "f")
-
-
-def share_text(x: Number) -> str:
-    """A threshold share (0..1) as a percentage without trailing zeros: ``0.9`` → ``90 %``,
-    ``0.975`` → ``97.5 %``."""
-    d = decimal_of(x)
-    return MISSING if d is None else f"{format(d.scaleb(2).normalize(), 'f')} %"
 
 
 def unit_price_text(price: Number, decimals: int = 4) -> str:

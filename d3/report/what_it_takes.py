@@ -1,15 +1,20 @@
 """The report's "What it takes" section, at the top (issue 17): the nearest fundable plan the
 search found — current → proposed, what each change buys (and, in bold, when it worsens the
-lender's cash measures), the probability reached on the plan's own futures and on independent
-ones (the re-check) — and the ``dvc exp run`` command that applies it, from
-``solve_best.json``. When nothing fundable was found, what the search budget covered and how
-to search further. Grid points are named by their knob values (``grid_label``), each failed
-criterion said once."""
+lender's cash measures, and what it breaks: a criterion met without it and failed with it),
+the binding criterion reached on the plan's own futures and on independent ones (the
+re-check), named, with its Monte Carlo standard error and whether it is a close call — and the
+``dvc exp run`` command that applies it, from ``solve_best.json``. When nothing fundable was
+found, what the search budget covered (evaluations against distinct candidates), what the
+closest candidate still fails and what it breaks that the current plan meets, and how to
+search further. Grid points are named by their knob values (``grid_label``), each failed
+criterion said once; the measures are worded as the executive summary words them (the first
+``horizon`` months, the loan term)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from d3.report.data import ReportData
@@ -20,7 +25,6 @@ from d3.report.formatting import (
     eur_text,
     frac_pct_text,
     money_text,
-    pct_text,
     share_text,
     table,
 )
@@ -135,31 +139,110 @@ def blocked_lines(best: Mapping[str, Any]) -> list[str]:
 _EUR_NOISE = 1.0
 
 
-def worse_cash_text(worse: Mapping[str, Any], better: Mapping[str, Any], than: str) -> str:
+@dataclass(frozen=True)
+class Measures:
+    """The lender's measures as the report's executive summary words them, over the grid
+    points: the p50 net income and the funding need at 90 % confidence over the first
+    ``horizon`` months, the p10 lowest free cash over the loan term (``term``: e.g. "whole
+    60-month loan term")."""
+
+    horizon: int
+    term: str
+
+    @property
+    def names(self) -> tuple[tuple[str, str], ...]:
+        """(``solve_best.json`` key, words) of the three measures, in the report's order."""
+        h = self.horizon
+        return (("net_income_p50_eur", f"the p50 net income over the first {h} months"),
+                ("funding_need_p90_eur",
+                 f"the funding need at 90 % confidence for the first {h} months"),
+                ("lowest_free_cash_p10_eur", f"the p10 lowest free cash over the {self.term}"))
+
+
+TERM_KEY = "loan.term_months"
+
+
+def measures_of(d: ReportData, best: Mapping[str, Any]) -> Measures:
+    """The measures' words for this report: its horizon, and the loan term in months unless
+    the proposal changes it (then "whole loan term", each candidate over its own)."""
+    changed = any(dec["changed"] and dec["key"].endswith(":" + TERM_KEY)
+                  for dec in best.get("decisions", ()))
+    term = "whole loan term" if changed else f"whole {d.term_months}-month loan term"
+    return Measures(d.horizon_months, term)
+
+
+def worse_cash_text(worse: Mapping[str, Any], better: Mapping[str, Any], than: str,
+                    measures: Measures) -> str:
     """What ``worse`` does to the lender's two cash measures compared with ``better`` (both
     ``solve_best.json`` outcomes), with both numbers: ``raises the funding need at 90 %
-    confidence from EUR 5,000 (without it) to EUR 35,000``; empty when neither is worse by a
-    euro or more (or either is unknown)."""
+    confidence for the first 24 months from EUR 5,000 (without it) to EUR 35,000``; empty
+    when neither is worse by a euro or more (or either is unknown)."""
+    names = dict(measures.names)
     parts = []
     need, need_ref = worse.get("funding_need_p90_eur"), better.get("funding_need_p90_eur")
     if need is not None and need_ref is not None and need - need_ref >= _EUR_NOISE:
-        parts.append(f"raises the funding need at 90 % confidence from {eur_text(need_ref)} "
+        parts.append(f"raises {names['funding_need_p90_eur']} from {eur_text(need_ref)} "
                      f"({than}) to {eur_text(need)}")
     cash, cash_ref = worse.get("lowest_free_cash_p10_eur"), better.get("lowest_free_cash_p10_eur")
     if cash is not None and cash_ref is not None and cash_ref - cash >= _EUR_NOISE:
-        parts.append(f"lowers the p10 lowest free cash from {eur_text(cash_ref)} ({than}) to "
-                     f"{eur_text(cash)}")
+        parts.append(f"lowers {names['lowest_free_cash_p10_eur']} from {eur_text(cash_ref)} "
+                     f"({than}) to {eur_text(cash)}")
     return "; ".join(parts)
 
 
+def broken(outcome: Mapping[str, Any], reference: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The failures of ``outcome`` that ``reference`` does not have: criteria that
+    ``reference`` meets at every one of its grid points (the two may have different grids —
+    a pinned axis leaves the grid — so a criterion is matched by name). What a change
+    causes, as opposed to what it leaves failing."""
+    failing = {f["name"] for f in reference.get("failed_criteria", ())}
+    return [f for f in outcome.get("failed_criteria", ()) if f["name"] not in failing]
+
+
+def _held_probability(name: str, reference: Mapping[str, Any]) -> float | None:
+    """The lowest probability of criterion ``name`` over ``reference``'s grid points (None:
+    a pass/fail criterion, or a document without its criteria)."""
+    ps = [c["probability"] for c in reference.get("criteria", ())
+          if c["name"] == name and c["probability"] is not None]
+    return min(ps) if ps else None
+
+
+def breaks_text(caused: Sequence[Mapping[str, Any]], outcome: Mapping[str, Any],
+                reference: Mapping[str, Any]) -> str:
+    """Each criterion a change breaks, said once, with its probability before → after:
+    ``the fleet cap (100.0 % → 0.0 % of futures)``, ``the autoscaler's service level (met →
+    failed)`` (a pass/fail criterion); the grid points named when the outcome has several."""
+    names = grid_names(outcome)
+    n_grid = len(outcome.get("grid_labels") or {})
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for f in caused:
+        by_name.setdefault(f["name"], []).append(f)
+    parts = []
+    for name, hits in by_name.items():
+        after = [f["probability"] for f in hits if f["probability"] is not None]
+        before = _held_probability(name, reference)
+        change = (f"{frac_pct_text(before) if before is not None else 'met'} → "
+                  f"{frac_pct_text(min(after))} of futures" if after
+                  else "met → failed")
+        where = _where([names[f["grid_index"]] for f in hits], n_grid)
+        parts.append(f"{short_name(name)} ({change}{f' {where}' if where else ''})")
+    return _and_list(parts)
+
+
 def buys_text(decision: Mapping[str, Any], proposed: Mapping[str, Any]) -> str:
-    """What undoing this change alone does to the proposal."""
+    """What undoing this change alone does to the proposal: the criteria that then fail
+    ("without it fails"), and the criteria the change itself breaks — failed by the proposal,
+    met without the change ("breaks", before → after)."""
     without = decision.get("without_it")
     if not decision["changed"] or without is None:
         return MISSING
     if without["invalid"]:
         return "without it: the other values are not valid together"
+    caused = broken(proposed, without)
+    breaks = f"breaks: {breaks_text(caused, proposed, without)}" if caused else ""
     if without["feasible"]:
+        if breaks:
+            return f"{breaks}; without it fundable"
         return (f"not needed alone: without it still fundable (p50 net income "
                 f"{eur_text(without['net_income_p50_eur'])})")
     names = grid_names(proposed)
@@ -167,11 +250,14 @@ def buys_text(decision: Mapping[str, Any], proposed: Mapping[str, Any]) -> str:
     undone = grid_names(without)
     new = [f for f in without["failed_criteria"]
            if (undone[f["grid_index"]], f["name"]) not in held]
-    return f"without it fails: {failures_text(new, without)}" if new else \
-        "without it: the same criteria fail"
+    buys = f"without it fails: {failures_text(new, without)}" if new else ""
+    if buys or breaks:
+        return "; ".join(filter(None, [buys, breaks]))
+    return "without it: the same criteria fail"
 
 
-def buys_cell(decision: Mapping[str, Any], proposed: Mapping[str, Any]) -> str:
+def buys_cell(decision: Mapping[str, Any], proposed: Mapping[str, Any],
+              measures: Measures) -> str:
     """The "what the change buys" cell: :func:`buys_text`, and in bold when the change
     worsens the funding need or the p10 lowest free cash (the proposal against the proposal
     without this change — e.g. a loan dropped to 0 lets the DSCR covenant pass and leaves a
@@ -180,7 +266,7 @@ def buys_cell(decision: Mapping[str, Any], proposed: Mapping[str, Any]) -> str:
     without = decision.get("without_it")
     if not decision["changed"] or without is None or without["invalid"]:
         return text
-    worse = worse_cash_text(proposed, without, "without it")
+    worse = worse_cash_text(proposed, without, "without it", measures)
     return Md(f"{esc(text)}; **worse for cash:** {esc(worse)}") if worse else text
 
 
@@ -196,7 +282,7 @@ def current_text(decision: Mapping[str, Any]) -> str:
     return value_text(decision["key"], decision["current"])
 
 
-def _decision_rows(best: Mapping[str, Any]) -> list[dict[str, str]]:
+def _decision_rows(best: Mapping[str, Any], measures: Measures) -> list[dict[str, str]]:
     rows = []
     for dec in best["decisions"]:
         pinned = f" (fixes {dec['variable']})" if dec["variable"] and dec["argument"] else ""
@@ -204,7 +290,7 @@ def _decision_rows(best: Mapping[str, Any]) -> list[dict[str, str]]:
                      "current": current_text(dec),
                      "proposed": value_text(dec["key"], dec["proposed"])
                      if dec["changed"] else "unchanged",
-                     "buys": buys_cell(dec, best["proposed"])})
+                     "buys": buys_cell(dec, best["proposed"], measures)})
     return rows
 
 
@@ -212,37 +298,71 @@ def _changes_anything(best: Mapping[str, Any]) -> bool:
     return any(d["changed"] for d in best["decisions"])
 
 
-def _measure_texts(cur: Mapping[str, Any], new: Mapping[str, Any], changed: bool) -> list[str]:
-    """The KPIs over the grid points, ``from X to Y`` — or ``is X`` when the candidate is the
-    founder's plan."""
-    names = [("the lowest, across grid points, of the p50 net income over the horizon",
-              "net_income_p50_eur"),
-             ("the highest, across grid points, of the funding need at 90 % confidence",
-              "funding_need_p90_eur"),
-             ("the lowest, across grid points, of the p10 lowest free cash",
-              "lowest_free_cash_p10_eur")]
+def _grid_named(outcome: Mapping[str, Any], key: str) -> str:
+    """`` (at pub_margin=45%)``: the grid point a measure over the grid points comes from,
+    when the outcome has several (so the number can be found in §1's table)."""
+    labels = outcome.get("grid_labels") or {}
+    g = (outcome.get("worst_grid") or {}).get(key)
+    if len(labels) <= 1 or g is None or str(g) not in labels:
+        return ""
+    return f" (at {labels[str(g)]})"
+
+
+def _measure_texts(cur: Mapping[str, Any], new: Mapping[str, Any], changed: bool,
+                   measures: Measures) -> list[str]:
+    """The KPIs over the grid points, ``from X (at the grid point it comes from) to Y`` — or
+    ``is X`` when the candidate is the founder's plan."""
     out = []
-    for i, (name, key) in enumerate(names):
+    for i, (key, words) in enumerate(measures.names):
+        name = f"the {'highest' if key.startswith('funding') else 'lowest'}, across grid " \
+               f"points, of {words}"
         if key not in cur or key not in new:
             continue
         if changed:  # the first clause has the verb; the others share it
             verb = "goes from" if i == 0 else "from"
-            out.append(f"{name} {verb} {eur_text(cur[key])} to {eur_text(new[key])}")
+            out.append(f"{name} {verb} {eur_text(cur[key])}{_grid_named(cur, key)} to "
+                       f"{eur_text(new[key])}{_grid_named(new, key)}")
         else:
-            out.append(f"{name} {'is ' if i == 0 else ''}{eur_text(new[key])}")
+            out.append(f"{name} {'is ' if i == 0 else ''}{eur_text(new[key])}"
+                       f"{_grid_named(new, key)}")
     return out
 
 
-def _outcome_lines(best: Mapping[str, Any]) -> list[str]:
+def binding_text(outcome: Mapping[str, Any], threshold: float) -> str:
+    """The binding criterion (the lowest probability among those decided over the futures)
+    named, with the grid point when there are several, its Monte Carlo standard error
+    (between replicates) and, when within two of them of the threshold, that it is a close
+    call: ``the binding criterion, the DSCR covenant (at pub_margin=45%), holds in 90.3 % ±
+    0.4 % of futures (± one between-replicate standard error; required 90 %) — a close
+    call: …``."""
+    b = outcome.get("binding_criterion")
+    if not b:
+        return "no criterion is decided over the futures"
+    labels = outcome.get("grid_labels") or {}
+    where = f" (at {labels[str(b['grid_index'])]})" if len(labels) > 1 else ""
+    bar = share_text(threshold)
+    se = b.get("probability_se")
+    if se is None:
+        spread, note = "", "no Monte Carlo standard error: one replicate per grid point; "
+    else:
+        spread, note = f" ± {frac_pct_text(se)}", "± one between-replicate standard error; "
+    text = (f"the binding criterion, {short_name(b['name'])}{where}, holds in "
+            f"{frac_pct_text(b['probability'])}{spread} of futures ({note}required {bar})")
+    if b.get("close_call"):
+        text += (f" — **a close call**: within two standard errors of the {bar} required, so "
+                 "more replicates (`run.random_runs_per_simulation`) could tip it")
+    return text
+
+
+def _outcome_lines(best: Mapping[str, Any], measures: Measures) -> list[str]:
     new = best["proposed"]
-    bar = share_text(best["min_acceptance_probability"])
-    binding = new["binding_probability_pct"]
-    reached = (f"the binding criterion decided over the futures holds in "
-               f"{pct_text(binding)} of them (required {bar})" if binding is not None
-               else "no criterion is decided over the futures")
-    changes = _measure_texts(best["current"], new, _changes_anything(best))
-    return [f"At the plan's full sample count {reached}; {_and_list(changes)}.", "",
-            *_recheck_lines(best), *_worse_than_now(best)]
+    threshold = best["min_acceptance_probability"]
+    changes = _measure_texts(best["current"], new, _changes_anything(best), measures)
+    lines = [f"At the plan's full sample count {binding_text(new, threshold)}.", ""]
+    if changes:
+        first = _and_list(changes)
+        lines += [f"{first[0].upper()}{first[1:]}.", ""]
+    return [*lines, *_recheck_lines(best), *_worse_than_now(best, measures)]
 
 
 _SUBJECT = {"already_fundable": "the plan", "fundable": "the proposal"}
@@ -256,28 +376,55 @@ def _recheck_lines(best: Mapping[str, Any]) -> list[str]:
     if not r or "feasible" not in r:
         return []
     subject = _SUBJECT.get(best["status"], "the closest candidate")
-    binding = r.get("binding_probability_pct")
-    holds = (f"; the binding criterion holds in {pct_text(binding)} of them"
-             if binding is not None else "")
+    holds = (f"; there {binding_text(r, best['min_acceptance_probability'])}"
+             if r.get("binding_criterion") else "")
     verdict = "fundable there too" if r["feasible"] else \
         f"not fundable there: it fails {failures_text(r['failed_criteria'], r)}"
     head = ("**Fundable on the plan's own futures only.** "
             if best["status"] == "fundable" and not r["feasible"] else "")
     return [f"{head}Re-checked on independent random futures (seed {r['seed']}, which the "
-            f"search never saw), {subject} is {esc(verdict)}{holds} (required "
-            f"{share_text(best['min_acceptance_probability'])}). The plan's own futures — "
+            f"search never saw), {subject} is {esc(verdict)}{holds}. The plan's own futures — "
             "those the command reproduces — decide the status; the re-check shows how much "
             "of it the search owes to the futures it was tuned on.", ""]
 
 
-def _worse_than_now(best: Mapping[str, Any]) -> list[str]:
+def _worse_than_now(best: Mapping[str, Any], measures: Measures) -> list[str]:
     """A warning when the proposal leaves the lender with a bigger cash hole than the
     current plan, whatever criteria it makes pass."""
     if best["status"] == "already_fundable":
         return []
-    worse = worse_cash_text(best["proposed"], best["current"], "current plan")
+    worse = worse_cash_text(best["proposed"], best["current"], "current plan", measures)
     return [f"**Worse for cash than the current plan:** the proposal {esc(worse)}. Check "
             "that the money is there before applying it.", ""] if worse else []
+
+
+def evaluations_text(counts: Mapping[str, Any]) -> str:
+    """How many evaluations ran and why they outnumber the distinct candidates (``counts``:
+    ``evaluations`` of ``solve_best.json``): ``102 evaluations — 60 screened on a smaller
+    sample, 42 at the full sample count; 4 of them evaluate a candidate again (3 screened
+    candidates confirmed at the full count, 1 re-check on independent futures), so 98
+    distinct candidates``."""
+    total, screened = counts["total"], counts.get("screen", 0)
+    candidates = counts.get("candidates", total)
+    head = (f"{total} evaluations — {screened} screened on a smaller sample, "
+            f"{total - screened} at the full sample count")
+    repeated = total - candidates
+    if not repeated:
+        return f"{head}, each a distinct candidate"
+    # Screening and the full count each evaluate a candidate once; a candidate comes back
+    # when the full count confirms a screened one, when screening's trial 0 (every decision
+    # at its current value) is the founder's plan, and in the re-check (other futures).
+    again = counts.get("screened_again", 0)
+    current = counts.get("current_screened", 0)
+    recheck = repeated - again - current
+    why = [f"{again} screened candidate{'s' if again != 1 else ''} confirmed at the full "
+           "count" if again else "",
+           "your plan screened again as trial 0" if current else "",
+           f"{recheck} re-check{'s' if recheck != 1 else ''} on independent futures"
+           if recheck else ""]
+    return (f"{head}; {repeated} of them {'evaluates' if repeated == 1 else 'evaluate'} a "
+            f"candidate again ({', '.join(filter(None, why))}), so {candidates} distinct "
+            f"candidate{'s' if candidates != 1 else ''}")
 
 
 def _search_head(best: Mapping[str, Any]) -> str:
@@ -287,10 +434,7 @@ def _search_head(best: Mapping[str, Any]) -> str:
     candidates = counts.get("candidates", counts["total"])
     trials = best.get("settings", {}).get("trials")
     budget = f"budget `solve.trials={trials}`" if trials is not None else "the search budget"
-    screened = counts.get("screen", 0)
-    how = (f"({budget}: {screened} screened on a smaller sample, "
-           f"{counts['total'] - screened} evaluations at the full sample count; "
-           "`solve_candidates.csv`)")
+    how = f"({budget}: {evaluations_text(counts)}; `solve_candidates.csv`)"
     wider = ("widen the decisions' `low`/`high` or declare other keys (`solve.decisions` in "
              "`params.yaml`)")
     combinations = counts.get("combinations")
@@ -304,6 +448,22 @@ def _search_head(best: Mapping[str, Any]) -> str:
             f"{how}. This is a search{space}, not a proof that no fundable plan exists: to "
             f"search further, raise `solve.trials` (and `solve.confirm`), {wider}. The "
             "closest candidate:")
+
+
+def still_fails_text(best: Mapping[str, Any]) -> str:
+    """What the closest candidate fails, split by cause: the criteria the current plan fails
+    too ("still fails") and those it meets and the candidate breaks (before → after)."""
+    proposed, current = best["proposed"], best["current"]
+    caused = broken(proposed, current)
+    kept = [f for f in proposed["failed_criteria"] if f not in caused]
+    parts = []
+    if kept:
+        parts.append(f"It still fails {failures_text(kept, proposed)}")
+    if caused:
+        parts.append(f"{'and it' if kept else 'It'} breaks "
+                     f"{breaks_text(caused, proposed, current)}, which the current plan "
+                     "meets")
+    return esc(", ".join(parts)) + ":"
 
 
 def _command_lines(best: Mapping[str, Any], what: str) -> list[str]:
@@ -334,24 +494,24 @@ def what_it_takes_section(d: ReportData) -> list[str]:
         return [TITLE, "", "No decisions are declared for the solver (`solve.decisions` in "
                 "`params.yaml`), so the report does not say what would make the plan "
                 "fundable.", ""]
-    n = best["evaluations"]["total"]
+    measures = measures_of(d, best)
+    counts = evaluations_text(best["evaluations"])
     columns = ("decision", "current", "proposed", "buys")
     headers = ("decision", "current", "proposed", "what the change buys")
     if best["status"] == "already_fundable":
         return [TITLE, "", f"**The plan is fundable as it stands**: as the inputs have it "
                 f"(no override), every criterion of every grid point holds "
-                f"(`solve_best.json`, {n} evaluations).", "", *_outcome_lines(best),
+                f"(`solve_best.json`, {counts}).", "", *_outcome_lines(best, measures),
                 *_pinned_note(best)]
     if best["status"] == "fundable":
         head = (f"**The nearest fundable plan the search found** (the solver, "
-                f"`solve_best.json`: {n} evaluations on common random numbers, the best "
-                f"candidates confirmed at the full sample count, `solve_candidates.csv`):")
+                f"`solve_best.json`: {counts}, all on common random numbers; "
+                f"`solve_candidates.csv`):")
         blocked, what = [], "Apply it as an experiment"
     else:
         head = _search_head(best)
-        proposed = best["proposed"]
-        blocked = [f"It still fails {esc(failures_text(proposed['failed_criteria'], proposed))}:",
-                   "", *blocked_lines(best)]
+        blocked = [still_fails_text(best), "", *blocked_lines(best)]
         what = "Explore the closest candidate as an experiment"
-    return [TITLE, "", head, "", *table(_decision_rows(best), columns, headers), "", *blocked,
-            *_outcome_lines(best), *_command_lines(best, what), *_pinned_note(best)]
+    return [TITLE, "", head, "", *table(_decision_rows(best, measures), columns, headers), "",
+            *blocked, *_outcome_lines(best, measures), *_command_lines(best, what),
+            *_pinned_note(best)]

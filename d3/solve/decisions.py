@@ -25,10 +25,21 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
 from d3.core.errors import Issue
 from d3.core.fixed import FIXED_KEY, domain_text, own_value
-from d3.core.variables import Variable, grid_value_probabilities, node_at
-from d3.models.plan import Solve, SolveDecision
+from d3.core.schema_issues import issues_from_pydantic
+from d3.core.variables import Variable, grid_value_probabilities, node_at, with_override
+from d3.models.operator import GeneralOperator, PrivateOperator, PublicOperator
+from d3.models.plan import (
+    OVERRIDE_KEY_HINT,
+    Plan,
+    Solve,
+    SolveDecision,
+    override_key_problem,
+)
 
 PARAMS = "params.yaml"
 OPERATOR_FILES = {f"inputs/operator/{s}.yaml": s for s in ("general", "public_tap",
@@ -207,18 +218,25 @@ class _Where:
 
 def resolved_decisions(solve: Solve, *, params: Mapping[str, Any],
                        operators: Mapping[str, Mapping[str, Any]],
-                       variables: Sequence[Variable], file: str = PARAMS
+                       variables: Sequence[Variable], file: str = PARAMS,
+                       numbers: Sequence[int] | None = None
                        ) -> tuple[list[Decision], list[Issue]]:
     """Every declared decision resolved against the plan (``params``: the validated plan as a
-    mapping), the operator documents (scope → validated dump) and the variables (with
-    ``fixed_variables`` applied), and every problem as ``FILE:solve.decisions[i]…`` issues:
-    a key that is not a scalar key of its file or names a section, a params key that is not
-    a decision, a key listed twice, a numeric range whose ``high`` is off ``low + k·step`` or
-    whose type the key cannot hold; a WARNING for values a variable cannot be fixed at (left
-    out). The current value is always one of a decision's values (added when the range does
-    not hold it)."""
+    mapping), the operator documents (scope → validated dump; a scope left out — its file
+    did not validate — leaves its decisions unjudged) and the variables (with
+    ``fixed_variables`` applied), and every problem of every decision at once as
+    ``FILE:solve.decisions[i]…`` issues (``numbers``: each decision's position in the file,
+    when some were left out; default 0, 1, …): the declaration itself
+    (:func:`declaration_issues`), a key that is not a scalar key of its file or names a
+    section, a params key that is not a decision, a key listed twice, a numeric range whose
+    ``high`` is off ``low + k·step`` or whose type the key cannot hold, a value the key's
+    schema refuses (the first per decision: ``low``, ``high`` or a choice, checked as the
+    solver would apply it); a WARNING for values a variable cannot be fixed at (left out)
+    and for a current value outside ``[low, high]``. The current value is always one of a
+    decision's values (added when the range does not hold it)."""
     out, issues, seen = [], [], {}
-    for i, d in enumerate(solve.decisions):
+    numbers = range(len(solve.decisions)) if numbers is None else numbers
+    for i, d in zip(numbers, solve.decisions, strict=True):
         where = _Where(file, f"solve.decisions[{i}]")
         if d.key in seen:
             issues.append(where.issue(f"{d.key} is already decision {seen[d.key]}",
@@ -231,9 +249,58 @@ def resolved_decisions(solve: Solve, *, params: Mapping[str, Any],
     return out, issues
 
 
+def declaration_issues(d: SolveDecision, where: _Where) -> list[Issue]:
+    """Every problem of a decision as written, before the inputs are asked: the key's form
+    (``FILE:dotted.key``), one domain (``low``/``high``/``step`` or ``choices``), ``low``
+    below ``high``, a positive ``step`` and ``weight``, at least one choice."""
+    out = []
+    problem = override_key_problem(d.key)
+    if problem is not None:
+        out.append(where.issue(problem, OVERRIDE_KEY_HINT, ".key"))
+    numeric = {"low": d.low, "high": d.high, "step": d.step}
+    if d.choices is not None and any(x is not None for x in numeric.values()):
+        out.append(where.issue("a decision has low/high/step or choices, not both",
+                               "keep one"))
+    elif d.choices is None and any(x is None for x in numeric.values()):
+        missing = " and ".join(k for k, x in numeric.items() if x is None)
+        out.append(where.issue(f"{missing} missing: a decision needs low, high and step "
+                               "(numbers) or choices",
+                               "e.g. {key: ..., low: 0, high: 60000, step: 5000}"))
+    if d.choices == []:
+        out.append(where.issue("choices is empty", "list the values the solver may choose "
+                               "(at least one), or give low, high and step", ".choices"))
+    if d.step is not None and d.step <= 0:
+        out.append(where.issue(f"step must be > 0, got {d.step:g}", "use a positive step",
+                               ".step"))
+    if d.weight <= 0:
+        out.append(where.issue(f"weight must be > 0, got {d.weight:g}", "use a positive "
+                               "weight (1: as much as any other decision)", ".weight"))
+    if d.low is not None and d.high is not None:
+        if d.low > d.high:
+            out.append(where.issue(f"low {d.low:g} is above high {d.high:g}",
+                                   "swap them"))
+        elif d.low == d.high:
+            out.append(where.issue(f"low and high are both {d.low:g}: the range holds one "
+                                   "value", f"raise high above low, or write choices: "
+                                   f"[{d.low:g}] to try that one value"))
+    return out
+
+
+def _domain_ok(d: SolveDecision) -> bool:
+    """Can the decision's values be listed: ``choices`` (at least one), or ``low`` below
+    ``high`` and a positive ``step`` — not both (:func:`declaration_issues` says what is
+    wrong)?"""
+    if d.choices is not None:
+        return bool(d.choices) and d.low is None and d.high is None and d.step is None
+    return None not in (d.low, d.high, d.step) and d.step > 0 and d.low < d.high
+
+
 def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
               operators: Mapping[str, Mapping[str, Any]], variables: Sequence[Variable],
               issues: list[Issue]) -> Decision | None:
+    issues += declaration_issues(d, where)
+    if override_key_problem(d.key) is not None:
+        return None
     file, _, key = d.key.partition(":")
     why = not_decision(file, key)
     if why is not None:
@@ -242,19 +309,26 @@ def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
             "autoscaling, budgets, the loan, equity; a key a variable sets is pinned through "
             f"{FIXED_KEY} by the solver itself)", ".key"))
         return None
-    docs = {PARAMS: params, **{f: operators.get(scope, {}) for f, scope in OPERATOR_FILES.items()}}
+    docs = {PARAMS: params, **{f: operators[scope] for f, scope in OPERATOR_FILES.items()
+                               if operators.get(scope) is not None}}
+    if file not in docs:  # its file did not validate: reported there
+        return None
     found, current = node_at(docs[file], key)
     if not found or isinstance(current, Mapping | list):
         issues.append(where.issue(_missing_text(file, key, found),
                                   key_hint(file, key, docs), ".key"))
+        return None
+    if not _domain_ok(d):  # the key is known; the values cannot be listed
         return None
     scope = OPERATOR_FILES.get(file)
     var = next((v for v in variables if v.scope == scope and v.path == key), None)
     if var is not None:
         current = var.typed(var.default)
     declared = _values(d, current, var, where, issues)
-    if declared is None or var is not None and not _fixable(var, where, issues):
+    if declared is None or not _schema_allows(d, declared, docs[file], where, issues) \
+            or var is not None and not _fixable(var, where, issues):
         return None
+    _warn_outside(d, current, where, issues)
     if var is not None:
         declared = _own(var, declared, where, issues)
     values = _with_current(declared, current)
@@ -263,6 +337,66 @@ def _resolved(d: SolveDecision, where: _Where, params: Mapping[str, Any],
     spread = founder_spread(var) if varies else ((current, 1.0),)
     return Decision(d.key, values, k, d.weight, _span(d, values, spread),
                     var.variable_id if var else None, varies=varies, spread=spread)
+
+
+# The schema of each file a decision may name: a value is checked against it as the solver
+# applies it (the document with the value at the key, validated).
+SCHEMAS: dict[str, type[BaseModel]] = {
+    PARAMS: Plan, "inputs/operator/general.yaml": GeneralOperator,
+    "inputs/operator/public_tap.yaml": PublicOperator,
+    "inputs/operator/private_tap.yaml": PrivateOperator}
+
+
+def schema_problem(file: str, key: str, value: Any, doc: Mapping[str, Any]
+                   ) -> tuple[str, str] | None:
+    """What the schema of ``file`` says of ``value`` at ``key`` of ``doc`` (its validated
+    document): (message, hint) of the first error located at the key, after the value has
+    been written and read back as ``dvc exp run -S`` does; None when the key accepts it.
+    Errors elsewhere (rules across keys) are not the value's alone: other decisions may move
+    the other key, so they are judged per candidate."""
+    value = parsed_argument(f"{file}:{key}={hydra_text(value)}")[1]
+    model = SCHEMAS[file]
+    try:
+        model.model_validate(with_override(doc, key, value))
+    except PydanticValidationError as exc:
+        here = [i for i in issues_from_pydantic(exc, file=file, model=model)
+                if i.location == key]
+        return (here[0].message, here[0].hint) if here else None
+    return None
+
+
+def _schema_allows(d: SolveDecision, values: Sequence[Any], doc: Mapping[str, Any],
+                   where: _Where, issues: list[Issue]) -> bool:
+    """Are the decision's ends (``low`` and ``high``, typed as its values) or each of its
+    choices values the key accepts? The first that is not is an error (a range between two
+    accepted ends holds no refused value: the schema's bounds are intervals)."""
+    file, _, key = d.key.partition(":")
+    if d.choices is None:
+        tried = [(".low", "low", values[0]), (".high", "high", values[-1])]
+    else:  # in the order written, so the location names the choice as the file lists it
+        tried = [(f".choices[{j}]", "choice", c) for j, c in enumerate(d.choices)]
+    for suffix, what, value in tried:
+        problem = schema_problem(file, key, value, doc)
+        if problem is not None:
+            issues.append(where.issue(f"{what} {hydra_text(value)} is not a value {key} can "
+                                      f"take: {problem[0]}", problem[1], suffix))
+            return False
+    return True
+
+
+def _warn_outside(d: SolveDecision, current: Any, where: _Where, issues: list[Issue]) -> None:
+    """A WARNING when the founder's current value lies outside ``[low, high]``: it is a
+    candidate all the same (no change always is), and the range that normalises the distance
+    reaches it — but a range that leaves out the plan as it is usually means a typo."""
+    if d.choices is not None or not _is_number(current):
+        return
+    if d.low <= float(current) <= d.high:
+        return
+    issues.append(where.issue(
+        f"the current value {hydra_text(current)} lies outside low {d.low:g} .. high "
+        f"{d.high:g}: the solver adds it as a candidate (no change always is) and measures "
+        "distances over the range that reaches it",
+        "widen low/high to hold it, or check them for a typo", severity="warning"))
 
 
 def founder_spread(var: Variable) -> tuple[tuple[Any, float], ...]:
@@ -378,42 +512,52 @@ def _decimal(x: int | float | Decimal) -> Decimal:
 
 def _values(d: SolveDecision, current: Any, var: Variable | None, where: _Where,
             issues: list[Issue]) -> tuple[Any, ...] | None:
-    """The decision's values, typed as the key holds them."""
+    """The decision's values, typed as the key holds them; None (with every problem as an
+    issue) when they cannot be."""
     if d.choices is not None:
-        if len({repr(c) for c in d.choices}) < len(d.choices):
-            issues.append(where.issue("choices lists a value twice", "list each value once",
-                                      ".choices"))
-            return None
-        unwritable = [c for c in d.choices if not _reads_back(hydra_text(c), c)]
-        if unwritable:
-            issues.append(where.issue(f"{unwritable[0]!r} cannot be written as a dvc exp run "
-                                      "-S value that reads back the same", "use plain text "
-                                      "(letters, digits, _ - .)", ".choices"))
-            return None
-        if all(_is_number(c) for c in d.choices):  # ordered, for the search and the polish
-            return tuple(sorted(d.choices, key=_decimal))
-        return tuple(d.choices)
+        return _choices(d, where, issues)
     if not _is_number(current):
         issues.append(where.issue(f"{d.key.partition(':')[2]} holds {current!r}, not a "
                                   "number", "use choices: [...] for this key"))
         return None
     low, high, step = (Decimal(repr(x)) for x in (d.low, d.high, d.step))
     n = (high - low) / step
+    problems = len(issues)
     if n != n.to_integral_value():
         below = low + step * int(n)
         issues.append(where.issue(f"high {d.high:g} is not low + k·step ({d.low:g} + k × "
                                   f"{d.step:g})", f"use high {_text(below)} or "
                                   f"{_text(below + step)}", ".high"))
-        return None
     whole = all(x == x.to_integral_value() for x in (low, step))
     as_int = var.as_int if var is not None else isinstance(current, int)
     if as_int and not whole:
         issues.append(where.issue(f"{d.key.partition(':')[2]} holds whole numbers; low "
                                   f"{d.low:g} and step {d.step:g} give fractions",
                                   "use a whole low and step", ".step"))
+    if len(issues) > problems:
         return None
     grid = [low + step * k for k in range(int(n) + 1)]
     return tuple(int(x) if as_int else float(x) for x in grid)
+
+
+def _choices(d: SolveDecision, where: _Where, issues: list[Issue]) -> tuple[Any, ...] | None:
+    """The choices as declared (numbers in ascending order, for the search's integer space
+    and the polish's bisection); None when one is listed twice or cannot be written as a
+    ``-S`` value that reads back the same (both reported)."""
+    problems = len(issues)
+    if len({repr(c) for c in d.choices}) < len(d.choices):
+        issues.append(where.issue("choices lists a value twice", "list each value once",
+                                  ".choices"))
+    unwritable = [c for c in d.choices if not _reads_back(hydra_text(c), c)]
+    if unwritable:
+        issues.append(where.issue(f"{unwritable[0]!r} cannot be written as a dvc exp run "
+                                  "-S value that reads back the same", "use plain text "
+                                  "(letters, digits, _ - .)", ".choices"))
+    if len(issues) > problems:
+        return None
+    if all(_is_number(c) for c in d.choices):
+        return tuple(sorted(d.choices, key=_decimal))
+    return tuple(d.choices)
 
 
 def _text(x: Decimal) -> str:

@@ -22,6 +22,19 @@ INVALID_SHORTFALL = 1e6
 
 
 @dataclass(frozen=True)
+class Judged:
+    """One criterion of one grid point as a candidate's evaluation decided it: ``ok``, the
+    share of futures meeting it (``probability``, 0..1; None: decided on one trace or the
+    reference card) and its between-replicate standard error (None: one replicate)."""
+
+    grid_index: int
+    name: str
+    ok: bool
+    probability: float | None
+    probability_se: float | None = None
+
+
+@dataclass(frozen=True)
 class Failure:
     """A criterion a grid point fails, with its probability (None: decided on one trace)."""
 
@@ -29,22 +42,41 @@ class Failure:
     name: str
     probability: float | None
 
-    def text(self) -> str:
-        """``min_cash@0=0.2750`` or ``autoscaler_no_sla_violations@0``."""
+    def text(self, grid_labels: Sequence[str] = ()) -> str:
+        """``min_cash[pub_margin=40%]=0.2750`` or ``autoscaler_no_sla_violations[base]``: the
+        grid point by its knob values (``grid_label``, as every other CSV names it; its index
+        when no label is known)."""
+        where = grid_labels[self.grid_index] if self.grid_index < len(grid_labels) \
+            else str(self.grid_index)
         p = "" if self.probability is None else f"={self.probability:.4f}"
-        return f"{self.name}@{self.grid_index}{p}"
+        return f"{self.name}[{where}]{p}"
+
+
+def criterion_shortfall(ok: bool, probability: float | None, min_probability: float) -> float:
+    """How far one criterion is from holding, 0..1, the same scale for every kind: 0 when it
+    holds; for a criterion decided over the futures the share of the required probability
+    that is missing, ``(threshold − p) / threshold`` (1 at p = 0); a failed pass/fail criterion
+    (one trace, or the reference price card) 1 — it holds in none of the futures it is judged
+    on. So a candidate that trades one failure for another, equally complete, is no closer."""
+    if ok:
+        return 0.0
+    if probability is None:
+        return 1.0
+    return max(0.0, min_probability - probability) / min_probability
 
 
 @dataclass(frozen=True)
 class Outcome:
     """A candidate's evaluation: ``feasible`` when every criterion of every grid point holds;
-    ``shortfall`` = Σ over grid points and criteria of ``max(0, threshold − probability)``, a
-    failed pass/fail criterion (decided on one trace) counting 1; the binding (lowest)
-    probability in % among the criteria decided over samples; the lowest p50 net income, the
-    highest p90 funding need and the lowest p10 of the lowest free cash over the grid points
-    (EUR; the lender's two cash measures, which a change can worsen while the criteria
-    improve); ``invalid``: the validator's first message when the values are not valid
-    together (then nothing else is known)."""
+    ``shortfall`` = Σ over grid points and criteria of :func:`criterion_shortfall` (each
+    failing criterion 0..1, 1 when it holds nowhere); the binding (lowest) probability in %
+    among the criteria decided over samples; the lowest p50 net income, the highest p90
+    funding need and the lowest p10 of the lowest free cash over the grid points (EUR; the
+    lender's two cash measures, which a change can worsen while the criteria improve), with
+    the grid point each comes from (``worst_grid``: measure → grid index); every criterion
+    decided (``criteria``) and each grid point's knob values (``grid_labels``, by index);
+    ``invalid``: the validator's first message when the values are not valid together (then
+    nothing else is known)."""
 
     feasible: bool
     shortfall: float
@@ -57,36 +89,52 @@ class Outcome:
     error: str = ""
     samples: int = 0
     evaluation: Evaluation | None = field(default=None, compare=False, repr=False)
+    criteria: tuple[Judged, ...] = ()
+    grid_labels: tuple[str, ...] = ()
+    worst_grid: tuple[tuple[str, int], ...] = ()
 
     @property
     def evaluated(self) -> bool:
         """Was the candidate evaluated (neither refused by the validator nor failed)?"""
         return not (self.invalid or self.error)
 
+    @property
+    def binding(self) -> Judged | None:
+        """The binding criterion: the lowest probability among the criteria decided over the
+        futures, the first in grid and criterion order on a tie (None: none is)."""
+        decided = [c for c in self.criteria if c.probability is not None]
+        return min(decided, key=lambda c: c.probability) if decided else None
+
 
 def outcome_of(ev: Evaluation, min_probability: float, *, keep: bool = False) -> Outcome:
     """The :class:`Outcome` of an evaluation with its criteria (``keep``: hold the evaluation
     for its KPIs and acceptance document)."""
-    failures, shortfall = [], 0.0
-    for g, grid in sorted(ev.grid.items()):
-        for c in grid.criteria:
-            if c.probability is None:
-                shortfall += 0.0 if c.ok else 1.0
-            else:
-                shortfall += max(0.0, min_probability - c.probability)
-            if not c.ok:
-                failures.append(Failure(g, c.name, c.probability))
+    judged = tuple(Judged(g, c.name, c.ok, c.probability, c.probability_se)
+                   for g, grid in sorted(ev.grid.items()) for c in grid.criteria)
+    shortfall = math.fsum(criterion_shortfall(c.ok, c.probability, min_probability)
+                          for c in judged)
     binding = [binding_probability_pct(g.criteria) for g in ev.grid.values()]
     binding = [b for b in binding if not math.isnan(b)]
+    labels = getattr(ev, "grid_labels", {})
+    measures = {name: _over_grid(ev, kpi, q, pick) for name, kpi, q, pick in _MEASURES}
     return Outcome(
         feasible=ev.accepted, shortfall=shortfall,
         binding_probability_pct=min(binding) if binding else float("nan"),
-        failures=tuple(failures),
-        net_income_p50_eur=_over_grid(ev, "net_income_eur", 50, min),
-        funding_need_p90_eur=_over_grid(ev, "funding_need_eur", 90, max),
-        lowest_free_cash_p10_eur=_over_grid(ev, "min_free_cash_eur", 10, min),
+        failures=tuple(Failure(c.grid_index, c.name, c.probability) for c in judged
+                       if not c.ok),
+        net_income_p50_eur=measures["net_income_p50_eur"][0],
+        funding_need_p90_eur=measures["funding_need_p90_eur"][0],
+        lowest_free_cash_p10_eur=measures["lowest_free_cash_p10_eur"][0],
         samples=sum(len(g.replicate_index) for g in ev.grid.values()),
-        evaluation=ev if keep else None)
+        evaluation=ev if keep else None, criteria=judged,
+        grid_labels=tuple(labels[g] for g in sorted(labels)),
+        worst_grid=tuple((name, g) for name, (_, g) in measures.items() if g is not None))
+
+
+# The lender's measures over the grid points: (name, KPI, percentile, the worst of the grid).
+_MEASURES = (("net_income_p50_eur", "net_income_eur", 50, min),
+             ("funding_need_p90_eur", "funding_need_eur", 90, max),
+             ("lowest_free_cash_p10_eur", "min_free_cash_eur", 10, min))
 
 
 def invalid_outcome(message: str) -> Outcome:
@@ -103,11 +151,16 @@ def failed_outcome(exc: Exception) -> Outcome:
                    error=f"{type(exc).__name__}: {exc}")
 
 
-def _over_grid(ev: Evaluation, kpi: str, q: int, pick) -> float:
-    values = [float(percentiles(np.asarray(g.kpis[kpi][1], dtype=float), [q])[0])
-              for g in ev.grid.values() if kpi in g.kpis]
-    values = [v for v in values if not math.isnan(v)]
-    return pick(values) if values else float("nan")
+def _over_grid(ev: Evaluation, kpi: str, q: int, pick) -> tuple[float, int | None]:
+    """The worst (``pick``: min or max) over the grid points of the KPI's ``q``-th percentile,
+    and the first grid point that has it; (NaN, None) when no grid point has a value."""
+    values = [(float(percentiles(np.asarray(grid.kpis[kpi][1], dtype=float), [q])[0]), g)
+              for g, grid in sorted(ev.grid.items()) if kpi in grid.kpis]
+    values = [(v, g) for v, g in values if not math.isnan(v)]
+    if not values:
+        return float("nan"), None
+    worst = pick(v for v, _ in values)
+    return worst, next(g for v, g in values if v == worst)
 
 
 def rank_key(distance: float, outcome: Outcome, trial: int) -> tuple:

@@ -9,8 +9,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from d3.acceptance import close_call
 from d3.core.fixed import domain_text
-from d3.core.variables import grid_label
 from d3.io.writers import fmt_float
 from d3.model import ModelInputs
 from d3.solve.decisions import (
@@ -19,9 +19,8 @@ from d3.solve.decisions import (
     Decision,
     command_text,
     hydra_text,
-    overrides_of,
 )
-from d3.solve.outcome import Outcome, kpi_rows
+from d3.solve.outcome import Failure, Judged, Outcome, kpi_rows
 from d3.solve.search import (
     ATTRIBUTION,
     CONFIRM,
@@ -31,14 +30,16 @@ from d3.solve.search import (
     RECHECK,
     SCREEN,
     Candidate,
+    Choice,
     Search,
     arguments_of,
     sampler_seed,
 )
 
 CANDIDATE_COLUMNS = ("phase", "trial", "distance", "feasible", "shortfall",
-                     "binding_probability_pct", "failed_criteria", "net_income_p50_eur",
-                     "funding_need_p90_eur", "invalid", "error")
+                     "binding_probability_pct", "binding_criterion", "failed_criteria",
+                     "net_income_p50_eur", "funding_need_p90_eur", "lowest_free_cash_p10_eur",
+                     "invalid", "error")
 ALREADY, FUNDABLE, NOT_FOUND, NO_DECISIONS = ("already_fundable", "fundable", "not_found",
                                               "no_decisions")
 
@@ -64,16 +65,23 @@ def candidate_row(decisions: Sequence[Decision], c: Candidate) -> list[str]:
     """One candidate as text: its trial (empty for the founder's plan, which is not a
     screening trial), each decision's value as the command writes it (empty for a varying
     variable left as the inputs have it), the distance (6 decimals), the shortfall (6), the
-    binding probability in % (4), the failed criteria (``name@grid_index=probability``,
-    ``;``-separated), EUR to the cent, and why it was not evaluated (``invalid``,
-    ``error``)."""
+    binding probability in % (4) and its criterion (``name[grid_label]``), the failed criteria
+    (``name[grid_label]=probability``, ``;``-separated; a grid point named by its knob values
+    as the ``grid_label`` column of the other CSVs names it), the lowest p50 net income, the
+    highest p90 funding need and the lowest p10 of the lowest free cash over the grid points
+    (EUR to the cent), and why it was not evaluated (``invalid``, ``error``)."""
     o = c.outcome
+    binding = o.binding
     return [c.phase, _trial_text(c.trial),
             *("" if k is AS_INPUTS else hydra_text(d.values[k])
               for d, k in zip(decisions, c.choice, strict=True)),
             _num(c.distance, 6), "true" if o.feasible else "false", _num(o.shortfall, 6),
-            _num(o.binding_probability_pct, 4), ";".join(f.text() for f in o.failures),
-            _num(o.net_income_p50_eur, 2), _num(o.funding_need_p90_eur, 2), o.invalid, o.error]
+            _num(o.binding_probability_pct, 4),
+            "" if binding is None else Failure(binding.grid_index, binding.name, None).text(
+                o.grid_labels),
+            ";".join(f.text(o.grid_labels) for f in o.failures),
+            _num(o.net_income_p50_eur, 2), _num(o.funding_need_p90_eur, 2),
+            _num(o.lowest_free_cash_p10_eur, 2), o.invalid, o.error]
 
 
 def candidate_rows(result: Search) -> list[list[str]]:
@@ -83,32 +91,35 @@ def candidate_rows(result: Search) -> list[list[str]]:
     return [candidate_row(result.decisions, c) for c in result.candidates]
 
 
-def grid_labels_of(inputs: ModelInputs, decisions: Sequence[Decision],
-                   c: Candidate) -> dict[str, str]:
-    """Each grid point of candidate ``c``'s evaluation (``"0"``, ``"1"``, …) named by its knob
-    values (:func:`d3.core.variables.grid_label`) under the candidate's own overrides: a
-    decision that pins a grid axis takes it out of the grid, so the candidate's grid point 0
-    need not be the run's. Empty when ``c`` was not evaluated (invalid values)."""
-    ev = c.outcome.evaluation
-    if ev is None:
-        return {}
-    arguments = arguments_of(decisions, c.choice)
-    variables = inputs.with_overrides(overrides_of(arguments)).variables
-    return {str(g): grid_label(variables, g) for g in sorted(ev.grid)}
+def _judged_document(c: Judged, min_probability: float) -> dict[str, Any]:
+    return {"grid_index": c.grid_index, "name": c.name, "ok": c.ok,
+            "probability": c.probability, "probability_se": c.probability_se,
+            "close_call": c.probability is not None
+            and close_call(c.probability, c.probability_se, min_probability)}
 
 
-def outcome_document(o: Outcome, grid_labels: dict[str, str] | None = None) -> dict[str, Any]:
+def outcome_document(o: Outcome, min_probability: float) -> dict[str, Any]:
     """An outcome as ``solve_best.json`` writes it: the criteria failed (grid index and
-    criterion), the KPIs over the grid points in EUR and ``grid_labels`` (grid index → knob
-    values, :func:`grid_labels_of`)."""
+    criterion), every criterion decided (``criteria``: holds, probability and its
+    between-replicate standard error, ``close_call`` when within two of them of
+    ``min_probability``), the binding criterion (the lowest probability), the KPIs over the
+    grid points in EUR with the grid point each comes from (``worst_grid``) and
+    ``grid_labels`` (grid index → knob values, of the candidate's own grid: a decision that
+    pins a grid axis takes it out of the grid, so the candidate's grid point 0 need not be
+    the run's)."""
+    binding = o.binding
     return {"feasible": o.feasible, "shortfall": _json_num(o.shortfall, 6),
             "binding_probability_pct": _json_num(o.binding_probability_pct, 4),
+            "binding_criterion": None if binding is None
+            else _judged_document(binding, min_probability),
             "failed_criteria": [{"grid_index": f.grid_index, "name": f.name,
                                  "probability": f.probability} for f in o.failures],
+            "criteria": [_judged_document(c, min_probability) for c in o.criteria],
             "net_income_p50_eur": _json_num(o.net_income_p50_eur, 2),
             "funding_need_p90_eur": _json_num(o.funding_need_p90_eur, 2),
             "lowest_free_cash_p10_eur": _json_num(o.lowest_free_cash_p10_eur, 2),
-            "grid_labels": grid_labels or {},
+            "worst_grid": dict(o.worst_grid),
+            "grid_labels": {str(g): label for g, label in enumerate(o.grid_labels)},
             "invalid": o.invalid, "error": o.error}
 
 
@@ -164,7 +175,7 @@ def best_document(inputs: ModelInputs, result: Search) -> dict[str, Any]:
 
     def document(c: Candidate | None) -> dict[str, Any] | None:
         return None if c is None else \
-            outcome_document(c.outcome, grid_labels_of(inputs, result.decisions, c))
+            outcome_document(c.outcome, plan.targets.min_acceptance_probability)
 
     return {
         "status": status_of(result), "feasible": best.outcome.feasible,
@@ -188,18 +199,36 @@ def best_document(inputs: ModelInputs, result: Search) -> dict[str, Any]:
 
 
 def _counts(inputs: ModelInputs, result: Search) -> dict[str, int]:
-    """Evaluations per phase, the distinct candidates among them, the combinations the
-    decisions allow (the product of their value counts, a varying variable's "as the inputs
-    have it" counted among them: how much of the space the budget saw) and the samples of one
-    evaluation in each pass: screening trial 0 (every decision at its current value, varying
-    variables pinned) and the founder's plan at the full count."""
+    """Evaluations per phase and in all (``total``); the distinct candidates among them
+    (``candidates``) and why the two differ (``repeated`` = ``total`` − ``candidates``, each
+    evaluation of a candidate evaluated before): the full-count evaluations of a candidate
+    already screened on the smaller sample (``screened_again``: the confirmation, or a polish
+    step that lands on one), the screening of the founder's plan (``current_screened``:
+    trial 0 sets every decision at its current value, which is the founder's plan when no
+    decision is on a swept or drawn variable) and the re-check, which evaluates the proposal
+    again on other futures; the combinations the decisions allow (the product of their value
+    counts, a varying variable's "as the inputs have it" counted among them: how much of the
+    space the budget saw) and the samples of one evaluation in each pass: screening trial 0
+    and the founder's plan at the full count."""
     phases = [c.phase for c in result.candidates]
     screened = result.screened
+    seen: dict[Choice, str] = {}
+    again = current_screened = 0
+    for c in result.candidates:
+        before = seen.setdefault(c.choice, c.phase)
+        if c.phase == RECHECK or c is result.current:
+            continue
+        if c.phase == SCREEN and before == CURRENT:
+            current_screened += 1
+        elif c.phase != SCREEN and c.choice in {s.choice for s in screened}:
+            again += 1
+    distinct = len(seen)
     return {"trials": inputs.plan.solve.trials,
             **{p: phases.count(p) for p in (CURRENT, SCREEN, CONFIRM, POLISH, ATTRIBUTION,
                                             RECHECK)},
-            "total": len(phases),
-            "candidates": len({c.choice for c in result.candidates}),
+            "total": len(phases), "candidates": distinct,
+            "repeated": len(phases) - distinct, "screened_again": again,
+            "current_screened": current_screened,
             "combinations": math.prod(len(d.values) + d.varies for d in result.decisions),
             "screen_samples_per_evaluation": screened[0].outcome.samples if screened else 0,
             "full_samples_per_evaluation": result.current.outcome.samples}

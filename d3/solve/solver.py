@@ -75,7 +75,8 @@ def solve(inputs: ModelInputs, *, max_concurrency: int = 1,
             emit("solve_evaluation", evaluation=done, phase=c.phase,
                  trial=None if c.trial == CURRENT_TRIAL else c.trial,
                  distance=round(c.distance, 6), feasible=o.feasible,
-                 shortfall=round(o.shortfall, 6), failed=[f.text() for f in o.failures],
+                 shortfall=round(o.shortfall, 6),
+                 failed=[f.text(o.grid_labels) for f in o.failures],
                  **({"error": o.error} if o.error else {}))
         if progress is not None:
             progress(done, total)

@@ -266,3 +266,27 @@ def test_on_a_terminal_a_bar_runs_and_the_last_line_is_the_report(tmp_path):
     assert lines[-2].startswith("Warnings: 2 warnings")
     assert lines[-1].startswith(f"Report: {out / 'financial_plan_v3.md'} — ")
     assert "funding need EUR " in lines[-1]
+
+
+def test_help_shows_plain_metavars_and_each_command_in_one_complete_sentence(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option and per command
+    for command in ("run", "solve"):
+        rows = {line.split()[1]: line for line in invoke(command, "--help").stdout.splitlines()
+                if line.startswith("│ --")}
+        # The values of --log-format as its metavar; a count as N, not `<int range> [x>=1]`.
+        assert rows["--log-format"].split()[2] == "auto|json|text"
+        assert rows["--max-concurrency"].split()[2] == "N"
+        assert "range" not in rows["--max-concurrency"] and "x>=1" not in rows[
+            "--max-concurrency"]
+    assert invoke("run", "--max-concurrency", "0").exit_code == 2  # the bound still holds
+    # The first paragraph of each command's docstring is what `d3 --help` lists: one line,
+    # one sentence.
+    for name, command in _commands()[1:]:
+        first = command.help.split("\n\n")[0]
+        assert "\n" not in first.strip() and first.strip().endswith("."), name
+    lines = invoke("--help").stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("│ solve"))
+    # The whole sentence on its line, and no continuation line after it (the box closes).
+    assert lines[at].strip("│ ") == ("solve         Find the fundable plan nearest to yours "
+                                     "and the command that applies it.")
+    assert lines[at + 1].startswith("╰")

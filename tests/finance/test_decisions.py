@@ -100,6 +100,22 @@ def test_decisions_are_probabilities_and_the_reference_path_does_not_decide():
     assert (c.ok, c.probability, c.reference) == (False, 0.8, True)
 
 
+def test_a_probability_is_written_as_the_report_writes_it():
+    # 3730 of 4000 samples: P = 0.9325, stored as the double just below it, so Python's
+    # f"{0.9325:.1%}" wrote 93.2 % while the report's column (half away from zero on the
+    # decimal) wrote 93.3 %. The detail now uses the report's formatter. Two replicates of
+    # 2000: shares 1899/2000 = 0.9495 and 1831/2000 = 0.9155, between-replicate SE =
+    # |0.9495 − 0.9155| / 2 = 0.017 → 1.7 %; |0.9325 − 0.9| = 0.0325 < 2 × 0.017: a close
+    # call. A threshold of 0.975 is 97.5 %, not the "98%" of :.0%.
+    flags = np.array([True] * 1899 + [False] * 101 + [True] * 1831 + [False] * 169)
+    replicates = np.repeat([0, 1], 2000)
+    c = decided("x", flags, True, 0.9, "d", replicates)
+    assert c.probability == 0.9325 and c.probability_se == pytest.approx(0.017)
+    assert c.detail == ("d; P = 93.3 % ± 1.7 % (between-replicate SE), a close call: raise "
+                        "run.random_runs_per_simulation to settle it; required 90 %")
+    assert decided("x", flags, True, 0.975, "d").detail == "d; P = 93.3 %; required 97.5 %"
+
+
 def test_non_decreasing_per_sample_with_growth():
     paths = np.array([[1.0, 2.0, 2.0], [1.0, 0.9, 2.0], [10.0, 11.0, 12.1]])
     assert non_decreasing(paths).tolist() == [True, False, True]

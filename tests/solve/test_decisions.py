@@ -126,22 +126,86 @@ def test_fixed_variables_errors_name_the_key_with_did_you_mean_and_the_nearest_v
     ]
 
 
-def test_the_shape_of_a_decision_is_checked_by_the_plan_schema(tmp_path):
-    assert _validate(tmp_path, solve={"decisions": [
-        {"key": LOAN, "low": 0, "high": 10, "step": 1, "choices": [1]},
-        {"key": f"{GENERAL}:loan.term_months", "low": 12, "high": 60, "stepp": 12},
-        {"key": f"{GENERAL}:calendar.start_month", "low": 3, "high": 1, "step": 1},
-        {"key": "inputs/operator/other.yaml:x", "choices": [1]},
-    ]}) == [
+def test_every_problem_of_the_solve_section_is_reported_at_once(tmp_path):
+    # Before, the plan schema judged the shape (unknown file, low > high, choices: []) and a
+    # single failure hid every key typo, integer-step and range problem of the other
+    # decisions (and of the same one) until it was fixed. Now one run says all: the schema's
+    # own errors (an unknown field of a decision, a typo in another section), then each
+    # decision's problems in order. Nothing is written and the exit code is 2.
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(
+        targets={**p["targets"], "min_dscrr": 1}, solve={"decisions": [
+            {"key": LOAN, "low": 0, "high": 10, "step": 1, "choices": [1]},
+            {"key": f"{GENERAL}:loan.term_months", "low": 12, "high": 60, "stepp": 12},
+            {"key": f"{GENERAL}:calendar.start_month", "low": 3, "high": 1, "step": 1},
+            {"key": "inputs/operator/other.yaml:x", "choices": [1]},
+            {"key": f"{GENERAL}:loan.amount", "low": 5, "high": 5, "step": 1},
+            {"key": f"{PUBLIC}:autoscaling.min_instances_per_model", "choices": []},
+            {"key": f"{GENERAL}:loan.term_months", "low": 12, "high": 60.5, "step": 0.5,
+             "weight": 0},
+        ]}))
+    result = invoke("solve", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
+                    "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2
+    assert not (tmp_path / "out").exists()
+    assert [line for line in result.stderr.splitlines()
+            if not line.startswith("warning:")] == [
+        "params.yaml:targets.min_dscrr: unknown key — did you mean `min_dscr`?",
+        "params.yaml:solve.decisions[1].stepp: unknown key — did you mean `step`?",
         "params.yaml:solve.decisions[0]: a decision has low/high/step or choices, not both — "
         "keep one",
-        "params.yaml:solve.decisions[1].stepp: unknown key — did you mean `step`?",
-        "params.yaml:solve.decisions[2]: low 3 must be below high 1 — swap them or widen the "
-        "range",
+        "params.yaml:solve.decisions[2]: low 3 is above high 1 — swap them",
         "params.yaml:solve.decisions[3].key: 'inputs/operator/other.yaml:x' is not "
         "FILE:dotted.key — FILE is params.yaml or inputs/operator/<general|public_tap|"
         "private_tap>.yaml, as in dvc exp run -S (e.g. "
         "inputs/operator/general.yaml:loan.amount_eur)",
+        # low == high is not a swap: one value.
+        "params.yaml:solve.decisions[4]: low and high are both 5: the range holds one value "
+        "— raise high above low, or write choices: [5] to try that one value",
+        "params.yaml:solve.decisions[4].key: inputs/operator/general.yaml has no key "
+        "loan.amount — did you mean `loan.amount_eur`?",
+        "params.yaml:solve.decisions[5].choices: choices is empty — list the values the "
+        "solver may choose (at least one), or give low, high and step",
+        # Two problems of one decision, both said: (60.5 − 12) / 0.5 = 97 steps land on
+        # high, but a whole-month key cannot take 12.5.
+        "params.yaml:solve.decisions[6].weight: weight must be > 0, got 0 — use a positive "
+        "weight (1: as much as any other decision)",
+        "params.yaml:solve.decisions[6].step: loan.term_months holds whole numbers; low 12 "
+        "and step 0.5 give fractions — use a whole low and step",
+    ]
+
+
+def test_a_value_the_key_cannot_take_is_an_error_and_a_range_without_the_plan_a_warning(
+        tmp_path):
+    # The rate is a percentage (0..100): -5 is refused by the key's schema, as the solver
+    # would refuse every candidate with it (the first bad value of the decision: low). A
+    # cost basis is one of two words: the second choice is not. The current equity 10,000
+    # lies below 50,000..100,000: a WARNING, not an error (it is a candidate all the same).
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(solve={"decisions": [
+        {"key": f"{GENERAL}:loan.interest_rate_pct_flat", "low": -5, "high": 200, "step": 5},
+        {"key": f"{PUBLIC}:pricing_policy.public_tap.cost_basis",
+         "choices": ["full_throughput", "bogus_basis"]},
+        {"key": f"{GENERAL}:loan.term_months", "low": 0, "high": 48, "step": 12},
+        {"key": f"{GENERAL}:finance.equity_injection_eur", "low": 50000, "high": 100000,
+         "step": 10000},
+    ]}))
+    result = invoke("validate", "--inputs", str(d / "inputs"), "--params",
+                    str(d / "params.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "params.yaml:solve.decisions[0].low: low -5 is not a value loan.interest_rate_pct_flat "
+        "can take: must be ≥ 0, got -5 — use a value ≥ 0",
+        "params.yaml:solve.decisions[1].choices[1]: choice bogus_basis is not a value "
+        "pricing_policy.public_tap.cost_basis can take: must be one of 'full_throughput' or "
+        "'planned_utilisation', got 'bogus_basis' — use one of 'full_throughput' or "
+        "'planned_utilisation'",
+        "params.yaml:solve.decisions[2].low: low 0 is not a value loan.term_months can take: "
+        "must be ≥ 1, got 0 — use a value ≥ 1",
+        "warning: params.yaml:solve.decisions[3]: the current value 10000 lies outside low "
+        "50000 .. high 100000: the solver adds it as a candidate (no change always is) and "
+        "measures distances over the range that reaches it — widen low/high to hold it, or "
+        "check them for a typo",
     ]
 
 
@@ -242,6 +306,11 @@ def test_values_a_variable_cannot_take_are_left_out_with_a_warning_and_the_curre
     result = invoke("validate", "--inputs", str(d / "inputs"), "--params",
                     str(d / "params.yaml"))
     assert result.exit_code == 0
+    # The loan's current 30,000 lies above 0..20,000: said, not refused.
+    assert ("warning: params.yaml:solve.decisions[1]: the current value 30000 lies outside "
+            "low 0 .. high 20000: the solver adds it as a candidate (no change always is) and "
+            "measures distances over the range that reaches it — widen low/high to hold it, "
+            "or check them for a typo") in result.stderr.splitlines()
     assert ("warning: params.yaml:solve.decisions[0]: pub_margin "
             "(inputs/variables/public_tap.csv row 2 (pub_margin)) sets this key and can only be "
             "fixed at its own values (40 to 60 in steps of 10): the solver leaves out 45, 55 — "
@@ -251,7 +320,7 @@ def test_values_a_variable_cannot_take_are_left_out_with_a_warning_and_the_curre
     (margin, loan), issues = resolved_decisions(
         inputs.plan.solve, params=inputs.plan.model_dump(mode="json"),
         operators=inputs.operators, variables=inputs.variables)
-    assert [i.severity for i in issues] == ["warning"]
+    assert [i.severity for i in issues] == ["warning", "warning"]
     assert (margin.values, margin.current) == ((40.0, 50.0, 60.0), 1)
     assert (loan.values, loan.current) == ((0.0, 10000.0, 20000.0, 30000.0), 3)
     assert loan.span == 30000.0

@@ -18,7 +18,15 @@ from d3.model import model_inputs
 from d3.models.plan import Solve
 from d3.solve.coverage import every_combination_evaluated
 from d3.solve.decisions import Decision
-from d3.solve.outcome import INVALID_SHORTFALL, Failure, Outcome, outcome_of, rank_key
+from d3.solve.outcome import (
+    INVALID_SHORTFALL,
+    Failure,
+    Judged,
+    Outcome,
+    criterion_shortfall,
+    outcome_of,
+    rank_key,
+)
 from d3.solve.search import (
     ATTRIBUTION,
     CONFIRM,
@@ -98,25 +106,61 @@ def _grid(criteria, min_cash, need, income, replicates=2):
 
 
 def test_an_outcome_sums_the_shortfall_over_grid_points_and_takes_the_cash_measures_over_them():
-    # Threshold 0.9. Grid 0: min_cash at 0.75 (0.15 short), DSCR at 0.95 (holds). Grid 1: the
-    # autoscaler's pass/fail criterion fails (counts 1). Shortfall 0.15 + 1 = 1.15. Binding
-    # probability: the lowest decided over samples, 0.75 → 75 %.
-    g0 = _grid([Criterion("min_cash", False, 0.75, ""), Criterion("min_dscr", True, 0.95, "")],
+    # Threshold 0.9. Grid 0: min_cash at 0.75, (0.9 − 0.75) / 0.9 = 1/6 of the required
+    # probability short; DSCR at 0.95 (holds). Grid 1: the autoscaler's pass/fail criterion
+    # fails (counts 1, as a probability criterion at 0 would). Shortfall 1/6 + 1 = 7/6.
+    # Binding: the lowest probability decided over samples, min_cash at grid 0, 0.75 → 75 %,
+    # with its standard error.
+    g0 = _grid([Criterion("min_cash", False, 0.75, "", probability_se=0.05),
+                Criterion("min_dscr", True, 0.95, "")],
                min_cash=[-100.0, 300.0], need=[0.0, 50.0], income=[10.0, 30.0])
     g1 = _grid([Criterion("autoscaler_no_sla_violations", False, None, "")],
                min_cash=[200.0, 400.0], need=[20.0, 40.0], income=[-20.0, 0.0])
-    ev = SimpleNamespace(grid={0: g0, 1: g1}, accepted=False)
+    ev = SimpleNamespace(grid={0: g0, 1: g1}, accepted=False,
+                         grid_labels={0: "pub_margin=40%", 1: "pub_margin=50%"})
     o = outcome_of(ev, 0.9)
-    assert (o.feasible, o.shortfall, o.binding_probability_pct) == (False, pytest.approx(1.15),
-                                                                    75.0)
+    assert (o.feasible, o.shortfall, o.binding_probability_pct) == (
+        False, pytest.approx(0.15 / 0.9 + 1), 75.0)
     assert o.failures == (Failure(0, "min_cash", 0.75),
                           Failure(1, "autoscaler_no_sla_violations", None))
+    assert o.binding == Judged(0, "min_cash", False, 0.75, 0.05)
+    assert o.grid_labels == ("pub_margin=40%", "pub_margin=50%")
     # Linear-interpolation percentiles of two samples: p50 income 20 (grid 0) and -10
-    # (grid 1) → the lowest -10; p90 need 45 and 38 → the highest 45; p10 of the lowest free
-    # cash -100 + 0.1 × 400 = -60 and 200 + 0.1 × 200 = 220 → the lowest -60.
+    # (grid 1) → the lowest -10, at grid 1; p90 need 45 and 38 → the highest 45, at grid 0;
+    # p10 of the lowest free cash -100 + 0.1 × 400 = -60 and 200 + 0.1 × 200 = 220 → the
+    # lowest -60, at grid 0.
     assert (o.net_income_p50_eur, o.funding_need_p90_eur, o.lowest_free_cash_p10_eur) == (
         pytest.approx(-10.0), pytest.approx(45.0), pytest.approx(-60.0))
+    assert dict(o.worst_grid) == {"net_income_p50_eur": 1, "funding_need_p90_eur": 0,
+                                  "lowest_free_cash_p10_eur": 0}
     assert o.samples == 4 and o.evaluated and o.evaluation is None
+
+
+def test_trading_one_failure_for_another_is_not_closer():
+    # The current plan fails the autoscaler's utilisation band and service level (pass/fail:
+    # 1 each, shortfall 2) and meets the fleet cap in every future. A candidate passes the
+    # band, keeps failing the service level and breaks the fleet cap (0 % of futures). The
+    # fleet cap at 0 % used to cost 0.9 (threshold − p), less than the band's 1, so the
+    # candidate (1.9) ranked closer than the plan (2.0). Both kinds now cost 1 when they hold
+    # nowhere: 1 + 1 = 2, a tie, and the smaller distance (the current plan's 0) ranks first.
+    def ev(criteria):
+        return SimpleNamespace(grid={0: _grid(criteria, [0.0, 1.0], [0.0, 1.0], [0.0, 1.0])},
+                               accepted=False, grid_labels={0: "base"})
+
+    util, sla = "autoscaler_p95_util_within_tolerance", "autoscaler_no_sla_violations"
+    current = outcome_of(ev([Criterion("no_capacity_violation", True, 1.0, ""),
+                             Criterion(util, False, None, ""),
+                             Criterion(sla, False, None, "")]), 0.9)
+    swapped = outcome_of(ev([Criterion("no_capacity_violation", False, 0.0, ""),
+                             Criterion(util, True, None, ""),
+                             Criterion(sla, False, None, "")]), 0.9)
+    assert (current.shortfall, swapped.shortfall) == (2.0, 2.0)
+    assert sorted([rank_key(0.4, swapped, 3), rank_key(0.0, current, -1)]) == [
+        rank_key(0.0, current, -1), rank_key(0.4, swapped, 3)]
+    # Halfway there (0.45 of the required 0.9) costs half: (0.9 − 0.45) / 0.9 = 0.5.
+    assert criterion_shortfall(False, 0.45, 0.9) == pytest.approx(0.5)
+    assert (criterion_shortfall(True, 0.95, 0.9), criterion_shortfall(False, None, 0.9)) == (
+        0.0, 1.0)
 
 
 # --- bisection and polish --------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -265,13 +266,19 @@ def test_an_infeasible_search_says_what_it_covered_and_names_grid_points_by_thei
                       solve_best=best)
     lines = what_it_takes_section(data)
     assert "It still fails the Private Tap margin floor (at every grid point):" in lines
-    # 9 evaluations: 6 screened, then the current plan and the 2 best others confirmed.
+    # 9 evaluations: the founder's plan (markup 30) at the full count; 6 screened, trial 0
+    # the same markup 30 again; of the 2 best screened, 30 is already at the full count, so
+    # 1 confirmation is new; the re-check. 9 − (1 + 1 + 1) = 6 distinct candidates.
+    assert counts["total"] == 9
     assert lines[2] == (
         "**None of the 6 candidates evaluated makes the plan fundable** (budget "
-        "`solve.trials=12`: 6 screened on a smaller sample, 3 evaluations at the full sample "
-        "count; `solve_candidates.csv`): they are every combination the decisions' ranges "
-        "allow. To go further, widen the decisions' `low`/`high` or declare other keys "
-        "(`solve.decisions` in `params.yaml`). The closest candidate:")
+        "`solve.trials=12`: 9 evaluations — 6 screened on a smaller sample, 3 at the full "
+        "sample count; 3 of them evaluate a candidate again (1 screened candidate confirmed "
+        "at the full count, your plan screened again as trial 0, 1 re-check on independent "
+        "futures), so 6 distinct candidates; `solve_candidates.csv`): they are every "
+        "combination the decisions' ranges allow. To go further, widen the decisions' "
+        "`low`/`high` or declare other keys (`solve.decisions` in `params.yaml`). The "
+        "closest candidate:")
     # The private margin depends on the markup only: one detail, said once.
     assert [line for line in lines if line.startswith("- ")] == [
         "- the Private Tap margin floor (at every grid point): threshold 25 % on the vendor "
@@ -374,3 +381,55 @@ def test_the_solve_files_do_not_depend_on_python_hash_randomisation(tmp_path):
                         "--quiet"], check=True, env=env, cwd=ROOT)
     for name in ("solve_candidates.csv", "solve_best.json"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
+def _euros(x: float) -> str:
+    """Whole euros, half away from zero, with thousands separators (as the report rounds)."""
+    return f"{Decimal(repr(x)).quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
+
+
+def test_the_current_numbers_are_the_founders_plan_as_section_1_shows_it(tmp_path):
+    # The founder's plan is evaluated as the inputs have it: pub_margin swept over its three
+    # grid points (the margin decision leaves it so), priv_markup drawn. Its measures over
+    # the grid points are therefore those of the run's own consolidated_kpis.csv — the
+    # numbers §1 and §6 print — each taken at the grid point the report names: the highest
+    # p90 funding need for the first 12 months (the fixture's horizon), the lowest p50 net
+    # income, the lowest p10 of the lowest free cash over the whole 60-month loan term.
+    d = copy_minimal(tmp_path / "m")
+    edit_yaml(d / "params.yaml", lambda p: p.update(
+        targets={**p["targets"], "min_dscr": 100},
+        solve={"trials": 4, "startup_trials": 2, "screen_simulations_per_run": 5, "confirm": 1,
+               "decisions": [{"key": MARGIN, "low": 40, "high": 60, "step": 10},
+                             {"key": LOAN, "low": 0, "high": 30000, "step": 10000}]}))
+    out = tmp_path / "out"
+    result = invoke("run", "--inputs", str(d / "inputs"), "--params", str(d / "params.yaml"),
+                    "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    current = json.loads((out / "solve_best.json").read_text(encoding="utf-8"))["current"]
+    assert current["grid_labels"] == {"0": "pub_margin=40%", "1": "pub_margin=50%",
+                                      "2": "pub_margin=60%"}
+    _, kpis = read_csv(out / "consolidated_kpis.csv")
+    cell = {(r["grid_label"], r["metric"]): r for r in kpis}
+    labels = current["grid_labels"]
+    report = (out / "financial_plan_v3.md").read_text(encoding="utf-8")
+    for key, metric, q, pick in (("funding_need_p90_eur", "funding_need_eur", "p90", max),
+                                 ("net_income_p50_eur", "net_income_eur", "p50", min),
+                                 ("lowest_free_cash_p10_eur", "min_free_cash_eur", "p10",
+                                  min)):
+        values = {label: float(cell[(label, metric)][q]) for label in labels.values()}
+        worst = pick(values.values())
+        where = labels[str(current["worst_grid"][key])]
+        assert current[key] == worst == values[where], key
+        # The report's "from EUR X (at LABEL)": the same number, rounded to the euro.
+        assert f"from EUR {_euros(worst)} (at {where})" in report, key
+    # §1's table row of that grid point shows the same funding need for the first 12 months.
+    need_at = labels[str(current["worst_grid"]["funding_need_p90_eur"])]
+    header = next(line for line in report.splitlines()
+                  if line.startswith("| grid point | verdict |"))
+    column = [c.strip() for c in header.split("|")].index("funding need p90, 12 months (EUR)")
+    row = next(line for line in report.splitlines() if line.startswith(f"| {need_at} |")
+               or line.startswith(f"| **{need_at}** "))
+    assert [c.strip() for c in row.split("|")][column] == \
+        _euros(current["funding_need_p90_eur"])
+    assert ("the highest, across grid points, of the funding need at 90 % confidence for the "
+            "first 12 months from") in report
