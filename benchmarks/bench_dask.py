@@ -60,7 +60,7 @@ def main() -> None:
     local = timed_fan_out(simulate, finish, ranges, args.workers)
     print(f"local executor, {args.workers} worker processes: {local:.2f} s "
           f"({sample_months / local / 1e6:.2f} M sample-months/s)")
-    with executor_session(ExecutorChoice("dask")) as client:
+    with executor_session(ExecutorChoice("dask", None, args.workers)) as client:
         client.wait_for_workers(1)
         workers = len(client.scheduler_info()["workers"])
         dask = timed_fan_out(simulate, finish, ranges, args.workers)
