@@ -96,21 +96,40 @@ def decided(name: str, flags: np.ndarray, reference: bool, min_probability: floa
 class GridEvidence:
     """What one grid point's criteria are judged on, every per-sample array restricted to that
     grid point's samples in the same order: ``kpis`` (name → ``(samples,)``), ``replicate_ids``
-    ``(samples,)``, the reference path's monthly series ``reference``; the Public Tap's
-    ``public_active`` and ``capacity_violations`` ``(samples, months)`` and its autoscaler KPI
-    rows (``public_tap_autoscaling_kpis.csv`` of this grid point); the Private Tap's
-    ``private_active`` ``(samples, months)`` and class margins. ``None``: the line was not run.
-    Built by the ``acceptance`` stage from files and by :func:`d3.model.evaluate` in memory."""
+    ``(samples,)``, the reference path's monthly series ``reference``; the per-sample path
+    evidence of :func:`path_evidence` (``public_growing``, ``capacity_violation_months``,
+    ``private_growing``, ``(samples,)`` each) and the Public Tap's autoscaler KPI rows
+    (``public_tap_autoscaling_kpis.csv`` of this grid point); the Private Tap's class margins.
+    ``None``: the line was not run. Built by the ``acceptance`` stage from files and by
+    :func:`d3.model.evaluate` in memory (there, chunk by chunk in the workers)."""
 
     reference: Mapping[str, np.ndarray]
     kpis: Mapping[str, np.ndarray]
     replicate_ids: np.ndarray | None = None
     cash_buffer_eur: float = 0.0
-    public_active: np.ndarray | None = None
-    capacity_violations: np.ndarray | None = None
+    public_growing: np.ndarray | None = None
+    capacity_violation_months: np.ndarray | None = None
     autoscaler_rows: Sequence[Mapping] | None = None
-    private_active: np.ndarray | None = None
+    private_growing: np.ndarray | None = None
     private_margins: Mapping[str, ClassMargin] | None = None
+
+
+def path_evidence(public_active: np.ndarray | None, capacity_violations: np.ndarray | None,
+                  private_active: np.ndarray | None, *, horizon: int,
+                  public_growth_min_mom_pct: float) -> dict[str, np.ndarray | None]:
+    """What the criteria need from the lines' monthly paths ``(samples, months)``, reduced to
+    one value per sample over the first ``horizon`` months: ``public_growing`` (active
+    customers never fall, and grow by ``public_growth_min_mom_pct`` when > 0),
+    ``capacity_violation_months`` (model-months over ``max_instances``) and
+    ``private_growing`` (active clients never fall). ``None`` where the path is ``None``."""
+    h = slice(0, horizon)
+    return {
+        "public_growing": None if public_active is None
+        else non_decreasing(public_active[:, h], public_growth_min_mom_pct),
+        "capacity_violation_months": None if capacity_violations is None
+        else capacity_violations[:, h].sum(axis=1),
+        "private_growing": None if private_active is None
+        else non_decreasing(private_active[:, h])}
 
 
 def plan_acceptance(evidence: Mapping[int, GridEvidence], targets: Mapping[str, Any], *,
@@ -127,8 +146,7 @@ def grid_criteria(e: GridEvidence, *, targets: Mapping[str, Any], target_util_pc
     section; ``target_util_pct``: the autoscaler's target utilisation). ``e.replicate_ids``
     give each probability its between-replicate standard error."""
     reference, kpi_samples, replicate_ids = e.reference, e.kpis, e.replicate_ids
-    public_active, private_active = e.public_active, e.private_active
-    capacity_violations, autoscaler_rows = e.capacity_violations, e.autoscaler_rows
+    autoscaler_rows = e.autoscaler_rows
     private_margins, cash_buffer_eur = e.private_margins, e.cash_buffer_eur
     h = slice(0, horizon)
     p_min = targets["min_acceptance_probability"]
@@ -137,19 +155,19 @@ def grid_criteria(e: GridEvidence, *, targets: Mapping[str, Any], target_util_pc
         return decided(*args, replicate_ids=replicate_ids)
 
     out: list[Criterion] = []
-    if public_active is not None:
+    if e.public_growing is not None:
         growth = targets["public_growth_min_mom_pct"]
         path = reference["public_active_customers"][h]
         out.append(judged(
-            "public_customers_non_decreasing", non_decreasing(public_active[:, h], growth),
+            "public_customers_non_decreasing", e.public_growing,
             bool(non_decreasing(path, growth)[0]), p_min,
             f"active customers never fall month on month over {horizon} months"
             + (f" and grow ≥ {growth:g} %/month" if growth > 0 else "")
             + f"; reference path {path[0]:.1f} → {path[-1]:.1f}"))
-    if targets["private_growth_required"] and private_active is not None:
+    if targets["private_growth_required"] and e.private_growing is not None:
         path = reference["private_active_clients"][h]
         out.append(judged(
-            "private_clients_non_decreasing", non_decreasing(private_active[:, h]),
+            "private_clients_non_decreasing", e.private_growing,
             bool(non_decreasing(path)[0]), p_min,
             f"active clients never fall; reference path {path[0]:.1f} → {path[-1]:.1f}"))
     if private_margins is not None:
@@ -163,8 +181,8 @@ def grid_criteria(e: GridEvidence, *, targets: Mapping[str, Any], target_util_pc
             _reference_margin(reference, h) >= target_margin, p_min,
             f"Public Tap realised gross margin over {horizon} months ≥ {target_margin:g} % "
             f"(p50 {np.nanmedian(values):.1f} %)"))
-    if capacity_violations is not None:
-        months_over = capacity_violations[:, h].sum(axis=1)
+    if e.capacity_violation_months is not None:
+        months_over = e.capacity_violation_months
         ref = float(np.sum(reference["expected_violations"][h]))
         out.append(judged(
             "no_capacity_violation", months_over == 0, ref == 0, p_min,

@@ -182,14 +182,19 @@ def grid_tables(c: Consolidation, g: int, lines_on: OptionalLines) -> GridTables
     return t
 
 
+def percentile_series(lines_on: OptionalLines) -> tuple[str, ...]:
+    """The P&L, cash-flow and balance-sheet series whose monthly percentiles the tables show."""
+    return tuple(sorted({*lines_on.pnl_series(), *lines_on.cash_series(),
+                         *BALANCE_SHEET_PERCENTILES}))
+
+
 def percentile_paths(results: Mapping[str, np.ndarray], lines_on: OptionalLines,
                      qs: Sequence[int]) -> dict[str, np.ndarray]:
-    """Per-month percentiles ``(len(qs), months)`` of every P&L, cash-flow and balance-sheet
-    series the tables show, over a grid point's samples (finite values only: a DSCR without
-    debt service is undefined, not zero)."""
+    """Per-month percentiles ``(len(qs), months)`` of every :func:`percentile_series`, over a
+    grid point's samples (finite values only: a DSCR without debt service is undefined, not
+    zero)."""
     return {s: monthly_percentiles(results[s], qs, finite_only=True)
-            for s in sorted({*lines_on.pnl_series(), *lines_on.cash_series(),
-                             *BALANCE_SHEET_PERCENTILES})}
+            for s in percentile_series(lines_on)}
 
 
 def _monthly_tables(t: GridTables, c: Consolidation, g: int, results, reference,

@@ -3,7 +3,7 @@ KPIs and acceptance — from the same functions the DVC stages call."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,18 +19,12 @@ from d3.acceptance import (
     grid_criteria,
 )
 from d3.catalog import Market, market_of
-from d3.consolidate import (
-    GeneralConfigs,
-    grid_kpis,
-    optional_lines,
-    reference_finance_of,
-    rows_of,
-    samples_finance,
-)
-from d3.consolidation import percentile_paths
+from d3.consolidate import GeneralConfigs, optional_lines, reference_finance_of
+from d3.consolidation import percentile_paths, percentile_series
 from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
+from d3.core.sample_run import ChunkResult
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
 from d3.core.variables import (
     block_values,
@@ -39,21 +33,19 @@ from d3.core.variables import (
     overrides_of,
     reference_values,
 )
+from d3.finance.tables import OptionalLines
 from d3.model.inputs import ModelInputs
+from d3.model.streaming import GridPart, SampleWork, chunk_outcome
 from d3.models.operator import GeneralOperator
 from d3.pipelines.common.catalog import catalog_from_document
 from d3.pipelines.common.reference import configured, reference_operator
 from d3.pipelines.private.client_blocks import ClientContext, block_client_inputs
-from d3.pipelines.private.client_blocks import chunk_result as client_chunk_result
-from d3.pipelines.private.client_blocks import simulate_range as simulate_clients
 from d3.pipelines.private.clients import expected_clients
 from d3.pipelines.private.pricing import grid_class_margins
 from d3.pipelines.private.provider_costs import provider_offers
 from d3.pipelines.public.catalog import public_cost_rows
 from d3.pipelines.public.demand import expected_demand
 from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
-from d3.pipelines.public.demand_blocks import chunk_result as demand_chunk_result
-from d3.pipelines.public.demand_blocks import simulate_range as simulate_demand
 from d3.pipelines.public.gpu_costs import best_rows
 from d3.pipelines.public.scaling import KPI_COLUMNS, grid_autoscaler_runs, kpi_rows
 
@@ -128,7 +120,7 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
              pipelines: Sequence[str] | None = None, max_concurrency: int = 1,
              keep_series: bool = False, paths: bool = False,
              blocks: Sequence[Mapping[str, Any]] | None = None,
-             criteria: bool = True) -> Evaluation:
+             criteria: bool = True, percentile_samples: int | None = None) -> Evaluation:
     """The plan of ``inputs`` (with ``overrides``, ``FILE:key`` → value, see
     :meth:`ModelInputs.with_overrides`) evaluated in memory: the same numbers ``d3 run``
     writes to ``consolidated_kpis.parquet`` and ``acceptance.json``. ``pipelines`` defaults to
@@ -142,7 +134,14 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
     with the same ``simulations_per_run`` outcome-noise paths (those of replicate 0 of grid
     point 0: common random numbers, so two rows differ only by their values).
     ``criteria=False`` skips the acceptance criteria (and the autoscaler they need):
-    ``acceptance`` is then ``{}``. Raises :class:`d3.core.errors.ValidationError` on a bad
+    ``acceptance`` is then ``{}``. ``percentile_samples``: the monthly percentile paths (and
+    the autoscaler's p50/p90 demand traces) over a stratified subsample of about this many
+    samples per grid point — the first ``⌈percentile_samples / replicates⌉`` Monte Carlo
+    samples of every block — instead of every sample, so that memory stops growing with the
+    monthly series of very large runs; every KPI and probability still uses every sample
+    (``None``, the default: every sample). The work is done chunk by chunk in the workers
+    (:mod:`d3.model.streaming`), which send back per-sample KPIs and the kept series only.
+    Raises :class:`d3.core.errors.ValidationError` on a bad
     override, line name or block."""
     run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency, blocks)
     plan = run.inputs.plan
@@ -151,15 +150,16 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
     if unknown or not lines:
         raise ValidationError([Issue("evaluate", "pipelines", f"lines {unknown or '[]'} are "
                                      "not public or private", "pass public, private or both")])
-    demand = _public_samples(run) if "public" in lines else None
-    clients = _private_samples(run) if "private" in lines else None
-    per_grid = _grid_evaluations(run, demand, clients, paths, criteria)
+    demand = _demand_context(run) if "public" in lines else None
+    clients = _client_context(run) if "private" in lines else None
+    per_grid, streamed = _grid_evaluations(run, demand, clients, paths, criteria, keep_series,
+                                           percentile_samples)
     doc = acceptance_document({g: e.criteria for g, e in per_grid.items()},
                               plan.targets.horizon_months,
                               plan.targets.min_acceptance_probability) if criteria else {}
-    kept = (demand and demand.series, clients and clients.series) if keep_series else (None, None)
     labels = {g: grid_label(run.inputs.variables, g) for g in per_grid}
-    return Evaluation(per_grid, doc, *kept, grid_labels=labels)
+    return Evaluation(per_grid, doc, _line_series(streamed.public),
+                      _line_series(streamed.private), grid_labels=labels)
 
 
 def _prepared(inputs: ModelInputs, max_concurrency: int,
@@ -201,141 +201,187 @@ def _given_values(inputs: ModelInputs, grid: int,
             for r, row in enumerate(given)]
 
 
-@dataclass(frozen=True)
-class _LineSamples:
-    series: Series  # per-sample monthly series with grid_index / replicate_index
-    expected: Callable[[int], Series]  # grid point → its reference path, (1, months) each
-    extra: Any = None
-
-
-def _collected(run: _Run, simulate: Callable, finish: Callable) -> Series:
-    """Every block's series, chunked as the stages chunk them, in block order."""
-    ranges = chunk_ranges(len(run.blocks), run.inputs.plan.run.chunk_blocks)
-    # closing: an error in finish stops the workers (or cancels the Dask tasks) at once.
-    with closing(iter_ranges(simulate, ranges, max_concurrency=run.max_concurrency)) as chunks:
-        parts = [finish(chunk) for chunk in chunks]
-    out = {k: np.concatenate([p.series[k] for p in parts]) for k in parts[0].series}
-    out["grid_index"] = np.concatenate([p.grid_index for p in parts])
-    out["replicate_index"] = np.concatenate([p.replicate_index for p in parts])
-    return out
-
-
-def _public_samples(run: _Run) -> _LineSamples:
+def _demand_context(run: _Run) -> DemandContext:
     i = run.inputs
     plan = i.plan
     best = best_rows(public_cost_rows(
         catalog_from_document(i.catalog),
         reference_operator("public_tap", i.operators["public_tap"], i.variables),
         eur_usd_fx_rate=run.fx))
-    ctx = DemandContext(
+    return DemandContext(
         variables=i.variables, block_values=run.blocks, replicates=run.replicates,
         operator_dump=i.operators["public_tap"], best=best, channels=run.channels,
         eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["public_tap"],
         simulations=plan.stochastic.simulations_per_run, hours_in_month=run.hours,
         horizon_months=plan.targets.horizon_months, noise=plan.stochastic.outcome_noise,
         noise_replicate=run.noise_replicate)
-    series = _collected(run, partial(simulate_demand, ctx),
-                        lambda chunk: demand_chunk_result(ctx, chunk))
-
-    def expected(g: int) -> Series:
-        return expected_demand(block_inputs(ctx, reference_values(i.variables, g))[0])
-
-    return _LineSamples(series, expected, ctx)
 
 
-def _private_samples(run: _Run) -> _LineSamples:
+def _client_context(run: _Run) -> ClientContext:
     i = run.inputs
     plan = i.plan
     private = configured("private_tap", i.operators["private_tap"], {})
     offers = tuple(provider_offers(catalog_from_document(i.catalog).offers,
                                    fx_buffer_pct=private.meta.fx_buffer_pct,
                                    eur_usd_fx_rate=run.fx))
-    ctx = ClientContext(
+    return ClientContext(
         variables=i.variables, block_values=run.blocks, replicates=run.replicates,
         operator_dump=i.operators["private_tap"], offers=offers, channels=run.channels,
         eur_usd_fx_rate=run.fx, months=run.months, seed=i.seeds["private_tap"],
         simulations=plan.stochastic.simulations_per_run, noise=plan.stochastic.outcome_noise,
         noise_replicate=run.noise_replicate)
-    series = _collected(run, partial(simulate_clients, ctx),
-                        lambda chunk: client_chunk_result(ctx, chunk))
-    margins = {g: {gpu: ClassMargin(*m) for gpu, m in classes.items()}
-               for g, classes in grid_class_margins(
-                   offers, i.operators["private_tap"], i.variables,
-                   range(grid_size(i.variables))).items()}
-
-    def expected(g: int) -> Series:
-        return expected_clients(block_client_inputs(ctx, reference_values(i.variables, g)))
-
-    return _LineSamples(series, expected, margins)
 
 
-def _grid_evaluations(run: _Run, demand: _LineSamples | None, clients: _LineSamples | None,
-                      paths: bool, criteria: bool) -> dict[int, GridEvaluation]:
+def _class_margins(run: _Run, ctx: ClientContext) -> dict[int, dict[str, ClassMargin]]:
     i = run.inputs
-    ref = (demand or clients).series
-    grid_of, rep_of = ref["grid_index"], ref["replicate_index"]
-    block_ids = grid_of.astype(np.int64) * run.replicates + rep_of
-    grid_points = sorted(set(grid_of.tolist()))
+    return {g: {gpu: ClassMargin(*m) for gpu, m in classes.items()}
+            for g, classes in grid_class_margins(
+                ctx.offers, i.operators["private_tap"], i.variables,
+                range(grid_size(i.variables))).items()}
+
+
+def _sample_work(run: _Run, demand: DemandContext | None, clients: ClientContext | None,
+                 lines_on: OptionalLines, grid_points: Sequence[int], *, paths: bool,
+                 criteria: bool, keep_series: bool,
+                 percentile_samples: int | None) -> SampleWork:
+    i = run.inputs
+    plan = i.plan
     configs = GeneralConfigs(i.operators["general"], i.variables)
-    lines_on = optional_lines(configs, run.blocks, block_ids, grid_points)
-    premiums = run.market.premiums
-    driver = i.plan.consolidation.overhead_allocation_driver
-    out = {}
-    for g in grid_points:
-        rows = np.flatnonzero(grid_of == g)
-        results = samples_finance(rows, block_ids, run.blocks, configs, premiums, run.months,
-                                  demand and demand.series, clients and clients.series,
-                                  driver=driver, hours=run.hours)
-        general = configs.reference(g)
-        pub_e = demand.expected(g) if demand else None
-        pri_e = clients.expected(g) if clients else None
-        reference = reference_finance_of(general, premiums, run.months, pub_e, pri_e, driver,
-                                         run.hours)
-        kpis = grid_kpis(results, rows_of(demand and demand.series, rows),
-                         i.plan.targets.horizon_months, min_dscr=i.plan.targets.min_dscr,
-                         cash_buffer_eur=general.reserves.cash_buffer_eur,
-                         distributions=lines_on.distributions)
-        judged = _criteria(run, g, rows, kpis, reference, demand, clients,
-                           general.reserves.cash_buffer_eur) if criteria else []
-        out[g] = GridEvaluation(kpis, rep_of[rows], reference, judged,
-                                percentile_paths(results, lines_on, i.plan.stochastic.percentiles)
-                                if paths else None)
+    per_block = None if percentile_samples is None else -(-percentile_samples // run.replicates)
+    if per_block is not None and per_block >= plan.stochastic.simulations_per_run:
+        per_block = None  # the subsample would be every sample
+    return SampleWork(
+        demand=demand, clients=clients, general_dump=i.operators["general"],
+        variables=i.variables, blocks=run.blocks, replicates=run.replicates,
+        premiums=run.market.premiums, months=run.months, hours=run.hours,
+        driver=plan.consolidation.overhead_allocation_driver,
+        horizon=plan.targets.horizon_months, min_dscr=plan.targets.min_dscr,
+        public_growth_min_mom_pct=plan.targets.public_growth_min_mom_pct,
+        distributions=lines_on.distributions,
+        cash_buffer_eur={g: float(configs.reference(g).reserves.cash_buffer_eur)
+                         for g in grid_points},
+        finance_kept=percentile_series(lines_on) if paths else (),
+        demand_kept=("tokens_demanded",) if criteria and demand is not None else (),
+        kept_per_block=per_block, keep_lines=keep_series)
+
+
+@dataclass
+class _Streamed:
+    """The chunks' outcomes gathered in block order: each grid point's parts and, when kept,
+    each line's per-sample series."""
+
+    parts: dict[int, list[GridPart]] = field(default_factory=dict)
+    public: list[ChunkResult] = field(default_factory=list)
+    private: list[ChunkResult] = field(default_factory=list)
+
+
+def _streamed(run: _Run, work: SampleWork) -> _Streamed:
+    """Every chunk evaluated where it is drawn (workers or Dask), gathered in block order."""
+    ranges = chunk_ranges(len(run.blocks), run.inputs.plan.run.chunk_blocks)
+    out = _Streamed()
+    # closing: an error stops the workers (or cancels the Dask tasks) at once.
+    with closing(iter_ranges(partial(chunk_outcome, work), ranges,
+                             max_concurrency=run.max_concurrency)) as chunks:
+        for chunk in chunks:
+            for part in chunk.parts:
+                out.parts.setdefault(part.grid_index, []).append(part)
+            if chunk.public is not None:
+                out.public.append(chunk.public)
+            if chunk.private is not None:
+                out.private.append(chunk.private)
     return out
 
 
-def _criteria(run: _Run, g: int, rows: np.ndarray, kpis, reference: Series,
-              demand: _LineSamples | None, clients: _LineSamples | None,
+def _line_series(chunks: Sequence[ChunkResult]) -> Series | None:
+    """A line's per-sample series with ``grid_index`` / ``replicate_index``, in block order."""
+    if not chunks:
+        return None
+    out = {k: np.concatenate([c.series[k] for c in chunks]) for k in chunks[0].series}
+    out["grid_index"] = np.concatenate([c.grid_index for c in chunks])
+    out["replicate_index"] = np.concatenate([c.replicate_index for c in chunks])
+    return out
+
+
+def _joined(parts: Sequence[GridPart]) -> GridPart:
+    """A grid point's parts as one, samples in block order."""
+    first = parts[0]
+    return GridPart(
+        first.grid_index, np.concatenate([p.replicate_index for p in parts]),
+        {m: (unit, np.concatenate([p.kpis[m][1] for p in parts]))
+         for m, (unit, _) in first.kpis.items()},
+        {k: None if v is None else np.concatenate([p.evidence[k] for p in parts])
+         for k, v in first.evidence.items()},
+        {k: np.concatenate([p.kept[k] for p in parts]) for k in first.kept})
+
+
+def _reference(run: _Run, g: int, demand: DemandContext | None,
+               clients: ClientContext | None) -> Series:
+    """Grid point ``g``'s reference path finance (SPEC §8: shown, never used to decide)."""
+    i = run.inputs
+    values = reference_values(i.variables, g)
+    pub_e = expected_demand(block_inputs(demand, values)[0]) if demand else None
+    pri_e = expected_clients(block_client_inputs(clients, values)) if clients else None
+    general = GeneralConfigs(i.operators["general"], i.variables).reference(g)
+    return reference_finance_of(general, run.market.premiums, run.months, pub_e, pri_e,
+                                i.plan.consolidation.overhead_allocation_driver, run.hours)
+
+
+def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientContext | None,
+                      paths: bool, criteria: bool, keep_series: bool,
+                      percentile_samples: int | None) -> tuple[dict[int, GridEvaluation],
+                                                               _Streamed]:
+    i = run.inputs
+    grid_points = sorted({b // run.replicates for b in range(len(run.blocks))})
+    configs = GeneralConfigs(i.operators["general"], i.variables)
+    lines_on = optional_lines(configs, run.blocks, np.arange(len(run.blocks)), grid_points)
+    work = _sample_work(run, demand, clients, lines_on, grid_points, paths=paths,
+                        criteria=criteria, keep_series=keep_series,
+                        percentile_samples=percentile_samples)
+    streamed = _streamed(run, work)
+    margins = _class_margins(run, clients) if clients is not None and criteria else None
+    out = {}
+    for g in grid_points:
+        part = _joined(streamed.parts[g])
+        reference = _reference(run, g, demand, clients)
+        judged = _criteria(run, g, part, reference, demand, margins and margins[g],
+                           work.cash_buffer_eur[g]) if criteria else []
+        out[g] = GridEvaluation(part.kpis, part.replicate_index, reference, judged,
+                                percentile_paths(part.kept, lines_on,
+                                                 i.plan.stochastic.percentiles)
+                                if paths else None)
+    return out, streamed
+
+
+def _criteria(run: _Run, g: int, part: GridPart, reference: Series,
+              demand: DemandContext | None, margins: Mapping[str, ClassMargin] | None,
               cash_buffer_eur: float) -> list[Criterion]:
     """SPEC §8 criteria of grid point ``g`` on the same evidence the ``acceptance`` stage reads
     from files."""
     i = run.inputs
-    pub = rows_of(demand and demand.series, rows)
-    pri = rows_of(clients and clients.series, rows)
     evidence = GridEvidence(
-        reference=reference, kpis={m: v for m, (_, v) in kpis.items()},
-        replicate_ids=(demand or clients).series["replicate_index"][rows],
-        cash_buffer_eur=float(cash_buffer_eur),
-        public_active=pub["active_customers"] if pub else None,
-        capacity_violations=pub["capacity_violations"] if pub else None,
-        autoscaler_rows=_autoscaler_rows(run, g, pub, demand) if demand else None,
-        private_active=pri["active_clients"] if pri else None,
-        private_margins=clients.extra[g] if clients else None)
+        reference=reference, kpis={m: v for m, (_, v) in part.kpis.items()},
+        replicate_ids=part.replicate_index, cash_buffer_eur=float(cash_buffer_eur),
+        autoscaler_rows=_autoscaler_rows(run, g, part.kept["public.tokens_demanded"], demand)
+        if demand else None,
+        private_margins=margins, **part.evidence)
     return grid_criteria(
         evidence, targets=i.plan.targets.model_dump(mode="json"),
         target_util_pct=i.operators["public_tap"]["autoscaling"]["target_utilization_pct"],
         horizon=i.plan.targets.horizon_months)
 
 
-def _autoscaler_rows(run: _Run, g: int, pub: Series, demand: _LineSamples) -> list[dict]:
-    """The autoscaler's KPI rows of grid point ``g`` on its p50/p90 demanded-token paths, as
-    ``public_tap_autoscaling_kpis.csv`` holds them."""
+def _autoscaler_rows(run: _Run, g: int, tokens_demanded: np.ndarray,
+                     demand: DemandContext) -> list[dict]:
+    """The autoscaler's KPI rows of grid point ``g`` on its p50/p90 demanded-token paths
+    (``tokens_demanded`` ``(samples, months)``), as ``public_tap_autoscaling_kpis.csv`` holds
+    them."""
     i = run.inputs
     values = reference_values(i.variables, g)
-    inp, _ = block_inputs(demand.extra, values)
+    inp, _ = block_inputs(demand, values)
     public = configured("public_tap", i.operators["public_tap"],
                         overrides_of(i.variables, values, "public_tap"))
     qs = i.plan.stochastic.percentiles
-    paths = monthly_percentiles(pub["tokens_demanded"], qs)
+    paths = monthly_percentiles(tokens_demanded, qs)
     scaler, runs = grid_autoscaler_runs(
         public, inp, {str(q): paths[k].tolist() for k, q in enumerate(qs)},
         horizon=i.plan.targets.horizon_months, hours_in_month=run.hours,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from d3.acceptance import GridEvidence, decided, grid_criteria, non_decreasing
+from d3.acceptance import GridEvidence, decided, grid_criteria, non_decreasing, path_evidence
 from d3.consolidate import autoscaler_kpis, public_kpis
 from d3.finance.mc_error import between_replicate_se, mean, median
 from d3.finance.tables import break_even_rows, year_rows
@@ -140,8 +140,9 @@ def _criteria(**over):
             {"model": "B", "trace": "p50", "p95_within_tolerance": "true",
              "sla_violations": "42", "planner_max_sufficient": "false"}]
     evidence = GridEvidence(reference=reference, kpis=kpis, cash_buffer_eur=5000,
-                            public_active=np.tile([1.0, 2.0, 3.0], (10, 1)),
-                            capacity_violations=np.zeros((10, h)), autoscaler_rows=rows)
+                            autoscaler_rows=rows, **path_evidence(
+                                np.tile([1.0, 2.0, 3.0], (10, 1)), np.zeros((10, h)), None,
+                                horizon=h, public_growth_min_mom_pct=0))
     return {c.name: c for c in grid_criteria(evidence, targets=targets, target_util_pct=70,
                                              horizon=h)}
 

@@ -1,0 +1,144 @@
+"""The plan evaluated chunk by chunk where the draws are made: each worker draws both lines'
+random paths for a range of blocks, derives their series, runs the finance of every sample
+and sends back only what the results need — per-sample KPIs and criteria evidence (a few
+scalars per sample) and the monthly series kept for the percentile paths (issue 14 item 3,
+issue 18 item 3). Nothing here depends on the chunking: every per-sample number is computed
+block by block (each block has its own configuration and keyed random streams), so the
+concatenation of the chunks in block order equals the whole run computed at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from d3.acceptance import path_evidence
+from d3.consolidate import GeneralConfigs, grid_kpis, samples_finance
+from d3.core.sample_run import ChunkResult
+from d3.core.variables import Variable
+from d3.pipelines.private.client_blocks import ClientContext
+from d3.pipelines.private.client_blocks import chunk_result as client_chunk_result
+from d3.pipelines.private.client_blocks import simulate_range as simulate_clients
+from d3.pipelines.public.demand_blocks import DemandContext
+from d3.pipelines.public.demand_blocks import chunk_result as demand_chunk_result
+from d3.pipelines.public.demand_blocks import simulate_range as simulate_demand
+
+Series = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class GridPart:
+    """One grid point's samples within a chunk, in block order: ``replicate_index``
+    ``(n,)``; ``kpis`` ``{name: (unit, (n,))}``; ``evidence`` the criteria's per-sample path
+    evidence (:func:`d3.acceptance.path_evidence`, ``(n,)`` or ``None``); ``kept`` the
+    monthly series kept for percentile paths, ``(k, months)`` for the ``k`` kept samples
+    (:attr:`SampleWork.kept_per_block`)."""
+
+    grid_index: int
+    replicate_index: np.ndarray
+    kpis: dict[str, tuple[str, np.ndarray]]
+    evidence: dict[str, np.ndarray | None]
+    kept: Series
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    """What a worker sends back for a range of blocks: its grid points' parts in block order
+    and, only when asked (``SampleWork.keep_lines``), each line's full per-sample series."""
+
+    parts: tuple[GridPart, ...]
+    public: ChunkResult | None = None
+    private: ChunkResult | None = None
+
+
+@dataclass(frozen=True)
+class SampleWork:
+    """Everything a worker needs to evaluate any range of blocks: the lines' block contexts
+    (``None``: line not run), the general configuration and the plan's settings. Picklable;
+    the Dask executor ships it once per run (scatter), the process pool with each chunk.
+
+    ``finance_kept`` / ``demand_kept``: the finance and Public Tap series kept per sample for
+    monthly percentiles; ``kept_per_block``: keep them for the first ``k`` Monte Carlo
+    samples of every block (a stratified subsample: the samples of a block are independent
+    given its values), ``None`` for every sample. ``keep_lines``: send the lines' full
+    per-sample series back too (memory ∝ samples × months; audits and tests)."""
+
+    demand: DemandContext | None
+    clients: ClientContext | None
+    general_dump: Mapping[str, Any]
+    variables: tuple[Variable, ...]
+    blocks: tuple[Mapping[str, Any], ...]
+    replicates: int
+    premiums: Mapping[str, float]
+    months: int
+    hours: int
+    driver: str
+    horizon: int
+    min_dscr: float
+    public_growth_min_mom_pct: float
+    distributions: bool
+    cash_buffer_eur: Mapping[int, float]  # per grid point (its reference configuration)
+    finance_kept: tuple[str, ...] = ()
+    demand_kept: tuple[str, ...] = ()
+    kept_per_block: int | None = None
+    keep_lines: bool = False
+
+    @cached_property
+    def configs(self) -> GeneralConfigs:
+        return GeneralConfigs(self.general_dump, self.variables)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The validated configurations are a per-process cache (not picklable): rebuilt there.
+        return {k: v for k, v in self.__dict__.items() if k != "configs"}
+
+
+def chunk_outcome(work: SampleWork, start: int, stop: int) -> ChunkOutcome:
+    """Blocks ``start..stop-1`` evaluated: both lines drawn and derived, every sample's
+    finance, then per grid point its KPIs, criteria evidence and kept series (pure; runs in a
+    worker process or a Dask worker)."""
+    pub = demand_chunk_result(work.demand, simulate_demand(work.demand, start, stop)) \
+        if work.demand is not None else None
+    pri = client_chunk_result(work.clients, simulate_clients(work.clients, start, stop)) \
+        if work.clients is not None else None
+    index = pub if pub is not None else pri
+    block_ids = index.grid_index.astype(np.int64) * work.replicates + index.replicate_index
+    rows = np.arange(len(block_ids))
+    results = samples_finance(rows, block_ids, work.blocks, work.configs, work.premiums,
+                              work.months, pub and pub.series, pri and pri.series,
+                              driver=work.driver, hours=work.hours)
+    parts = tuple(_grid_part(work, int(g), index.grid_index == g, index, results, pub, pri)
+                  for g in _in_order(index.grid_index))
+    if not work.keep_lines:
+        return ChunkOutcome(parts)
+    return ChunkOutcome(parts, pub, pri)
+
+
+def _in_order(grid_index: np.ndarray) -> list[int]:
+    """The grid points of a chunk in the order their (contiguous) blocks come."""
+    firsts = np.unique(grid_index, return_index=True)[1]
+    return [int(grid_index[i]) for i in sorted(firsts)]
+
+
+def _grid_part(work: SampleWork, g: int, sel: np.ndarray, index: ChunkResult,
+               results: Series, pub: ChunkResult | None,
+               pri: ChunkResult | None) -> GridPart:
+    finance = {k: v[sel] for k, v in results.items()}
+    demand = {k: v[sel] for k, v in pub.series.items()} if pub is not None else None
+    clients = {k: v[sel] for k, v in pri.series.items()} if pri is not None else None
+    kpis = grid_kpis(finance, demand, work.horizon, min_dscr=work.min_dscr,
+                     cash_buffer_eur=work.cash_buffer_eur[g], distributions=work.distributions)
+    evidence = path_evidence(
+        demand["active_customers"] if demand else None,
+        demand["capacity_violations"] if demand else None,
+        clients["active_clients"] if clients else None, horizon=work.horizon,
+        public_growth_min_mom_pct=work.public_growth_min_mom_pct)
+    keep = slice(None) if work.kept_per_block is None else \
+        index.mc_index[sel] < work.kept_per_block
+    kept = {k: finance[k][keep] for k in work.finance_kept}
+    if demand is not None:
+        kept.update({f"public.{k}": demand[k][keep] for k in work.demand_kept})
+    return GridPart(g, index.replicate_index[sel], kpis, evidence, kept)

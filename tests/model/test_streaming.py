@@ -1,0 +1,93 @@
+"""The plan evaluated chunk by chunk in the workers (``d3.model.streaming``): the same numbers
+whatever the chunking and worker count, only reduced results sent back, and the opt-in
+stratified subsample for the monthly percentile paths."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from d3.model import evaluate, model_inputs
+from d3.model.streaming import ChunkOutcome, chunk_outcome
+from tests.helpers import MINIMAL
+
+CHUNKS = "params.yaml:run.chunk_blocks"
+
+
+@pytest.fixture(scope="module")
+def minimal():
+    # 3 grid points × 2 replicates × 10 Monte Carlo paths = 60 samples, 6 blocks.
+    return model_inputs(MINIMAL / "inputs", MINIMAL / "params.yaml")
+
+
+@pytest.fixture(scope="module")
+def whole(minimal):
+    """One chunk holding every block, in this process."""
+    return evaluate(minimal, overrides={CHUNKS: 6}, paths=True)
+
+
+def _same(a, b) -> None:
+    assert a.acceptance == b.acceptance
+    for g, e in a.grid.items():
+        f = b.grid[g]
+        assert np.array_equal(e.replicate_index, f.replicate_index)
+        assert e.kpis.keys() == f.kpis.keys()
+        for name, (_, values) in e.kpis.items():
+            assert np.array_equal(values, f.kpis[name][1], equal_nan=True), (g, name)
+        for name, path in e.percentile_paths.items():
+            assert np.array_equal(path, f.percentile_paths[name], equal_nan=True), (g, name)
+
+
+def test_chunking_and_workers_never_change_a_number(minimal, whole):
+    # One block per chunk (6 chunks, 2 of them span no grid boundary) in 2 worker processes:
+    # every per-sample KPI, probability and percentile path is bit-identical.
+    _same(whole, evaluate(minimal, overrides={CHUNKS: 1}, paths=True, max_concurrency=2))
+    # 4 + 2 blocks: the first chunk spans grid points 0 and 1 (blocks 0–3, 2 per grid point).
+    _same(whole, evaluate(minimal, overrides={CHUNKS: 4}, paths=True))
+
+
+def test_workers_send_back_reduced_results_not_paths(minimal):
+    """A chunk's outcome holds per-sample KPIs and evidence, and only the series asked for."""
+    from d3.consolidate import GeneralConfigs, optional_lines
+    from d3.model.evaluate import _client_context, _demand_context, _prepared, _sample_work
+
+    run = _prepared(minimal, 1)
+    lines_on = optional_lines(GeneralConfigs(minimal.operators["general"], minimal.variables),
+                              run.blocks, np.arange(6), [0, 1, 2])
+    work = _sample_work(run, _demand_context(run), _client_context(run), lines_on, [0, 1, 2],
+                        paths=False, criteria=True, keep_series=False,
+                        percentile_samples=None)
+    work = pickle.loads(pickle.dumps(work))  # as a worker process receives it
+    out = chunk_outcome(work, 1, 3)  # blocks 1 (grid 0, replicate 1) and 2 (grid 1, rep 0)
+    assert isinstance(out, ChunkOutcome) and out.public is None and out.private is None
+    assert [p.grid_index for p in out.parts] == [0, 1]
+    first = out.parts[0]
+    assert first.replicate_index.tolist() == [1] * 10
+    assert set(first.kept) == {"public.tokens_demanded"}  # the autoscaler's traces only
+    assert first.kept["public.tokens_demanded"].shape == (10, run.months)
+    assert all(v.shape == (10,) for _, v in first.kpis.values())
+    assert first.evidence["public_growing"].shape == (10,)
+
+
+def test_percentile_subsample_is_the_first_paths_of_every_block(minimal, whole):
+    """percentile_samples=4 with 2 replicates keeps ⌈4 / 2⌉ = 2 paths of each block: the
+    paths are exact percentiles of those 4 samples; KPIs and probabilities keep all 10 × 2."""
+    sub = evaluate(minimal, overrides={CHUNKS: 6}, paths=True, percentile_samples=4)
+    assert sub.acceptance["grid"] is not None
+    for g, e in sub.grid.items():
+        for name, (_, values) in e.kpis.items():
+            assert np.array_equal(values, whole.grid[g].kpis[name][1], equal_nan=True)
+    kept = evaluate(minimal, overrides={CHUNKS: 6}, keep_series=True,
+                    percentile_samples=4).public
+    g0 = kept["grid_index"] == 0
+    # Revenue of the Public Tap is a demand series kept in full by keep_series: the finance
+    # path p50 of month 12 must be the median of the kept samples' public revenue.
+    mc = np.tile(np.arange(10), 6)[g0]  # Monte Carlo index within the block
+    revenue = kept["revenue_eur"][g0][mc < 2]
+    assert revenue.shape == (4, whole.grid[0].percentile_paths["revenue_public_eur"].shape[1])
+    expected = np.percentile(revenue[:, 11], 50, method="linear")
+    assert sub.grid[0].percentile_paths["revenue_public_eur"][1, 11] == pytest.approx(expected)
+    # Every sample (≥ 2 × 10) asked for: the same as no subsample.
+    _same(whole, evaluate(minimal, overrides={CHUNKS: 6}, paths=True, percentile_samples=20))
