@@ -15,6 +15,7 @@ the resident set sizes of the process and its workers, sampled every 50 ms (psut
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -31,10 +32,8 @@ def _tree_rss_bytes(proc) -> int:
 
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):  # a worker that just ended
             total += p.memory_info().rss
-        except psutil.Error:  # a worker that just ended
-            pass
     return total
 
 

@@ -97,8 +97,9 @@ class GridEvidence:
     """What one grid point's criteria are judged on, every per-sample array restricted to that
     grid point's samples in the same order: ``kpis`` (name → ``(samples,)``), ``replicate_ids``
     ``(samples,)``, the reference path's monthly series ``reference``; the per-sample path
-    evidence of :func:`path_evidence` (``public_growing``, ``capacity_violation_months``,
-    ``private_growing``, ``(samples,)`` each) and the Public Tap's autoscaler KPI rows
+    evidence of :func:`path_evidence` (``public_growing``, ``private_growing``, ``(samples,)``
+    each; the capacity criterion reads the KPI ``capacity_violation_model_months``) and the
+    Public Tap's autoscaler KPI rows
     (``public_tap_autoscaling_kpis.csv`` of this grid point); the Private Tap's class margins.
     ``None``: the line was not run. Built by the ``acceptance`` stage from files and by
     :func:`d3.model.evaluate` in memory (there, chunk by chunk in the workers)."""
@@ -108,26 +109,25 @@ class GridEvidence:
     replicate_ids: np.ndarray | None = None
     cash_buffer_eur: float = 0.0
     public_growing: np.ndarray | None = None
-    capacity_violation_months: np.ndarray | None = None
     autoscaler_rows: Sequence[Mapping] | None = None
     private_growing: np.ndarray | None = None
     private_margins: Mapping[str, ClassMargin] | None = None
 
 
-def path_evidence(public_active: np.ndarray | None, capacity_violations: np.ndarray | None,
-                  private_active: np.ndarray | None, *, horizon: int,
-                  public_growth_min_mom_pct: float) -> dict[str, np.ndarray | None]:
-    """What the criteria need from the lines' monthly paths ``(samples, months)``, reduced to
-    one value per sample over the first ``horizon`` months: ``public_growing`` (active
-    customers never fall, and grow by ``public_growth_min_mom_pct`` when > 0),
-    ``capacity_violation_months`` (model-months over ``max_instances``) and
-    ``private_growing`` (active clients never fall). ``None`` where the path is ``None``."""
+PATH_EVIDENCE = ("public_growing", "private_growing")
+
+
+def path_evidence(public_active: np.ndarray | None, private_active: np.ndarray | None, *,
+                  horizon: int, public_growth_min_mom_pct: float) -> dict[str, np.ndarray | None]:
+    """What the growth criteria need from the lines' monthly paths ``(samples, months)``,
+    one flag per sample over the first ``horizon`` months: ``public_growing`` (active customers
+    never fall, and grow by ``public_growth_min_mom_pct`` when > 0) and ``private_growing``
+    (active clients never fall). ``None`` where the path is ``None`` (line not run). The
+    capacity criterion reads the KPI ``capacity_violation_model_months``."""
     h = slice(0, horizon)
     return {
         "public_growing": None if public_active is None
         else non_decreasing(public_active[:, h], public_growth_min_mom_pct),
-        "capacity_violation_months": None if capacity_violations is None
-        else capacity_violations[:, h].sum(axis=1),
         "private_growing": None if private_active is None
         else non_decreasing(private_active[:, h])}
 
@@ -181,8 +181,8 @@ def grid_criteria(e: GridEvidence, *, targets: Mapping[str, Any], target_util_pc
             _reference_margin(reference, h) >= target_margin, p_min,
             f"Public Tap realised gross margin over {horizon} months ≥ {target_margin:g} % "
             f"(p50 {np.nanmedian(values):.1f} %)"))
-    if e.capacity_violation_months is not None:
-        months_over = e.capacity_violation_months
+    if "capacity_violation_model_months" in kpi_samples:
+        months_over = kpi_samples["capacity_violation_model_months"]
         ref = float(np.sum(reference["expected_violations"][h]))
         out.append(judged(
             "no_capacity_violation", months_over == 0, ref == 0, p_min,

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from d3.consolidate import (
     GeneralConfigs,
     autoscaler_kpis,
-    grid_kpis,
     max_loan_for_dscr,
     private_line,
     public_kpis,
     public_line,
     reference_finance,
-    rows_of,
-    samples_finance,
 )
 from d3.core.percentiles import monthly_percentiles, percentiles
 from d3.finance.kpis import covenant_probabilities, distribution_kpis, sample_kpis
@@ -39,6 +36,9 @@ from d3.finance.tables import (
     year_rows,
 )
 from d3.io.writers import json_numbers
+
+if TYPE_CHECKING:  # d3.model imports this module
+    from d3.model.streaming import GridPart
 
 # Only the per-sample series the finance needs are read (memory scales with their number).
 PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur", "deferred_eur",
@@ -61,17 +61,18 @@ FAN_QUANTILES = (10, 50, 90)
 
 @dataclass(frozen=True)
 class Consolidation:
-    """A run's inputs to the consolidation: per-sample series of each line run (``None``
-    when not run), its sample space and the plan's settings."""
+    """A run's inputs to the consolidation: each grid point's samples as the workers reduced
+    them (``samples``: :class:`d3.model.streaming.GridPart` with every sample's KPIs and the
+    kept monthly series — every finance series and the lines' :data:`PUBLIC_SERIES` /
+    :data:`PRIVATE_SERIES` as ``public.<name>`` / ``private.<name>``, for every sample or the
+    stratified subsample of ``stochastic.percentile_samples``), the lines' stage summaries
+    (``None`` when a line is not run) and the plan's settings."""
 
-    demand: Mapping[str, np.ndarray] | None
-    clients: Mapping[str, np.ndarray] | None
+    samples: Mapping[int, GridPart]
     demand_doc: Mapping[str, Any] | None  # public_demand.json (expected paths per grid)
     private_doc: Mapping[str, Any] | None
     scaler_rows: Sequence[Mapping[str, str]]  # public_tap_autoscaling_kpis.csv
     configs: GeneralConfigs
-    blocks: Sequence[Mapping[str, Any]]
-    replicates: int
     premiums: Mapping[str, float]
     qs: Sequence[int]
     horizon: int
@@ -79,23 +80,25 @@ class Consolidation:
     driver: str
     hours: float
     calendar: tuple[int, int]
-
-    @property
-    def index(self) -> Mapping[str, np.ndarray]:
-        return self.demand if self.demand is not None else self.clients
-
-    @property
-    def months(self) -> int:
-        return self.index["budget_eur"].shape[1]
-
-    @property
-    def block_ids(self) -> np.ndarray:
-        return self.index["grid_index"].astype(np.int64) * self.replicates + self.index[
-            "replicate_index"]
+    months: int
+    lines_on: OptionalLines  # the optional P&L lines any configuration of the run has
 
     @property
     def grid_points(self) -> list[int]:
-        return sorted(set(self.index["grid_index"].tolist()))
+        return sorted(self.samples)
+
+
+def kept_line(part: GridPart, line: str) -> dict[str, np.ndarray] | None:
+    """The kept per-sample series of ``line`` (``public`` | ``private``), ``None`` when the
+    line was not run."""
+    prefix = f"{line}."
+    out = {k.removeprefix(prefix): v for k, v in part.kept.items() if k.startswith(prefix)}
+    return out or None
+
+
+def kept_finance(part: GridPart) -> dict[str, np.ndarray]:
+    """The kept per-sample finance series ``(kept samples, months)``."""
+    return {k: v for k, v in part.kept.items() if "." not in k}
 
 
 @dataclass
@@ -139,13 +142,10 @@ def fan_rows(values: np.ndarray) -> list[list[str]]:
 
 def grid_tables(c: Consolidation, g: int, lines_on: OptionalLines) -> GridTables:
     """Grid point ``g``'s tables, KPIs, reference path, summary entry and metrics."""
-    grid_of, rep_of = c.index["grid_index"], c.index["replicate_index"]
-    rows = np.flatnonzero(grid_of == g)
-    reps = rep_of[rows]
+    part = c.samples[g]
+    reps = part.replicate_index
     months, qs = c.months, c.qs
-    results = samples_finance(rows, c.block_ids, c.blocks, c.configs, c.premiums, months,
-                              c.demand, c.clients, driver=c.driver, hours=c.hours)
-    pub, pri = rows_of(c.demand, rows), rows_of(c.clients, rows)
+    results, pub, pri = kept_finance(part), kept_line(part, "public"), kept_line(part, "private")
     general = c.configs.reference(g)
     reference = reference_finance(g, general, c.premiums, months, c.demand_doc, c.private_doc,
                                   c.driver, c.hours)
@@ -156,8 +156,7 @@ def grid_tables(c: Consolidation, g: int, lines_on: OptionalLines) -> GridTables
                                    pri["active_clients"] if pri else None)
     t.years = year_rows(g, results, reference, qs, lines_on.year_series())
     buffer = general.reserves.cash_buffer_eur
-    t.kpis = grid_kpis(results, pub, c.horizon, min_dscr=c.min_dscr, cash_buffer_eur=buffer,
-                       distributions=lines_on.distributions)
+    t.kpis = part.kpis
     ref_kpis = reference_kpis(reference, c.demand_doc["grid"][str(g)]["expected"]
                               if c.demand_doc is not None else None, c.horizon,
                               min_dscr=c.min_dscr, cash_buffer_eur=buffer,
@@ -170,11 +169,11 @@ def grid_tables(c: Consolidation, g: int, lines_on: OptionalLines) -> GridTables
     covenants = covenant_probabilities(t.kpis, min_dscr=c.min_dscr)
     loan_max, loan_tol = max_loan_for_dscr(
         public_line(pub) if pub else None, private_line(pri) if pri else None, general,
-        c.premiums, months, min_dscr=c.min_dscr, shape=(len(rows), months))
+        c.premiums, months, min_dscr=c.min_dscr, shape=results["revenue_eur"].shape)
     t.summary = _summary_entry(c, g, t.kpis, ref_kpis, reps, results, buffer, autoscaler,
                                covenants, (loan_max, loan_tol))
     t.metrics = grid_metrics(t.kpis, covenants, loan_max)
-    if g == int(grid_of.min()):
+    if g == c.grid_points[0]:
         t.fans = {"plot_revenue": fan_rows(results["revenue_eur"]),
                   "plot_cash": fan_rows(results["free_cash_eur"]),
                   "plot_dscr": fan_rows(results["dscr_t12"]),

@@ -292,12 +292,14 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="consolidate",
         desc="P&L, cashflow, loan, VAT, DSCR and KPIs per sample; percentiles; covenants.",
-        deps=("public_demand_samples", "private_clients_samples", "public_demand",
-              "public_autoscaling_kpis", "private_clients", "public_price_card",
-              "private_pricing", "blocks", "variables_report", "variables", "operator_general",
-              "market"),
+        deps=("public_demand", "public_autoscaling_kpis", "private_clients",
+              "public_price_card", "private_pricing", "blocks", "variables_report",
+              "variables", "operator_general", "operator_public_tap", "operator_private_tap",
+              "market", "public_cost_rows", "private_offers"),
         params=(ParamsRef("{params}", (
-            "targets.horizon_months", "targets.min_dscr", "stochastic.percentiles",
+            "targets.horizon_months", "targets.min_dscr", "targets.public_growth_min_mom_pct",
+            "stochastic.percentiles", "stochastic.simulations_per_run",
+            "stochastic.outcome_noise", "stochastic.percentile_samples", "run.chunk_blocks",
             "consolidation.overhead_allocation_driver", "run.pipelines",
         )),),
         outs=("pnl_by_month", "pnl_by_year", "cashflow_by_month", "vat_set_aside",
@@ -309,8 +311,8 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="acceptance",
         desc="Acceptance criteria on the expected path and as probabilities over samples.",
-        deps=("consolidated_expected", "consolidated_sample_kpis", "public_demand_samples",
-              "private_clients_samples", "public_autoscaling_kpis", "private_pricing",
+        deps=("consolidated_expected", "consolidated_sample_kpis",
+              "public_autoscaling_kpis", "private_pricing",
               "operator_public_tap", "consolidated_summary"),
         params=(ParamsRef("{params}", (
             "targets", "run.pipelines", "run.fail_on_warning",

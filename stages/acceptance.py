@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from d3.acceptance import GridEvidence, path_evidence, plan_acceptance
+from d3.acceptance import PATH_EVIDENCE, GridEvidence, plan_acceptance
 from d3.core.errors import Issue, ValidationError
 from d3.core.runner import StageIO
 from d3.io.writers import write_json
@@ -16,7 +16,7 @@ def run(io: StageIO) -> None:
     expected_paths = io.load("consolidated_expected")
     horizon = expected_paths.horizon_months
     doc = plan_acceptance(
-        dict(_evidence(io, expected_paths.grid, horizon, p["targets"])), p["targets"],
+        dict(_evidence(io, expected_paths.grid)), p["targets"],
         target_util_pct=io.load("operator_public_tap").autoscaling.target_utilization_pct,
         horizon=horizon)
     write_json(io.out("acceptance"), doc)
@@ -30,35 +30,27 @@ def run(io: StageIO) -> None:
             for g, v in doc["grid"].items() for c in v["criteria"] if not c["ok"]])
 
 
-def _evidence(io: StageIO, references, horizon: int, targets):
-    """(grid point, :class:`GridEvidence`) from the per-sample KPI table, the lines' sample
-    series (only the three the criteria read) and the grid point's own cash buffer."""
+def _evidence(io: StageIO, references):
+    """(grid point, :class:`GridEvidence`) from the per-sample KPI table (the KPIs and the
+    growth criteria's per-sample flags the workers computed), the autoscaler's KPIs, the
+    private class margins and the grid point's own cash buffer."""
     lines = io.pipelines()
     kpis = io.load("consolidated_sample_kpis")
     kpi_grid = np.array(kpis["grid_index"])
-    public = io.load("public_demand_samples").series(
-        ["active_customers", "capacity_violations"]) if "public" in lines else None
-    private = io.load("private_clients_samples").series(["active_clients"]) \
-        if "private" in lines else None
     pricing = io.load("private_pricing") if "private" in lines else None
     buffers = io.load("consolidated_summary").cash_buffer_eur
     scaler_rows = io.load("public_autoscaling_kpis") if "public" in lines else None
     for g, reference in references.items():
         sel = kpi_grid == g
-        pub = public["grid_index"] == g if public else None
-        paths = path_evidence(
-            public["active_customers"][pub] if public else None,
-            public["capacity_violations"][pub] if public else None,
-            private["active_clients"][private["grid_index"] == g] if private else None,
-            horizon=horizon,
-            public_growth_min_mom_pct=targets["public_growth_min_mom_pct"])
+        columns = {m: np.array(v, dtype=float)[sel] for m, v in kpis.items()
+                   if m not in ("grid_index", "replicate_index")}
+        flags = {k: columns.pop(k) > 0.5 if k in columns else None for k in PATH_EVIDENCE}
         yield g, GridEvidence(
-            reference=reference, cash_buffer_eur=float(buffers[g]),
-            kpis={m: np.array(v, dtype=float)[sel] for m, v in kpis.items()},
+            reference=reference, cash_buffer_eur=float(buffers[g]), kpis=columns,
             replicate_ids=np.array(kpis["replicate_index"])[sel],
             autoscaler_rows=[r for r in scaler_rows if r["grid_index"] == str(g)]
             if scaler_rows else None,
-            private_margins=pricing.grid_margins[g] if pricing else None, **paths)
+            private_margins=pricing.grid_margins[g] if pricing else None, **flags)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 
+from d3.acceptance import PATH_EVIDENCE
 from d3.catalog import operator_dump
 from d3.consolidate import GeneralConfigs, optional_lines
 from d3.consolidation import (
@@ -26,41 +27,81 @@ from d3.finance.tables import (
     LOAN_COLUMNS,
     VAT_SERIES,
     YEAR_COLUMNS,
+    OptionalLines,
     kpi_columns,
     monthly_columns,
 )
 from d3.io.writers import fmt_float, write_json, write_parquet, write_text_atomic
+from d3.model.streaming import (
+    SampleWork,
+    grid_cash_buffers,
+    joined,
+    kept_per_block,
+    streamed_chunks,
+)
 from d3.report.consolidated_summary import summary_document, summary_markdown
+from stages.private_clients import client_context
+from stages.public_demand import demand_context
 
 FAN_COLUMNS = ("month", "p10", "p50", "p90")
 
 
-def consolidation_of(io: StageIO) -> Consolidation:
-    """The stage's inputs, read from its deps."""
+def sample_work_of(io: StageIO) -> tuple[SampleWork, OptionalLines]:
+    """What every worker needs to draw, derive and consolidate any range of blocks; it keeps
+    every finance series and the lines' series the tables read, for every sample or the
+    plan's stratified subsample (``stochastic.percentile_samples``); and the optional P&L
+    lines the run shows."""
     p = io.params()
     lines = io.pipelines()
     general = io.load("operator_general")
-    public_on, private_on = "public" in lines, "private" in lines
+    variables = io.load("variables")
+    blocks = tuple(io.load("blocks"))
+    replicates = io.load("variables_report").replicates
+    configs = GeneralConfigs(operator_dump(general), variables)
+    grid_points = sorted({b // replicates for b in range(len(blocks))})
+    lines_on = optional_lines(configs, blocks, np.arange(len(blocks)), grid_points)
+    return SampleWork(
+        demand=demand_context(io) if "public" in lines else None,
+        clients=client_context(io) if "private" in lines else None,
+        general_dump=operator_dump(general), variables=variables, blocks=blocks,
+        replicates=replicates, premiums=io.load("market").premiums,
+        months=max(p["targets.horizon_months"], general.loan.term_months),
+        hours=int(general.calendar.hours_in_month),
+        driver=p["consolidation.overhead_allocation_driver"],
+        horizon=p["targets.horizon_months"], min_dscr=p["targets.min_dscr"],
+        public_growth_min_mom_pct=p["targets.public_growth_min_mom_pct"],
+        distributions=lines_on.distributions,
+        cash_buffer_eur=grid_cash_buffers(configs, grid_points),
+        finance_kept=None, demand_kept=PUBLIC_SERIES, clients_kept=PRIVATE_SERIES,
+        kept_per_block=kept_per_block(p["stochastic.percentile_samples"], replicates,
+                                      p["stochastic.simulations_per_run"])), lines_on
+
+
+def consolidation_of(io: StageIO) -> Consolidation:
+    """The stage's inputs: every chunk drawn and consolidated in the workers, and its deps."""
+    p = io.params()
+    lines = io.pipelines()
+    general = io.load("operator_general")
+    work, lines_on = sample_work_of(io)
+    streamed = streamed_chunks(
+        work, len(work.blocks), io.options.chunk_blocks or p["run.chunk_blocks"],
+        max_concurrency=io.options.max_concurrency,
+        on_chunk=lambda done, total: io.emitter.progress(done, total, "consolidate"))
     return Consolidation(
-        demand=io.load("public_demand_samples").series(PUBLIC_SERIES) if public_on else None,
-        clients=io.load("private_clients_samples").series(PRIVATE_SERIES)
-        if private_on else None,
-        demand_doc=io.load("public_demand").doc if public_on else None,
-        private_doc=io.load("private_clients").doc if private_on else None,
-        scaler_rows=io.load("public_autoscaling_kpis") if public_on else [],
-        configs=GeneralConfigs(operator_dump(general), io.load("variables")),
-        blocks=io.load("blocks"),
-        replicates=io.load("variables_report").replicates,
-        premiums=io.load("market").premiums,
-        qs=p["stochastic.percentiles"], horizon=p["targets.horizon_months"],
-        min_dscr=p["targets.min_dscr"], driver=p["consolidation.overhead_allocation_driver"],
-        hours=general.calendar.hours_in_month,
-        calendar=(general.calendar.start_year, general.calendar.start_month))
+        samples={g: joined(parts) for g, parts in sorted(streamed.parts.items())},
+        demand_doc=io.load("public_demand").doc if "public" in lines else None,
+        private_doc=io.load("private_clients").doc if "private" in lines else None,
+        scaler_rows=io.load("public_autoscaling_kpis") if "public" in lines else [],
+        configs=work.configs, premiums=work.premiums,
+        qs=p["stochastic.percentiles"], horizon=work.horizon, min_dscr=work.min_dscr,
+        driver=work.driver, hours=work.hours,
+        calendar=(general.calendar.start_year, general.calendar.start_month),
+        months=work.months, lines_on=lines_on)
 
 
 def run(io: StageIO) -> None:
     c = consolidation_of(io)
-    lines_on = optional_lines(c.configs, c.blocks, c.block_ids, c.grid_points)
+    lines_on = c.lines_on
     tables = {g: grid_tables(c, g, lines_on) for g in c.grid_points}
     pnl, cash = lines_on.pnl_series(), lines_on.cash_series()
     qs = c.qs
@@ -88,7 +129,7 @@ def run(io: StageIO) -> None:
                                     "grid": {str(g): t.reference for g, t in tables.items()}})
     write_parquet(io.out("consolidated_sample_kpis"), _sample_kpis_table(c, tables))
     io.emitter.emit("aggregate_done", grid_points=len(tables),
-                    samples=len(c.index["grid_index"]))
+                    samples=sum(len(part.replicate_index) for part in c.samples.values()))
 
 
 def _write_loan(io: StageIO) -> None:
@@ -122,15 +163,20 @@ def _write_summary(io: StageIO, c: Consolidation, tables: dict[int, GridTables])
 
 
 def _sample_kpis_table(c: Consolidation, tables: dict[int, GridTables]) -> pa.Table:
-    """Per-sample KPIs, rows grouped by grid point as computed."""
-    grid_of, rep_of = c.index["grid_index"], c.index["replicate_index"]
-    order = np.argsort(grid_of, kind="stable")
+    """Per-sample KPIs and the growth criteria's per-sample flags (1.0 / 0.0; absent for a
+    line not run), rows grouped by grid point as computed."""
+    parts = [c.samples[g] for g in tables]
     names = sorted({m for t in tables.values() for m in t.kpis})
+    flags = [k for k in PATH_EVIDENCE if parts[0].evidence.get(k) is not None]
     return pa.table({
-        "grid_index": pa.array(grid_of[order], pa.int32()),
-        "replicate_index": pa.array(rep_of[order], pa.int32()),
+        "grid_index": pa.array(np.concatenate([np.full(len(p.replicate_index), p.grid_index)
+                                               for p in parts]), pa.int32()),
+        "replicate_index": pa.array(np.concatenate([p.replicate_index for p in parts]),
+                                    pa.int32()),
         **{m: pa.array(np.concatenate([t.kpis[m][1] for t in tables.values()]), pa.float64())
-           for m in names}})
+           for m in names},
+        **{k: pa.array(np.concatenate([p.evidence[k] for p in parts]).astype(float),
+                       pa.float64()) for k in flags}})
 
 
 def main() -> None:

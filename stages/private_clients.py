@@ -20,22 +20,29 @@ from d3.pipelines.private.clients import SERIES, expected_clients
 from d3.pipelines.private.tables import PERCENTILE_SERIES, customers_columns, customers_rows
 
 
-def run(io: StageIO) -> None:
+def client_context(io: StageIO) -> ClientContext:
+    """The client stage's context, read from its deps."""
     p = io.params()
-    variables = io.load("variables")
     report = io.load("variables_report")
     general = io.load("operator_general")
     market = io.load("market")
-    horizon = p["targets.horizon_months"]
-    months = max(horizon, general.loan.term_months)
-    blocks = io.load("blocks")
-    ctx = ClientContext(
-        variables=variables, block_values=tuple(blocks), replicates=report.replicates,
+    return ClientContext(
+        variables=io.load("variables"), block_values=tuple(io.load("blocks")),
+        replicates=report.replicates,
         operator_dump=operator_dump(io.load("operator_private_tap")),
         offers=io.load("private_offers").offers,
         channels=market.channels, eur_usd_fx_rate=market.eur_usd_fx_rate,
-        months=months, seed=report.seeds["private_tap"],
+        months=max(p["targets.horizon_months"], general.loan.term_months),
+        seed=report.seeds["private_tap"],
         simulations=p["stochastic.simulations_per_run"], noise=p["stochastic.outcome_noise"])
+
+
+def run(io: StageIO) -> None:
+    p = io.params()
+    ctx = client_context(io)
+    variables, months, blocks = ctx.variables, ctx.months, ctx.block_values
+    general = io.load("operator_general")
+    horizon = p["targets.horizon_months"]
     percentiles = p["stochastic.percentiles"]
     by_grid, _ = run_samples(
         simulate=simulate_fn(ctx), finish=partial(chunk_result, ctx), n_blocks=len(blocks),

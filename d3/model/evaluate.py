@@ -4,9 +4,7 @@ KPIs and acceptance — from the same functions the DVC stages call."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,10 +19,8 @@ from d3.acceptance import (
 from d3.catalog import Market, market_of
 from d3.consolidate import GeneralConfigs, optional_lines, reference_finance_of
 from d3.consolidation import percentile_paths, percentile_series
-from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
-from d3.core.sample_run import ChunkResult
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
 from d3.core.variables import (
     block_values,
@@ -35,7 +31,16 @@ from d3.core.variables import (
 )
 from d3.finance.tables import OptionalLines
 from d3.model.inputs import ModelInputs
-from d3.model.streaming import GridPart, SampleWork, chunk_outcome
+from d3.model.streaming import (
+    GridPart,
+    SampleWork,
+    Streamed,
+    grid_cash_buffers,
+    joined,
+    kept_per_block,
+    line_series,
+    streamed_chunks,
+)
 from d3.models.operator import GeneralOperator
 from d3.pipelines.common.catalog import catalog_from_document
 from d3.pipelines.common.reference import configured, reference_operator
@@ -139,7 +144,8 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
     samples per grid point — the first ``⌈percentile_samples / replicates⌉`` Monte Carlo
     samples of every block — instead of every sample, so that memory stops growing with the
     monthly series of very large runs; every KPI and probability still uses every sample
-    (``None``, the default: every sample). The work is done chunk by chunk in the workers
+    (``None``, the default: the plan's ``stochastic.percentile_samples``, itself ``None`` —
+    every sample — unless set). The work is done chunk by chunk in the workers
     (:mod:`d3.model.streaming`), which send back per-sample KPIs and the kept series only.
     Raises :class:`d3.core.errors.ValidationError` on a bad
     override, line name or block."""
@@ -152,14 +158,15 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
                                      "not public or private", "pass public, private or both")])
     demand = _demand_context(run) if "public" in lines else None
     clients = _client_context(run) if "private" in lines else None
-    per_grid, streamed = _grid_evaluations(run, demand, clients, paths, criteria, keep_series,
-                                           percentile_samples)
+    per_grid, streamed = _grid_evaluations(
+        run, demand, clients, paths, criteria, keep_series,
+        plan.stochastic.percentile_samples if percentile_samples is None else percentile_samples)
     doc = acceptance_document({g: e.criteria for g, e in per_grid.items()},
                               plan.targets.horizon_months,
                               plan.targets.min_acceptance_probability) if criteria else {}
     labels = {g: grid_label(run.inputs.variables, g) for g in per_grid}
-    return Evaluation(per_grid, doc, _line_series(streamed.public),
-                      _line_series(streamed.private), grid_labels=labels)
+    return Evaluation(per_grid, doc, line_series(streamed.public),
+                      line_series(streamed.private), grid_labels=labels)
 
 
 def _prepared(inputs: ModelInputs, max_concurrency: int,
@@ -247,9 +254,8 @@ def _sample_work(run: _Run, demand: DemandContext | None, clients: ClientContext
     i = run.inputs
     plan = i.plan
     configs = GeneralConfigs(i.operators["general"], i.variables)
-    per_block = None if percentile_samples is None else -(-percentile_samples // run.replicates)
-    if per_block is not None and per_block >= plan.stochastic.simulations_per_run:
-        per_block = None  # the subsample would be every sample
+    per_block = kept_per_block(percentile_samples, run.replicates,
+                               plan.stochastic.simulations_per_run)
     return SampleWork(
         demand=demand, clients=clients, general_dump=i.operators["general"],
         variables=i.variables, blocks=run.blocks, replicates=run.replicates,
@@ -258,60 +264,10 @@ def _sample_work(run: _Run, demand: DemandContext | None, clients: ClientContext
         horizon=plan.targets.horizon_months, min_dscr=plan.targets.min_dscr,
         public_growth_min_mom_pct=plan.targets.public_growth_min_mom_pct,
         distributions=lines_on.distributions,
-        cash_buffer_eur={g: float(configs.reference(g).reserves.cash_buffer_eur)
-                         for g in grid_points},
+        cash_buffer_eur=grid_cash_buffers(configs, grid_points),
         finance_kept=percentile_series(lines_on) if paths else (),
         demand_kept=("tokens_demanded",) if criteria and demand is not None else (),
         kept_per_block=per_block, keep_lines=keep_series)
-
-
-@dataclass
-class _Streamed:
-    """The chunks' outcomes gathered in block order: each grid point's parts and, when kept,
-    each line's per-sample series."""
-
-    parts: dict[int, list[GridPart]] = field(default_factory=dict)
-    public: list[ChunkResult] = field(default_factory=list)
-    private: list[ChunkResult] = field(default_factory=list)
-
-
-def _streamed(run: _Run, work: SampleWork) -> _Streamed:
-    """Every chunk evaluated where it is drawn (workers or Dask), gathered in block order."""
-    ranges = chunk_ranges(len(run.blocks), run.inputs.plan.run.chunk_blocks)
-    out = _Streamed()
-    # closing: an error stops the workers (or cancels the Dask tasks) at once.
-    with closing(iter_ranges(partial(chunk_outcome, work), ranges,
-                             max_concurrency=run.max_concurrency)) as chunks:
-        for chunk in chunks:
-            for part in chunk.parts:
-                out.parts.setdefault(part.grid_index, []).append(part)
-            if chunk.public is not None:
-                out.public.append(chunk.public)
-            if chunk.private is not None:
-                out.private.append(chunk.private)
-    return out
-
-
-def _line_series(chunks: Sequence[ChunkResult]) -> Series | None:
-    """A line's per-sample series with ``grid_index`` / ``replicate_index``, in block order."""
-    if not chunks:
-        return None
-    out = {k: np.concatenate([c.series[k] for c in chunks]) for k in chunks[0].series}
-    out["grid_index"] = np.concatenate([c.grid_index for c in chunks])
-    out["replicate_index"] = np.concatenate([c.replicate_index for c in chunks])
-    return out
-
-
-def _joined(parts: Sequence[GridPart]) -> GridPart:
-    """A grid point's parts as one, samples in block order."""
-    first = parts[0]
-    return GridPart(
-        first.grid_index, np.concatenate([p.replicate_index for p in parts]),
-        {m: (unit, np.concatenate([p.kpis[m][1] for p in parts]))
-         for m, (unit, _) in first.kpis.items()},
-        {k: None if v is None else np.concatenate([p.evidence[k] for p in parts])
-         for k, v in first.evidence.items()},
-        {k: np.concatenate([p.kept[k] for p in parts]) for k in first.kept})
 
 
 def _reference(run: _Run, g: int, demand: DemandContext | None,
@@ -329,7 +285,7 @@ def _reference(run: _Run, g: int, demand: DemandContext | None,
 def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientContext | None,
                       paths: bool, criteria: bool, keep_series: bool,
                       percentile_samples: int | None) -> tuple[dict[int, GridEvaluation],
-                                                               _Streamed]:
+                                                               Streamed]:
     i = run.inputs
     grid_points = sorted({b // run.replicates for b in range(len(run.blocks))})
     configs = GeneralConfigs(i.operators["general"], i.variables)
@@ -337,11 +293,12 @@ def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientCo
     work = _sample_work(run, demand, clients, lines_on, grid_points, paths=paths,
                         criteria=criteria, keep_series=keep_series,
                         percentile_samples=percentile_samples)
-    streamed = _streamed(run, work)
+    streamed = streamed_chunks(work, len(run.blocks), run.inputs.plan.run.chunk_blocks,
+                               max_concurrency=run.max_concurrency)
     margins = _class_margins(run, clients) if clients is not None and criteria else None
     out = {}
     for g in grid_points:
-        part = _joined(streamed.parts[g])
+        part = joined(streamed.parts[g])
         reference = _reference(run, g, demand, clients)
         judged = _criteria(run, g, part, reference, demand, margins and margins[g],
                            work.cash_buffer_eur[g]) if criteria else []

@@ -9,15 +9,17 @@ concatenation of the chunks in block order equals the whole run computed at once
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
 
 from d3.acceptance import path_evidence
 from d3.consolidate import GeneralConfigs, grid_kpis, samples_finance
+from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.sample_run import ChunkResult
 from d3.core.variables import Variable
 from d3.pipelines.private.client_blocks import ClientContext
@@ -61,8 +63,9 @@ class SampleWork:
     (``None``: line not run), the general configuration and the plan's settings. Picklable;
     the Dask executor ships it once per run (scatter), the process pool with each chunk.
 
-    ``finance_kept`` / ``demand_kept``: the finance and Public Tap series kept per sample for
-    monthly percentiles; ``kept_per_block``: keep them for the first ``k`` Monte Carlo
+    ``finance_kept`` / ``demand_kept`` / ``clients_kept``: the finance, Public Tap and Private
+    Tap series kept per sample for monthly statistics (``finance_kept=None``: every finance
+    series); ``kept_per_block``: keep them for the first ``k`` Monte Carlo
     samples of every block (a stratified subsample: the samples of a block are independent
     given its values), ``None`` for every sample. ``keep_lines``: send the lines' full
     per-sample series back too (memory ∝ samples × months; audits and tests)."""
@@ -82,8 +85,9 @@ class SampleWork:
     public_growth_min_mom_pct: float
     distributions: bool
     cash_buffer_eur: Mapping[int, float]  # per grid point (its reference configuration)
-    finance_kept: tuple[str, ...] = ()
+    finance_kept: tuple[str, ...] | None = ()
     demand_kept: tuple[str, ...] = ()
+    clients_kept: tuple[str, ...] = ()
     kept_per_block: int | None = None
     keep_lines: bool = False
 
@@ -133,12 +137,85 @@ def _grid_part(work: SampleWork, g: int, sel: np.ndarray, index: ChunkResult,
                      cash_buffer_eur=work.cash_buffer_eur[g], distributions=work.distributions)
     evidence = path_evidence(
         demand["active_customers"] if demand else None,
-        demand["capacity_violations"] if demand else None,
         clients["active_clients"] if clients else None, horizon=work.horizon,
         public_growth_min_mom_pct=work.public_growth_min_mom_pct)
     keep = slice(None) if work.kept_per_block is None else \
         index.mc_index[sel] < work.kept_per_block
-    kept = {k: finance[k][keep] for k in work.finance_kept}
+    names = finance if work.finance_kept is None else work.finance_kept
+    kept = {k: finance[k][keep] for k in names}
     if demand is not None:
         kept.update({f"public.{k}": demand[k][keep] for k in work.demand_kept})
+    if clients is not None:
+        kept.update({f"private.{k}": clients[k][keep] for k in work.clients_kept})
     return GridPart(g, index.replicate_index[sel], kpis, evidence, kept)
+
+
+def grid_cash_buffers(configs: GeneralConfigs, grid_points: Sequence[int]) -> dict[int, float]:
+    """Each grid point's cash buffer (EUR, its reference configuration's ``reserves``)."""
+    return {g: float(configs.reference(g).reserves.cash_buffer_eur) for g in grid_points}
+
+
+def kept_per_block(percentile_samples: int | None, replicates: int,
+                   simulations: int) -> int | None:
+    """The Monte Carlo paths of each block kept for monthly statistics when about
+    ``percentile_samples`` per grid point are asked for: ⌈percentile_samples / replicates⌉,
+    ``None`` (every path) when that is all of them or nothing is asked."""
+    if percentile_samples is None:
+        return None
+    k = -(-percentile_samples // replicates)
+    return None if k >= simulations else k
+
+
+@dataclass
+class Streamed:
+    """The chunks' outcomes gathered in block order: each grid point's parts and, when kept,
+    each line's per-sample series."""
+
+    parts: dict[int, list[GridPart]] = field(default_factory=dict)
+    public: list[ChunkResult] = field(default_factory=list)
+    private: list[ChunkResult] = field(default_factory=list)
+
+
+def streamed_chunks(work: SampleWork, n_blocks: int, chunk_blocks: int, *,
+                    max_concurrency: int = 1,
+                    on_chunk: Callable[[int, int], None] | None = None) -> Streamed:
+    """Every chunk of ``chunk_blocks`` blocks evaluated where it is drawn (worker processes or
+    Dask workers: :func:`d3.core.chunks.iter_ranges`), gathered in block order;
+    ``on_chunk(done, total)`` after each."""
+    ranges = chunk_ranges(n_blocks, chunk_blocks)
+    out = Streamed()
+    # closing: an error stops the workers (or cancels the Dask tasks) at once.
+    with closing(iter_ranges(partial(chunk_outcome, work), ranges,
+                             max_concurrency=max_concurrency)) as chunks:
+        for done, chunk in enumerate(chunks, start=1):
+            for part in chunk.parts:
+                out.parts.setdefault(part.grid_index, []).append(part)
+            if chunk.public is not None:
+                out.public.append(chunk.public)
+            if chunk.private is not None:
+                out.private.append(chunk.private)
+            if on_chunk is not None:
+                on_chunk(done, len(ranges))
+    return out
+
+
+def line_series(chunks: Sequence[ChunkResult]) -> Series | None:
+    """A line's per-sample series with ``grid_index`` / ``replicate_index``, in block order."""
+    if not chunks:
+        return None
+    out = {k: np.concatenate([c.series[k] for c in chunks]) for k in chunks[0].series}
+    out["grid_index"] = np.concatenate([c.grid_index for c in chunks])
+    out["replicate_index"] = np.concatenate([c.replicate_index for c in chunks])
+    return out
+
+
+def joined(parts: Sequence[GridPart]) -> GridPart:
+    """A grid point's parts as one, samples in block order."""
+    first = parts[0]
+    return GridPart(
+        first.grid_index, np.concatenate([p.replicate_index for p in parts]),
+        {m: (unit, np.concatenate([p.kpis[m][1] for p in parts]))
+         for m, (unit, _) in first.kpis.items()},
+        {k: None if v is None else np.concatenate([p.evidence[k] for p in parts])
+         for k, v in first.evidence.items()},
+        {k: np.concatenate([p.kept[k] for p in parts]) for k in first.kept})

@@ -33,6 +33,11 @@ class Stochastic(Strict):
     # How the replicates of a grid point draw the random variables: independently, or
     # stratified (one draw per equal-probability stratum; d3.core.variables.lhs_column).
     sampling: Literal["random", "latin_hypercube"] = "random"
+    # Opt-in for very large runs: the monthly percentile paths (statements, fans, autoscaler
+    # traces, max loan) over a stratified subsample of about this many samples per grid point
+    # (the first ⌈N / replicates⌉ paths of every block); KPIs and probabilities always use
+    # every sample. null: every sample (exact over the run). docs/DECISIONS.md, issue 14.
+    percentile_samples: Annotated[int, Field(ge=1)] | None = None
 
 
 class Stress(Strict):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from d3.acceptance import Criterion, GridEvidence, grid_criteria, path_evidence
+from d3.acceptance import Criterion, GridEvidence, grid_criteria
 from d3.core.errors import ValidationError
 from d3.pipelines.public.capacity import (
     CapacityPolicy,
@@ -65,10 +65,10 @@ def judged(*, capacity_violations: np.ndarray | None = None,
     if capacity_violations is not None:
         reference["expected_violations"] = capacity_violations[0]
     horizon = len(reference.get("expected_violations", [0]))
-    evidence = GridEvidence(reference=reference, kpis={"min_cash_eur": np.zeros(1)},
-                            autoscaler_rows=autoscaler_rows, **path_evidence(
-                                None, capacity_violations, None, horizon=horizon,
-                                public_growth_min_mom_pct=0))
+    kpis = {"min_cash_eur": np.zeros(1)}
+    if capacity_violations is not None:  # the KPI: model-months over, per sample
+        kpis["capacity_violation_model_months"] = capacity_violations[:, :horizon].sum(axis=1)
+    evidence = GridEvidence(reference=reference, kpis=kpis, autoscaler_rows=autoscaler_rows)
     out = grid_criteria(evidence, targets=targets, target_util_pct=target_util_pct,
                         horizon=horizon)
     return {c.name: c for c in out}

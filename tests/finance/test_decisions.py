@@ -134,6 +134,7 @@ def _criteria(**over):
                "min_dscr": 1.2, "min_cash_eur": 0, "autoscaling_util_tolerance_pct": 15,
                "public_realised_margin_min_pct": None, **over}
     kpis = {"min_dscr_t12": np.array([2.0] * 10), "min_free_cash_eur": np.arange(10) * 1000.0,
+            "capacity_violation_model_months": np.zeros(10),
             "public_realised_margin_pct": np.array([-50.0] * 5 + [10.0] * 5)}
     rows = [{"model": "A", "trace": "p50", "p95_within_tolerance": "true",
              "sla_violations": "0", "planner_max_sufficient": "true"},
@@ -141,8 +142,8 @@ def _criteria(**over):
              "sla_violations": "42", "planner_max_sufficient": "false"}]
     evidence = GridEvidence(reference=reference, kpis=kpis, cash_buffer_eur=5000,
                             autoscaler_rows=rows, **path_evidence(
-                                np.tile([1.0, 2.0, 3.0], (10, 1)), np.zeros((10, h)), None,
-                                horizon=h, public_growth_min_mom_pct=0))
+                                np.tile([1.0, 2.0, 3.0], (10, 1)), None, horizon=h,
+                                public_growth_min_mom_pct=0))
     return {c.name: c for c in grid_criteria(evidence, targets=targets, target_util_pct=70,
                                              horizon=h)}
 

@@ -1,0 +1,71 @@
+"""The ``consolidate`` stage on the streaming engine (issue 14): the workers draw both lines and
+run every sample's finance; the per-sample table carries the growth criteria's flags that the
+``acceptance`` stage judges; the opt-in percentile subsample changes only monthly statistics."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from d3.model import evaluate, model_inputs
+from tests.helpers import copy_minimal, edit_yaml, invoke, read_csv
+
+
+def _run(root, out):
+    result = invoke("run", "--inputs", str(root / "inputs"), "--params",
+                    str(root / "params.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The minimal fixture (3 grid points × 2 replicates × 10 paths) run twice: as shipped,
+    and with stochastic.percentile_samples = 4 (⌈4 / 2⌉ = 2 paths of every block kept)."""
+    full = copy_minimal(tmp_path_factory.mktemp("full"))
+    sub = copy_minimal(tmp_path_factory.mktemp("sub"))
+    edit_yaml(sub / "params.yaml",
+              lambda p: p.setdefault("stochastic", {}).update(percentile_samples=4))
+    return full, _run(full, full / "out"), sub, _run(sub, sub / "out")
+
+
+def test_growth_flags_are_the_acceptance_probabilities(runs):
+    _, out, _, _ = runs
+    table = pq.read_table(out / "samples" / "consolidated_kpis.parquet").to_pydict()
+    grid = np.array(table["grid_index"])
+    flags = np.array(table["public_growing"])
+    assert set(np.unique(flags).tolist()) <= {0.0, 1.0}
+    doc = json.loads((out / "acceptance.json").read_text(encoding="utf-8"))
+    for g in (0, 1, 2):
+        criterion = next(c for c in doc["grid"][str(g)]["criteria"]
+                         if c["name"] == "public_customers_non_decreasing")
+        # 20 samples per grid point: the probability is (flags set) / 20.
+        assert criterion["probability"] == pytest.approx(flags[grid == g].sum() / 20)
+
+
+def test_percentile_subsample_changes_only_monthly_statistics(runs):
+    full_root, full, sub_root, sub = runs
+    # Every per-sample KPI (so every probability and every KPI percentile) uses all samples.
+    table = "samples/consolidated_kpis.parquet"
+    assert (full / table).read_bytes() == (sub / table).read_bytes()
+    assert (full / "acceptance.json").read_bytes() == (sub / "acceptance.json").read_bytes()
+    _, pnl_full = read_csv(full / "pnl_by_month.csv")
+    _, pnl_sub = read_csv(sub / "pnl_by_month.csv")
+    # The reference path is not a sample: unchanged.
+    assert [r["revenue_eur"] for r in pnl_full] == [r["revenue_eur"] for r in pnl_sub]
+    # Grid point 0, month 12: the p50 of public revenue over the 4 kept samples (the first 2
+    # paths of blocks 0 and 1) — the median of 4 values is the mean of the middle two.
+    inputs = model_inputs(full_root / "inputs", full_root / "params.yaml")
+    demand = evaluate(inputs, keep_series=True, criteria=False).public
+    block = demand["grid_index"] * 2 + demand["replicate_index"]
+    mc = np.arange(len(block)) % 10
+    kept = demand["revenue_eur"][(block < 2) & (mc < 2), 11]
+    middle = np.sort(kept)[1:3].mean()
+    row = next(r for r in pnl_sub if r["grid_index"] == "0" and r["month"] == "12")
+    assert float(row["p50_revenue_public_eur"]) == pytest.approx(middle, abs=0.005)
+    full_row = next(r for r in pnl_full if r["grid_index"] == "0" and r["month"] == "12")
+    every = np.median(demand["revenue_eur"][block < 2, 11])
+    assert float(full_row["p50_revenue_public_eur"]) == pytest.approx(every, abs=0.005)
