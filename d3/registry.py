@@ -44,6 +44,9 @@ class Stage:
     desc: str = ""
     pipeline: str | None = None  # "public" / "private": skipped when that line is not run
     code_of: tuple[str, ...] = ()  # other stages whose code this one reads (the summary)
+    # Written only on request (``--keep-samples``, ``D3_KEEP_SAMPLES=1``) for an audit, never
+    # declared to DVC and never read by another stage: the lines' per-sample monthly series.
+    audit_outs: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -246,22 +249,22 @@ STAGES: tuple[Stage, ...] = (
         params=(ParamsRef("{params}", (
             "targets.horizon_months", "stochastic.simulations_per_run",
             "stochastic.percentiles", "stochastic.outcome_noise", "run.chunk_blocks",
-            "scenarios",
+            "stochastic.percentile_samples", "scenarios",
         )),),
         outs=("public_customers_by_month", "public_scenarios", "public_demand",
-              "public_demand_samples"),
+              "public_unserved_by_month"),
+        audit_outs=("public_demand_samples",),
     ),
     Stage(
         name="public_capacity",
         pipeline="public",
         desc="Public Tap: hourly demand, peak, replicas, GPU COGS per sample; autoscaler runs.",
-        deps=("public_demand_samples", "public_demand", "blocks", "variables_report",
+        deps=("public_demand", "blocks", "variables_report",
               "variables", "operator_public_tap", "operator_general", "market",
               "public_cost_rows"),
         params=(ParamsRef("{params}", ("targets.autoscaling_util_tolerance_pct",)),),
         outs=("public_capacity_plan", "public_autoscaling_kpis", "public_scaling_events",
-              "public_capacity_by_month", "public_unserved_by_month", "public_margin_by_model",
-              "public_capacity"),
+              "public_capacity_by_month", "public_margin_by_model", "public_capacity"),
     ),
     Stage(
         name="private_provider_costs",
@@ -286,8 +289,10 @@ STAGES: tuple[Stage, ...] = (
         params=(ParamsRef("{params}", (
             "targets.horizon_months", "stochastic.simulations_per_run",
             "stochastic.percentiles", "stochastic.outcome_noise", "run.chunk_blocks",
+            "stochastic.percentile_samples",
         )),),
-        outs=("private_customers_by_month", "private_clients", "private_clients_samples"),
+        outs=("private_customers_by_month", "private_clients"),
+        audit_outs=("private_clients_samples",),
     ),
     Stage(
         name="consolidate",

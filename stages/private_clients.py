@@ -10,6 +10,7 @@ from d3.core.runner import StageIO
 from d3.core.sample_run import run_samples
 from d3.core.variables import reference_values
 from d3.io.writers import write_json
+from d3.model.streaming import kept_per_block
 from d3.pipelines.private.client_blocks import (
     ClientContext,
     block_client_inputs,
@@ -48,8 +49,10 @@ def run(io: StageIO) -> None:
         simulate=simulate_fn(ctx), finish=partial(chunk_result, ctx), n_blocks=len(blocks),
         chunk_blocks=io.options.chunk_blocks or p["run.chunk_blocks"],
         max_concurrency=io.options.max_concurrency, series=SERIES, months=months,
-        path=io.out("private_clients_samples"), keep=PERCENTILE_SERIES, emitter=io.emitter,
-        label="private clients", pipeline="private")
+        path=io.audit_out("private_clients_samples"), keep=PERCENTILE_SERIES,
+        emitter=io.emitter, label="private clients", pipeline="private",
+        kept_per_block=kept_per_block(p["stochastic.percentile_samples"], ctx.replicates,
+                                      ctx.simulations))
     calendar = (general.calendar.start_year, general.calendar.start_month)
     rows, summary = [], {}
     for g in sorted(by_grid):

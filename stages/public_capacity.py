@@ -1,6 +1,7 @@
 """Stage ``public_capacity``: replicas per model and month on the p50 demand path, the
-autoscaler on the p50/p90 traces, unserved tokens per model (percentiles over samples) and
-priced vs realised margin per model on the reference path."""
+autoscaler on the p50/p90 traces and priced vs realised margin per model on the reference
+path (unserved tokens per model, percentiles over samples, come from ``public_demand``, which
+has the samples)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,10 @@ from d3.pipelines.public.capacity_tables import (
     BY_MONTH_COLUMNS,
     MARGIN_COLUMNS,
     PLAN_COLUMNS,
-    UNSERVED_COLUMNS,
     fleet_month_rows,
     fleet_plan_rows,
     fleet_summary,
     margin_rows,
-    unserved_rows,
 )
 from d3.pipelines.public.demand import fleet
 from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
@@ -33,27 +32,6 @@ from d3.pipelines.public.scaling import (
     kpi_rows,
     trace_keys,
 )
-
-
-def unserved_by_grid(io: StageIO, ctx, replicates: int) -> dict[int, tuple]:
-    """Per grid point: its reference models and the (models, samples, months) unserved and
-    demanded tokens of every sample, from the same fleet the demand stage priced."""
-    acc: dict[int, dict[str, list]] = {}
-    source = io.load("public_demand_samples")
-    cache: dict[int, object] = {}
-    for group in range(source.num_row_groups):
-        s = source.series(["tokens_demanded"], row_group=group)
-        block_ids = s["grid_index"] * replicates + s["replicate_index"]
-        for block in np.unique(block_ids):
-            rows = block_ids == block
-            if int(block) not in cache:
-                cache[int(block)] = block_inputs(ctx, ctx.block_values[int(block)])[0]
-            res = fleet(cache[int(block)], s["tokens_demanded"][rows])
-            a = acc.setdefault(int(block) // replicates, {"unserved": [], "demanded": []})
-            a["unserved"].append(res.unserved)
-            a["demanded"].append(res.demanded)
-    return {g: (np.concatenate(a["unserved"], axis=1), np.concatenate(a["demanded"], axis=1))
-            for g, a in acc.items()}
 
 
 def run(io: StageIO) -> None:
@@ -73,10 +51,9 @@ def run(io: StageIO) -> None:
         channels=market.channels, eur_usd_fx_rate=market.eur_usd_fx_rate,
         months=months, seed=report.seeds["public_tap"], simulations=1,
         hours_in_month=hours, horizon_months=horizon)
-    unserved = unserved_by_grid(io, ctx, replicates)
 
     plan_rows, month_rows, plan_summary, kpi_out, events_out = [], [], {}, [], []
-    unserved_out, margin_out = [], []
+    margin_out = []
     seed = report.seeds["public_tap"]
     for point in demand.grid:
         g, paths = point.key, point.percentile_tokens_demanded
@@ -98,8 +75,6 @@ def run(io: StageIO) -> None:
         kpi_out += kpi_rows(int(g), runs, scaler.target_utilization_pct,
                             p["targets.autoscaling_util_tolerance_pct"])
         events_out.append((int(g), runs))
-        if int(g) in unserved:
-            unserved_out += unserved_rows(int(g), inp.models, *unserved[int(g)])
         reference = fleet(inp, np.array(point.expected_tokens_demanded))
         margin_out += margin_rows(int(g), inp, reference, horizon, hours)
         plan_summary[g] = fleet_summary(res, f"p{path_key}", peak_month)
@@ -108,7 +83,6 @@ def run(io: StageIO) -> None:
     io.write_table("public_scaling_events", EVENT_CSV_COLUMNS,
                    (row for g, runs in events_out for row in event_rows(g, runs)), stream=True)
     io.write_table("public_capacity_by_month", BY_MONTH_COLUMNS, month_rows)
-    io.write_table("public_unserved_by_month", UNSERVED_COLUMNS, unserved_out)
     io.write_table("public_margin_by_model", MARGIN_COLUMNS, margin_out)
     write_json(io.out("public_capacity"), {"hours_in_month": hours, "grid": plan_summary})
 

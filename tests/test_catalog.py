@@ -18,9 +18,9 @@ import pytest
 from d3.catalog import CATALOG, CODE_PREFIX, entry, operator_dump, path_template, read
 from d3.io.yaml12 import read_yaml
 from d3.registry import DVC_ROOTS, STAGE_BY_NAME, STAGES
-from tests.helpers import ROOT, run_minimal
+from tests.helpers import MINIMAL, ROOT, invoke
 
-IO_METHODS = ("load", "dep", "out")
+IO_METHODS = ("load", "dep", "out", "audit_out")
 # Names built at run time (checked by StageIO at run time, which raises on an undeclared name):
 # (stage module, method) → why the name is not a literal.
 DYNAMIC_NAMES = {
@@ -37,7 +37,7 @@ def _dvc(template: str) -> str:
 
 def test_every_stage_dep_and_out_is_a_catalog_entry():
     for stage in STAGES:
-        for name in (*stage.deps, *stage.outs, *stage.outs_no_cache):
+        for name in (*stage.deps, *stage.outs, *stage.outs_no_cache, *stage.audit_outs):
             if name.startswith(CODE_PREFIX):
                 assert (ROOT / entry(name).path).exists(), f"{stage.name}: {name}"
             else:
@@ -47,14 +47,14 @@ def test_every_stage_dep_and_out_is_a_catalog_entry():
 def test_a_path_has_one_name_and_every_entry_is_used():
     paths = [e.path for e in CATALOG.values()]
     assert len(paths) == len(set(paths))
-    used = {n for s in STAGES for n in (*s.deps, *s.outs, *s.outs_no_cache)}
+    used = {n for s in STAGES for n in (*s.deps, *s.outs, *s.outs_no_cache, *s.audit_outs)}
     assert set(CATALOG) - used == set()
 
 
 def test_every_catalog_entry_is_written_by_exactly_one_stage_or_is_an_input():
     writers: dict[str, list[str]] = {}
     for stage in STAGES:
-        for name in (*stage.outs, *stage.outs_no_cache):
+        for name in (*stage.outs, *stage.outs_no_cache, *stage.audit_outs):
             writers.setdefault(name, []).append(stage.name)
     for name in CATALOG:
         assert len(writers.get(name, [])) == (0 if name == "inputs" else 1), name
@@ -120,8 +120,9 @@ def test_stage_modules_use_only_the_names_their_stage_declares(stage):
     for method, arg, line in _io_calls(ast.parse(source.read_text(encoding="utf-8"))):
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             name = arg.value
-            allowed = declared.deps if method in ("load", "dep") else (
-                *declared.outs, *declared.outs_no_cache)
+            allowed = declared.deps if method in ("load", "dep") else \
+                declared.audit_outs if method == "audit_out" else (
+                    *declared.outs, *declared.outs_no_cache)
             if name not in allowed:
                 bad.append(f"stages/{stage}.py:{line}: io.{method}({name!r}) not declared")
             elif method == "load" and CATALOG[name].read is None:
@@ -141,7 +142,12 @@ def test_no_stage_parses_json_by_hand():
 
 @pytest.fixture(scope="module")
 def minimal_out(tmp_path_factory) -> Path:
-    return run_minimal(tmp_path_factory.mktemp("catalog") / "out")
+    """A run of the minimal fixture that keeps the audit outs (the per-sample series)."""
+    out = tmp_path_factory.mktemp("catalog") / "out"
+    result = invoke("run", "--inputs", str(MINIMAL / "inputs"), "--out", str(out),
+                    "--keep-samples")
+    assert result.exit_code == 0, result.stderr
+    return out
 
 
 def test_every_reader_reads_the_file_a_run_writes(minimal_out):

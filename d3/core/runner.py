@@ -25,6 +25,7 @@ class RunOptions:
     fail_on_warning: bool = False
     pipelines: tuple[str, ...] | None = None  # None: run.pipelines from the plan
     chunk_blocks: int | None = None  # None: run.chunk_blocks from the plan
+    keep_samples: bool = False  # also write the stages' audit outs (per-sample series)
 
 
 class ReadParams(Mapping[str, Any]):
@@ -75,6 +76,13 @@ class StageIO:
         if name not in self.stage.outs and name not in self.stage.outs_no_cache:
             raise KeyError(f"stage {self.stage.name} does not declare the out {name!r}")
         return self.roots.resolve(path_template(name))
+
+    def audit_out(self, name: str) -> Path | None:
+        """The path of the audit out ``name`` (:attr:`Stage.audit_outs`) when the run keeps
+        per-sample series (``--keep-samples``), else ``None``: nothing is written."""
+        if name not in self.stage.audit_outs:
+            raise KeyError(f"stage {self.stage.name} does not declare the audit out {name!r}")
+        return self.roots.resolve(path_template(name)) if self.options.keep_samples else None
 
     def write_table(self, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
                     stream: bool = False) -> None:

@@ -5,7 +5,7 @@ percentiles the stage reports."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,28 +50,36 @@ def progress_chunk_blocks(n_blocks: int, chunk_blocks: int) -> int:
 
 
 def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_blocks: int,
-                max_concurrency: int, series: Sequence[str], months: int, path: Path,
-                keep: Sequence[str], emitter: Emitter, label: str,
-                pipeline: str) -> tuple[dict[int, dict[str, np.ndarray]], list[float]]:
-    """Run every block; returns the kept series per grid point and the per-block prices.
-    Chunks hold at most :func:`progress_chunk_blocks` blocks, so that progress (``job_done``,
-    the bar) moves while the stage runs even when all blocks fit in one ``chunk_blocks``."""
+                max_concurrency: int, series: Sequence[str], months: int, path: Path | None,
+                keep: Sequence[str], emitter: Emitter, label: str, pipeline: str,
+                kept_per_block: int | None = None,
+                ) -> tuple[dict[int, dict[str, np.ndarray]], list[float]]:
+    """Run every block; returns the kept series per grid point (with each kept sample's
+    ``replicate_index``) and the per-block prices. ``path``: also stream every sample's series
+    to that Parquet file (an audit out; ``None``: nothing written). ``kept_per_block``: keep
+    only the first ``k`` Monte Carlo samples of every block (the plan's
+    ``stochastic.percentile_samples`` subsample; ``None``: every sample). Chunks hold at most
+    :func:`progress_chunk_blocks` blocks, so that progress (``job_done``, the bar) moves while
+    the stage runs even when all blocks fit in one ``chunk_blocks``."""
     ranges = chunk_ranges(n_blocks, progress_chunk_blocks(n_blocks, chunk_blocks))
     schema = sample_schema(series, months)
     by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
     prices: list[float] = []
     # closing(): a failure while a chunk is written stops the workers now, not at garbage
     # collection of the generator.
-    with SampleWriter(path, schema) as writer, \
+    with (SampleWriter(path, schema) if path is not None else nullcontext()) as writer, \
             closing(iter_ranges(simulate, ranges, max_concurrency=max_concurrency)) as results:
         for done, chunk in enumerate(results, start=1):
             res = finish(chunk)
-            writer.write(sample_table(schema, res.grid_index, res.replicate_index, res.mc_index,
-                                      res.series))
+            if writer is not None:
+                writer.write(sample_table(schema, res.grid_index, res.replicate_index,
+                                          res.mc_index, res.series))
             prices.extend(res.block_price.tolist())
+            kept = res.mc_index < kept_per_block if kept_per_block is not None else True
             for g in np.unique(res.grid_index):
-                rows = res.grid_index == g
-                acc = by_grid.setdefault(int(g), {s: [] for s in keep})
+                rows = (res.grid_index == g) & kept
+                acc = by_grid.setdefault(int(g), {s: [] for s in (*keep, "replicate_index")})
+                acc["replicate_index"].append(res.replicate_index[rows])
                 for s in keep:
                     acc[s].append(res.series[s][rows])
             emitter.emit("job_done", pipeline=pipeline, chunk=done, of=len(ranges),

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
+import numpy as np
+
 from d3.core.sample_run import ChunkResult
 from d3.pipelines.common.blocks import (
     BlockContext,
@@ -119,6 +121,22 @@ def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkPaths:
 def chunk_result(ctx: DemandContext, chunk: ChunkPaths) -> ChunkResult:
     """Every demand series of a chunk, derived from its random customer paths."""
     return chunk_series(ctx, chunk, demand_series)
+
+
+def unserved_by_model(ctx: DemandContext, grid_index: int, replicate_index: np.ndarray,
+                      tokens_demanded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unserved and demanded tokens per model, ``(models, samples, months)`` each, of grid
+    point ``grid_index``'s samples (in block order; ``replicate_index`` and
+    ``tokens_demanded`` ``(samples, months)`` per sample), each served by the fleet its own
+    block was priced and capped with."""
+    unserved, demanded = [], []
+    for r in dict.fromkeys(replicate_index.tolist()):  # block order
+        rows = replicate_index == r
+        inp, _ = block_inputs(ctx, ctx.block_values[grid_index * ctx.replicates + r])
+        res = fleet(inp, tokens_demanded[rows])
+        unserved.append(res.unserved)
+        demanded.append(res.demanded)
+    return np.concatenate(unserved, axis=1), np.concatenate(demanded, axis=1)
 
 
 def simulate_fn(ctx: DemandContext):
