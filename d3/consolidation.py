@@ -38,7 +38,7 @@ from d3.finance.tables import (
 from d3.io.writers import json_numbers
 
 if TYPE_CHECKING:  # d3.model imports this module
-    from d3.model.streaming import GridPart
+    from d3.streaming import GridPart
 
 # Only the per-sample series the finance needs are read (memory scales with their number).
 PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur", "deferred_eur",
@@ -62,7 +62,7 @@ FAN_QUANTILES = (10, 50, 90)
 @dataclass(frozen=True)
 class Consolidation:
     """A run's inputs to the consolidation: each grid point's samples as the workers reduced
-    them (``samples``: :class:`d3.model.streaming.GridPart` with every sample's KPIs and the
+    them (``samples``: :class:`d3.streaming.GridPart` with every sample's KPIs and the
     kept monthly series — every finance series and the lines' :data:`PUBLIC_SERIES` /
     :data:`PRIVATE_SERIES` as ``public.<name>`` / ``private.<name>``, for every sample or the
     stratified subsample of ``stochastic.percentile_samples``), the lines' stage summaries

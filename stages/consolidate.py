@@ -18,6 +18,7 @@ from d3.consolidation import (
     grid_tables,
 )
 from d3.core.runner import StageIO
+from d3.core.sample_run import kept_per_block
 from d3.core.variables import grid_label, reference_values
 from d3.finance.loan import loan_schedule
 from d3.finance.tables import (
@@ -32,16 +33,15 @@ from d3.finance.tables import (
     monthly_columns,
 )
 from d3.io.writers import fmt_float, write_json, write_parquet, write_text_atomic
-from d3.model.streaming import (
+from d3.pipelines.private.stage_context import client_context
+from d3.pipelines.public.stage_context import demand_context
+from d3.report.consolidated_summary import summary_document, summary_markdown
+from d3.streaming import (
     SampleWork,
     grid_cash_buffers,
     joined,
-    kept_per_block,
     streamed_chunks,
 )
-from d3.report.consolidated_summary import summary_document, summary_markdown
-from stages.private_clients import client_context
-from stages.public_demand import demand_context
 
 FAN_COLUMNS = ("month", "p10", "p50", "p90")
 

@@ -4,38 +4,19 @@ from __future__ import annotations
 
 from functools import partial
 
-from d3.catalog import operator_dump
 from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
-from d3.core.sample_run import run_samples
+from d3.core.sample_run import kept_per_block, run_samples
 from d3.core.variables import reference_values
 from d3.io.writers import write_json
-from d3.model.streaming import kept_per_block
 from d3.pipelines.private.client_blocks import (
-    ClientContext,
     block_client_inputs,
     chunk_result,
     simulate_fn,
 )
 from d3.pipelines.private.clients import SERIES, expected_clients
+from d3.pipelines.private.stage_context import client_context
 from d3.pipelines.private.tables import PERCENTILE_SERIES, customers_columns, customers_rows
-
-
-def client_context(io: StageIO) -> ClientContext:
-    """The client stage's context, read from its deps."""
-    p = io.params()
-    report = io.load("variables_report")
-    general = io.load("operator_general")
-    market = io.load("market")
-    return ClientContext(
-        variables=io.load("variables"), block_values=tuple(io.load("blocks")),
-        replicates=report.replicates,
-        operator_dump=operator_dump(io.load("operator_private_tap")),
-        offers=io.load("private_offers").offers,
-        channels=market.channels, eur_usd_fx_rate=market.eur_usd_fx_rate,
-        months=max(p["targets.horizon_months"], general.loan.term_months),
-        seed=report.seeds["private_tap"],
-        simulations=p["stochastic.simulations_per_run"], noise=p["stochastic.outcome_noise"])
 
 
 def run(io: StageIO) -> None:

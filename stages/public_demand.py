@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from d3.catalog import operator_dump
 from d3.core.percentiles import monthly_percentiles
 from d3.core.runner import StageIO
-from d3.core.sample_run import run_samples
+from d3.core.sample_run import kept_per_block, run_samples
 from d3.core.variables import reference_values
 from d3.io.writers import write_json
-from d3.model.streaming import kept_per_block
 from d3.pipelines.public.capacity_tables import UNSERVED_COLUMNS, unserved_rows
 from d3.pipelines.public.demand import SERIES, expected_demand
 from d3.pipelines.public.demand_blocks import (
-    DemandContext,
     block_inputs,
     chunk_result,
     simulate_fn,
@@ -27,31 +24,7 @@ from d3.pipelines.public.demand_tables import (
     customers_rows,
     scenario_rows,
 )
-from d3.pipelines.public.gpu_costs import best_rows
-
-
-def demand_context(io: StageIO) -> DemandContext:
-    """The demand stage's context, read from its deps."""
-    p = io.params()
-    report = io.load("variables_report")
-    general = io.load("operator_general")
-    market = io.load("market")
-    horizon = p["targets.horizon_months"]
-    return DemandContext(
-        variables=io.load("variables"),
-        block_values=tuple(io.load("blocks")),
-        replicates=report.replicates,
-        operator_dump=operator_dump(io.load("operator_public_tap")),
-        best=best_rows(list(io.load("public_cost_rows").rows)),
-        channels=market.channels,
-        eur_usd_fx_rate=market.eur_usd_fx_rate,
-        months=max(horizon, general.loan.term_months),
-        seed=report.seeds["public_tap"],
-        simulations=p["stochastic.simulations_per_run"],
-        hours_in_month=int(general.calendar.hours_in_month),
-        horizon_months=horizon,
-        noise=p["stochastic.outcome_noise"],
-    )
+from d3.pipelines.public.stage_context import demand_context
 
 
 def run(io: StageIO) -> None:

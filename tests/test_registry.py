@@ -107,11 +107,13 @@ def test_a_library_module_is_a_dep_of_the_stages_that_import_it_only():
     assert stages_depending_on("d3/report/charts.py") == ["report", "summary"]
     assert stages_depending_on("d3/report/drivers.py") == ["report", "summary"]
     assert stages_depending_on("d3/chart_style.py") == ["report", "sensitivity", "summary"]
+    # The consolidate stage draws both lines again (keyed streams) where it consolidates.
     assert stages_depending_on("d3/pipelines/private/clients.py") == [
-        "private_clients", "sensitivity", "solve", "summary"]
+        "consolidate", "private_clients", "sensitivity", "solve", "summary"]
     assert stages_depending_on("d3/pipelines/public/capacity_tables.py") == [
-        "public_capacity", "public_demand", "public_pricing", "sensitivity", "solve",
-        "summary"]
+        "public_capacity", "public_demand", "summary"]
+    assert stages_depending_on("d3/streaming.py") == [
+        "consolidate", "sensitivity", "solve", "summary"]
     assert stages_depending_on("d3/finance/loan.py") == [
         "consolidate", "report", "sensitivity", "solve", "summary"]
     assert stages_depending_on("d3/model/evaluate.py") == ["sensitivity", "solve", "summary"]

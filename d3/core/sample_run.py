@@ -49,6 +49,17 @@ def progress_chunk_blocks(n_blocks: int, chunk_blocks: int) -> int:
     return max(1, min(chunk_blocks, -(-n_blocks // PROGRESS_STEPS)))
 
 
+def kept_per_block(percentile_samples: int | None, replicates: int,
+                   simulations: int) -> int | None:
+    """The Monte Carlo paths of each block kept for monthly statistics when about
+    ``percentile_samples`` per grid point are asked for: ⌈percentile_samples / replicates⌉,
+    ``None`` (every path) when that is all of them or nothing is asked."""
+    if percentile_samples is None:
+        return None
+    k = -(-percentile_samples // replicates)
+    return None if k >= simulations else k
+
+
 def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_blocks: int,
                 max_concurrency: int, series: Sequence[str], months: int, path: Path | None,
                 keep: Sequence[str], emitter: Emitter, label: str, pipeline: str,

@@ -21,6 +21,7 @@ from d3.consolidate import GeneralConfigs, optional_lines, reference_finance_of
 from d3.consolidation import percentile_paths, percentile_series
 from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
+from d3.core.sample_run import kept_per_block
 from d3.core.samples import SampleSpace, all_blocks_values, block_table
 from d3.core.variables import (
     block_values,
@@ -31,16 +32,6 @@ from d3.core.variables import (
 )
 from d3.finance.tables import OptionalLines
 from d3.model.inputs import ModelInputs
-from d3.model.streaming import (
-    GridPart,
-    SampleWork,
-    Streamed,
-    grid_cash_buffers,
-    joined,
-    kept_per_block,
-    line_series,
-    streamed_chunks,
-)
 from d3.models.operator import GeneralOperator
 from d3.pipelines.common.catalog import catalog_from_document
 from d3.pipelines.common.reference import configured, reference_operator
@@ -53,6 +44,15 @@ from d3.pipelines.public.demand import expected_demand
 from d3.pipelines.public.demand_blocks import DemandContext, block_inputs
 from d3.pipelines.public.gpu_costs import best_rows
 from d3.pipelines.public.scaling import KPI_COLUMNS, grid_autoscaler_runs, kpi_rows
+from d3.streaming import (
+    GridPart,
+    SampleWork,
+    Streamed,
+    grid_cash_buffers,
+    joined,
+    line_series,
+    streamed_chunks,
+)
 
 Series = dict[str, np.ndarray]
 
@@ -146,7 +146,7 @@ def evaluate(inputs: ModelInputs, *, overrides: Mapping[str, Any] | None = None,
     monthly series of very large runs; every KPI and probability still uses every sample
     (``None``, the default: the plan's ``stochastic.percentile_samples``, itself ``None`` —
     every sample — unless set). The work is done chunk by chunk in the workers
-    (:mod:`d3.model.streaming`), which send back per-sample KPIs and the kept series only.
+    (:mod:`d3.streaming`), which send back per-sample KPIs and the kept series only.
     Raises :class:`d3.core.errors.ValidationError` on a bad
     override, line name or block."""
     run = _prepared(inputs.with_overrides(overrides or {}), max_concurrency, blocks)

@@ -69,3 +69,25 @@ def test_percentile_subsample_changes_only_monthly_statistics(runs):
     full_row = next(r for r in pnl_full if r["grid_index"] == "0" and r["month"] == "12")
     every = np.median(demand["revenue_eur"][block < 2, 11])
     assert float(full_row["p50_revenue_public_eur"]) == pytest.approx(every, abs=0.005)
+
+
+def test_per_sample_series_are_written_only_on_request(runs, tmp_path):
+    full_root, full, _, _ = runs
+    assert not (full / "samples" / "public_demand.parquet").exists()
+    assert not (full / "samples" / "private_clients.parquet").exists()
+    result = invoke("run", "--inputs", str(full_root / "inputs"), "--params",
+                    str(full_root / "params.yaml"), "--out", str(tmp_path / "kept"),
+                    "--keep-samples")
+    assert result.exit_code == 0, result.stderr
+    kept = tmp_path / "kept"
+    # 3 grid points × 2 replicates × 10 paths = 60 rows, one per sample, in block order.
+    table = pq.read_table(kept / "samples" / "public_demand.parquet", columns=["grid_index"])
+    assert table.num_rows == 60
+    assert table["grid_index"].to_pylist() == [g for g in (0, 1, 2) for _ in range(20)]
+    assert pq.read_table(kept / "samples" / "private_clients.parquet").num_rows == 60
+    # Nothing else changes (the run summary lists the two files among its artefacts).
+    for path in sorted(full.rglob("*")):
+        rel = path.relative_to(full)
+        if path.is_file() and rel.parts[0] != "logs" and rel.name not in (
+                "run_summary.json", "run_summary.md", "SHA256SUMS"):
+            assert path.read_bytes() == (kept / rel).read_bytes(), rel

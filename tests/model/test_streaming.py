@@ -1,4 +1,4 @@
-"""The plan evaluated chunk by chunk in the workers (``d3.model.streaming``): the same numbers
+"""The plan evaluated chunk by chunk in the workers (``d3.streaming``): the same numbers
 whatever the chunking and worker count, only reduced results sent back, and the opt-in
 stratified subsample for the monthly percentile paths."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from d3.model import evaluate, model_inputs
-from d3.model.streaming import ChunkOutcome, chunk_outcome
+from d3.streaming import ChunkOutcome, chunk_outcome
 from tests.helpers import MINIMAL
 
 CHUNKS = "params.yaml:run.chunk_blocks"

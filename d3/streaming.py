@@ -155,17 +155,6 @@ def grid_cash_buffers(configs: GeneralConfigs, grid_points: Sequence[int]) -> di
     return {g: float(configs.reference(g).reserves.cash_buffer_eur) for g in grid_points}
 
 
-def kept_per_block(percentile_samples: int | None, replicates: int,
-                   simulations: int) -> int | None:
-    """The Monte Carlo paths of each block kept for monthly statistics when about
-    ``percentile_samples`` per grid point are asked for: ⌈percentile_samples / replicates⌉,
-    ``None`` (every path) when that is all of them or nothing is asked."""
-    if percentile_samples is None:
-        return None
-    k = -(-percentile_samples // replicates)
-    return None if k >= simulations else k
-
-
 @dataclass
 class Streamed:
     """The chunks' outcomes gathered in block order: each grid point's parts and, when kept,
