@@ -61,14 +61,12 @@ FAN_QUANTILES = (10, 50, 90)
 
 @dataclass(frozen=True)
 class Consolidation:
-    """A run's inputs to the consolidation: each grid point's samples as the workers reduced
-    them (``samples``: :class:`d3.streaming.GridPart` with every sample's KPIs and the
-    kept monthly series — every finance series and the lines' :data:`PUBLIC_SERIES` /
-    :data:`PRIVATE_SERIES` as ``public.<name>`` / ``private.<name>``, for every sample or the
-    stratified subsample of ``stochastic.percentile_samples``), the lines' stage summaries
-    (``None`` when a line is not run) and the plan's settings."""
+    """A run's settings for the consolidation of its grid points (``grid_points``, in order):
+    the lines' stage summaries (``None`` when a line is not run), the general configuration
+    and the plan's settings. Each grid point's samples come as the workers reduced them
+    (:class:`d3.streaming.GridPart`, :func:`grid_tables`)."""
 
-    samples: Mapping[int, GridPart]
+    grid_points: tuple[int, ...]
     demand_doc: Mapping[str, Any] | None  # public_demand.json (expected paths per grid)
     private_doc: Mapping[str, Any] | None
     scaler_rows: Sequence[Mapping[str, str]]  # public_tap_autoscaling_kpis.csv
@@ -82,10 +80,6 @@ class Consolidation:
     calendar: tuple[int, int]
     months: int
     lines_on: OptionalLines  # the optional P&L lines any configuration of the run has
-
-    @property
-    def grid_points(self) -> list[int]:
-        return sorted(self.samples)
 
 
 def kept_line(part: GridPart, line: str) -> dict[str, np.ndarray] | None:
@@ -140,9 +134,14 @@ def fan_rows(values: np.ndarray) -> list[list[str]]:
             for m in range(values.shape[1])]
 
 
-def grid_tables(c: Consolidation, g: int, lines_on: OptionalLines) -> GridTables:
-    """Grid point ``g``'s tables, KPIs, reference path, summary entry and metrics."""
-    part = c.samples[g]
+def grid_tables(c: Consolidation, part: GridPart) -> GridTables:
+    """A grid point's tables, KPIs, reference path, summary entry and metrics, from its samples
+    as the workers reduced them: every sample's KPIs, and the kept monthly series — every
+    finance series and the lines' :data:`PUBLIC_SERIES` / :data:`PRIVATE_SERIES` as
+    ``public.<name>`` / ``private.<name>`` — of every sample or of the stratified subsample of
+    ``stochastic.percentile_samples`` (the monthly statistics, the max-loan search and the
+    balance-sheet check run on those)."""
+    g, lines_on = part.grid_index, c.lines_on
     reps = part.replicate_index
     months, qs = c.months, c.qs
     results, pub, pri = kept_finance(part), kept_line(part, "public"), kept_line(part, "private")

@@ -9,7 +9,7 @@ concatenation of the chunks in block order equals the whole run computed at once
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -156,36 +156,41 @@ def grid_cash_buffers(configs: GeneralConfigs, grid_points: Sequence[int]) -> di
 
 
 @dataclass
-class Streamed:
-    """The chunks' outcomes gathered in block order: each grid point's parts and, when kept,
-    each line's per-sample series."""
+class LineChunks:
+    """Each line's chunk results, in block order, when the work keeps them
+    (:attr:`SampleWork.keep_lines`)."""
 
-    parts: dict[int, list[GridPart]] = field(default_factory=dict)
     public: list[ChunkResult] = field(default_factory=list)
     private: list[ChunkResult] = field(default_factory=list)
 
 
-def streamed_chunks(work: SampleWork, n_blocks: int, chunk_blocks: int, *,
-                    max_concurrency: int = 1,
-                    on_chunk: Callable[[int, int], None] | None = None) -> Streamed:
+def grid_parts(work: SampleWork, n_blocks: int, chunk_blocks: int, *,
+               max_concurrency: int = 1, on_chunk: Callable[[int, int], None] | None = None,
+               lines: LineChunks | None = None) -> Iterator[GridPart]:
     """Every chunk of ``chunk_blocks`` blocks evaluated where it is drawn (worker processes or
-    Dask workers: :func:`d3.core.chunks.iter_ranges`), gathered in block order;
-    ``on_chunk(done, total)`` after each."""
+    Dask workers: :func:`d3.core.chunks.iter_ranges`), in block order; each grid point's
+    samples (:func:`joined`) are yielded as soon as its last block is in, so a consumer that
+    reduces a grid point before asking for the next holds one grid point's kept series at a
+    time. ``on_chunk(done, total)`` after each chunk; ``lines`` collects the lines' series
+    when the work keeps them."""
     ranges = chunk_ranges(n_blocks, chunk_blocks)
-    out = Streamed()
-    # closing: an error stops the workers (or cancels the Dask tasks) at once.
+    pending: list[GridPart] = []
+    # closing: an error (or a consumer that stops) stops the workers or the Dask tasks at once.
     with closing(iter_ranges(partial(chunk_outcome, work), ranges,
                              max_concurrency=max_concurrency)) as chunks:
         for done, chunk in enumerate(chunks, start=1):
-            for part in chunk.parts:
-                out.parts.setdefault(part.grid_index, []).append(part)
-            if chunk.public is not None:
-                out.public.append(chunk.public)
-            if chunk.private is not None:
-                out.private.append(chunk.private)
+            if lines is not None:
+                lines.public += [chunk.public] if chunk.public is not None else []
+                lines.private += [chunk.private] if chunk.private is not None else []
             if on_chunk is not None:
                 on_chunk(done, len(ranges))
-    return out
+            for part in chunk.parts:
+                if pending and pending[0].grid_index != part.grid_index:
+                    yield joined(pending)
+                    pending = []
+                pending.append(part)
+    if pending:
+        yield joined(pending)
 
 
 def line_series(chunks: Sequence[ChunkResult]) -> Series | None:

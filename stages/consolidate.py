@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -36,12 +38,7 @@ from d3.io.writers import fmt_float, write_json, write_parquet, write_text_atomi
 from d3.pipelines.private.stage_context import client_context
 from d3.pipelines.public.stage_context import demand_context
 from d3.report.consolidated_summary import summary_document, summary_markdown
-from d3.streaming import (
-    SampleWork,
-    grid_cash_buffers,
-    joined,
-    streamed_chunks,
-)
+from d3.streaming import GridPart, SampleWork, grid_cash_buffers, grid_parts
 
 FAN_COLUMNS = ("month", "p10", "p50", "p90")
 
@@ -77,18 +74,15 @@ def sample_work_of(io: StageIO) -> tuple[SampleWork, OptionalLines]:
                                       p["stochastic.simulations_per_run"])), lines_on
 
 
-def consolidation_of(io: StageIO) -> Consolidation:
-    """The stage's inputs: every chunk drawn and consolidated in the workers, and its deps."""
+def consolidation_of(io: StageIO) -> tuple[Consolidation, Iterator[GridPart]]:
+    """The stage's settings, and each grid point's samples as the workers draw and
+    consolidate them (yielded grid point by grid point)."""
     p = io.params()
     lines = io.pipelines()
     general = io.load("operator_general")
     work, lines_on = sample_work_of(io)
-    streamed = streamed_chunks(
-        work, len(work.blocks), io.options.chunk_blocks or p["run.chunk_blocks"],
-        max_concurrency=io.options.max_concurrency,
-        on_chunk=lambda done, total: io.emitter.progress(done, total, "consolidate"))
-    return Consolidation(
-        samples={g: joined(parts) for g, parts in sorted(streamed.parts.items())},
+    c = Consolidation(
+        grid_points=tuple(sorted(work.cash_buffer_eur)),
         demand_doc=io.load("public_demand").doc if "public" in lines else None,
         private_doc=io.load("private_clients").doc if "private" in lines else None,
         scaler_rows=io.load("public_autoscaling_kpis") if "public" in lines else [],
@@ -97,13 +91,19 @@ def consolidation_of(io: StageIO) -> Consolidation:
         driver=work.driver, hours=work.hours,
         calendar=(general.calendar.start_year, general.calendar.start_month),
         months=work.months, lines_on=lines_on)
+    return c, grid_parts(
+        work, len(work.blocks), io.options.chunk_blocks or p["run.chunk_blocks"],
+        max_concurrency=io.options.max_concurrency,
+        on_chunk=lambda done, total: io.emitter.progress(done, total, "consolidate"))
 
 
 def run(io: StageIO) -> None:
-    c = consolidation_of(io)
-    lines_on = c.lines_on
-    tables = {g: grid_tables(c, g, lines_on) for g in c.grid_points}
-    pnl, cash = lines_on.pnl_series(), lines_on.cash_series()
+    c, parts = consolidation_of(io)
+    tables, samples = {}, {}
+    for part in parts:  # one grid point's kept monthly series in memory at a time
+        tables[part.grid_index] = grid_tables(c, part)
+        samples[part.grid_index] = replace(part, kept={})
+    pnl, cash = c.lines_on.pnl_series(), c.lines_on.cash_series()
     qs = c.qs
 
     def joined(name: str) -> list:
@@ -127,9 +127,9 @@ def run(io: StageIO) -> None:
     write_json(io.out("metrics"), {f"grid_{g}": t.metrics for g, t in tables.items()})
     write_json(io.out("consolidated_expected"), {"horizon_months": c.horizon,
                                     "grid": {str(g): t.reference for g, t in tables.items()}})
-    write_parquet(io.out("consolidated_sample_kpis"), _sample_kpis_table(c, tables))
+    write_parquet(io.out("consolidated_sample_kpis"), _sample_kpis_table(samples, tables))
     io.emitter.emit("aggregate_done", grid_points=len(tables),
-                    samples=sum(len(part.replicate_index) for part in c.samples.values()))
+                    samples=sum(len(part.replicate_index) for part in samples.values()))
 
 
 def _write_loan(io: StageIO) -> None:
@@ -162,10 +162,10 @@ def _write_summary(io: StageIO, c: Consolidation, tables: dict[int, GridTables])
     write_text_atomic(io.out("consolidated_summary_md"), summary_markdown(doc))
 
 
-def _sample_kpis_table(c: Consolidation, tables: dict[int, GridTables]) -> pa.Table:
+def _sample_kpis_table(samples: dict[int, GridPart], tables: dict[int, GridTables]) -> pa.Table:
     """Per-sample KPIs and the growth criteria's per-sample flags (1.0 / 0.0; absent for a
     line not run), rows grouped by grid point as computed."""
-    parts = [c.samples[g] for g in tables]
+    parts = [samples[g] for g in tables]
     names = sorted({m for t in tables.values() for m in t.kpis})
     flags = [k for k in PATH_EVIDENCE if parts[0].evidence.get(k) is not None]
     return pa.table({

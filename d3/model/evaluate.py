@@ -46,12 +46,11 @@ from d3.pipelines.public.gpu_costs import best_rows
 from d3.pipelines.public.scaling import KPI_COLUMNS, grid_autoscaler_runs, kpi_rows
 from d3.streaming import (
     GridPart,
+    LineChunks,
     SampleWork,
-    Streamed,
     grid_cash_buffers,
-    joined,
+    grid_parts,
     line_series,
-    streamed_chunks,
 )
 
 Series = dict[str, np.ndarray]
@@ -285,7 +284,7 @@ def _reference(run: _Run, g: int, demand: DemandContext | None,
 def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientContext | None,
                       paths: bool, criteria: bool, keep_series: bool,
                       percentile_samples: int | None) -> tuple[dict[int, GridEvaluation],
-                                                               Streamed]:
+                                                               LineChunks]:
     i = run.inputs
     grid_points = sorted({b // run.replicates for b in range(len(run.blocks))})
     configs = GeneralConfigs(i.operators["general"], i.variables)
@@ -293,12 +292,12 @@ def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientCo
     work = _sample_work(run, demand, clients, lines_on, grid_points, paths=paths,
                         criteria=criteria, keep_series=keep_series,
                         percentile_samples=percentile_samples)
-    streamed = streamed_chunks(work, len(run.blocks), run.inputs.plan.run.chunk_blocks,
-                               max_concurrency=run.max_concurrency)
+    lines = LineChunks()
     margins = _class_margins(run, clients) if clients is not None and criteria else None
     out = {}
-    for g in grid_points:
-        part = joined(streamed.parts[g])
+    for part in grid_parts(work, len(run.blocks), run.inputs.plan.run.chunk_blocks,
+                           max_concurrency=run.max_concurrency, lines=lines):
+        g = part.grid_index
         reference = _reference(run, g, demand, clients)
         judged = _criteria(run, g, part, reference, demand, margins and margins[g],
                            work.cash_buffer_eur[g]) if criteria else []
@@ -306,7 +305,7 @@ def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientCo
                                 percentile_paths(part.kept, lines_on,
                                                  i.plan.stochastic.percentiles)
                                 if paths else None)
-    return out, streamed
+    return out, lines
 
 
 def _criteria(run: _Run, g: int, part: GridPart, reference: Series,
