@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from d3.catalog import path_template
 from d3.core.runner import StageIO
 from d3.importer.report import REPORT_NAME, import_record
 from d3.io.audit import declared_artefacts, sha256sums_text, upstream_md5
@@ -35,7 +36,11 @@ def run(io: StageIO) -> None:
     # The import report is an artefact only of a run that imported a draft (d3 run copies it
     # into the output); a stray one in outputs/ is not.
     extra = (REPORT_NAME,) if imported.is_file() else ()
-    summary["artefacts"] = sorted({*declared_artefacts(upstream, io.roots, extra=extra), *own})
+    # The per-sample series an audit asked for (--keep-samples) are artefacts of this run.
+    audit = [io.roots.resolve(path_template(name)).relative_to(io.roots.out).as_posix()
+             for st in upstream for name in st.audit_outs] if io.options.keep_samples else []
+    summary["artefacts"] = sorted({*declared_artefacts(upstream, io.roots, extra=(*extra, *audit)),
+                                   *own})
     write_json(io.out("run_summary"), summary)
     write_text_atomic(io.out("run_summary_md"), run_summary_markdown(summary))
     # Last: the sums cover every artefact, the run summary included.

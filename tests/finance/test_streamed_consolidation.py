@@ -85,7 +85,12 @@ def test_per_sample_series_are_written_only_on_request(runs, tmp_path):
     assert table.num_rows == 60
     assert table["grid_index"].to_pylist() == [g for g in (0, 1, 2) for _ in range(20)]
     assert pq.read_table(kept / "samples" / "private_clients.parquet").num_rows == 60
-    # Nothing else changes (the run summary lists the two files among its artefacts).
+    # The run summary lists the two files among its artefacts, with their SHA-256.
+    sums = (kept / "SHA256SUMS").read_text(encoding="utf-8")
+    assert "  samples/public_demand.parquet\n" in sums
+    assert "  samples/private_clients.parquet\n" in sums
+    assert "samples/public_demand.parquet" not in (full / "SHA256SUMS").read_text()
+    # Nothing else changes.
     for path in sorted(full.rglob("*")):
         rel = path.relative_to(full)
         if path.is_file() and rel.parts[0] != "logs" and rel.name not in (
