@@ -8,7 +8,10 @@ Usage: python -m benchmarks.bench_dask [--samples 1000000] [--simulations 1000]
    each chunk's series), once with the local executor (a process pool of ``--workers``) and
    once on a ``distributed.LocalCluster`` of ``--workers`` single-threaded worker processes.
 2. The per-task overhead: 400 no-op chunks through the same Dask path (scatter once, submit,
-   gather in order), and the bytes a chunk's result carries back to the client.
+   gather in order), and the bytes a chunk's result carries back to the client: the demand
+   fan-out's raw paths, and the engine's reduced outcome (``d3.streaming.chunk_outcome``:
+   both lines drawn and consolidated in the worker; per-sample KPIs and criteria flags, as a
+   sensitivity or solve evaluation fans out).
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ import os
 import pickle
 import time
 from functools import partial
+from pathlib import Path
 
 from benchmarks.bench_public_demand import context
 from d3.core.chunks import chunk_ranges, iter_ranges, map_ranges
 from d3.core.executor import ExecutorChoice, executor_session
+from d3.model import model_inputs
+from d3.model.evaluate import engine_work
 from d3.pipelines.public.demand_blocks import chunk_result, simulate_fn
+from d3.streaming import chunk_outcome
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def arguments() -> argparse.Namespace:
@@ -41,6 +50,23 @@ def timed_fan_out(simulate, finish, ranges, workers: int) -> float:
     return time.perf_counter() - start
 
 
+def engine_chunk_text(args: argparse.Namespace) -> str:
+    """The pickled size of one engine chunk's outcome (both lines, the shipped plan with
+    ``--simulations`` paths per block, ``--chunk-blocks`` blocks): with the acceptance
+    criteria (each sample's demanded tokens ride along for the autoscaler's p50/p90 traces)
+    and without (per-sample KPIs only)."""
+    inputs = model_inputs(ROOT / "inputs", ROOT / "params.yaml").with_overrides(
+        {"params.yaml:stochastic.simulations_per_run": args.simulations})
+    samples = args.chunk_blocks * args.simulations
+    sizes = {criteria: len(pickle.dumps(chunk_outcome(engine_work(inputs, criteria=criteria),
+                                                      0, args.chunk_blocks), protocol=5))
+             for criteria in (True, False)}
+    return (f"one engine chunk's outcome (both lines drawn and consolidated, {samples} "
+            f"samples): {sizes[True] / 1e3:.0f} KB pickled with the criteria "
+            f"({sizes[True] / samples:.0f} bytes per sample), {sizes[False] / 1e3:.0f} KB "
+            f"without ({sizes[False] / samples:.0f} bytes per sample)")
+
+
 def no_op(start: int, stop: int) -> int:
     return stop - start
 
@@ -56,7 +82,8 @@ def main() -> None:
           f"{ctx.months} months = {sample_months / 1e6:.1f} M sample-months, {len(ranges)} "
           f"chunks of {args.chunk_blocks} blocks")
     chunk_bytes = len(pickle.dumps(simulate(*ranges[0]), protocol=5))
-    print(f"one chunk's result: {chunk_bytes / 1e6:.1f} MB pickled")
+    print(f"one chunk's result: {chunk_bytes / 1e6:.1f} MB pickled (demand draws)")
+    print(engine_chunk_text(args))
     local = timed_fan_out(simulate, finish, ranges, args.workers)
     print(f"local executor, {args.workers} worker processes: {local:.2f} s "
           f"({sample_months / local / 1e6:.2f} M sample-months/s)")

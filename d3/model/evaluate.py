@@ -281,14 +281,33 @@ def _reference(run: _Run, g: int, demand: DemandContext | None,
                                 i.plan.consolidation.overhead_allocation_driver, run.hours)
 
 
+def _grid_points_and_lines(run: _Run) -> tuple[list[int], OptionalLines]:
+    grid_points = sorted({b // run.replicates for b in range(len(run.blocks))})
+    configs = GeneralConfigs(run.inputs.operators["general"], run.inputs.variables)
+    return grid_points, optional_lines(configs, run.blocks, np.arange(len(run.blocks)),
+                                       grid_points)
+
+
+def engine_work(inputs: ModelInputs, *, paths: bool = False,
+                criteria: bool = True) -> SampleWork:
+    """What each worker receives when ``evaluate(inputs, paths=paths, criteria=criteria)``
+    fans out (the plan's ``run.pipelines``): for measuring what a chunk sends back
+    (benchmarks/bench_dask.py); :func:`d3.streaming.chunk_outcome` evaluates a range."""
+    run = _prepared(inputs, 1)
+    lines = inputs.plan.run.pipelines
+    grid_points, lines_on = _grid_points_and_lines(run)
+    return _sample_work(run, _demand_context(run) if "public" in lines else None,
+                        _client_context(run) if "private" in lines else None, lines_on,
+                        grid_points, paths=paths, criteria=criteria, keep_series=False,
+                        percentile_samples=inputs.plan.stochastic.percentile_samples)
+
+
 def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientContext | None,
                       paths: bool, criteria: bool, keep_series: bool,
                       percentile_samples: int | None) -> tuple[dict[int, GridEvaluation],
                                                                LineChunks]:
     i = run.inputs
-    grid_points = sorted({b // run.replicates for b in range(len(run.blocks))})
-    configs = GeneralConfigs(i.operators["general"], i.variables)
-    lines_on = optional_lines(configs, run.blocks, np.arange(len(run.blocks)), grid_points)
+    grid_points, lines_on = _grid_points_and_lines(run)
     work = _sample_work(run, demand, clients, lines_on, grid_points, paths=paths,
                         criteria=criteria, keep_series=keep_series,
                         percentile_samples=percentile_samples)
