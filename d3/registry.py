@@ -89,6 +89,7 @@ CODE_PACKAGES = ("d3", "stages")
 DIRECTORY_SHARE = 0.75
 
 
+@cache
 def module_file(module: str) -> Path | None:
     """The source file of a project module (``d3.core.runner`` → ``d3/core/runner.py``, a
     package → its ``__init__.py``); None for anything outside :data:`CODE_PACKAGES`."""
@@ -101,7 +102,8 @@ def module_file(module: str) -> Path | None:
     return None
 
 
-def imported_modules(path: Path, module: str) -> set[str]:
+@cache  # the source does not change within a run; module_closure walks shared modules often
+def imported_modules(path: Path, module: str) -> frozenset[str]:
     """Every module name an import statement of ``path`` may load, at any depth of the file
     (imports inside functions run too); ``from a import b`` names ``a`` and ``a.b`` (``b``
     may be a submodule). Relative imports are resolved against ``module``."""
@@ -117,7 +119,7 @@ def imported_modules(path: Path, module: str) -> set[str]:
                 base = f"{parent}.{base}" if base else parent
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
+    return frozenset(names)
 
 
 @cache
@@ -131,14 +133,14 @@ def module_closure(module: str) -> tuple[str, ...]:
         parts = todo.pop().split(".")
         for depth in range(1, len(parts) + 1):
             name = ".".join(parts[:depth])
-            path = module_file(name)
-            if name in seen or path is None:
+            if name in seen or (path := module_file(name)) is None:
                 continue
             seen.add(name)
             todo.extend(imported_modules(path, name))
     return tuple(sorted(module_file(m).relative_to(PROJECT_ROOT).as_posix() for m in seen))
 
 
+@cache
 def package_modules(directory: str) -> tuple[str, ...]:
     """Every ``.py`` file below ``directory`` (project-relative), sorted."""
     root = PROJECT_ROOT / directory
@@ -146,6 +148,7 @@ def package_modules(directory: str) -> tuple[str, ...]:
                         if "__pycache__" not in p.parts))
 
 
+@cache  # Stage.code_deps is a property: the summary asks for every stage's, many times
 def code_dep_paths(files: tuple[str, ...], directory: str = "") -> tuple[str, ...]:
     """``files`` (project paths below ``directory``) as DVC deps: a sub-package becomes its
     directory when each of its own sub-packages did and ``files`` hold at least

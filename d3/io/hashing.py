@@ -40,17 +40,25 @@ def _ignored(spec: pathspec.PathSpec, rel: str) -> bool:
                for i in range(len(parts)))
 
 
+def dvc_files(path: Path, ignore: Sequence[str] = ()) -> list[Path]:
+    """The files DVC hashes for ``path``: the file itself, or every file below a directory that
+    ``.dvcignore`` (its ``ignore`` patterns) does not exclude, sorted; [] when ``path`` is
+    absent."""
+    if path.is_file():
+        return [path]
+    spec = pathspec.PathSpec.from_lines("gitignore", ignore)
+    return [file for file in sorted(p for p in path.rglob("*") if p.is_file())
+            if not _ignored(spec, file.relative_to(path).as_posix())]
+
+
 def dvc_md5(path: Path, ignore: Sequence[str] = ()) -> dict[str, object]:
     """``{"md5", "size"}`` (+ ``"nfiles"`` for a directory) as dvc.lock records them."""
     if path.is_file():
         return {"md5": file_md5(str(path)), "size": path.stat().st_size}
-    spec = pathspec.PathSpec.from_lines("gitignore", ignore)
     tree = Tree()
     size = nfiles = 0
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    for file in dvc_files(path, ignore):
         rel = file.relative_to(path).as_posix()
-        if _ignored(spec, rel):
-            continue
         tree.add(tuple(rel.split("/")), None, HashInfo("md5", file_md5(str(file))))
         size += file.stat().st_size
         nfiles += 1

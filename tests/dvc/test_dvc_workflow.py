@@ -124,6 +124,44 @@ def test_run_summary_md5_equal_dvc_lock_and_sums_verify(repo):
     sh("sha256sum", "-c", "--quiet", "SHA256SUMS", cwd=repo / "outputs")
 
 
+def _md5_event(out: str) -> dict:
+    import json
+
+    (event,) = [json.loads(line) for line in out.splitlines() if '"dvc_md5_recorded"' in line]
+    return event
+
+
+def test_the_summary_takes_lock_entries_only_while_they_describe_the_files(repo):
+    """Under DVC the summary records dvc.lock's md5s without hashing; an upstream out edited
+    by hand (same size) that a single-item repro does not reproduce is hashed instead."""
+    import hashlib
+    import json
+
+    sh("dvc", "repro", cwd=repo)
+    event = _md5_event(sh("dvc", "repro", "--force", "--single-item", "summary", cwd=repo))
+    recorded = json.loads((repo / "outputs/run_summary.json").read_text())["dvc_md5"]
+    entries = sum(len(k["deps"]) + len(k["outs"]) for k in recorded.values())
+    assert (event["from_lock"], event["hashed"]) == (entries, 0)
+    path = repo / "outputs/public_vendor_choice.csv"
+    original = path.read_bytes()
+    at = max(original.rfind(d) for d in b"0123456789")  # the last digit, made another digit
+    edited = original[:at] + (b"1" if original[at:at + 1] != b"1" else b"2") + original[at + 1:]
+    try:
+        path.write_bytes(edited)
+        event = _md5_event(sh("dvc", "repro", "--force", "--single-item", "summary", cwd=repo))
+        assert (event["from_lock"], event["hashed"]) == (entries - 1 - 2, 1)  # 1 out, 2 deps
+        recorded = json.loads((repo / "outputs/run_summary.json").read_text())["dvc_md5"]
+        seen = {st: {**k["deps"], **k["outs"]}["outputs/public_vendor_choice.csv"]
+                for st, k in recorded.items()
+                if "outputs/public_vendor_choice.csv" in {**k["deps"], **k["outs"]}}
+        assert seen == dict.fromkeys(("public_gpu_costs", "report", "report_exports"),
+                                     hashlib.md5(edited).hexdigest())
+        assert hashlib.md5(edited).digest() != hashlib.md5(original).digest()
+    finally:
+        path.write_bytes(original)
+        sh("dvc", "repro", cwd=repo)
+
+
 def test_d3_run_gives_the_same_bytes_as_dvc_repro(repo):
     sh("dvc", "repro", cwd=repo)
     sh(sys.executable, "-m", "d3", "run", "--inputs", "inputs", "--out", "d3_out", cwd=repo)
