@@ -181,6 +181,9 @@ class Solve(Strict):
     screen_replicates: PosInt | None = None  # null: run.random_runs_per_simulation
     # Best screened candidates re-evaluated at the plan's full sample count.
     confirm: PosInt = 3
+    # The "full count" of the confirmation, polish, attribution and re-check evaluations:
+    # null = stochastic.simulations_per_run; smaller bounds the cost on very large runs.
+    confirm_simulations_per_run: PosInt | None = None
     seed: int | None = None  # the sampler's seed; null: the general scope's resolved seed
 
 

@@ -132,6 +132,9 @@ NOTES = {
     "solve.screen_replicates": "replicates per grid point while screening; null: "
     "run.random_runs_per_simulation",
     "solve.confirm": "best screened candidates re-evaluated at the plan's full sample count",
+    "solve.confirm_simulations_per_run": "Monte Carlo paths per replicate of the full-count "
+    "evaluations (current plan, confirmation, polish, attribution, re-check); null: "
+    "stochastic.simulations_per_run",
     "solve.seed": "the sampler's seed; null: the plan's general seed",
     "key": "FILE:dotted.key as in dvc exp run -S (params.yaml or inputs/operator/*.yaml)",
     "low": "lowest value (with high and step; or choices), below high; a value the key "

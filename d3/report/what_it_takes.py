@@ -354,11 +354,19 @@ def binding_text(outcome: Mapping[str, Any], threshold: float) -> str:
     return text
 
 
+def full_count_text(best: Mapping[str, Any]) -> str:
+    """What the solver's "full count" was: the plan's own sample count, or the smaller count
+    of ``solve.confirm_simulations_per_run`` (``settings`` of ``solve_best.json``)."""
+    n = best.get("settings", {}).get("confirm_simulations_per_run")
+    return ("the plan's full sample count" if n is None else
+            f"{n:,} Monte Carlo paths per replicate (solve.confirm_simulations_per_run)")
+
+
 def _outcome_lines(best: Mapping[str, Any], measures: Measures) -> list[str]:
     new = best["proposed"]
     threshold = best["min_acceptance_probability"]
     changes = _measure_texts(best["current"], new, _changes_anything(best), measures)
-    lines = [f"At the plan's full sample count {binding_text(new, threshold)}.", ""]
+    lines = [f"At {full_count_text(best)} {binding_text(new, threshold)}.", ""]
     if changes:
         first = _and_list(changes)
         lines += [f"{first[0].upper()}{first[1:]}.", ""]

@@ -170,6 +170,13 @@ def screen_sample(inputs: ModelInputs) -> dict[str, Any]:
     return out
 
 
+def confirm_sample(inputs: ModelInputs) -> dict[str, Any]:
+    """The plan overrides of a full-count evaluation: none (the plan's own count), or
+    ``solve.confirm_simulations_per_run`` paths per replicate when set."""
+    n = inputs.plan.solve.confirm_simulations_per_run
+    return {} if n is None else {"params.yaml:stochastic.simulations_per_run": n}
+
+
 def search(inputs: ModelInputs, decisions: Sequence[Decision], *, max_concurrency: int = 1,
            on_evaluation: Callable[[Candidate], None] | None = None,
            measure: Measure | None = None) -> Search:
@@ -185,7 +192,7 @@ def search(inputs: ModelInputs, decisions: Sequence[Decision], *, max_concurrenc
     out = Search(tuple(decisions))
     measure = measure or partial(model_outcome, max_concurrency=max_concurrency)
     evaluator = _Evaluator(inputs, out.decisions, measure, on_evaluation, out.log)
-    full = _FullCount(evaluator)
+    full = _FullCount(evaluator, confirm_sample(inputs))
     out.current = full(CURRENT, CURRENT_TRIAL, tuple(d.baseline for d in out.decisions))
     out.best = out.current
     if not out.current.outcome.feasible:
@@ -198,7 +205,8 @@ def search(inputs: ModelInputs, decisions: Sequence[Decision], *, max_concurrenc
                 out.attribution[i] = full(ATTRIBUTION, out.best.trial,
                                           _with(out.best.choice, i, d.baseline))
     out.recheck_seed = recheck_seed(inputs)
-    out.recheck = evaluator(RECHECK, out.best.trial, out.best.choice, seed=out.recheck_seed)
+    out.recheck = evaluator(RECHECK, out.best.trial, out.best.choice, confirm_sample(inputs),
+                            seed=out.recheck_seed)
     _check_something_evaluated(out.log)
     return out
 
@@ -211,16 +219,16 @@ def _check_something_evaluated(log: Sequence[Candidate]) -> None:
 
 
 class _FullCount:
-    """Evaluations at the plan's full sample count, each candidate once (``done``: choice →
-    candidate)."""
+    """Evaluations at the full count (the plan's, or ``solve.confirm_simulations_per_run``),
+    each candidate once (``done``: choice → candidate)."""
 
-    def __init__(self, evaluator: _Evaluator):
-        self.evaluator = evaluator
+    def __init__(self, evaluator: _Evaluator, sample: Mapping[str, Any]):
+        self.evaluator, self.sample = evaluator, sample
         self.done: dict[Choice, Candidate] = {}
 
     def __call__(self, phase: str, trial: int, choice: Choice) -> Candidate:
         if choice not in self.done:
-            self.done[choice] = self.evaluator(phase, trial, choice)
+            self.done[choice] = self.evaluator(phase, trial, choice, self.sample or None)
         return self.done[choice]
 
 

@@ -181,7 +181,7 @@ def test_bisection_finds_the_smallest_index_that_holds_in_log2_steps():
 
 def _full(decisions, model):
     log = []
-    return _FullCount(_Evaluator(None, decisions, model, None, log)), log
+    return _FullCount(_Evaluator(None, decisions, model, None, log), {}), log
 
 
 def test_the_polish_takes_each_change_back_to_the_boundary_of_a_monotone_region():
@@ -243,7 +243,7 @@ def test_a_varying_variable_is_first_left_as_the_inputs_have_it_then_pinned_near
         return _outcome(overrides.get(pinned_key, 0) >= 30, 0.0)
 
     log = []
-    full = _FullCount(_Evaluator(None, (markup,), measure, None, log))
+    full = _FullCount(_Evaluator(None, (markup,), measure, None, log), {})
     best = _polished(full, full(CONFIRM, 2, (2,)))
     assert [c.choice for c in log] == [(2,), (None,), (1,)]
     assert (best.choice, best.distance) == ((1,), pytest.approx(1 / 3))
@@ -363,3 +363,19 @@ def test_every_combination_evaluated_compares_the_distinct_candidates_with_the_s
 def test_a_candidate_ranks_by_its_outcome_and_distance():
     c = Candidate(CONFIRM, 4, (1, 2), 0.25, _outcome(True, income=10.0))
     assert c.rank == (0, 0.25, -10.0, 4)
+
+
+def test_a_confirm_count_bounds_every_full_count_evaluation(minimal_inputs):
+    """solve.confirm_simulations_per_run = 7: the founder's plan, the confirmations, the polish,
+    the attribution and the re-check all run 7 paths per replicate; screening keeps its 100."""
+    decisions = _decisions()
+    model = FakeModel(lambda x, y: x >= 6 and y >= 5, decisions)
+    inputs = _with_solve(minimal_inputs, trials=20, startup_trials=5, confirm=2, seed=3,
+                         confirm_simulations_per_run=7)
+    result = search(inputs, decisions, measure=model)
+    counts = [o.get("params.yaml:stochastic.simulations_per_run") for _, o in model.calls]
+    phases = [c.phase for c in result.candidates]
+    assert len(counts) == len(phases)
+    assert {n for n, p in zip(counts, phases, strict=True) if p == SCREEN} == {100}
+    assert {n for n, p in zip(counts, phases, strict=True) if p != SCREEN} == {7}
+    assert {CURRENT, CONFIRM, POLISH, RECHECK} <= set(phases)
