@@ -40,7 +40,8 @@ from d3.io.writers import json_numbers
 if TYPE_CHECKING:  # d3.model imports this module
     from d3.streaming import GridPart
 
-# Only the per-sample series the finance needs are read (memory scales with their number).
+# The lines' per-sample series the consolidation keeps beside the finance (max-loan search,
+# break-even per head, fans); memory scales with their number.
 PUBLIC_SERIES = ("revenue_eur", "budget_eur", "credits_sold_eur", "refunds_eur", "deferred_eur",
                  "cogs_eur", "tokens_served", "tokens_demanded", "unserved_tokens",
                  "served_eur", "priced_cogs_eur", "active_customers", "instances_total",
