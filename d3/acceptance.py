@@ -97,9 +97,9 @@ class GridEvidence:
     """What one grid point's criteria are judged on, every per-sample array restricted to that
     grid point's samples in the same order: ``kpis`` (name → ``(samples,)``), ``replicate_ids``
     ``(samples,)``, the reference path's monthly series ``reference``; the per-sample path
-    evidence of :func:`path_evidence` (``public_growing``, ``private_growing``, ``(samples,)``
-    each; the capacity criterion reads the KPI ``capacity_violation_model_months``) and the
-    Public Tap's autoscaler KPI rows
+    evidence of :func:`path_evidence` (``public_customers_non_decreasing``,
+    ``private_clients_non_decreasing``, ``(samples,)`` each; the capacity criterion reads the
+    KPI ``capacity_violation_model_months``) and the Public Tap's autoscaler KPI rows
     (``public_tap_autoscaling_kpis.csv`` of this grid point); the Private Tap's class margins.
     ``None``: the line was not run. Built by the ``acceptance`` stage from files and by
     :func:`d3.model.evaluate` in memory (there, chunk by chunk in the workers)."""
@@ -108,27 +108,28 @@ class GridEvidence:
     kpis: Mapping[str, np.ndarray]
     replicate_ids: np.ndarray | None = None
     cash_buffer_eur: float = 0.0
-    public_growing: np.ndarray | None = None
+    public_customers_non_decreasing: np.ndarray | None = None
     autoscaler_rows: Sequence[Mapping] | None = None
-    private_growing: np.ndarray | None = None
+    private_clients_non_decreasing: np.ndarray | None = None
     private_margins: Mapping[str, ClassMargin] | None = None
 
 
-PATH_EVIDENCE = ("public_growing", "private_growing")
+PATH_EVIDENCE = ("public_customers_non_decreasing", "private_clients_non_decreasing")
 
 
 def path_evidence(public_active: np.ndarray | None, private_active: np.ndarray | None, *,
                   horizon: int, public_growth_min_mom_pct: float) -> dict[str, np.ndarray | None]:
     """What the growth criteria need from the lines' monthly paths ``(samples, months)``,
-    one flag per sample over the first ``horizon`` months: ``public_growing`` (active customers
-    never fall, and grow by ``public_growth_min_mom_pct`` when > 0) and ``private_growing``
-    (active clients never fall). ``None`` where the path is ``None`` (line not run). The
+    one flag per sample over the first ``horizon`` months, named after the criterion it
+    decides: ``public_customers_non_decreasing`` (active customers never fall, and grow by
+    ``public_growth_min_mom_pct`` when > 0) and ``private_clients_non_decreasing`` (active
+    clients never fall). ``None`` where the path is ``None`` (line not run). The
     capacity criterion reads the KPI ``capacity_violation_model_months``."""
     h = slice(0, horizon)
     return {
-        "public_growing": None if public_active is None
+        "public_customers_non_decreasing": None if public_active is None
         else non_decreasing(public_active[:, h], public_growth_min_mom_pct),
-        "private_growing": None if private_active is None
+        "private_clients_non_decreasing": None if private_active is None
         else non_decreasing(private_active[:, h])}
 
 
@@ -155,19 +156,19 @@ def grid_criteria(e: GridEvidence, *, targets: Mapping[str, Any], target_util_pc
         return decided(*args, replicate_ids=replicate_ids)
 
     out: list[Criterion] = []
-    if e.public_growing is not None:
+    if e.public_customers_non_decreasing is not None:
         growth = targets["public_growth_min_mom_pct"]
         path = reference["public_active_customers"][h]
         out.append(judged(
-            "public_customers_non_decreasing", e.public_growing,
+            "public_customers_non_decreasing", e.public_customers_non_decreasing,
             bool(non_decreasing(path, growth)[0]), p_min,
             f"active customers never fall month on month over {horizon} months"
             + (f" and grow ≥ {growth:g} %/month" if growth > 0 else "")
             + f"; reference path {path[0]:.1f} → {path[-1]:.1f}"))
-    if targets["private_growth_required"] and e.private_growing is not None:
+    if targets["private_growth_required"] and e.private_clients_non_decreasing is not None:
         path = reference["private_active_clients"][h]
         out.append(judged(
-            "private_clients_non_decreasing", e.private_growing,
+            "private_clients_non_decreasing", e.private_clients_non_decreasing,
             bool(non_decreasing(path)[0]), p_min,
             f"active clients never fall; reference path {path[0]:.1f} → {path[-1]:.1f}"))
     if private_margins is not None:

@@ -28,7 +28,6 @@ from d3.finance.tables import (
     VAT_SERIES,
     OptionalLines,
     autoscaler_table_rows,
-    balance_sheet_difference_eur,
     break_even_rows,
     cell,
     kpi_table_rows,
@@ -170,7 +169,7 @@ def grid_tables(c: Consolidation, part: GridPart) -> GridTables:
     loan_max, loan_tol = max_loan_for_dscr(
         public_line(pub) if pub else None, private_line(pri) if pri else None, general,
         c.premiums, months, min_dscr=c.min_dscr, shape=results["revenue_eur"].shape)
-    t.summary = _summary_entry(c, g, t.kpis, ref_kpis, reps, results, buffer, autoscaler,
+    t.summary = _summary_entry(c, part, t.kpis, ref_kpis, reps, results, buffer, autoscaler,
                                covenants, (loan_max, loan_tol))
     t.metrics = grid_metrics(t.kpis, covenants, loan_max)
     if g == c.grid_points[0]:
@@ -210,10 +209,13 @@ def _monthly_tables(t: GridTables, c: Consolidation, g: int, results, reference,
              monthly_rows(g, reference, VAT_SERIES, {}, (), qs, c.calendar)]
 
 
-def _summary_entry(c: Consolidation, g: int, kpis, ref_kpis, reps, results, buffer: float,
-                   autoscaler, covenants, loan: tuple[float, float]) -> dict[str, Any]:
-    """Grid point ``g``'s entry in ``consolidated_summary.json``."""
-    qs = c.qs
+def _summary_entry(c: Consolidation, part: GridPart, kpis, ref_kpis, reps, results,
+                   buffer: float, autoscaler, covenants,
+                   loan: tuple[float, float]) -> dict[str, Any]:
+    """A grid point's entry in ``consolidated_summary.json``; ``monthly_statistics_samples``
+    is how many samples the monthly statistics and the max-loan search used (every sample
+    unless ``stochastic.percentile_samples`` is set)."""
+    g, qs = part.grid_index, c.qs
     breach = kpis["first_breach_month"][1]
     breach = breach[breach > 0]
 
@@ -228,9 +230,10 @@ def _summary_entry(c: Consolidation, g: int, kpis, ref_kpis, reps, results, buff
                      "reference": _num(float(ref_kpis[m][1][0])) if m in ref_kpis else None}
                  for m, (u, v) in kpis.items()},
         "independent_parameter_draws": int(len(np.unique(reps))),
-        "balance_sheet_max_abs_difference_eur": balance_sheet_difference_eur(results),
+        "balance_sheet_max_abs_difference_eur": part.balance_sheet_difference_eur,
         "cash_buffer_eur": buffer,
         "samples": int(len(reps)),
+        "monthly_statistics_samples": int(results["revenue_eur"].shape[0]),
         "autoscaling": autoscaler,
         "covenants": {**covenants,
                       "first_breach_month_percentiles": {

@@ -246,7 +246,8 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="public_demand",
         pipeline="public",
-        desc="Public Tap: budget, CAC, customers, tokens and prepaid credits per sample and month.",
+        desc="Public Tap: budget, CAC, customers, tokens and prepaid credits per sample and month; "
+             "percentiles over samples, unserved tokens per model.",
         deps=("blocks", "variables_report", "variables", "operator_public_tap",
               "operator_general", "market", "public_cost_rows"),
         params=(ParamsRef("{params}", (
@@ -261,7 +262,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="public_capacity",
         pipeline="public",
-        desc="Public Tap: hourly demand, peak, replicas, GPU COGS per sample; autoscaler runs.",
+        desc="Public Tap: hourly demand, peak and replicas on the p50 path; autoscaler runs.",
         deps=("public_demand", "blocks", "variables_report",
               "variables", "operator_public_tap", "operator_general", "market",
               "public_cost_rows"),

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from d3.acceptance import path_evidence
-from d3.consolidate import GeneralConfigs, grid_kpis, samples_finance
+from d3.consolidate import GeneralConfigs, grid_kpis, optional_lines, samples_finance
+from d3.consolidation import percentile_series
 from d3.core.chunks import chunk_ranges, iter_ranges
 from d3.core.sample_run import ChunkResult
 from d3.core.variables import Variable
+from d3.finance.tables import OptionalLines, balance_sheet_difference_eur
 from d3.pipelines.private.client_blocks import ClientContext
 from d3.pipelines.private.client_blocks import chunk_result as client_chunk_result
 from d3.pipelines.private.client_blocks import simulate_range as simulate_clients
@@ -38,13 +40,16 @@ class GridPart:
     ``(n,)``; ``kpis`` ``{name: (unit, (n,))}``; ``evidence`` the criteria's per-sample path
     evidence (:func:`d3.acceptance.path_evidence`, ``(n,)`` or ``None``); ``kept`` the
     monthly series kept for percentile paths, ``(k, months)`` for the ``k`` kept samples
-    (:attr:`SampleWork.kept_per_block`)."""
+    (:attr:`SampleWork.kept_per_block`); ``balance_sheet_difference_eur`` the largest
+    |assets − liabilities − equity| over every sample and month (EUR; the integrity check
+    covers every sample, not only the kept ones)."""
 
     grid_index: int
     replicate_index: np.ndarray
     kpis: dict[str, tuple[str, np.ndarray]]
     evidence: dict[str, np.ndarray | None]
     kept: Series
+    balance_sheet_difference_eur: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,12 @@ class SampleWork:
     replicates: int
     premiums: Mapping[str, float]
     months: int
-    hours: int
-    driver: str
-    horizon: int
+    hours_in_month: float
+    overhead_allocation_driver: str
+    horizon_months: int
     min_dscr: float
     public_growth_min_mom_pct: float
-    distributions: bool
+    distributions: bool  # the owner's distribution lines are shown (OptionalLines)
     cash_buffer_eur: Mapping[int, float]  # per grid point (its reference configuration)
     finance_kept: tuple[str, ...] | None = ()
     demand_kept: tuple[str, ...] = ()
@@ -113,7 +118,8 @@ def chunk_outcome(work: SampleWork, start: int, stop: int) -> ChunkOutcome:
     rows = np.arange(len(block_ids))
     results = samples_finance(rows, block_ids, work.blocks, work.configs, work.premiums,
                               work.months, pub and pub.series, pri and pri.series,
-                              driver=work.driver, hours=work.hours)
+                              driver=work.overhead_allocation_driver,
+                              hours=work.hours_in_month)
     parts = tuple(_grid_part(work, int(g), index.grid_index == g, index, results, pub, pri)
                   for g in _in_order(index.grid_index))
     if not work.keep_lines:
@@ -133,11 +139,11 @@ def _grid_part(work: SampleWork, g: int, sel: np.ndarray, index: ChunkResult,
     finance = {k: v[sel] for k, v in results.items()}
     demand = {k: v[sel] for k, v in pub.series.items()} if pub is not None else None
     clients = {k: v[sel] for k, v in pri.series.items()} if pri is not None else None
-    kpis = grid_kpis(finance, demand, work.horizon, min_dscr=work.min_dscr,
+    kpis = grid_kpis(finance, demand, work.horizon_months, min_dscr=work.min_dscr,
                      cash_buffer_eur=work.cash_buffer_eur[g], distributions=work.distributions)
     evidence = path_evidence(
         demand["active_customers"] if demand else None,
-        clients["active_clients"] if clients else None, horizon=work.horizon,
+        clients["active_clients"] if clients else None, horizon=work.horizon_months,
         public_growth_min_mom_pct=work.public_growth_min_mom_pct)
     keep = slice(None) if work.kept_per_block is None else \
         index.mc_index[sel] < work.kept_per_block
@@ -147,12 +153,44 @@ def _grid_part(work: SampleWork, g: int, sel: np.ndarray, index: ChunkResult,
         kept.update({f"public.{k}": demand[k][keep] for k in work.demand_kept})
     if clients is not None:
         kept.update({f"private.{k}": clients[k][keep] for k in work.clients_kept})
-    return GridPart(g, index.replicate_index[sel], kpis, evidence, kept)
+    return GridPart(g, index.replicate_index[sel], kpis, evidence, kept,
+                    balance_sheet_difference_eur(finance))
 
 
 def grid_cash_buffers(configs: GeneralConfigs, grid_points: Sequence[int]) -> dict[int, float]:
     """Each grid point's cash buffer (EUR, its reference configuration's ``reserves``)."""
     return {g: float(configs.reference(g).reserves.cash_buffer_eur) for g in grid_points}
+
+
+def sample_work(*, demand: DemandContext | None, clients: ClientContext | None,
+                general_dump: Mapping[str, Any], variables: Sequence[Variable],
+                blocks: Sequence[Mapping[str, Any]], replicates: int,
+                premiums: Mapping[str, float], months: int, hours_in_month: float,
+                overhead_allocation_driver: str, horizon_months: int, min_dscr: float,
+                public_growth_min_mom_pct: float, finance_kept: str,
+                demand_kept: Sequence[str] = (), clients_kept: Sequence[str] = (),
+                kept_per_block: int | None = None,
+                keep_lines: bool = False) -> tuple[SampleWork, OptionalLines]:
+    """The one way to build a :class:`SampleWork` (the ``consolidate`` stage and
+    :func:`d3.model.evaluate` both call it, so they cannot drift apart), and the optional
+    P&L lines any configuration of the run has. ``finance_kept``: ``"none"``,
+    ``"statement_percentiles"`` (the series whose monthly percentiles the statements show) or
+    ``"all"``. ``hours_in_month`` is the calendar's, unrounded (EUR allocation by GPU-hours)."""
+    configs = GeneralConfigs(general_dump, variables)
+    grid_points = sorted({b // replicates for b in range(len(blocks))})
+    lines_on = optional_lines(configs, blocks, np.arange(len(blocks)), grid_points)
+    kept = {"none": (), "statement_percentiles": percentile_series(lines_on), "all": None}
+    return SampleWork(
+        demand=demand, clients=clients, general_dump=general_dump, variables=tuple(variables),
+        blocks=tuple(blocks), replicates=replicates, premiums=premiums, months=months,
+        hours_in_month=float(hours_in_month),
+        overhead_allocation_driver=overhead_allocation_driver, horizon_months=horizon_months,
+        min_dscr=min_dscr, public_growth_min_mom_pct=public_growth_min_mom_pct,
+        distributions=lines_on.distributions,
+        cash_buffer_eur=grid_cash_buffers(configs, grid_points),
+        finance_kept=kept[finance_kept], demand_kept=tuple(demand_kept),
+        clients_kept=tuple(clients_kept) if clients is not None else (),
+        kept_per_block=kept_per_block, keep_lines=keep_lines), lines_on
 
 
 @dataclass
@@ -212,4 +250,5 @@ def joined(parts: Sequence[GridPart]) -> GridPart:
          for m, (unit, _) in first.kpis.items()},
         {k: None if v is None else np.concatenate([p.evidence[k] for p in parts])
          for k, v in first.evidence.items()},
-        {k: np.concatenate([p.kept[k] for p in parts]) for k in first.kept})
+        {k: np.concatenate([p.kept[k] for p in parts]) for k in first.kept},
+        max(p.balance_sheet_difference_eur for p in parts))

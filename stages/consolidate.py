@@ -11,7 +11,6 @@ import pyarrow as pa
 
 from d3.acceptance import PATH_EVIDENCE
 from d3.catalog import operator_dump
-from d3.consolidate import GeneralConfigs, optional_lines
 from d3.consolidation import (
     PRIVATE_SERIES,
     PUBLIC_SERIES,
@@ -20,7 +19,7 @@ from d3.consolidation import (
     grid_tables,
 )
 from d3.core.runner import StageIO
-from d3.core.sample_run import kept_per_block
+from d3.core.sample_run import kept_per_block, progress_chunk_blocks
 from d3.core.variables import grid_label, reference_values
 from d3.finance.loan import loan_schedule
 from d3.finance.tables import (
@@ -38,7 +37,7 @@ from d3.io.writers import fmt_float, write_json, write_parquet, write_text_atomi
 from d3.pipelines.private.stage_context import client_context
 from d3.pipelines.public.stage_context import demand_context
 from d3.report.consolidated_summary import summary_document, summary_markdown
-from d3.streaming import GridPart, SampleWork, grid_cash_buffers, grid_parts
+from d3.streaming import GridPart, SampleWork, grid_parts, sample_work
 
 FAN_COLUMNS = ("month", "p10", "p50", "p90")
 
@@ -51,27 +50,21 @@ def sample_work_of(io: StageIO) -> tuple[SampleWork, OptionalLines]:
     p = io.params()
     lines = io.pipelines()
     general = io.load("operator_general")
-    variables = io.load("variables")
-    blocks = tuple(io.load("blocks"))
     replicates = io.load("variables_report").replicates
-    configs = GeneralConfigs(operator_dump(general), variables)
-    grid_points = sorted({b // replicates for b in range(len(blocks))})
-    lines_on = optional_lines(configs, blocks, np.arange(len(blocks)), grid_points)
-    return SampleWork(
+    return sample_work(
         demand=demand_context(io) if "public" in lines else None,
         clients=client_context(io) if "private" in lines else None,
-        general_dump=operator_dump(general), variables=variables, blocks=blocks,
-        replicates=replicates, premiums=io.load("market").premiums,
+        general_dump=operator_dump(general), variables=io.load("variables"),
+        blocks=tuple(io.load("blocks")), replicates=replicates,
+        premiums=io.load("market").premiums,
         months=max(p["targets.horizon_months"], general.loan.term_months),
-        hours=int(general.calendar.hours_in_month),
-        driver=p["consolidation.overhead_allocation_driver"],
-        horizon=p["targets.horizon_months"], min_dscr=p["targets.min_dscr"],
+        hours_in_month=general.calendar.hours_in_month,
+        overhead_allocation_driver=p["consolidation.overhead_allocation_driver"],
+        horizon_months=p["targets.horizon_months"], min_dscr=p["targets.min_dscr"],
         public_growth_min_mom_pct=p["targets.public_growth_min_mom_pct"],
-        distributions=lines_on.distributions,
-        cash_buffer_eur=grid_cash_buffers(configs, grid_points),
-        finance_kept=None, demand_kept=PUBLIC_SERIES, clients_kept=PRIVATE_SERIES,
+        finance_kept="all", demand_kept=PUBLIC_SERIES, clients_kept=PRIVATE_SERIES,
         kept_per_block=kept_per_block(p["stochastic.percentile_samples"], replicates,
-                                      p["stochastic.simulations_per_run"])), lines_on
+                                      p["stochastic.simulations_per_run"]))
 
 
 def consolidation_of(io: StageIO) -> tuple[Consolidation, Iterator[GridPart]]:
@@ -87,12 +80,16 @@ def consolidation_of(io: StageIO) -> tuple[Consolidation, Iterator[GridPart]]:
         private_doc=io.load("private_clients").doc if "private" in lines else None,
         scaler_rows=io.load("public_autoscaling_kpis") if "public" in lines else [],
         configs=work.configs, premiums=work.premiums,
-        qs=p["stochastic.percentiles"], horizon=work.horizon, min_dscr=work.min_dscr,
-        driver=work.driver, hours=work.hours,
+        qs=p["stochastic.percentiles"], horizon=work.horizon_months, min_dscr=work.min_dscr,
+        driver=work.overhead_allocation_driver, hours=work.hours_in_month,
         calendar=(general.calendar.start_year, general.calendar.start_month),
         months=work.months, lines_on=lines_on)
+    # Progress-sized chunks: both workers busy even when every block fits in one chunk
+    # (chunking never changes a number).
+    chunk_blocks = progress_chunk_blocks(len(work.blocks),
+                                         io.options.chunk_blocks or p["run.chunk_blocks"])
     return c, grid_parts(
-        work, len(work.blocks), io.options.chunk_blocks or p["run.chunk_blocks"],
+        work, len(work.blocks), chunk_blocks,
         max_concurrency=io.options.max_concurrency,
         on_chunk=lambda done, total: io.emitter.progress(done, total, "consolidate"))
 

@@ -79,10 +79,16 @@ class StageIO:
 
     def audit_out(self, name: str) -> Path | None:
         """The path of the audit out ``name`` (:attr:`Stage.audit_outs`) when the run keeps
-        per-sample series (``--keep-samples``), else ``None``: nothing is written."""
+        per-sample series (``--keep-samples``), else ``None``: nothing is written and a file
+        an earlier audit run left there is removed."""
         if name not in self.stage.audit_outs:
             raise KeyError(f"stage {self.stage.name} does not declare the audit out {name!r}")
-        return self.roots.resolve(path_template(name)) if self.options.keep_samples else None
+        path = self.roots.resolve(path_template(name))
+        if self.options.keep_samples:
+            return path
+        # A file an earlier audit run left would no longer describe this run's outputs.
+        path.unlink(missing_ok=True)
+        return None
 
     def write_table(self, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,
                     stream: bool = False) -> None:

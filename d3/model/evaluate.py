@@ -17,8 +17,8 @@ from d3.acceptance import (
     grid_criteria,
 )
 from d3.catalog import Market, market_of
-from d3.consolidate import GeneralConfigs, optional_lines, reference_finance_of
-from d3.consolidation import percentile_paths, percentile_series
+from d3.consolidate import reference_finance_of
+from d3.consolidation import percentile_paths
 from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
 from d3.core.sample_run import kept_per_block
@@ -48,9 +48,9 @@ from d3.streaming import (
     GridPart,
     LineChunks,
     SampleWork,
-    grid_cash_buffers,
     grid_parts,
     line_series,
+    sample_work,
 )
 
 Series = dict[str, np.ndarray]
@@ -246,46 +246,36 @@ def _class_margins(run: _Run, ctx: ClientContext) -> dict[int, dict[str, ClassMa
                 range(grid_size(i.variables))).items()}
 
 
-def _sample_work(run: _Run, demand: DemandContext | None, clients: ClientContext | None,
-                 lines_on: OptionalLines, grid_points: Sequence[int], *, paths: bool,
-                 criteria: bool, keep_series: bool,
-                 percentile_samples: int | None) -> SampleWork:
+def _sample_work(run: _Run, demand: DemandContext | None, clients: ClientContext | None, *,
+                 paths: bool, criteria: bool, keep_series: bool,
+                 percentile_samples: int | None) -> tuple[SampleWork, OptionalLines]:
     i = run.inputs
     plan = i.plan
-    configs = GeneralConfigs(i.operators["general"], i.variables)
-    per_block = kept_per_block(percentile_samples, run.replicates,
-                               plan.stochastic.simulations_per_run)
-    return SampleWork(
+    return sample_work(
         demand=demand, clients=clients, general_dump=i.operators["general"],
         variables=i.variables, blocks=run.blocks, replicates=run.replicates,
-        premiums=run.market.premiums, months=run.months, hours=run.hours,
-        driver=plan.consolidation.overhead_allocation_driver,
-        horizon=plan.targets.horizon_months, min_dscr=plan.targets.min_dscr,
+        premiums=run.market.premiums, months=run.months,
+        hours_in_month=run.general.calendar.hours_in_month,
+        overhead_allocation_driver=plan.consolidation.overhead_allocation_driver,
+        horizon_months=plan.targets.horizon_months, min_dscr=plan.targets.min_dscr,
         public_growth_min_mom_pct=plan.targets.public_growth_min_mom_pct,
-        distributions=lines_on.distributions,
-        cash_buffer_eur=grid_cash_buffers(configs, grid_points),
-        finance_kept=percentile_series(lines_on) if paths else (),
+        finance_kept="statement_percentiles" if paths else "none",
         demand_kept=("tokens_demanded",) if criteria and demand is not None else (),
-        kept_per_block=per_block, keep_lines=keep_series)
+        kept_per_block=kept_per_block(percentile_samples, run.replicates,
+                                      plan.stochastic.simulations_per_run),
+        keep_lines=keep_series)
 
 
-def _reference(run: _Run, g: int, demand: DemandContext | None,
+def _reference(run: _Run, work: SampleWork, g: int, demand: DemandContext | None,
                clients: ClientContext | None) -> Series:
     """Grid point ``g``'s reference path finance (SPEC §8: shown, never used to decide)."""
     i = run.inputs
     values = reference_values(i.variables, g)
     pub_e = expected_demand(block_inputs(demand, values)[0]) if demand else None
     pri_e = expected_clients(block_client_inputs(clients, values)) if clients else None
-    general = GeneralConfigs(i.operators["general"], i.variables).reference(g)
+    general = work.configs.reference(g)
     return reference_finance_of(general, run.market.premiums, run.months, pub_e, pri_e,
-                                i.plan.consolidation.overhead_allocation_driver, run.hours)
-
-
-def _grid_points_and_lines(run: _Run) -> tuple[list[int], OptionalLines]:
-    grid_points = sorted({b // run.replicates for b in range(len(run.blocks))})
-    configs = GeneralConfigs(run.inputs.operators["general"], run.inputs.variables)
-    return grid_points, optional_lines(configs, run.blocks, np.arange(len(run.blocks)),
-                                       grid_points)
+                                work.overhead_allocation_driver, work.hours_in_month)
 
 
 def engine_work(inputs: ModelInputs, *, paths: bool = False,
@@ -295,11 +285,10 @@ def engine_work(inputs: ModelInputs, *, paths: bool = False,
     (benchmarks/bench_dask.py); :func:`d3.streaming.chunk_outcome` evaluates a range."""
     run = _prepared(inputs, 1)
     lines = inputs.plan.run.pipelines
-    grid_points, lines_on = _grid_points_and_lines(run)
     return _sample_work(run, _demand_context(run) if "public" in lines else None,
-                        _client_context(run) if "private" in lines else None, lines_on,
-                        grid_points, paths=paths, criteria=criteria, keep_series=False,
-                        percentile_samples=inputs.plan.stochastic.percentile_samples)
+                        _client_context(run) if "private" in lines else None, paths=paths,
+                        criteria=criteria, keep_series=False,
+                        percentile_samples=inputs.plan.stochastic.percentile_samples)[0]
 
 
 def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientContext | None,
@@ -307,17 +296,16 @@ def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientCo
                       percentile_samples: int | None) -> tuple[dict[int, GridEvaluation],
                                                                LineChunks]:
     i = run.inputs
-    grid_points, lines_on = _grid_points_and_lines(run)
-    work = _sample_work(run, demand, clients, lines_on, grid_points, paths=paths,
-                        criteria=criteria, keep_series=keep_series,
-                        percentile_samples=percentile_samples)
+    work, lines_on = _sample_work(run, demand, clients, paths=paths, criteria=criteria,
+                                  keep_series=keep_series,
+                                  percentile_samples=percentile_samples)
     lines = LineChunks()
     margins = _class_margins(run, clients) if clients is not None and criteria else None
     out = {}
     for part in grid_parts(work, len(run.blocks), run.inputs.plan.run.chunk_blocks,
                            max_concurrency=run.max_concurrency, lines=lines):
         g = part.grid_index
-        reference = _reference(run, g, demand, clients)
+        reference = _reference(run, work, g, demand, clients)
         judged = _criteria(run, g, part, reference, demand, margins and margins[g],
                            work.cash_buffer_eur[g]) if criteria else []
         out[g] = GridEvaluation(part.kpis, part.replicate_index, reference, judged,

@@ -377,3 +377,12 @@ def test_a_plan_fundable_as_it_stands_says_its_numbers_once_not_from_x_to_x():
             "futures it was tuned on.") in lines
     assert ("The current plan is yours as the inputs have it: pub_target_margin swept. Fixing "
             "such a variable") in "\n".join(lines)
+
+
+def test_the_report_names_the_count_the_full_count_evaluations_used():
+    from d3.report.what_it_takes import full_count_text
+
+    assert full_count_text({"settings": {"confirm_simulations_per_run": None}}) == \
+        "the plan's full sample count"
+    assert full_count_text({"settings": {"confirm_simulations_per_run": 2500}}) == \
+        "2,500 Monte Carlo paths per replicate (solve.confirm_simulations_per_run)"
