@@ -3,14 +3,18 @@ the peak memory of the whole process tree, the outputs on disk and each stage's 
 
 Usage: python -m benchmarks.bench_end_to_end [--samples 100000] [--simulations 1000]
        [--workers 2] [--percentile-samples N] [--chunk-blocks 2]
+       [--solve-confirm-simulations N] [--solve-screen-replicates N]
 
 Copies the shipped inputs, sets replicates so grid × replicates × Monte Carlo ≈ --samples,
 and runs the whole pipeline (every stage of ``dvc repro``, the sensitivity and solve stages
 included) into a temporary directory. ``--percentile-samples`` sets the plan's
 ``stochastic.percentile_samples`` (monthly statistics over a stratified subsample; every KPI
-and probability still over every sample). Memory is the largest sum of the resident set sizes
-of the run and its workers, sampled every 50 ms (psutil); ``max single`` is the largest one
-process (``getrusage``), the figure earlier rows of docs/BENCHMARKS.md report.
+and probability still over every sample); ``--solve-confirm-simulations`` and
+``--solve-screen-replicates`` set the solver's ``solve.confirm_simulations_per_run`` and
+``solve.screen_replicates`` (its full-count evaluations otherwise scale with the plan).
+Memory is the largest sum of the resident set sizes of the run and its workers, sampled every
+50 ms (psutil); ``max single`` is the largest one process (``getrusage``), the figure earlier
+rows of docs/BENCHMARKS.md report.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ def _plan(tmp: Path, args) -> int:
     plan["stochastic"]["percentile_samples"] = args.percentile_samples
     plan["run"]["random_runs_per_simulation"] = replicates
     plan["run"]["chunk_blocks"] = args.chunk_blocks
+    plan["solve"]["confirm_simulations_per_run"] = args.solve_confirm_simulations
+    plan["solve"]["screen_replicates"] = args.solve_screen_replicates
     with (tmp / "params.yaml").open("w") as fh:
         yaml.dump(plan, fh)
     return grid * replicates * args.simulations
@@ -81,6 +87,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--percentile-samples", type=int, default=None)
     parser.add_argument("--chunk-blocks", type=int, default=2)
+    parser.add_argument("--solve-confirm-simulations", type=int, default=None)
+    parser.add_argument("--solve-screen-replicates", type=int, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -106,7 +114,8 @@ def main() -> None:
         cpu, single_mb = usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
         size = sum(p.stat().st_size for p in (tmp / "out").rglob("*") if p.is_file())
         print(f"samples {samples} × 60 months, workers {args.workers}, percentile subsample "
-              f"{args.percentile_samples or 'every sample'}: exit {proc.returncode}, "
+              f"{args.percentile_samples or 'every sample'}, solve confirm simulations "
+              f"{args.solve_confirm_simulations or 'the plan'}: exit {proc.returncode}, "
               f"{seconds:.1f} s, CPU/wall {cpu / seconds:.2f}, peak RSS "
               f"(tree) {peak / 2**20:.0f} MB (max single {single_mb:.0f} MB), outputs "
               f"{size / 1e6:.0f} MB")

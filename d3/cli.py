@@ -348,8 +348,9 @@ SOLVE_SEED_HELP = ("Overrides every seed of the inputs and the plan: the random 
                    "gives other candidates.")
 KEEP_SAMPLES_HELP = ("Also write each line's per-sample monthly series "
                      "(samples/public_demand.parquet, samples/private_clients.parquet) for an "
-                     "audit: ≈ 10 KB per sample; no other output changes. Under dvc: "
-                     "D3_KEEP_SAMPLES=1.")
+                     "audit: ≈ 6 KB per sample at 60 months; the run summary and SHA256SUMS "
+                     "list them, no other output changes. Under dvc: D3_KEEP_SAMPLES=1 dvc "
+                     "repro --force -s public_demand -s private_clients -s summary.")
 FAIL_ON_WARNING_HELP = ("Turn every WARNING (and a failed acceptance criterion) into an error: "
                         "exit 2.")
 

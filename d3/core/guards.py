@@ -89,6 +89,14 @@ def size_issues(variables: Sequence[Variable], plan: Plan, file: str,
                          "lower simulations_per_run or random_runs_per_simulation, or use "
                          "random instead of low_to_high"))
         return out
+    confirm = plan.solve.confirm_simulations_per_run
+    if confirm is not None and samples // plan.stochastic.simulations_per_run * confirm > \
+            plan.run.max_samples:
+        out.append(Issue(file, "solve.confirm_simulations_per_run", f"grid × replicates × "
+                         f"{confirm} = {samples // plan.stochastic.simulations_per_run * confirm}"
+                         f" samples per solver evaluation, more than run.max_samples = "
+                         f"{plan.run.max_samples}", "lower solve.confirm_simulations_per_run "
+                         "(null: the plan's simulations_per_run)"))
     months = plan.targets.horizon_months if months is None else months
     memory = estimated_peak_memory_gb(samples, months, ticks_per_trace)
     if memory > plan.run.max_memory_gb:

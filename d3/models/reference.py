@@ -121,9 +121,9 @@ NOTES = {
     "run.chunk_blocks": "(grid, replicate) blocks per work unit; never changes results",
     "stochastic.simulations_per_run": "Monte Carlo iterations per replicate",
     "stochastic.percentiles": "ascending, within 1..99",
-    "stochastic.percentile_samples": "null: every sample; N: the monthly statistics over the "
-    "first ⌈N / replicates⌉ paths of every block (at least one per block); KPIs and "
-    "probabilities over every sample",
+    "stochastic.percentile_samples": "null: every sample; N: the monthly statistics over about "
+    "N samples per grid point, the first ⌈N / replicates⌉ paths of every block (at least one "
+    "per block); KPIs and sample probabilities over every sample",
     "stochastic.sampling": "random: each replicate draws every random variable independently; "
     "latin_hypercube: a grid point's R replicates hit each of R equal-probability strata once",
     "fixed_variables": "variable_id → value: the variable is fixed at this value, one of its "

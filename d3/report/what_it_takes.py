@@ -520,6 +520,19 @@ def what_it_takes_section(d: ReportData) -> list[str]:
         head = _search_head(best)
         blocked = [still_fails_text(best), "", *blocked_lines(best)]
         what = "Explore the closest candidate as an experiment"
-    return [TITLE, "", head, "", *table(_decision_rows(best, measures), columns, headers), "",
+    return [TITLE, "", *_count_note(best), head, "",
+            *table(_decision_rows(best, measures), columns, headers), "",
             *blocked, *_outcome_lines(best, measures), *_command_lines(best, what),
             *_pinned_note(best)]
+
+
+def _count_note(best: Mapping[str, Any]) -> list[str]:
+    """When the solver ran its full-count evaluations at ``solve.confirm_simulations_per_run``,
+    say so first: its figures then differ from the plan's tables by Monte Carlo error."""
+    n = best.get("settings", {}).get("confirm_simulations_per_run")
+    if n is None:
+        return []
+    return [f"*The solver's figures in this section (its \"full count\") are at {n:,} Monte "
+            "Carlo paths per replicate (`solve.confirm_simulations_per_run`), not the plan's "
+            "own count: they differ from the tables below by Monte Carlo error. The command "
+            "at the end of the section evaluates a candidate at the plan's count.*", ""]

@@ -169,6 +169,11 @@ CASES = [
      "run.max_grid_size = 10000"),
     ("samples_over_max", yaml_edit("params.yaml", _set("run.max_samples", 59)),
      "params.yaml:run.max_samples: grid × replicates × Monte Carlo = 60 samples"),
+    # The solver's full-count evaluations: 3 grid points × 2 replicates × 2 000 000 paths.
+    ("confirm_over_max",
+     yaml_edit("params.yaml", _set("solve.confirm_simulations_per_run", 2_000_000)),
+     "params.yaml:solve.confirm_simulations_per_run: grid × replicates × 2000000 = 12000000 "
+     "samples per solver evaluation, more than run.max_samples = 10000000"),
     ("margin_above_95",
      yaml_edit(PUBLIC, _set("pricing_policy.public_tap.target_margin_pct", 99)),
      f"{PUBLIC}:pricing_policy.public_tap.target_margin_pct: must be ≤ 95, got 99"),

@@ -386,3 +386,12 @@ def test_the_report_names_the_count_the_full_count_evaluations_used():
         "the plan's full sample count"
     assert full_count_text({"settings": {"confirm_simulations_per_run": 2500}}) == \
         "2,500 Monte Carlo paths per replicate (solve.confirm_simulations_per_run)"
+
+
+def test_a_confirm_count_is_announced_before_the_solvers_figures():
+    from d3.report.what_it_takes import _count_note
+
+    assert _count_note({"settings": {"confirm_simulations_per_run": None}}) == []
+    (note, blank) = _count_note({"settings": {"confirm_simulations_per_run": 250}})
+    assert note.startswith("*The solver's figures in this section (its \"full count\") are at "
+                           "250 Monte Carlo paths per replicate") and blank == ""
