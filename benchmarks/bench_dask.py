@@ -57,9 +57,10 @@ def engine_chunk_text(args: argparse.Namespace) -> str:
     and without (per-sample KPIs only)."""
     inputs = model_inputs(ROOT / "inputs", ROOT / "params.yaml").with_overrides(
         {"params.yaml:stochastic.simulations_per_run": args.simulations})
-    samples = args.chunk_blocks * args.simulations
+    blocks = min(args.chunk_blocks, len(engine_work(inputs).blocks))
+    samples = blocks * args.simulations
     sizes = {criteria: len(pickle.dumps(chunk_outcome(engine_work(inputs, criteria=criteria),
-                                                      0, args.chunk_blocks), protocol=5))
+                                                      0, blocks), protocol=5))
              for criteria in (True, False)}
     return (f"one engine chunk's outcome (both lines drawn and consolidated, {samples} "
             f"samples): {sizes[True] / 1e3:.0f} KB pickled with the criteria "

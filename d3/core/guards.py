@@ -23,8 +23,12 @@ from d3.services.acquisition import channel_cac_eur
 #   6 000 × 60, h 24 → 0.70 / 0.71;  24 000 × 60, h 24 → 1.55 / 1.57;
 #   24 000 × 24, h 24 → 0.87 / 0.90;  99 000 × 60, h 24 → 5.3 / 5.19 (docs/BENCHMARKS.md);
 #   30 × 600, h 600 (25.9 M ticks per trace) → 3.82 / 3.78 — the ticks dominate.
+# With stochastic.percentile_samples only the kept samples' monthly series count per month;
+# every other sample holds its KPI scalars, flags and indices (issue 14, session 7: 100 k →
+# 300 k samples with 15 000 kept grew the process tree by 0.26 GB, ≈ 1 300 B per sample).
 MEMORY_BASE_BYTES = 0.42e9
 MEMORY_PER_SAMPLE_MONTH_BYTES = 800.0
+MEMORY_PER_SAMPLE_SCALARS_BYTES = 1300.0
 MEMORY_PER_TICK_BYTES = 130.0  # 30 samples, horizon and term 600 months: 3.82 GB measured
 MAX_VALUES_PER_VARIABLE = 1_000_000  # a random variable's probabilities are one array
 MAX_NEW_CUSTOMERS_PER_MONTH = 1e9  # beyond it a Poisson draw of new customers loses meaning
@@ -36,12 +40,25 @@ def sample_count(variables: Sequence[Variable], plan: Plan) -> int:
             * plan.stochastic.simulations_per_run)
 
 
-def estimated_peak_memory_gb(samples: int, months: int, ticks_per_trace: int = 0) -> float:
+def estimated_peak_memory_gb(samples: int, months: int, ticks_per_trace: int = 0,
+                             kept_samples: int | None = None) -> float:
     """Peak resident memory of ``d3 run`` / ``dvc repro`` in GB (1e9 bytes) for ``samples``
-    over ``months`` modelled months and ``ticks_per_trace`` autoscaler ticks (calibration
-    above)."""
-    return (MEMORY_BASE_BYTES + samples * months * MEMORY_PER_SAMPLE_MONTH_BYTES
+    over ``months`` modelled months and ``ticks_per_trace`` autoscaler ticks, of which
+    ``kept_samples`` keep their monthly series (default every sample; fewer with
+    ``stochastic.percentile_samples``) (calibration above)."""
+    kept = samples if kept_samples is None else min(kept_samples, samples)
+    return (MEMORY_BASE_BYTES + kept * months * MEMORY_PER_SAMPLE_MONTH_BYTES
+            + (samples - kept) * MEMORY_PER_SAMPLE_SCALARS_BYTES
             + ticks_per_trace * MEMORY_PER_TICK_BYTES) / 1e9
+
+
+def kept_sample_count(variables: Sequence[Variable], plan: Plan) -> int:
+    """Samples that keep their monthly series: every one, or with
+    ``stochastic.percentile_samples`` N the first ⌈N / replicates⌉ paths of every block."""
+    n = plan.stochastic.percentile_samples
+    per_block = plan.stochastic.simulations_per_run if n is None else min(
+        -(-n // plan.run.random_runs_per_simulation), plan.stochastic.simulations_per_run)
+    return grid_size(variables) * plan.run.random_runs_per_simulation * per_block
 
 
 def simulated_ticks(general: Any, public: Any, variables: Sequence[Variable],
@@ -98,12 +115,14 @@ def size_issues(variables: Sequence[Variable], plan: Plan, file: str,
                          f"{plan.run.max_samples}", "lower solve.confirm_simulations_per_run "
                          "(null: the plan's simulations_per_run)"))
     months = plan.targets.horizon_months if months is None else months
-    memory = estimated_peak_memory_gb(samples, months, ticks_per_trace)
+    memory = estimated_peak_memory_gb(samples, months, ticks_per_trace,
+                                      kept_sample_count(variables, plan))
     if memory > plan.run.max_memory_gb:
         out.append(Issue(file, "run.max_memory_gb", f"{samples} samples × "
                          f"{months} months need about {memory:.1f} GB, "
                          f"more than run.max_memory_gb = {plan.run.max_memory_gb:g}",
-                         "lower simulations_per_run, random_runs_per_simulation, "
+                         "set stochastic.percentile_samples (monthly statistics over a "
+                         "subsample), lower simulations_per_run, random_runs_per_simulation, "
                          "horizon_months or the loan term, or raise run.max_memory_gb if the "
                          "machine has the memory"))
     return out

@@ -221,6 +221,10 @@ def test_memory_estimate_is_the_calibrated_line():
     assert estimated_peak_memory_gb(6000, 60, 1_036_800) == pytest.approx(0.842784)
     # 0.42 + 99 000 × 60 × 800 B = 0.42 + 4.752 = 5.172 GB (measured 5.3)
     assert estimated_peak_memory_gb(99_000, 60) == pytest.approx(5.172)
+    # percentile_samples: 1 000 000 samples of which 15 000 keep their months:
+    # 0.42 + 15 000 × 60 × 800 B + 985 000 × 1 300 B = 0.42 + 0.72 + 1.2805 = 2.4205 GB
+    assert estimated_peak_memory_gb(1_000_000, 60, kept_samples=15_000) == \
+        pytest.approx(2.4205)
 
 
 def test_a_plan_that_would_need_more_memory_than_allowed_is_refused(tmp_path):
@@ -230,7 +234,8 @@ def test_a_plan_that_would_need_more_memory_than_allowed_is_refused(tmp_path):
     edit_yaml(root / "params.yaml", set_key("run.max_memory_gb", 0.5))
     assert validate(root) == (2, [
         "params.yaml:run.max_memory_gb: 6000 samples × 60 months need about 0.8 GB, more than "
-        "run.max_memory_gb = 0.5 — lower simulations_per_run, random_runs_per_simulation, "
+        "run.max_memory_gb = 0.5 — set stochastic.percentile_samples (monthly statistics over a "
+        "subsample), lower simulations_per_run, random_runs_per_simulation, "
         "horizon_months or the loan term, or raise run.max_memory_gb if the machine has the "
         "memory"])
 
@@ -695,3 +700,19 @@ def test_loans_the_fuzz_test_broke_now_run(tmp_path, key, value):
     expected = json.loads((out / "intermediate/consolidated_expected.json").read_text())
     if key == "loan.amount_eur":
         assert expected["grid"]["0"]["dscr"][:3] == [None, None, None]
+
+
+def test_a_percentile_subsample_lets_a_million_samples_fit(tmp_path):
+    # 3 grid points × 100 replicates × 3 334 paths = 1 000 200 samples over 60 months:
+    # every sample kept → 0.42 + 1 000 200 × 60 × 800 B ≈ 48.4 GB (+ ticks) > 16 GB, refused;
+    # percentile_samples 5 000 → ⌈5 000 / 100⌉ = 50 paths per block, 15 000 kept:
+    # 0.42 + 0.72 + 985 200 × 1 300 B + ticks ≈ 2.56 GB ≤ 16 GB.
+    root = shipped(tmp_path)
+    edit_yaml(root / "params.yaml", set_key("run.random_runs_per_simulation", 100))
+    edit_yaml(root / "params.yaml", set_key("stochastic.simulations_per_run", 3334))
+    code, errors = validate(root)
+    assert code == 2 and errors[0].startswith("params.yaml:run.max_memory_gb: 1000200 samples")
+    assert "set stochastic.percentile_samples" in errors[0]
+    edit_yaml(root / "params.yaml", set_key("stochastic.percentile_samples", 5000))
+    code, errors = validate(root)
+    assert [e for e in errors if "max_memory_gb" in e] == []
