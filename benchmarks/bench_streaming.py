@@ -48,7 +48,8 @@ def one_run(samples: int, replicates: int, percentile_samples: int, workers: int
     inputs = model_inputs(ROOT / "inputs", ROOT / "params.yaml").with_overrides({
         "params.yaml:stochastic.simulations_per_run": sims,
         "params.yaml:run.random_runs_per_simulation": replicates,
-        "params.yaml:run.chunk_blocks": chunk_blocks})
+        "params.yaml:run.chunk_blocks": chunk_blocks,
+        "params.yaml:stochastic.percentile_samples": percentile_samples or None})
     me = psutil.Process()
     peak = [0]
     stop = threading.Event()
@@ -62,8 +63,7 @@ def one_run(samples: int, replicates: int, percentile_samples: int, workers: int
     watcher.start()
     cpu0 = me.cpu_times()
     start = time.perf_counter()
-    result = evaluate(inputs, max_concurrency=workers, paths=True,
-                      percentile_samples=percentile_samples or None)
+    result = evaluate(inputs, max_concurrency=workers, paths=True)
     wall = time.perf_counter() - start
     stop.set()
     watcher.join()
