@@ -228,12 +228,12 @@ def _ran(out: str) -> list[str]:
     # The report's own modules: only the report stage (and the summary, which records the md5
     # of every stage's code in run_summary.json).
     ("d3/report/plan.py", ["report", "summary"]),
-    # A module of the private line only: its stage, the sensitivity analysis and the solver
-    # (which re-evaluate the whole model); a comment leaves their outputs unchanged, so
-    # nothing downstream reruns. (tests/test_registry.py checks more files without running
-    # DVC.)
-    ("d3/pipelines/private/clients.py", ["private_clients", "sensitivity", "solve",
-                                         "summary"]),
+    # A module of the private line only: its stage, the consolidation (which draws the lines
+    # again where it consolidates them), the sensitivity analysis and the solver (which
+    # re-evaluate the whole model); a comment leaves their outputs unchanged, so nothing
+    # downstream reruns. (tests/test_registry.py checks more files without running DVC.)
+    ("d3/pipelines/private/clients.py", ["consolidate", "private_clients", "sensitivity",
+                                         "solve", "summary"]),
 ])
 def test_a_library_edit_reruns_only_the_stages_that_import_it(repo, library_file, stages):
     sh("dvc", "repro", cwd=repo)  # up to date first (the module's copy may be fresh)
