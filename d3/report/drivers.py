@@ -106,9 +106,11 @@ def drivers_section(d: ReportData) -> list[str]:
         + INDEPENDENCE, "",
         f"p10 of the lowest free cash over the term (EUR), at the central values "
         f"({len(central)} inputs fixed):", "", *_tornado_table(d, KEY_OUTPUT, "EUR"), ""]
-    for output, label in ((KEY_OUTPUT, "p10 of the lowest free cash"),
-                          ("funding_need_p90_eur", "funding need at 90 % confidence"),
-                          ("net_income_p50_eur", "p50 net income over the horizon")):
+    h = d.horizon_months
+    for output, label in ((KEY_OUTPUT, "p10 of the lowest free cash over the loan term"),
+                          ("funding_need_p90_eur",
+                           f"funding need at 90 % confidence over the first {h} months"),
+                          ("net_income_p50_eur", f"p50 net income over the first {h} months")):
         lines += _chart(d, f"tornado_{output}.png", f"Tornado: {label}")
     if d.sensitivity_sobol:
         sobol = summary.get("sobol", {})

@@ -115,7 +115,8 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
                             "at_low": r.at_low, "at_high": r.at_high}
                            for r in rows[:3] if np.isfinite(r.swing) and r.swing > 0]
             if any(np.isfinite(r.swing) and r.swing > 0 for r in rows):
-                out.charts[f"tornado_{o.name}.png"] = charts.tornado_chart(rows, label=o.label)
+                out.charts[f"tornado_{o.name}.png"] = charts.tornado_chart(
+                    rows, label=o.label_for(inputs.plan.targets.horizon_months))
     sobol = []
     if s.sobol:
         sobol = sobol_indices(inputs, grid_axes_central(inputs.variables),

@@ -17,20 +17,27 @@ class Output:
     acceptance probability, from the criteria)."""
 
     name: str
-    label: str
+    label: str  # ``{h}``: the plan's horizon in months (``targets.horizon_months``)
     unit: str
     kpi: str | None
     q: int | None
 
+    def label_for(self, horizon_months: int) -> str:
+        """The label with the months it covers, e.g. "Funding need at 90 % confidence over
+        the first 24 months" (a funding need without its horizon cannot be compared)."""
+        return self.label.format(h=horizon_months)
+
 
 OUTPUTS = (
-    Output("lowest_free_cash_p50_eur", "Lowest free cash, p50", "EUR", "min_free_cash_eur", 50),
-    Output("lowest_free_cash_p10_eur", "Lowest free cash, p10", "EUR", "min_free_cash_eur", 10),
-    Output("funding_need_p90_eur", "Funding need at 90 % confidence", "EUR",
-           "funding_need_eur", 90),
+    Output("lowest_free_cash_p50_eur", "Lowest free cash over the loan term, p50", "EUR",
+           "min_free_cash_eur", 50),
+    Output("lowest_free_cash_p10_eur", "Lowest free cash over the loan term, p10", "EUR",
+           "min_free_cash_eur", 10),
+    Output("funding_need_p90_eur", "Funding need at 90 % confidence over the first {h} months",
+           "EUR", "funding_need_eur", 90),
     Output("min_dscr_t12_p10", "Minimum trailing-12-month DSCR, p10", "ratio",
            "min_dscr_t12", 10),
-    Output("net_income_p50_eur", "Net income over the horizon, p50", "EUR",
+    Output("net_income_p50_eur", "Net income over the first {h} months, p50", "EUR",
            "net_income_eur", 50),
     Output("public_realised_margin_p50_pct", "Public Tap realised gross margin, p50", "%",
            "public_realised_margin_pct", 50),

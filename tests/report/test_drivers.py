@@ -99,3 +99,24 @@ def test_the_contribution_table_needs_two_replicates_per_random_input():
     assert "is not shown: it would rest on 4 parameter draws per grid point for 3 random " \
         "inputs" in section
     assert "at least 6" in section and "| 0.50 |" not in section
+
+
+def test_every_tornado_caption_says_which_months_it_covers():
+    # The data's horizon is 36 months: the funding need and net income are over months 1..36,
+    # the lowest free cash over every month of the loan term.
+    listed = ["tornado_lowest_free_cash_p10_eur.png", "tornado_funding_need_p90_eur.png",
+              "tornado_net_income_p50_eur.png"]
+    section = "\n".join(drivers_section(data(ROWS, listed)))
+    assert "Tornado: funding need at 90 % confidence over the first 36 months" in section
+    assert "Tornado: p50 net income over the first 36 months" in section
+    assert "Tornado: p10 of the lowest free cash over the loan term" in section
+
+
+def test_the_tornado_charts_titles_carry_the_plans_horizon():
+    from d3.sensitivity.outputs import OUTPUTS
+
+    labels = {o.name: o.label_for(24) for o in OUTPUTS}
+    assert labels["funding_need_p90_eur"] == ("Funding need at 90 % confidence over the "
+                                              "first 24 months")
+    assert labels["net_income_p50_eur"] == "Net income over the first 24 months, p50"
+    assert labels["lowest_free_cash_p10_eur"] == "Lowest free cash over the loan term, p10"
