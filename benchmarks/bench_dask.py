@@ -1,17 +1,20 @@
 """Benchmark the Dask executor (issue 18) against the local one on the same fan-out.
 
 Usage: python -m benchmarks.bench_dask [--samples 1000000] [--simulations 1000]
-       [--chunk-blocks 16] [--workers 2]
+       [--chunk-blocks 16] [--workers 2] [--percentile-samples N]
 
 1. The Public Tap demand draws of ``--samples`` samples × 60 months (the sample-block fan-out
-   of the ``public_demand`` stage, as benchmarks/bench_public_demand.py; the parent derives
-   each chunk's series), once with the local executor (a process pool of ``--workers``) and
-   once on a ``distributed.LocalCluster`` of ``--workers`` single-threaded worker processes.
+   of the ``public_demand`` stage, as benchmarks/bench_public_demand.py), exactly as the stage
+   runs it: each task draws, derives and keeps in the worker
+   (``d3.core.sample_run.reduced_chunk``) and sends back the series the stage's monthly
+   percentiles need, for every sample or, with ``--percentile-samples``, the plan's stratified
+   subsample. Once with the local executor (a process pool of ``--workers``) and once on a
+   ``distributed.LocalCluster`` of ``--workers`` single-threaded worker processes.
 2. The per-task overhead: 400 no-op chunks through the same Dask path (scatter once, submit,
-   gather in order), and the bytes a chunk's result carries back to the client: the demand
-   fan-out's raw paths, and the engine's reduced outcome (``d3.streaming.chunk_outcome``:
-   both lines drawn and consolidated in the worker; per-sample KPIs and criteria flags, as a
-   sensitivity or solve evaluation fans out).
+   gather in order), and the bytes a chunk's result carries back to the client: the stage's
+   task, the raw paths it no longer sends, and the engine's reduced outcome
+   (``d3.streaming.chunk_outcome``: both lines drawn and consolidated in the worker;
+   per-sample KPIs and criteria flags, as a sensitivity or solve evaluation fans out).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from pathlib import Path
 from benchmarks.bench_public_demand import context
 from d3.core.chunks import chunk_ranges, iter_ranges, map_ranges
 from d3.core.executor import ExecutorChoice, executor_session
+from d3.core.sample_run import kept_per_block, reduced_chunk
 from d3.model import model_inputs
 from d3.model.evaluate import engine_work
 from d3.pipelines.public.demand_blocks import chunk_result, simulate_fn
+from d3.pipelines.public.demand_tables import PERCENTILE_SERIES
 from d3.streaming import chunk_outcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,13 +45,15 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--simulations", type=int, default=1000)
     parser.add_argument("--chunk-blocks", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--percentile-samples", type=int, default=None,
+                        help="stochastic.percentile_samples (default: every sample)")
     return parser.parse_args()
 
 
-def timed_fan_out(simulate, finish, ranges, workers: int) -> float:
+def timed_fan_out(work, ranges, workers: int) -> float:
     start = time.perf_counter()
-    for chunk in iter_ranges(simulate, ranges, max_concurrency=workers):
-        finish(chunk)
+    for _ in iter_ranges(work, ranges, max_concurrency=workers):
+        pass
     return time.perf_counter() - start
 
 
@@ -82,16 +89,21 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; {blocks} blocks × {ctx.simulations} simulations × "
           f"{ctx.months} months = {sample_months / 1e6:.1f} M sample-months, {len(ranges)} "
           f"chunks of {args.chunk_blocks} blocks")
-    chunk_bytes = len(pickle.dumps(simulate(*ranges[0]), protocol=5))
-    print(f"one chunk's result: {chunk_bytes / 1e6:.1f} MB pickled (demand draws)")
+    work = partial(reduced_chunk, simulate, finish, PERCENTILE_SERIES,
+                   kept_per_block(args.percentile_samples, ctx.replicates, ctx.simulations))
+    raw_bytes = len(pickle.dumps(simulate(*ranges[0]), protocol=5))
+    task_bytes = len(pickle.dumps(work(*ranges[0]), protocol=5))
+    print(f"one chunk's result: {task_bytes / 1e6:.2f} MB pickled (the stage's task: kept "
+          f"series, percentile_samples {args.percentile_samples}); the raw draws it keeps in "
+          f"the worker: {raw_bytes / 1e6:.1f} MB")
     print(engine_chunk_text(args))
-    local = timed_fan_out(simulate, finish, ranges, args.workers)
+    local = timed_fan_out(work, ranges, args.workers)
     print(f"local executor, {args.workers} worker processes: {local:.2f} s "
           f"({sample_months / local / 1e6:.2f} M sample-months/s)")
     with executor_session(ExecutorChoice("dask", None, args.workers)) as client:
         client.wait_for_workers(1)
         workers = len(client.scheduler_info()["workers"])
-        dask = timed_fan_out(simulate, finish, ranges, args.workers)
+        dask = timed_fan_out(work, ranges, args.workers)
         print(f"dask LocalCluster, {workers} workers: {dask:.2f} s "
               f"({sample_months / dask / 1e6:.2f} M sample-months/s); dask/local = "
               f"{dask / local:.2f}")

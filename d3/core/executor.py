@@ -90,9 +90,7 @@ def executor_session(choice: ExecutorChoice) -> Iterator[Any]:
             client = Client(choice.scheduler, timeout=f"{CONNECT_TIMEOUT_S}s",
                             set_as_default=False)
         else:
-            cluster = LocalCluster(n_workers=choice.workers or os.cpu_count() or 1,
-                                   threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = local_cluster(LocalCluster, choice.workers or os.cpu_count() or 1)
             client = Client(cluster, set_as_default=False)
         _same_code_everywhere(client)
     except ValueError as exc:  # distributed's parse of a malformed address
@@ -116,6 +114,23 @@ def executor_session(choice: ExecutorChoice) -> Iterator[Any]:
     finally:
         _CLIENT.reset(token)
         _closed(client, cluster)
+
+
+# Distributed's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, so glibc returns
+# freed memory to the OS eagerly; the engine's tasks allocate and free large NumPy temporaries
+# and ran 1.7× slower per chunk for it (0.53 s in process, 0.87–0.95 s on such a worker,
+# docs/BENCHMARKS.md). None removes the variable (distributed's documented way to unset it).
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
+def local_cluster(cluster_class: Any, workers: int) -> Any:
+    """A ``LocalCluster`` of ``workers`` single-threaded worker processes, without the nanny's
+    eager malloc trimming (:data:`WORKER_ENVIRON`)."""
+    import dask.config
+
+    with dask.config.set(WORKER_ENVIRON):
+        return cluster_class(n_workers=workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None)
 
 
 def _closed(client: Any, cluster: Any) -> None:

@@ -44,3 +44,27 @@ def test_a_validation_error_crosses_a_process_boundary_intact():
     back = pickle.loads(pickle.dumps(error))
     assert type(back) is ValidationError
     assert [i.line() for i in back.issues] == ["f.yaml:a.b: bad — fix it"]
+
+
+def _malloc_trim_threshold():
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_the_local_cluster_workers_do_not_trim_malloc_eagerly(monkeypatch):
+    # distributed's default would start them with MALLOC_TRIM_THRESHOLD_=65536 (1.7× slower
+    # chunks, docs/BENCHMARKS.md); D3's LocalCluster removes it, and only for its workers.
+    import dask.config
+    import distributed  # noqa: F401  (loads distributed's configuration defaults)
+
+    from d3.core.executor import ExecutorChoice, executor_session
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"] \
+        == 65536
+    with executor_session(ExecutorChoice("dask", None, 1)) as client:
+        assert list(client.run(_malloc_trim_threshold).values()) == [None]
+    # the process-wide configuration is left as it was
+    assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"] \
+        == 65536
