@@ -5,14 +5,14 @@ Usage: python -m benchmarks.bench_dask [--samples 1000000] [--simulations 1000]
 
 1. The Public Tap demand draws of ``--samples`` samples × 60 months (the sample-block fan-out
    of the ``public_demand`` stage, as benchmarks/bench_public_demand.py), exactly as the stage
-   runs it: each task draws, derives and keeps in the worker
-   (``d3.core.sample_run.reduced_chunk``) and sends back the series the stage's monthly
-   percentiles need, for every sample or, with ``--percentile-samples``, the plan's stratified
-   subsample. Once with the local executor (a process pool of ``--workers``) and once on a
+   runs it (``d3.core.sample_run.chunk_work``): with ``--percentile-samples`` each task draws,
+   derives and keeps in the worker and sends back the subsample's series; without, it sends
+   the raw draws (the smaller message when every sample is kept) and the client derives.
+   Once with the local executor (a process pool of ``--workers``) and once on a
    ``distributed.LocalCluster`` of ``--workers`` single-threaded worker processes.
 2. The per-task overhead: 400 no-op chunks through the same Dask path (scatter once, submit,
    gather in order), and the bytes a chunk's result carries back to the client: the stage's
-   task, the raw paths it no longer sends, and the engine's reduced outcome
+   task, the raw draws, every sample's kept series, and the engine's reduced outcome
    (``d3.streaming.chunk_outcome``: both lines drawn and consolidated in the worker;
    per-sample KPIs and criteria flags, as a sensitivity or solve evaluation fans out).
 """
@@ -29,7 +29,7 @@ from pathlib import Path
 from benchmarks.bench_public_demand import context
 from d3.core.chunks import chunk_ranges, iter_ranges, map_ranges
 from d3.core.executor import ExecutorChoice, executor_session
-from d3.core.sample_run import kept_per_block, reduced_chunk
+from d3.core.sample_run import chunk_work, kept_per_block, reduced_chunk
 from d3.model import model_inputs
 from d3.model.evaluate import engine_work
 from d3.pipelines.public.demand_blocks import chunk_result, simulate_fn
@@ -50,10 +50,10 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def timed_fan_out(work, ranges, workers: int) -> float:
+def timed_fan_out(work, received, ranges, workers: int) -> float:
     start = time.perf_counter()
-    for _ in iter_ranges(work, ranges, max_concurrency=workers):
-        pass
+    for chunk in iter_ranges(work, ranges, max_concurrency=workers):
+        received(chunk)
     return time.perf_counter() - start
 
 
@@ -89,21 +89,24 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; {blocks} blocks × {ctx.simulations} simulations × "
           f"{ctx.months} months = {sample_months / 1e6:.1f} M sample-months, {len(ranges)} "
           f"chunks of {args.chunk_blocks} blocks")
-    work = partial(reduced_chunk, simulate, finish, PERCENTILE_SERIES,
-                   kept_per_block(args.percentile_samples, ctx.replicates, ctx.simulations))
+    work, received = chunk_work(
+        simulate, finish, PERCENTILE_SERIES,
+        kept_per_block(args.percentile_samples, ctx.replicates, ctx.simulations), audit=False)
     raw_bytes = len(pickle.dumps(simulate(*ranges[0]), protocol=5))
     task_bytes = len(pickle.dumps(work(*ranges[0]), protocol=5))
-    print(f"one chunk's result: {task_bytes / 1e6:.2f} MB pickled (the stage's task: kept "
-          f"series, percentile_samples {args.percentile_samples}); the raw draws it keeps in "
-          f"the worker: {raw_bytes / 1e6:.1f} MB")
+    kept_bytes = len(pickle.dumps(partial(reduced_chunk, simulate, finish, PERCENTILE_SERIES,
+                                          ctx.simulations)(*ranges[0]), protocol=5))
+    print(f"one chunk's result: {task_bytes / 1e6:.2f} MB pickled (the stage's task, "
+          f"percentile_samples {args.percentile_samples}); raw draws {raw_bytes / 1e6:.1f} MB; "
+          f"every sample's kept series {kept_bytes / 1e6:.1f} MB")
     print(engine_chunk_text(args))
-    local = timed_fan_out(work, ranges, args.workers)
+    local = timed_fan_out(work, received, ranges, args.workers)
     print(f"local executor, {args.workers} worker processes: {local:.2f} s "
           f"({sample_months / local / 1e6:.2f} M sample-months/s)")
     with executor_session(ExecutorChoice("dask", None, args.workers)) as client:
         client.wait_for_workers(1)
         workers = len(client.scheduler_info()["workers"])
-        dask = timed_fan_out(work, ranges, args.workers)
+        dask = timed_fan_out(work, received, ranges, args.workers)
         print(f"dask LocalCluster, {workers} workers: {dask:.2f} s "
               f"({sample_months / dask / 1e6:.2f} M sample-months/s); dask/local = "
               f"{dask / local:.2f}")

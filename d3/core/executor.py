@@ -116,10 +116,11 @@ def executor_session(choice: ExecutorChoice) -> Iterator[Any]:
         _closed(client, cluster)
 
 
-# Distributed's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, so glibc returns
-# freed memory to the OS eagerly; the engine's tasks allocate and free large NumPy temporaries
-# and ran 1.7× slower per chunk for it (0.53 s in process, 0.87–0.95 s on such a worker,
-# docs/BENCHMARKS.md). None removes the variable (distributed's documented way to unset it).
+# Distributed's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536. Setting it switches
+# off glibc's dynamic mmap threshold, so every large NumPy temporary of the engine's tasks is
+# mapped and page-faulted afresh: 1.7× slower per chunk (0.53 s in process, 0.87–0.95 s on
+# such a worker, docs/BENCHMARKS.md). None drops distributed's default (its documented way to
+# unset it); a value set in the user's own environment is still inherited.
 WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 

@@ -63,31 +63,45 @@ def kept_per_block(percentile_samples: int | None, replicates: int,
 
 @dataclass(frozen=True)
 class ReducedChunk:
-    """What a worker sends back for a chunk of a line's blocks: the kept samples' series and
-    indices (every sample and series when the stage writes its audit Parquet), the per-block
-    prices, and the last block's indices for the progress log."""
+    """A chunk of a line's blocks as the stage loop consumes it: its series and indices (only
+    the kept samples' kept series when the worker reduced it), the per-block prices, and the
+    last block's indices for the progress log."""
     result: ChunkResult
     last_grid_index: int
     last_replicate_index: int
 
 
-def reduced_chunk(simulate: Callable, finish: Callable, keep: Sequence[str] | None,
-                  kept_per_block: int | None, start: int, stop: int) -> ReducedChunk:
+def _indexed(res: ChunkResult) -> ReducedChunk:
+    return ReducedChunk(res, int(res.grid_index[-1]), int(res.replicate_index[-1]))
+
+
+def reduced_chunk(simulate: Callable, finish: Callable, keep: Sequence[str],
+                  kept_per_block: int, start: int, stop: int) -> ReducedChunk:
     """Blocks ``start..stop-1`` drawn, derived and reduced in the worker (pure, top level so
     it pickles): the series in ``keep`` of the first ``kept_per_block`` Monte Carlo samples of
-    every block (``None``: every sample), or everything when ``keep`` is ``None`` (the audit
-    Parquet needs every sample's every series). The raw random paths never leave the
-    worker (issue 18: tasks return reduced per-block results)."""
+    every block. The raw random paths never leave the worker."""
     res = finish(simulate(start, stop))
-    last = (int(res.grid_index[-1]), int(res.replicate_index[-1]))
-    if keep is not None:
-        rows = res.mc_index < kept_per_block if kept_per_block is not None else slice(None)
-        res = ChunkResult(grid_index=res.grid_index[rows],
-                          replicate_index=res.replicate_index[rows],
-                          mc_index=res.mc_index[rows],
-                          series={s: res.series[s][rows] for s in keep},
-                          block_price=res.block_price)
-    return ReducedChunk(res, *last)
+    rows = res.mc_index < kept_per_block
+    return ReducedChunk(
+        ChunkResult(grid_index=res.grid_index[rows], replicate_index=res.replicate_index[rows],
+                    mc_index=res.mc_index[rows], series={s: res.series[s][rows] for s in keep},
+                    block_price=res.block_price),
+        int(res.grid_index[-1]), int(res.replicate_index[-1]))
+
+
+def chunk_work(simulate: Callable, finish: Callable, keep: Sequence[str],
+               kept_per_block: int | None, audit: bool) -> tuple[Callable, Callable]:
+    """The task each worker runs on a block range, and what the parent does with its result
+    (→ :class:`ReducedChunk`). With a percentile subsample and no audit Parquet the worker
+    derives and reduces (:func:`reduced_chunk`: kilobytes per block). Otherwise the parent
+    needs every sample, and the worker sends the raw random paths, which the parent derives:
+    they are 3.3× smaller than the derived series the stage keeps (1.45 against 4.8 KB per
+    sample for the Public Tap, docs/BENCHMARKS.md), and deriving costs the same wherever it
+    runs (300 k samples: 4.9–5.8 s either way)."""
+    if kept_per_block is not None and not audit:
+        return partial(reduced_chunk, simulate, finish, tuple(keep), kept_per_block), \
+            (lambda chunk: chunk)
+    return simulate, (lambda chunk: _indexed(finish(chunk)))
 
 
 def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_blocks: int,
@@ -96,24 +110,24 @@ def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_bl
                 kept_per_block: int | None = None,
                 ) -> tuple[dict[int, dict[str, np.ndarray]], list[float]]:
     """Run every block; returns the kept series per grid point (with each kept sample's
-    ``replicate_index``) and the per-block prices. Each worker draws, derives and keeps
-    (:func:`reduced_chunk`). ``path``: also stream every sample's series to that Parquet file
-    (an audit out; ``None``: nothing written, and workers send back only the kept series).
+    ``replicate_index``) and the per-block prices. What a worker sends back:
+    :func:`chunk_work`. ``path``: also stream every sample's series to that Parquet file
+    (an audit out; ``None``: nothing written).
     ``kept_per_block``: keep only the first ``k`` Monte Carlo samples of every block (the
     plan's ``stochastic.percentile_samples`` subsample; ``None``: every sample). Chunks hold
     at most :func:`progress_chunk_blocks` blocks, so that progress (``job_done``, the bar)
     moves while the stage runs even when all blocks fit in one ``chunk_blocks``."""
     ranges = chunk_ranges(n_blocks, progress_chunk_blocks(n_blocks, chunk_blocks))
     schema = sample_schema(series, months)
-    work = partial(reduced_chunk, simulate, finish, None if path is not None else tuple(keep),
-                   kept_per_block)
+    work, received = chunk_work(simulate, finish, keep, kept_per_block, path is not None)
     by_grid: dict[int, dict[str, list[np.ndarray]]] = {}
     prices: list[float] = []
     # closing(): a failure while a chunk is written stops the workers now, not at garbage
     # collection of the generator.
     with (SampleWriter(path, schema) if path is not None else nullcontext()) as writer, \
             closing(iter_ranges(work, ranges, max_concurrency=max_concurrency)) as results:
-        for done, chunk in enumerate(results, start=1):
+        for done, raw in enumerate(results, start=1):
+            chunk = received(raw)
             res = chunk.result
             if writer is not None:
                 writer.write(sample_table(schema, res.grid_index, res.replicate_index,

@@ -106,12 +106,9 @@ def drivers_section(d: ReportData) -> list[str]:
         + INDEPENDENCE, "",
         f"p10 of the lowest free cash over the term (EUR), at the central values "
         f"({len(central)} inputs fixed):", "", *_tornado_table(d, KEY_OUTPUT, "EUR"), ""]
-    h = d.horizon_months
-    for output, label in ((KEY_OUTPUT, "p10 of the lowest free cash over the loan term"),
-                          ("funding_need_p90_eur",
-                           f"funding need at 90 % confidence over the first {h} months"),
-                          ("net_income_p50_eur", f"p50 net income over the first {h} months")):
-        lines += _chart(d, f"tornado_{output}.png", f"Tornado: {label}")
+    labels = summary.get("output_labels", {})  # the sensitivity stage's chart titles
+    for output in (KEY_OUTPUT, "funding_need_p90_eur", "net_income_p50_eur"):
+        lines += _chart(d, f"tornado_{output}.png", f"Tornado: {labels.get(output, output)}")
     if d.sensitivity_sobol:
         sobol = summary.get("sobol", {})
         lines += [
@@ -119,7 +116,8 @@ def drivers_section(d: ReportData) -> list[str]:
             f"{sobol.get('parameter_sets', 0):,} parameter sets × "
             f"{sobol.get('simulations_per_set', 0)} paths, the same paths for every set, at "
             f"**{where}**): the share of the variance of the "
-            "expected funding need that each random input explains alone (S1) and together "
+            f"expected funding need over the first {d.horizon_months} months that each "
+            "random input explains alone (S1) and together "
             "with the others (ST); intervals wider than the index mean more samples are "
             "needed.", "", *_sobol_table(d, "funding_need_eur"), ""]
     lines += _convergence_lines(d, summary)
@@ -172,7 +170,8 @@ def _rank_lines(d: ReportData, kpi: str = "funding_need_eur") -> list[str]:
                 "tornado and the Sobol indices above answer the question meanwhile.", ""]
     return [f"**Contribution to variance** (`sensitivity_rank_correlation.csv`, every run, "
             f"{_grid_text(d, g)}, the grid point closest to fundable): the rank correlation "
-            "between each random input's drawn value and the funding need, squared and "
+            "between each random input's drawn value and the funding need over the first "
+            f"{d.horizon_months} months, squared and "
             f"normalised; it rests on only {replicates} parameter draws per grid point here, "
             "so read it as a hint, and the tornado and Sobol indices as the answer.", "",
             *table([{"input": r["input"], "rho": f"{float(r['spearman']):.2f}",

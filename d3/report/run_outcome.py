@@ -1,7 +1,8 @@
 """The last line of ``d3 run``: where the report is and what it concluded (issue 15).
 
 ``Report: OUT/financial_plan_v3.md — not accepted (5 of 7 criteria fail); funding need
-EUR 104,941 at 90 %`` for one grid point; with several, how many pass and the range over them.
+EUR 104,941 at 90 % over the first 24 months`` for one grid point; with several, how many
+pass and the range over them.
 Read from ``acceptance.json`` and ``consolidated_kpis.csv`` (the p90 of ``funding_need_eur``,
 the extra equity that keeps free cash above the buffer over the horizon at 90 % confidence).
 """
@@ -22,6 +23,8 @@ class RunOutcome:
     criteria: int  # criteria per grid point
     failing: dict[str, int]  # grid_index → failing criteria
     funding_need_eur_p90: dict[str, float]  # grid_index → EUR
+    horizon_months: int | None = None  # the months the funding need covers
+
 
     def as_dict(self) -> dict[str, Any]:
         return {"report": self.report, "accepted": self.accepted,
@@ -34,6 +37,8 @@ class RunOutcome:
         needs = sorted(self.funding_need_eur_p90.values())
         if needs:
             text += f"; funding need {_eur_range(needs[0], needs[-1])} at 90 %"
+            if self.horizon_months is not None:
+                text += f" over the first {self.horizon_months} months"
         return text
 
     def _verdict(self) -> str:
@@ -64,7 +69,8 @@ def run_outcome(report: str, acceptance: Mapping[str, Any],
                 kpis: Sequence[Mapping[str, str]]) -> RunOutcome:
     """The outcome of a run from its ``acceptance.json`` document and its
     ``consolidated_kpis.csv`` rows (``grid_index``, ``metric``, ``p90``; ``grid_label`` when
-    present names a grid point)."""
+    present names a grid point); the funding need's months are the document's
+    ``horizon_months``."""
     grid = acceptance["grid"]
     labels = {r["grid_index"]: r.get("grid_label") or f"grid {r['grid_index']}" for r in kpis}
     need = {r["grid_index"]: float(r["p90"]) for r in kpis
@@ -74,4 +80,4 @@ def run_outcome(report: str, acceptance: Mapping[str, Any],
         passing=tuple(labels.get(g, f"grid {g}") for g, v in grid.items() if v["accepted"]),
         criteria=max((len(v["criteria"]) for v in grid.values()), default=0),
         failing={g: sum(not c["ok"] for c in v["criteria"]) for g, v in grid.items()},
-        funding_need_eur_p90=need)
+        funding_need_eur_p90=need, horizon_months=acceptance.get("horizon_months"))

@@ -14,7 +14,7 @@ from d3.io.writers import fmt_float
 from d3.model import ModelInputs
 from d3.sensitivity import charts
 from d3.sensitivity.convergence import convergence, replicates_needed
-from d3.sensitivity.outputs import OUTPUTS
+from d3.sensitivity.outputs import OUTPUTS, kpi_label
 from d3.sensitivity.ranks import rank_rows
 from d3.sensitivity.sobol import sobol_indices, sobol_kpis
 from d3.sensitivity.swings import (
@@ -62,6 +62,12 @@ def _num(x: float, decimals: int) -> str:
     return fmt_float(float(x), decimals) if np.isfinite(x) else ""
 
 
+def labelled_months(inputs: ModelInputs) -> tuple[int, int]:
+    """The horizon and every month the plan models (max(horizon, loan term)), for labels."""
+    h = inputs.plan.targets.horizon_months
+    return h, max(h, int(inputs.operators["general"]["loan"]["term_months"]))
+
+
 def _text(x: Any) -> str:
     return end_text(x)
 
@@ -93,6 +99,7 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
     swings = [*variable_swings(inputs.variables), *extra_swings(s.extra_keys)]
     out = Sensitivity()
     evaluations = 0
+    months = labelled_months(inputs)
 
     def counted(label: str) -> None:
         nonlocal evaluations
@@ -116,7 +123,7 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
                            for r in rows[:3] if np.isfinite(r.swing) and r.swing > 0]
             if any(np.isfinite(r.swing) and r.swing > 0 for r in rows):
                 out.charts[f"tornado_{o.name}.png"] = charts.tornado_chart(
-                    rows, label=o.label_for(inputs.plan.targets.horizon_months))
+                    rows, label=o.label_for(*months))
     sobol = []
     if s.sobol:
         sobol = sobol_indices(inputs, grid_axes_central(inputs.variables),
@@ -127,7 +134,7 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
                       _num(r.total, 4), _num(r.total_conf, 4)] for r in sobol]
         for kpi in dict.fromkeys(r.kpi for r in sobol):
             out.charts[f"sobol_{kpi}.png"] = charts.sobol_chart(
-                [r for r in sobol if r.kpi == kpi], kpi=kpi)
+                [r for r in sobol if r.kpi == kpi], kpi=kpi, label=kpi_label(kpi, *months))
     ranks = rank_rows(inputs.variables, blocks, samples, sobol_kpis())
     out.ranks = [[str(r.grid_index), r.kpi, r.input, _num(r.spearman, 4),
                   _num(r.contribution_pct, 2)] for r in ranks]
@@ -154,6 +161,9 @@ def sensitivity(inputs: ModelInputs, *, blocks: Mapping[str, np.ndarray],
         "replicates_needed_1pct_p10_lowest_free_cash": needed,
         "settings": s.model_dump(mode="json"),
         "charts": sorted(out.charts),
+        # each output's words with the months it covers: the charts' titles, the report's
+        # captions (one source)
+        "output_labels": {o.name: o.label_for(*months) for o in OUTPUTS},
     }
     return out
 

@@ -52,8 +52,9 @@ def _value(x: float, rows: Sequence[TornadoRow]) -> str:
     return _money(x) if rows and rows[0].unit == "EUR" else f"{x:.2f}"
 
 
-def sobol_chart(rows: Sequence[SobolRow], *, kpi: str) -> bytes:
-    """First-order and total indices of one KPI with their 95 % confidence intervals."""
+def sobol_chart(rows: Sequence[SobolRow], *, kpi: str, label: str) -> bytes:
+    """First-order and total indices of one KPI (``label``: what it covers, in words) with
+    their 95 % confidence intervals."""
     import matplotlib.pyplot as plt
 
     ranked = sorted(rows, key=lambda r: (-r.total, r.input))
@@ -67,7 +68,7 @@ def sobol_chart(rows: Sequence[SobolRow], *, kpi: str) -> bytes:
         ax.set_xticks(x, [r.input for r in ranked], rotation=30, ha="right")
         ax.set_ylabel("share of the variance of E[KPI | inputs]")
         ax.set_ylim(-0.1, 1.1)
-        ax.set_title(f"Sobol indices: {kpi} (95 % bootstrap intervals)")
+        ax.set_title(f"Sobol indices: {label} ({kpi}), 95 % bootstrap intervals")
         ax.legend(loc="upper right", fontsize=8)
         fig.tight_layout()
         return png_bytes(fig)

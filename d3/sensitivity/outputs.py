@@ -17,21 +17,23 @@ class Output:
     acceptance probability, from the criteria)."""
 
     name: str
-    label: str  # ``{h}``: the plan's horizon in months (``targets.horizon_months``)
+    label: str  # ``{h}``: the horizon (``targets.horizon_months``); ``{m}``: every month modelled
     unit: str
     kpi: str | None
     q: int | None
 
-    def label_for(self, horizon_months: int) -> str:
+    def label_for(self, horizon_months: int, term_months: int) -> str:
         """The label with the months it covers, e.g. "Funding need at 90 % confidence over
-        the first 24 months" (a funding need without its horizon cannot be compared)."""
-        return self.label.format(h=horizon_months)
+        the first 24 months" (a funding need without its horizon cannot be compared).
+        ``term_months``: every month the plan models, max(horizon, loan term), as the
+        report's "term"."""
+        return self.label.format(h=horizon_months, m=term_months)
 
 
 OUTPUTS = (
-    Output("lowest_free_cash_p50_eur", "Lowest free cash over the loan term, p50", "EUR",
+    Output("lowest_free_cash_p50_eur", "Lowest free cash over the {m}-month term, p50", "EUR",
            "min_free_cash_eur", 50),
-    Output("lowest_free_cash_p10_eur", "Lowest free cash over the loan term, p10", "EUR",
+    Output("lowest_free_cash_p10_eur", "Lowest free cash over the {m}-month term, p10", "EUR",
            "min_free_cash_eur", 10),
     Output("funding_need_p90_eur", "Funding need at 90 % confidence over the first {h} months",
            "EUR", "funding_need_eur", 90),
@@ -39,12 +41,27 @@ OUTPUTS = (
            "min_dscr_t12", 10),
     Output("net_income_p50_eur", "Net income over the first {h} months, p50", "EUR",
            "net_income_eur", 50),
-    Output("public_realised_margin_p50_pct", "Public Tap realised gross margin, p50", "%",
+    Output("public_realised_margin_p50_pct",
+           "Public Tap realised gross margin over the first {h} months, p50", "%",
            "public_realised_margin_pct", 50),
     Output("binding_criterion_probability_pct",
            "Probability the binding sample criterion holds", "%",
            None, None),
 )
+
+# What each KPI covers, for titles that name a KPI without a percentile (Sobol charts).
+KPI_LABELS = {
+    "min_free_cash_eur": "lowest free cash over the {m}-month term",
+    "funding_need_eur": "funding need over the first {h} months",
+    "min_dscr_t12": "minimum trailing-12-month DSCR",
+    "net_income_eur": "net income over the first {h} months",
+    "public_realised_margin_pct": "Public Tap realised gross margin over the first {h} months",
+}
+
+
+def kpi_label(kpi: str, horizon_months: int, term_months: int) -> str:
+    """:data:`KPI_LABELS` of ``kpi`` with its months (the KPI's own name when unknown)."""
+    return KPI_LABELS.get(kpi, kpi).format(h=horizon_months, m=term_months)
 
 
 def binding_probability_pct(criteria: Sequence[Criterion]) -> float:

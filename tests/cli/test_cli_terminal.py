@@ -145,11 +145,11 @@ def _kpi(g: str, p90: str) -> dict[str, str]:
 
 def test_the_closing_line_states_the_verdict_and_the_funding_need():
     one = run_outcome("out/financial_plan_v3.md",
-                      {"accepted": False, "grid": {"0": {"accepted": False,
-                                                         "criteria": _criteria(1, 0, 0, 1)}}},
+                      {"accepted": False, "horizon_months": 24,
+                       "grid": {"0": {"accepted": False, "criteria": _criteria(1, 0, 0, 1)}}},
                       [_kpi("0", "104940.8")])
     assert one.line() == ("Report: out/financial_plan_v3.md — not accepted (2 of 4 criteria "
-                          "fail); funding need EUR 104,941 at 90 %")
+                          "fail); funding need EUR 104,941 at 90 % over the first 24 months")
     grid = {"0": {"accepted": False, "criteria": _criteria(0, 0, 1)},
             "1": {"accepted": False, "criteria": _criteria(0, 1, 1)}}
     two = run_outcome("o/r.md", {"accepted": False, "grid": grid},

@@ -1,5 +1,6 @@
-"""The line stages' worker task (``d3.core.sample_run.reduced_chunk``): the worker draws,
-derives and keeps; only the kept samples' kept series travel back (issue 18, item 3)."""
+"""The line stages' worker task (``d3.core.sample_run.chunk_work``): with a percentile
+subsample the worker draws, derives and keeps, and only the kept samples' kept series travel
+back (issue 18, item 3); otherwise the raw paths, the smaller message, and the parent derives."""
 
 from __future__ import annotations
 
@@ -41,9 +42,72 @@ def test_the_worker_sends_back_only_the_kept_samples_of_the_kept_series():
     assert (out.last_grid_index, out.last_replicate_index) == (1, 1)
 
 
-def test_every_sample_when_no_subsample_and_everything_for_the_audit_parquet():
-    every = reduced_chunk(_simulate, _finish, ("b",), None, 0, 1).result
-    assert every.series["b"][:, 0].tolist() == [-0.0, -10.0, -20.0]
-    audit = reduced_chunk(_simulate, _finish, None, 1, 0, 1).result
-    assert set(audit.series) == {"a", "b"}
-    assert audit.mc_index.tolist() == [0, 1, 2]  # the audit keeps every path
+def test_without_a_subsample_or_with_the_audit_the_worker_sends_the_raw_paths():
+    # Every sample is needed in the parent then, and the raw paths are the smaller message:
+    # the task is the draw itself and the parent derives.
+    from d3.core.sample_run import chunk_work
+
+    for kept, audit in ((None, False), (2, True), (None, True)):
+        work, received = chunk_work(_simulate, _finish, ("b",), kept, audit)
+        assert work is _simulate
+        chunk = received(work(0, 1))
+        assert chunk.result.series["b"][:, 0].tolist() == [-0.0, -10.0, -20.0]
+        assert set(chunk.result.series) == {"a", "b"}
+    # with a subsample and no audit: the worker reduces
+    work, received = chunk_work(_simulate, _finish, ("b",), 2, False)
+    chunk = received(work(0, 1))
+    assert chunk.result.series["b"][:, 0].tolist() == [-0.0, -10.0]
+    assert set(chunk.result.series) == {"b"}
+
+
+class _Log:
+    """An emitter that records the ``job_done`` events (grid, replicate) in order."""
+
+    def __init__(self):
+        self.done = []
+
+    def emit(self, event, level="info", **fields):
+        if event == "job_done":
+            self.done.append((fields["grid_index"], fields["replicate_index"]))
+
+    def progress(self, done, total, label):
+        pass
+
+
+def _run(tmp_path, *, path, kept, workers, chunk_blocks):
+    from d3.core.sample_run import run_samples
+
+    log = _Log()
+    by_grid, prices = run_samples(
+        simulate=_simulate, finish=_finish, n_blocks=6, chunk_blocks=chunk_blocks,
+        max_concurrency=workers, series=("a", "b"), months=1,
+        path=tmp_path / path if path else None, keep=("a",), emitter=log, label="t",
+        pipeline="public", kept_per_block=kept)
+    return by_grid, prices, log.done
+
+
+def test_the_stage_loop_keeps_the_same_samples_whatever_the_chunks_workers_and_audit(tmp_path):
+    import pyarrow.parquet as pq
+
+    # 6 blocks = 3 grid points × 2 replicates; a = 100 × block + 10 × path (paths 0..2).
+    by_grid, prices, done = _run(tmp_path, path=None, kept=2, workers=1, chunk_blocks=1)
+    # grid 1 = blocks 2, 3; first 2 paths of each: 200, 210, 300, 310
+    assert by_grid[1]["a"][:, 0].tolist() == [200.0, 210.0, 300.0, 310.0]
+    assert by_grid[1]["replicate_index"].tolist() == [0, 0, 1, 1]
+    assert set(by_grid[1]) == {"a", "replicate_index"}
+    assert prices == [0.0, 1.5, 3.0, 4.5, 6.0, 7.5]  # 1.5 × block
+    # one chunk per block: its last block's (grid, replicate) = (block // 2, block % 2)
+    assert done == [(0, 0), (0, 1), (1, 0), (1, 1), (2, 0), (2, 1)]
+    for kwargs in ({"path": "audit.parquet", "workers": 1, "chunk_blocks": 4},
+                   {"path": None, "workers": 2, "chunk_blocks": 1},
+                   {"path": "audit2.parquet", "workers": 2, "chunk_blocks": 3}):
+        other, other_prices, _ = _run(tmp_path, kept=2, **kwargs)
+        assert other_prices == prices
+        for g in by_grid:
+            for s in by_grid[g]:
+                assert other[g][s].tolist() == by_grid[g][s].tolist(), (kwargs, g, s)
+    # the audit Parquet has every sample (6 blocks × 3 paths) and both series
+    table = pq.read_table(tmp_path / "audit.parquet")
+    assert table.num_rows == 18
+    every, _, _ = _run(tmp_path, path=None, kept=None, workers=2, chunk_blocks=2)
+    assert every[2]["a"][:, 0].tolist() == [400.0, 410.0, 420.0, 500.0, 510.0, 520.0]

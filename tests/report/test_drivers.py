@@ -101,22 +101,31 @@ def test_the_contribution_table_needs_two_replicates_per_random_input():
     assert "at least 6" in section and "| 0.50 |" not in section
 
 
-def test_every_tornado_caption_says_which_months_it_covers():
-    # The data's horizon is 36 months: the funding need and net income are over months 1..36,
-    # the lowest free cash over every month of the loan term.
+def test_every_tornado_caption_is_the_charts_title_with_its_months():
+    # The captions are the sensitivity stage's labels (sensitivity_summary.json
+    # output_labels, which titled the charts): horizon 24, term 60 here.
+    from d3.sensitivity.outputs import OUTPUTS
+
     listed = ["tornado_lowest_free_cash_p10_eur.png", "tornado_funding_need_p90_eur.png",
               "tornado_net_income_p50_eur.png"]
-    section = "\n".join(drivers_section(data(ROWS, listed)))
-    assert "Tornado: funding need at 90 % confidence over the first 36 months" in section
-    assert "Tornado: p50 net income over the first 36 months" in section
-    assert "Tornado: p10 of the lowest free cash over the loan term" in section
+    d = data(ROWS, listed)
+    d.sensitivity_summary["output_labels"] = {o.name: o.label_for(24, 60) for o in OUTPUTS}
+    section = "\n".join(drivers_section(d))
+    assert "*Tornado: Funding need at 90 % confidence over the first 24 months*" in section
+    assert "*Tornado: Net income over the first 24 months, p50*" in section
+    assert "*Tornado: Lowest free cash over the 60-month term, p10*" in section
+    # The Sobol and rank paragraphs name the data's horizon (36 months)
+    assert "funding need over the first 36 months" in "\n".join(drivers_section(
+        data(ROWS, [], ranks=[{"grid_index": "1", "kpi": "funding_need_eur", "input": "a",
+                               "spearman": "0.5", "contribution_pct": "100"}])))
 
 
 def test_the_tornado_charts_titles_carry_the_plans_horizon():
     from d3.sensitivity.outputs import OUTPUTS
 
-    labels = {o.name: o.label_for(24) for o in OUTPUTS}
+    # horizon 24 months, loan term 36: the plan models max(24, 36) = 36 months
+    labels = {o.name: o.label_for(24, 36) for o in OUTPUTS}
     assert labels["funding_need_p90_eur"] == ("Funding need at 90 % confidence over the "
                                               "first 24 months")
     assert labels["net_income_p50_eur"] == "Net income over the first 24 months, p50"
-    assert labels["lowest_free_cash_p10_eur"] == "Lowest free cash over the loan term, p10"
+    assert labels["lowest_free_cash_p10_eur"] == "Lowest free cash over the 36-month term, p10"

@@ -254,3 +254,22 @@ def test_the_dvc_tornado_plot_rows_are_ranked_by_swing():
     ranked = ranked_tornado(rows)["lowest_free_cash_p10_eur"]
     assert tornado_plot_rows(ranked) == [["1", "a", "-10.00", "-30.00", "20.00"],
                                          ["2", "b", "-25.00", "-15.00", "10.00"]]
+
+
+def test_the_charts_labels_take_the_plans_horizon_and_modelled_months(small_inputs):
+    from d3.sensitivity.analysis import labelled_months
+    from d3.sensitivity.outputs import OUTPUTS, kpi_label
+
+    # horizon 36, loan term 60 (general.yaml): the plan models max(36, 60) = 60 months
+    longer = small_inputs.with_overrides({"params.yaml:targets.horizon_months": 36})
+    assert labelled_months(longer) == (36, 60)
+    need = next(o for o in OUTPUTS if o.name == "funding_need_p90_eur")
+    assert need.label_for(*labelled_months(longer)) == (
+        "Funding need at 90 % confidence over the first 36 months")
+    # a 12-month loan under a 24-month horizon: the plan models max(24, 12) = 24 months
+    short_loan = small_inputs.with_overrides(
+        {"inputs/operator/general.yaml:loan.term_months": 12,
+         "params.yaml:targets.horizon_months": 24})
+    assert labelled_months(short_loan) == (24, 24)
+    assert kpi_label("min_free_cash_eur", *labelled_months(short_loan)) == (
+        "lowest free cash over the 24-month term")
