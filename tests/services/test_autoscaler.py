@@ -35,6 +35,17 @@ def test_step_scenario():
     assert r.replicas_total[-1] == 4
 
 
+def test_without_the_events_table_the_kpis_are_the_same():
+    # The solver's and sensitivity's evaluations ask for KPIs only: no events table is built,
+    # and the KPIs (the event count included: 3 scale-ups, as above) are the same numbers.
+    full = simulate_autoscaler(STEP_DEMAND, 1.0, STEP, instance_eur_hr=2.5)
+    lean = simulate_autoscaler(STEP_DEMAND, 1.0, STEP, instance_eur_hr=2.5, with_events=False)
+    assert lean.events is None
+    assert lean.kpis == full.kpis
+    assert lean.kpis.scale_events == 3
+    assert lean.replicas_total.tolist() == full.replicas_total.tolist()
+
+
 def test_step_scenario_counting_pending_replicas():
     r = simulate_autoscaler(STEP_DEMAND, 1.0, replace(STEP, count_pending=True))
     # At t = 120 the decision sees 2 replicas (1 warming) → util 100 % → one more; at t = 180

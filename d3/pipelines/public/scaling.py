@@ -10,7 +10,7 @@ the ``sim`` stream ``autoscaler.<model>.<trace>``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -18,6 +18,7 @@ import pandas as pd
 
 from d3.core.rng import sim_stream
 from d3.services.autoscaling import (
+    EVENT_COLUMNS,
     AutoscalerKpis,
     AutoscalingPolicy,
     planner_instances_needed,
@@ -61,21 +62,26 @@ def run_traces(*, model: str, gpu: str, tps: float, instance_eur_hr: float,
     exact inputs (the trace as bytes): an evaluation whose knob leaves the demand paths
     unchanged (a price, the loan) replays nothing; events are never cached (they can be
     millions of rows)."""
-    run = _trace_run if keep_events else _trace_kpis
     if tick_noise != "poisson":  # the stream key matters only with tick noise: share the cache
         seed, grid_index = 0, 0
-    return [run(model, gpu, float(tps), float(instance_eur_hr), name,
-                np.asarray(monthly, dtype=np.float64).tobytes(),
-                np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
-                int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
+    if keep_events:
+        return [_trace_run(model, gpu, float(tps), float(instance_eur_hr), name,
+                           np.asarray(monthly, dtype=np.float64).tobytes(),
+                           np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
+                           int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
+                for name, monthly in traces.items()]
+    return [_trace_kpis(model, gpu, float(tps), float(instance_eur_hr), name,
+                        np.asarray(monthly, dtype=np.float64).tobytes(),
+                        np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
+                        int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
             for name, monthly in traces.items()]
 
 
 def _trace_run(model: str, gpu: str, tps: float, instance_eur_hr: float, name: str,
                monthly_bytes: bytes, shares_bytes: bytes, peak_share: float,
                hours_in_month: int, policy: AutoscalingPolicy, tick_noise: str, seed: int,
-               grid_index: int) -> TraceRun:
-    """One trace through the autoscaler, with its events."""
+               grid_index: int, with_events: bool = True) -> TraceRun:
+    """One trace through the autoscaler, with its events (without: an empty events table)."""
     monthly = np.frombuffer(monthly_bytes, dtype=np.float64)
     shares = np.frombuffer(shares_bytes, dtype=np.float64)
     trace = tick_trace(monthly, shares, policy.evaluation_interval_s)
@@ -83,22 +89,28 @@ def _trace_run(model: str, gpu: str, tps: float, instance_eur_hr: float, name: s
         gen = sim_stream(seed, "public_tap", f"autoscaler.{model}.{name}", grid_index, 0)
         trace = noisy_trace(trace, policy.evaluation_interval_s, gen)
     result = simulate_autoscaler(trace, tps * 3600.0, policy, model=model, gpu=gpu,
-                                 instance_eur_hr=instance_eur_hr)
+                                 instance_eur_hr=instance_eur_hr, with_events=with_events)
     planned = [planner_instances_needed(tokens * peak_share, tps, policy.target_utilization_pct,
                                         policy.min_instances_per_model,
                                         policy.max_instances_per_model)
                for tokens in monthly]
-    return TraceRun(model, gpu, name, result.kpis, result.events.assign(trace=name),
+    events = result.events.assign(trace=name) if with_events else _no_events()
+    return TraceRun(model, gpu, name, result.kpis, events,
                     float(sum(p.instances_needed for p in planned) * hours_in_month),
                     not any(p.capacity_violation for p in planned))
 
 
+@lru_cache(maxsize=1)
+def _no_events() -> pd.DataFrame:
+    """The empty events table of a run without events (shared: read, never modified)."""
+    return pd.DataFrame(columns=[*EVENT_COLUMNS, "trace"])
+
+
 @lru_cache(maxsize=512)
 def _trace_kpis(*key) -> TraceRun:
-    """:func:`_trace_run` without its events, cached (a few hundred bytes per entry: the
-    events frame is replaced by a new empty one, not a view that would keep its arrays)."""
-    run = _trace_run(*key)
-    return replace(run, events=pd.DataFrame(columns=list(run.events.columns)))
+    """:func:`_trace_run` without its events (never built), cached (a few hundred bytes per
+    entry)."""
+    return _trace_run(*key, with_events=False)
 
 
 def trace_keys(available) -> dict[str, str]:
