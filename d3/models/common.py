@@ -30,6 +30,8 @@ def types_in(annotation: Any) -> list[Any]:
 def _bool_for_number(annotation: Any, value: Any) -> str | None:
     """Where ``value`` holds a YAML boolean although ``annotation`` wants a number:
     ``""`` for the value itself, ``"[2]"``/``".key"`` inside a list or mapping, else None."""
+    if not isinstance(value, bool | list | dict):
+        return None  # a number or a text: nothing to look for (runs for every field)
     kinds = types_in(annotation)
     if isinstance(value, bool):
         numeric = any(t in (int, float) for t in kinds)
