@@ -29,7 +29,13 @@ from typer.core import TyperCommand, TyperGroup
 
 from d3.catalog import path_template, read
 from d3.core.errors import Issue, ValidationError
-from d3.core.executor import ENV_EXECUTOR, ENV_SCHEDULER, ExecutorChoice, executor_session
+from d3.core.executor import (
+    ENV_EXECUTOR,
+    ENV_SCHEDULER,
+    ExecutorChoice,
+    ExecutorUnavailable,
+    executor_session,
+)
 from d3.core.interrupts import forget_unhandled_interrupt, recorded_interrupts
 from d3.core.progress import (
     LOG_FORMATS,
@@ -215,6 +221,10 @@ def guarded(action: Callable[[], None], emitter: Emitter, quiet: bool = False) -
         emitter.emit("error", level="error", message="interrupted")
         sys.stderr.write("interrupted\n")
         forget_unhandled_interrupt()
+        return EXIT_INTERNAL
+    except ExecutorUnavailable as exc:  # the cluster, not D3: say what to do, no class name
+        emitter.emit("error", level="error", message=str(exc))
+        sys.stderr.write(f"error: {exc}\n")
         return EXIT_INTERNAL
     except Exception as exc:  # noqa: BLE001 - every internal failure becomes exit 3
         emitter.emit("error", level="error", message=f"{type(exc).__name__}: {exc}")

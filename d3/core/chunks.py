@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from contextlib import closing, contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from d3.core.executor import ExecutorUnavailable, active_client, call_range
 from d3.core.interrupts import interrupts_held
@@ -131,12 +131,7 @@ def iter_ranges(
             pending = [pool.submit(fn, *r) for r in ranges[:window]]
         submitted = len(pending)
         while pending:
-            try:
-                result = pending.pop(0).result()
-            except (CancelledError, OSError) as exc:  # the scheduler or the connection is gone
-                raise ExecutorUnavailable(f"lost the Dask cluster mid-run ({type(exc).__name__}: "
-                                          f"{exc}); nothing was written — rerun, or run with "
-                                          f"--executor local") from exc
+            result = pending.pop(0).result()
             if submitted < len(ranges):
                 pending.append(pool.submit(fn, *ranges[submitted]))
                 submitted += 1
@@ -156,7 +151,7 @@ def _dask_results(client, fn: Callable[[int, int], T], ranges: Sequence[tuple[in
             pending.append(client.submit(call_range, shipped, start, stop, pure=False))
         submitted = len(pending)
         while pending:
-            result = pending.pop(0).result()
+            result = _dask_result(pending.pop(0))
             if submitted < len(ranges):
                 start, stop = ranges[submitted]
                 pending.append(client.submit(call_range, shipped, start, stop, pure=False))
@@ -166,3 +161,17 @@ def _dask_results(client, fn: Callable[[int, int], T], ranges: Sequence[tuple[in
         if pending:
             client.cancel(pending)
         client.cancel([shipped])
+
+
+def _dask_result(future: Any) -> Any:
+    """A Dask task's result; the cluster lost mid-run (the scheduler gone: the future is
+    cancelled, or its connection closed) is :class:`ExecutorUnavailable` with what to do. An
+    error raised by the task itself passes through as it is (a bug: exit 3 with its text)."""
+    from distributed.comm.core import CommClosedError
+
+    try:
+        return future.result()
+    except (CancelledError, CommClosedError) as exc:
+        raise ExecutorUnavailable(f"lost the Dask cluster mid-run ({type(exc).__name__}: "
+                                  f"{exc}); nothing was written — rerun, or run with "
+                                  f"--executor local") from exc

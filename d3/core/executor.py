@@ -18,6 +18,7 @@ environment variables), not a param, so switching it reruns nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,8 +131,11 @@ def local_cluster(cluster_class: Any, workers: int) -> Any:
     import dask.config
 
     with dask.config.set(WORKER_ENVIRON):
+        # silence_logs: the workers' heartbeat "Stream is closed" ERROR while the cluster
+        # shuts down after a successful run read as a failure; a task's own error still
+        # reaches the client as an exception.
         return cluster_class(n_workers=workers, threads_per_worker=1, processes=True,
-                             dashboard_address=None)
+                             dashboard_address=None, silence_logs=logging.CRITICAL)
 
 
 def _closed(client: Any, cluster: Any) -> None:
@@ -158,8 +162,16 @@ def code_fingerprint() -> str:
 
 def _same_code_everywhere(client: Any) -> None:
     """Refuse a cluster whose workers import other D3 code than this client (another commit,
-    another checkout): their results would differ from a local run without a word."""
-    client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+    another checkout): their results would differ from a local run without a word. Checked
+    once, on the workers present when the session opens (docs/DASK.md: workers that join
+    later are not checked)."""
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+    except TimeoutError as exc:  # reached the scheduler, but it has nobody to run the chunks
+        address = client.scheduler.address
+        raise ExecutorUnavailable(
+            f"the Dask scheduler at {address} has no worker after {WORKERS_TIMEOUT_S} s — "
+            f"start one (`dask worker {address}`) or run with --executor local") from exc
     mine = code_fingerprint()
     stale = sorted(worker for worker, theirs in client.run(code_fingerprint).items()
                    if theirs != mine)

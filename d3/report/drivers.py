@@ -104,7 +104,8 @@ def drivers_section(d: ReportData) -> list[str]:
         "so only the outcome noise varies. The bar is how far the output moves. Inputs at the "
         "top matter most; an input with a zero bar does not move this output at all. "
         + INDEPENDENCE, "",
-        f"p10 of the lowest free cash over the term (EUR), at the central values "
+        f"p10 of the lowest free cash over the {d.term_months}-month term (EUR), at the "
+        "central values "
         f"({len(central)} inputs fixed):", "", *_tornado_table(d, KEY_OUTPUT, "EUR"), ""]
     labels = summary.get("output_labels", {})  # the sensitivity stage's chart titles
     for output in (KEY_OUTPUT, "funding_need_p90_eur", "net_income_p50_eur"):

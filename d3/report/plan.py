@@ -402,7 +402,7 @@ KPI_ROWS = (
     ("public_priced_margin_pct", "Public Tap priced margin (%)", margin_text),
     ("public_realised_margin_pct", "Public Tap realised margin (%)", margin_text),
     ("unserved_tokens_share_pct", "tokens unserved (% of demand)", pct_text),
-    ("min_free_cash_eur", "lowest free cash over the term (EUR)", money_text),
+    ("min_free_cash_eur", "lowest free cash, {t}-month term (EUR)", money_text),
     ("funding_need_eur", "funding need, first {h} months (EUR)", money_text),
     ("funding_need_term_eur", "funding need, {t}-month term (EUR)", money_text),
     ("min_dscr_t12", "lowest trailing-12-month DSCR (×)", ratio_text),

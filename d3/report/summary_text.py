@@ -301,7 +301,8 @@ def lever_lines(d: ReportData, focus: str) -> list[str]:
               if kpi(d, focus, "public_realised_margin_pct") else "")
     out = (f"**Levers (the grid comparison):** {esc(label(d, focus))} is the closest to "
            f"fundable ({len(failing(grid[focus]))} failing criteria). Against "
-           f"{esc(label(d, far))}: funding need at 90 % confidence over the term "
+           f"{esc(label(d, far))}: funding need at 90 % confidence over the "
+           f"{d.term_months}-month term "
            f"{_change(d, far, focus, 'funding_need_term_eur', 'p90', eur_text)}{margin}, DSCR "
            f"covenant met in {_p_change(d, far, focus, 'min_dscr')} of futures, minimum free "
            f"cash met in {_p_change(d, far, focus, 'min_cash')}.")
@@ -357,4 +358,5 @@ def executive_summary(d: ReportData) -> list[str]:
             f"every grid point; §3's price list is the reference configuration ({ref}); "
             f"every other table shows **{esc(label(d, g))}**, the grid point closest to "
             "fundable (accepted first, then the fewest failing criteria, then the smallest "
-            "funding need at 90 % confidence over the term), and says so.", ""]
+            f"funding need at 90 % confidence over the {d.term_months}-month term), and says "
+            "so.", ""]

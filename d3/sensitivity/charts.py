@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +14,12 @@ from d3.sensitivity.swings import end_text
 from d3.sensitivity.tornado import TornadoRow
 
 LOW, HIGH = "#6baed6", "#fd8d3c"
+
+
+def _wrapped(text: str, width: int = 60) -> str:
+    """``text`` on lines of at most ``width`` characters: a title centred over axes that long
+    tick labels push right ran off the image (a label with its months is long)."""
+    return textwrap.fill(text, width)
 
 
 def _money(v: float, _=None) -> str:
@@ -35,10 +42,11 @@ def tornado_chart(rows: Sequence[TornadoRow], *, label: str) -> bytes:
                 label="input high")
         ax.set_yticks(y, [f"{r.input} ({_end(r.low)} … {_end(r.high)})" for r in ranked])
         ax.axvline(base, color=LINE, linewidth=1.5, label=f"baseline {_value(base, rows)}")
-        ax.set_xlabel(f"{label} ({rows[0].unit if rows else ''})")
+        # Right-aligned: long input names push the axes right, and centred text ran off it.
+        ax.set_xlabel(_wrapped(f"{label} ({rows[0].unit if rows else ''})"), loc="right")
         if rows and rows[0].unit == "EUR":
             ax.xaxis.set_major_formatter(FuncFormatter(_money))
-        ax.set_title(f"Tornado: {label}")
+        ax.set_title(_wrapped(f"Tornado: {label}"), loc="right")
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
         return png_bytes(fig)
@@ -66,9 +74,10 @@ def sobol_chart(rows: Sequence[SobolRow], *, kpi: str, label: str) -> bytes:
         ax.bar(x + 0.2, [r.total for r in ranked], width=0.4, color=LINE,
                yerr=[r.total_conf for r in ranked], capsize=3, label="total ST")
         ax.set_xticks(x, [r.input for r in ranked], rotation=30, ha="right")
-        ax.set_ylabel("share of the variance of E[KPI | inputs]")
+        ax.set_ylabel(_wrapped("share of the variance of E[KPI | inputs]", 30))
         ax.set_ylim(-0.1, 1.1)
-        ax.set_title(f"Sobol indices: {label} ({kpi}), 95 % bootstrap intervals")
+        ax.set_title(_wrapped(f"Sobol indices: {label} ({kpi}), 95 % bootstrap intervals"),
+                     loc="right")
         ax.legend(loc="upper right", fontsize=8)
         fig.tight_layout()
         return png_bytes(fig)

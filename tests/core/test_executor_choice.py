@@ -66,3 +66,80 @@ def test_the_local_cluster_workers_do_not_trim_malloc_eagerly(monkeypatch):
         assert list(client.run(_malloc_trim_threshold).values()) == [None]
     # the process-wide configuration is left as it was
     assert dask.config.get("distributed.nanny.pre-spawn-environ") == before
+
+
+class _Future:
+    def __init__(self, exc=None, value=None):
+        self.exc, self.value = exc, value
+
+    def result(self):
+        if self.exc is not None:
+            raise self.exc
+        return self.value
+
+
+class _LostClient:
+    """A client whose scheduler is gone after the first chunk: later futures are cancelled
+    (what distributed does to them) or their connection closes."""
+
+    def __init__(self, exc):
+        self.exc, self.submitted, self.cancelled = exc, 0, []
+
+    def scatter(self, fn, **kwargs):
+        return fn
+
+    def submit(self, call, fn, start, stop, pure):
+        self.submitted += 1
+        return _Future(value=stop - start) if start == 0 else _Future(exc=self.exc)
+
+    def cancel(self, futures):
+        self.cancelled.append(len(futures))
+
+
+def _length(start, stop):
+    return stop - start
+
+
+@pytest.mark.parametrize("lost", ["cancelled", "closed"])
+def test_a_cluster_lost_mid_run_says_so_and_what_to_do(lost):
+    from distributed.client import FutureCancelledError
+    from distributed.comm.core import CommClosedError
+
+    from d3.core.chunks import _dask_results
+    from d3.core.executor import ExecutorUnavailable
+
+    exc = FutureCancelledError("k", "lost") if lost == "cancelled" else CommClosedError("gone")
+    client = _LostClient(exc)
+    results = _dask_results(client, _length, [(0, 2), (2, 4), (4, 6)], window=2)
+    assert next(results) == 2  # the first chunk (blocks 0..1) came back
+    with pytest.raises(ExecutorUnavailable, match="lost the Dask cluster mid-run .*"
+                       "nothing was written — rerun, or run with --executor local"):
+        next(results)
+
+
+def test_a_task_error_is_not_reported_as_a_lost_cluster():
+    from d3.core.chunks import _dask_results
+
+    results = _dask_results(_LostClient(OSError("disk full in the task")), _length,
+                            [(0, 1), (1, 2)], window=2)
+    assert next(results) == 1
+    with pytest.raises(OSError, match="disk full in the task"):
+        next(results)
+
+
+class _NoWorkers:
+    class scheduler:  # noqa: N801 - the attribute distributed's Client has
+        address = "tcp://10.0.0.5:8786"
+
+    def wait_for_workers(self, n, timeout):
+        raise TimeoutError(f"only 0/{n} workers arrived after {timeout}")
+
+
+def test_a_scheduler_without_workers_says_so():
+    from d3.core.executor import ExecutorUnavailable, _same_code_everywhere
+
+    with pytest.raises(ExecutorUnavailable) as caught:
+        _same_code_everywhere(_NoWorkers())
+    assert str(caught.value) == (
+        "the Dask scheduler at tcp://10.0.0.5:8786 has no worker after 120 s — start one "
+        "(`dask worker tcp://10.0.0.5:8786`) or run with --executor local")

@@ -114,6 +114,8 @@ def test_every_tornado_caption_is_the_charts_title_with_its_months():
     assert "*Tornado: Funding need at 90 % confidence over the first 24 months*" in section
     assert "*Tornado: Net income over the first 24 months, p50*" in section
     assert "*Tornado: Lowest free cash over the 60-month term, p10*" in section
+    # the tornado table's heading: the data's term is 60 months
+    assert "p10 of the lowest free cash over the 60-month term (EUR), at the central" in section
     # The Sobol and rank paragraphs name the data's horizon (36 months)
     assert "funding need over the first 36 months" in "\n".join(drivers_section(
         data(ROWS, [], ranks=[{"grid_index": "1", "kpi": "funding_need_eur", "input": "a",

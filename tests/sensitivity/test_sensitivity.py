@@ -273,3 +273,37 @@ def test_the_charts_labels_take_the_plans_horizon_and_modelled_months(small_inpu
     assert labelled_months(short_loan) == (24, 24)
     assert kpi_label("min_free_cash_eur", *labelled_months(short_loan)) == (
         "lowest free cash over the 24-month term")
+
+
+def test_the_charts_titles_and_axis_labels_fit_inside_the_image(monkeypatch):
+    # A label with its months is long; centred over axes that the long input names push to
+    # the right, it ran off the image ("…over the first" without "24 months").
+    from d3.sensitivity import charts
+    from d3.sensitivity.outputs import OUTPUTS, kpi_label
+    from d3.sensitivity.sobol import SobolRow
+    from d3.sensitivity.tornado import TornadoRow
+
+    figures = []
+    monkeypatch.setattr(charts, "png_bytes", lambda fig: figures.append(fig) or b"")
+    need = next(o for o in OUTPUTS if o.name == "funding_need_p90_eur")
+    rows = [TornadoRow(f"inputs/operator/public_tap.yaml:acquisition.input_{k}", "p10 / p90",
+                       1, 2, need.name, "EUR", -50_000.0, -50_000.0 - 1000 * k,
+                       -50_000.0 + 900 * k) for k in range(1, 6)]
+    charts.tornado_chart(rows, label=need.label_for(24, 60))
+    charts.sobol_chart([SobolRow(f"input_{k}", "funding_need_eur", 0.1 * k, 0.02, 0.12 * k,
+                                 0.03) for k in range(1, 5)], kpi="funding_need_eur",
+                       label=kpi_label("funding_need_eur", 24, 60))
+    for fig in figures:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        image = fig.bbox
+        ax = fig.axes[0]
+        for text in (ax.title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
+            if text.get_text():
+                box = text.get_window_extent(renderer)
+                assert (box.x0 >= image.x0 - 0.5 and box.x1 <= image.x1 + 0.5
+                        and box.y0 >= image.y0 - 0.5 and box.y1 <= image.y1 + 0.5), \
+                    (text.get_text(), box, image)
+    # the whole title is there, months included (wrapped onto lines)
+    assert " ".join(figures[0].axes[0].get_title(loc="right").split()) == (
+        "Tornado: Funding need at 90 % confidence over the first 24 months")
