@@ -13,9 +13,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from d3.core.inverse_sampling import binomial_ppf, month_major_uniforms, poisson_ppf
-
 BUDGET_POLICIES = ("growth", "flat", "pct_of_inflow")
+
+
+# _samplers: d3.core.inverse_sampling is imported where the draws are made. Its numba kernels
+# load at import (≈ 0.4 s), and most stages import this module (through the validator's
+# guards) without drawing anything: every `dvc repro` stage process paid for them.
 
 
 def budget_path(budget_month0_eur: float, growth_pct_mom: float, months: int, *,
@@ -79,6 +82,12 @@ def inflow_funded_paths(
     customers_per_eur / cac_factor)`` and ``churned ~ Binomial(active_{m−1}, churn)``, each by
     inversion of one uniform per sample and month (:mod:`d3.core.inverse_sampling`: common
     random numbers between plans that differ in a budget or a rate)."""
+    from d3.core.inverse_sampling import (  # see _samplers
+        binomial_ppf,
+        month_major_uniforms,
+        poisson_ppf,
+    )
+
     months = terms.months
     shape = (simulations, months)
     per_new = np.broadcast_to(np.asarray(sales_per_new_eur, dtype=np.float64), shape)
@@ -159,12 +168,16 @@ def lognormal_mean_one(gen: np.random.Generator, sd_frac: float, shape) -> np.nd
 def mc_new(gen: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     """New customers ``~ Poisson(λ)``; ``lam`` is ``(simulations, months)``; by inversion of
     one uniform per sample and month (:mod:`d3.core.inverse_sampling`)."""
+    from d3.core.inverse_sampling import month_major_uniforms, poisson_ppf  # see _samplers
+
     return poisson_ppf(month_major_uniforms(gen, *lam.shape), lam).astype(np.float64)
 
 
 def mc_active(gen: np.random.Generator, new: np.ndarray, churn_frac: float) -> np.ndarray:
     """Active customers with ``churned_m ~ Binomial(active_{m−1}, churn)``, month by month, by
     inversion of one uniform per sample and month (:mod:`d3.core.inverse_sampling`)."""
+    from d3.core.inverse_sampling import binomial_ppf, month_major_uniforms  # see _samplers
+
     sims, months = new.shape
     active = np.empty((sims, months))
     previous = np.zeros(sims, dtype=np.int64)
