@@ -307,3 +307,26 @@ def test_the_charts_titles_and_axis_labels_fit_inside_the_image(monkeypatch):
     # the whole title is there, months included (wrapped onto lines)
     assert " ".join(figures[0].axes[0].get_title(loc="right").split()) == (
         "Tornado: Funding need at 90 % confidence over the first 24 months")
+
+
+def test_a_multisets_percentile_is_numpys_without_building_it():
+    from d3.sensitivity.convergence import multiset_percentile
+
+    # ordered [1, 2, 3, 10] with copies [2, 0, 1, 1] is the multiset [1, 1, 3, 10] (m = 4).
+    ordered, copies = np.array([1.0, 2.0, 3.0, 10.0]), np.array([2, 0, 1, 1])
+    # p50: virtual index 3 × 0.5 = 1.5 → between the 2nd (1) and 3rd (3) values: 2.0
+    assert multiset_percentile(ordered, copies, 50) == 2.0
+    # p90: 3 × 0.9 = 2.7 → 3 + 0.7 × (10 − 3) = 7.9 (numpy's rounding, from the upper side)
+    assert multiset_percentile(ordered, copies, 90) == np.percentile([1, 1, 3, 10], 90)
+    assert multiset_percentile(ordered, copies, 100) == 10.0
+    assert multiset_percentile(ordered, copies, 0) == 1.0
+    # bit for bit against numpy on random multisets with ties
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        values = np.sort(np.round(rng.normal(0, 100, n)))
+        counts = rng.integers(0, 4, n)
+        counts[0] += 1
+        for q in (10, 50, 90, 33):
+            assert multiset_percentile(values, counts, q) == np.percentile(
+                np.repeat(values, counts), q, method="linear")
