@@ -225,6 +225,8 @@ def guarded(action: Callable[[], None], emitter: Emitter, quiet: bool = False) -
     except ExecutorUnavailable as exc:  # the cluster, not D3: say what to do, no class name
         emitter.emit("error", level="error", message=str(exc))
         sys.stderr.write(f"error: {exc}\n")
+        if os.environ.get("D3_TRACEBACK"):
+            traceback.print_exc()
         return EXIT_INTERNAL
     except Exception as exc:  # noqa: BLE001 - every internal failure becomes exit 3
         emitter.emit("error", level="error", message=f"{type(exc).__name__}: {exc}")

@@ -164,14 +164,16 @@ def _dask_results(client, fn: Callable[[int, int], T], ranges: Sequence[tuple[in
 
 
 def _dask_result(future: Any) -> Any:
-    """A Dask task's result; the cluster lost mid-run (the scheduler gone: the future is
-    cancelled, or its connection closed) is :class:`ExecutorUnavailable` with what to do. An
-    error raised by the task itself passes through as it is (a bug: exit 3 with its text)."""
-    from distributed.comm.core import CommClosedError
-
+    """A Dask task's result. An error the task raised itself (the future's status "error")
+    passes through as it is (a bug: exit 3 with its text). Otherwise a cancelled future or a
+    broken connection means the cluster was lost mid-run: :class:`ExecutorUnavailable` with
+    what to do."""
     try:
         return future.result()
-    except (CancelledError, CommClosedError) as exc:
-        raise ExecutorUnavailable(f"lost the Dask cluster mid-run ({type(exc).__name__}: "
-                                  f"{exc}); nothing was written — rerun, or run with "
-                                  f"--executor local") from exc
+    except Exception as exc:
+        if getattr(future, "status", None) == "error" or not isinstance(
+                exc, CancelledError | OSError):
+            raise
+        what = " ".join(f"{type(exc).__name__}: {exc}".split())  # distributed's text has newlines
+        raise ExecutorUnavailable(f"lost the Dask cluster mid-run ({what}); nothing was written "
+                                  f"— rerun, or run with --executor local") from exc

@@ -93,7 +93,7 @@ def executor_session(choice: ExecutorChoice) -> Iterator[Any]:
         else:
             cluster = local_cluster(LocalCluster, choice.workers or os.cpu_count() or 1)
             client = Client(cluster, set_as_default=False)
-        _same_code_everywhere(client)
+        _same_code_everywhere(client, cluster)
     except ValueError as exc:  # distributed's parse of a malformed address
         _closed(client, cluster)
         raise ValidationError([Issue("--scheduler", "value", f"{choice.scheduler!r} is not a "
@@ -131,18 +131,34 @@ def local_cluster(cluster_class: Any, workers: int) -> Any:
     import dask.config
 
     with dask.config.set(WORKER_ENVIRON):
-        # silence_logs: the workers' heartbeat "Stream is closed" ERROR while the cluster
-        # shuts down after a successful run read as a failure; a task's own error still
-        # reaches the client as an exception.
         return cluster_class(n_workers=workers, threads_per_worker=1, processes=True,
-                             dashboard_address=None, silence_logs=logging.CRITICAL)
+                             dashboard_address=None)
+
+
+def _quiet_distributed_logs() -> None:
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def _closed(client: Any, cluster: Any) -> None:
-    if client is not None:
-        client.close()
-    if cluster is not None:
-        cluster.close()
+    """Close the client, and the LocalCluster when the session started one. Its workers are
+    quietened first: while the cluster shuts down after a successful run their heartbeat
+    logs a "Stream is closed" ERROR traceback that read as a failure (during the run their
+    warnings, e.g. memory, stay visible)."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    if cluster is not None and client is not None:
+        try:
+            client.run(_quiet_distributed_logs)
+            _quiet_distributed_logs()  # this process's nannies and scheduler
+        except Exception:  # noqa: BLE001 - a cluster already gone has nothing to log
+            pass
+    try:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    finally:
+        logger.setLevel(level)
 
 
 def code_fingerprint() -> str:
@@ -160,7 +176,7 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _same_code_everywhere(client: Any) -> None:
+def _same_code_everywhere(client: Any, own_cluster: Any = None) -> None:
     """Refuse a cluster whose workers import other D3 code than this client (another commit,
     another checkout): their results would differ from a local run without a word. Checked
     once, on the workers present when the session opens (docs/DASK.md: workers that join
@@ -171,7 +187,10 @@ def _same_code_everywhere(client: Any) -> None:
         address = client.scheduler.address
         raise ExecutorUnavailable(
             f"the Dask scheduler at {address} has no worker after {WORKERS_TIMEOUT_S} s — "
-            f"start one (`dask worker {address}`) or run with --executor local") from exc
+            f"start one (`dask worker {address}`) or run with --executor local"
+            if own_cluster is None else
+            f"the local Dask cluster started no worker within {WORKERS_TIMEOUT_S} s — check "
+            f"this machine's memory and processes, or run with --executor local") from exc
     mine = code_fingerprint()
     stale = sorted(worker for worker, theirs in client.run(code_fingerprint).items()
                    if theirs != mine)

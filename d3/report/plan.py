@@ -422,7 +422,8 @@ def kpi_table(d: ReportData, g: str) -> list[str]:
     never = cell(kpi(d, g, "runway_never_ends"), "mean")
     out = table(rows, ["metric", *cols], ["metric (unit)", *cols])
     if never is not None:
-        out += ["", f"Free cash never runs out within the term in {frac_pct_text(never)} of "
+        out += ["", f"Free cash never runs out within the {d.term_months}-month term in "
+                f"{frac_pct_text(never)} of "
                 "futures (`runway_never_ends`)."]
     return out
 

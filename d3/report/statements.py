@@ -327,7 +327,7 @@ def use_of_proceeds(d: ReportData, g: str) -> list[str]:
                    ["", "EUR"]), "",
             "The shortfall counts cash only; the funding need of §1 also keeps the VAT and tax "
             "owed in cash, which makes it larger: "
-            f"{eur_text(need)} on this reference path over the term "
+            f"{eur_text(need)} on this reference path over the {d.term_months}-month term "
             "(`funding_need_term_eur`, `consolidated_kpis.csv`).", ""]
 
 

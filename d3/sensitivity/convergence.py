@@ -85,7 +85,9 @@ def multiset_percentile(ordered: np.ndarray, copies: np.ndarray, q: float) -> fl
     ``(n,)``), without building ``x``: numpy's virtual index ``(m − 1) × q / 100`` over the
     multiset's size ``m``, its two neighbours found by the running count of copies, and
     numpy's interpolation (``_lerp``: from the upper neighbour when the fraction is ≥ ½), so
-    the result is numpy's to the bit. NaN when the multiset is empty."""
+    the result equals numpy's (the sign of a zero aside: numpy gives −0.0 for a multiset of
+    −0.0 alone). ``ordered`` must be finite (the caller drops NaN and ±inf, as
+    :func:`d3.core.percentiles.percentiles` does). NaN when the multiset is empty."""
     running = np.cumsum(copies)
     m = int(running[-1]) if running.size else 0
     if m == 0:

@@ -330,3 +330,22 @@ def test_a_multisets_percentile_is_numpys_without_building_it():
         for q in (10, 50, 90, 33):
             assert multiset_percentile(values, counts, q) == np.percentile(
                 np.repeat(values, counts), q, method="linear")
+
+
+def test_the_bootstrap_se_is_the_naive_resample_of_whole_replicates():
+    # Reference: each resample concatenates the drawn replicates' finite values and takes
+    # numpy's percentile (the definition, as the code did before session 8); the multiset
+    # shortcut must give the same standard error to the bit.
+    from d3.core.percentiles import percentiles
+    from d3.sensitivity.convergence import cluster_bootstrap_se
+
+    rng = np.random.default_rng(11)
+    values = np.round(rng.normal(-40_000, 15_000, 240), 2)
+    values[[3, 70]] = np.nan  # dropped, as the percentiles drop them
+    replicate = np.repeat(np.arange(8), 30)
+    for q in (10, 50, 90):
+        picks = np.random.default_rng(q).integers(0, 8, size=(200, 8))
+        groups = [values[(replicate == k) & np.isfinite(values)] for k in range(8)]
+        naive = np.std([percentiles(np.concatenate([groups[k] for k in row]), [q])[0]
+                        for row in picks], ddof=1)
+        assert cluster_bootstrap_se(values, replicate, q, np.random.default_rng(q)) == naive

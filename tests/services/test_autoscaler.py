@@ -44,6 +44,12 @@ def test_without_the_events_table_the_kpis_are_the_same():
     assert lean.kpis == full.kpis
     assert lean.kpis.scale_events == 3
     assert lean.replicas_total.tolist() == full.replicas_total.tolist()
+    # the proportional (HPA-like) mode too
+    hpa = replace(STEP, mode="proportional")
+    full = simulate_autoscaler(STEP_DEMAND, 1.0, hpa, instance_eur_hr=2.5)
+    lean = simulate_autoscaler(STEP_DEMAND, 1.0, hpa, instance_eur_hr=2.5, with_events=False)
+    assert lean.events is None and lean.kpis == full.kpis
+    assert lean.kpis.scale_events == len(full.events) > 0
 
 
 def test_step_scenario_counting_pending_replicas():

@@ -48,7 +48,7 @@ class TraceRun:
     gpu: str
     trace: str
     kpis: AutoscalerKpis
-    events: pd.DataFrame
+    events: pd.DataFrame  # read-only: KPI-only runs share one empty table (_no_events)
     planner_instance_hours: float
     planner_max_sufficient: bool  # the planner never needed more than max_instances
 
