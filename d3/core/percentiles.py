@@ -29,3 +29,28 @@ def monthly_percentiles(values: np.ndarray, qs: Sequence[int], *,
     if not finite_only:
         return np.percentile(values, list(qs), axis=0, method="linear")
     return np.vstack([percentiles(values[:, m], qs) for m in range(values.shape[1])]).T
+
+
+def multiset_percentile(ordered: np.ndarray, copies: np.ndarray, q: float) -> float:
+    """``np.percentile(x, q, method="linear")`` of the multiset ``x`` holding ``copies[i]``
+    copies of ``ordered[i]`` (``ordered`` ascending, ``(n,)``; ``copies`` ≥ 0 integers,
+    ``(n,)``), without building ``x``: numpy's virtual index ``(m − 1) × q / 100`` over the
+    multiset's size ``m``, its two neighbours found by the running count of copies, and
+    numpy's interpolation (``_lerp``: from the upper neighbour when the fraction is ≥ ½), so
+    the result equals numpy's (the sign of a zero aside: numpy gives −0.0 for a multiset of
+    −0.0 alone). ``ordered`` must be finite (the caller drops NaN and ±inf, as
+    :func:`d3.core.percentiles.percentiles` does). NaN when the multiset is empty."""
+    running = np.cumsum(copies)
+    m = int(running[-1]) if running.size else 0
+    if m == 0:
+        return float("nan")
+    virtual = (m - 1) * (np.float64(q) / 100)
+    below = np.floor(virtual)
+    if virtual >= m - 1:
+        below = above = float(m - 1)
+    else:
+        above = below + 1
+    a, b = ordered[np.searchsorted(running, [below, above], side="right")]
+    gamma = virtual - below
+    diff = b - a
+    return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)

@@ -12,8 +12,13 @@ import numpy as np
 import pandas as pd
 
 from d3.core.errors import Issue, ValidationError
+from d3.core.percentiles import multiset_percentile
 from d3.core.rounding import CEIL_TOLERANCE, robust_ceil
-from d3.services.autoscaling_kernel import oracle_replica_ticks, threshold_kernel, tick_sums
+from d3.services.autoscaling_kernel import (
+    oracle_replica_ticks,
+    threshold_kernel,
+    tick_accumulators,
+)
 
 
 @dataclass(frozen=True)
@@ -174,67 +179,89 @@ def _max_events(n: int, policy: AutoscalingPolicy) -> int:
     return n
 
 
-def autoscaler_kpis(demand: np.ndarray, capacity: float, policy: AutoscalingPolicy,
-                    total: np.ndarray, ready: np.ndarray, util: np.ndarray, events: int,
+def p95_util_pct(run_values: np.ndarray, run_counts: np.ndarray) -> float:
+    """The p95 utilisation (percent) of the ticks with a ready replica, from their runs of
+    equal values (:func:`d3.services.autoscaling_kernel.count_tick`): numpy's linear
+    percentile of that multiset (:func:`d3.core.percentiles.multiset_percentile`), 0 when no
+    replica was ever ready."""
+    if run_values.size == 0:
+        return 0.0
+    ordered, which = np.unique(run_values, return_inverse=True)
+    copies = np.bincount(which, weights=run_counts, minlength=ordered.size).astype(np.int64)
+    return float(multiset_percentile(ordered, copies, 95) * 100.0)
+
+
+def autoscaler_kpis(demand: np.ndarray, repeat: int, capacity: float,
+                    policy: AutoscalingPolicy, accumulators: tuple, events: int,
                     instance_eur_hr: float) -> AutoscalerKpis:
+    """The KPIs of a run from its accumulators (``(acc, run_values, run_counts)`` of
+    :func:`d3.services.autoscaling_kernel.count_tick` and ``add_run``) and the oracle planner
+    over the same ticks (``demand`` values each held ``repeat`` ticks)."""
     dt = policy.evaluation_interval_s
-    served, cap_sum, violations, replica_ticks, most = tick_sums(demand, ready, total, capacity)
-    has_ready = ready > 0
-    p95 = float(np.percentile(util[has_ready], 95, method="linear") * 100.0) \
-        if has_ready.any() else 0.0
+    (served, cap_sum, violations, replica_ticks, most), values, counts = accumulators
     hours = replica_ticks * dt / 3600.0
     ahead = int(round(policy.warmup_s / dt))
-    oracle = oracle_replica_ticks(demand, capacity * policy.target_utilization_pct / 100.0,
-                                  ahead, policy.min_instances_per_model,
+    oracle = oracle_replica_ticks(demand, repeat,
+                                  capacity * policy.target_utilization_pct / 100.0, ahead,
+                                  policy.min_instances_per_model,
                                   policy.max_instances_per_model, CEIL_TOLERANCE)
-    return AutoscalerKpis(events, 100.0 * served / cap_sum if cap_sum > 0 else 0.0, p95,
-                          int(violations), violations * dt / 60.0, hours,
-                          hours * instance_eur_hr, int(most), oracle * dt / 3600.0)
+    return AutoscalerKpis(int(events), float(100.0 * served / cap_sum) if cap_sum > 0 else 0.0,
+                          p95_util_pct(values, counts), int(violations),
+                          float(violations * dt / 60.0), float(hours),
+                          float(hours * instance_eur_hr), int(most), float(oracle * dt / 3600.0))
 
 
 def simulate_autoscaler(demand_tokens_per_hour, capacity_tokens_per_hour: float,
                         policy: AutoscalingPolicy, *, initial_replicas: int | None = None,
                         model: str = "", gpu: str = "",
                         instance_eur_hr: float = 0.0, with_events: bool = True,
-                        ) -> SimulationResult:
-    """Replay a demand trace (tokens/hour per tick) through the autoscaler. ``with_events``
-    False: no events table (``events`` is None; the KPIs count the events all the same) —
-    building the table was 40 % of a solver's autoscaler time (docs/BENCHMARKS.md)."""
+                        ticks_per_value: int = 1) -> SimulationResult:
+    """Replay a demand trace (tokens/hour; each value holds for ``ticks_per_value`` ticks,
+    e.g. an hourly trace and the ticks of an hour) through the autoscaler. ``with_events``
+    False: no events table and no per-tick series (``events`` is None, the series empty; the
+    KPIs count the events all the same) — a KPI-only run of the threshold mode touches no
+    per-tick array (docs/BENCHMARKS.md)."""
     demand = np.ascontiguousarray(demand_tokens_per_hour, dtype=np.float64)
     if not capacity_tokens_per_hour > 0:
         raise _tps_error(capacity_tokens_per_hour)
     if demand.ndim != 1 or len(demand) == 0:
         raise ValueError("demand_tokens_per_hour must be a non-empty 1-D array")
+    if ticks_per_value < 1:
+        raise ValueError(f"ticks_per_value must be ≥ 1, got {ticks_per_value}")
     c = float(capacity_tokens_per_hour)
     start = initial_replicas if initial_replicas is not None else initial_replica_count(
         demand[0], c, policy)
     if policy.mode == "threshold":
         out = threshold_kernel(
-            demand, c, float(policy.evaluation_interval_s), float(policy.target_utilization_pct),
+            demand, int(ticks_per_value), c, float(policy.evaluation_interval_s),
+            float(policy.target_utilization_pct),
             policy.min_instances_per_model, policy.max_instances_per_model,
             float(policy.scale_up_threshold_pct), float(policy.scale_down_threshold_pct),
             policy.scale_up_step_replicas, policy.scale_down_step_replicas,
             float(policy.stabilization_window_s), float(policy.warmup_s),
             float(policy.cooldown_s), bool(policy.count_pending), UTIL_CAP, int(start),
-            _max_events(len(demand), policy))
+            _max_events(len(demand) * ticks_per_value, policy), bool(with_events))
+        total, ready, util, ev_tick, ev_prev, ev_new, ev_up, ev_cap, ev_util = out[:9]
+        n_events, accumulators = int(out[9]), out[10:]
     else:
-        out = proportional_loop(demand, c, policy, int(start))
-    total, ready, util, ev_tick, ev_prev, ev_new, ev_up, ev_cap, ev_util = out
-    dt = policy.evaluation_interval_s
+        ticks = np.repeat(demand, ticks_per_value) if ticks_per_value > 1 else demand
+        total, ready, util, ev_tick, ev_prev, ev_new, ev_up, ev_cap, ev_util = \
+            proportional_loop(ticks, c, policy, int(start))
+        n_events, accumulators = len(ev_tick), tick_accumulators(ticks, ready, total, util, c)
+    kpis = autoscaler_kpis(demand, int(ticks_per_value), c, policy, accumulators, n_events,
+                           instance_eur_hr)
     if not with_events:
-        kpis = autoscaler_kpis(demand, c, policy, total, ready, util, len(ev_tick),
-                               instance_eur_hr)
-        return SimulationResult(None, total, ready, util, kpis)
+        return SimulationResult(None, total[:0], ready[:0], util[:0], kpis)
+    dt = policy.evaluation_interval_s
     events = pd.DataFrame({
         "timestamp": ev_tick * dt,
         "model": model, "gpu": gpu,
-        "demand_tokens_per_hour": demand[ev_tick],
+        "demand_tokens_per_hour": demand[ev_tick // ticks_per_value],
         "effective_capacity": ev_cap,
         "replicas_prev": ev_prev, "replicas_new": ev_new,
         "reason": np.where(ev_up, "scale_up", "scale_down"),
         "util_pct": ev_util * 100.0,
     }, columns=list(EVENT_COLUMNS))
-    kpis = autoscaler_kpis(demand, c, policy, total, ready, util, len(events), instance_eur_hr)
     return SimulationResult(events, total, ready, util, kpis)
 
 

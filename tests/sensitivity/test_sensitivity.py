@@ -310,7 +310,7 @@ def test_the_charts_titles_and_axis_labels_fit_inside_the_image(monkeypatch):
 
 
 def test_a_multisets_percentile_is_numpys_without_building_it():
-    from d3.sensitivity.convergence import multiset_percentile
+    from d3.core.percentiles import multiset_percentile
 
     # ordered [1, 2, 3, 10] with copies [2, 0, 1, 1] is the multiset [1, 1, 3, 10] (m = 4).
     ordered, copies = np.array([1.0, 2.0, 3.0, 10.0]), np.array([2, 0, 1, 1])

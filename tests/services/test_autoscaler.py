@@ -43,7 +43,7 @@ def test_without_the_events_table_the_kpis_are_the_same():
     assert lean.events is None
     assert lean.kpis == full.kpis
     assert lean.kpis.scale_events == 3
-    assert lean.replicas_total.tolist() == full.replicas_total.tolist()
+    assert lean.replicas_total.size == 0  # no per-tick series either: KPIs only
     # the proportional (HPA-like) mode too
     hpa = replace(STEP, mode="proportional")
     full = simulate_autoscaler(STEP_DEMAND, 1.0, hpa, instance_eur_hr=2.5)
@@ -268,3 +268,58 @@ def test_compiled_oracle_equals_the_plain_oracle_series():
     # one warm-up (3 ticks) ahead; the last ticks reuse the final demand
     assert plain[0] == min(max(math.ceil(demand[3] / 0.7), 1), 10)
     assert r.kpis.oracle_instance_hours == pytest.approx(plain.sum() * 15 / 3600)
+
+
+def plain_kpis(demand: np.ndarray, r, capacity: float, policy: AutoscalingPolicy) -> dict:
+    """The KPIs from a run's per-tick series by plain numpy (the definitions of AUTOSCALER.md):
+    utilisation Σ demand / Σ ready capacity over ticks with a ready replica, numpy's p95 of
+    those ticks' utilisation, violation ticks (demand > ready capacity), instance-hours."""
+    ready_cap = r.replicas_ready * capacity
+    has = r.replicas_ready > 0
+    dt = policy.evaluation_interval_s
+    return {"avg_util_pct": 100.0 * demand[has].sum() / ready_cap[has].sum(),
+            "p95_util_pct": float(np.percentile(r.util[has], 95, method="linear") * 100.0),
+            "sla_violations": int((demand > ready_cap).sum()),
+            "instance_hours": r.replicas_total.sum() * dt / 3600.0,
+            "max_replicas": int(r.replicas_total.max())}
+
+
+@pytest.mark.parametrize("mode", ["threshold", "proportional"])
+def test_an_hourly_trace_held_for_its_ticks_is_the_per_tick_trace(mode):
+    # The pipeline hands the simulator the hourly values and the ticks of an hour instead of
+    # the million-tick trace: events, series and KPIs are the same numbers, with or without
+    # the per-tick series, and the KPIs equal their plain definitions.
+    rng = np.random.default_rng(5)
+    hourly = np.concatenate([rng.uniform(0, 6, 30), np.zeros(3), rng.uniform(0, 9, 15)])
+    policy = replace(STEP, mode=mode, stabilization_window_s=30)
+    per_tick = simulate_autoscaler(np.repeat(hourly, 4), 1.0, policy, instance_eur_hr=2.0)
+    held = simulate_autoscaler(hourly, 1.0, policy, instance_eur_hr=2.0, ticks_per_value=4)
+    lean = simulate_autoscaler(hourly, 1.0, policy, instance_eur_hr=2.0, ticks_per_value=4,
+                               with_events=False)
+    assert held.events.equals(per_tick.events) and len(held.events) > 3
+    assert held.replicas_total.tolist() == per_tick.replicas_total.tolist()
+    assert held.kpis == per_tick.kpis == lean.kpis
+    plain = plain_kpis(np.repeat(hourly, 4), per_tick, 1.0, policy)
+    k = per_tick.kpis
+    assert k.avg_util_pct == pytest.approx(plain["avg_util_pct"], rel=1e-12)
+    assert k.p95_util_pct == plain["p95_util_pct"]  # the same multiset: bit for bit
+    assert (k.sla_violations, k.instance_hours, k.max_replicas) == (
+        plain["sla_violations"], plain["instance_hours"], plain["max_replicas"])
+    # a warm-up longer than the trace: every tick looks at the final demand (the oracle)
+    slow = replace(policy, warmup_s=10_000)  # 667 ticks ahead > 192 ticks
+    held = simulate_autoscaler(hourly, 1.0, slow, ticks_per_value=4, with_events=False)
+    assert held.kpis == simulate_autoscaler(np.repeat(hourly, 4), 1.0, slow).kpis
+    assert held.kpis.oracle_instance_hours == pytest.approx(
+        oracle_replicas(np.repeat(hourly, 4), 1.0, slow).sum() * 15 / 3600)
+
+
+def test_p95_from_runs_of_equal_utilisation():
+    # Ready ticks' utilisation 0.5, 0.5, 0.5, 2.0 (runs (0.5, 3), (2.0, 1)) and a tick without
+    # a ready replica (not counted): numpy's linear p95 of [0.5, 0.5, 0.5, 2.0] has virtual
+    # index 3 × 0.95 = 2.85 → 0.5 + (2.0 − 0.5) × 0.85 = 1.775, i.e. 177.5 %.
+    from d3.services.autoscaling import p95_util_pct
+
+    assert p95_util_pct(np.array([0.5, 2.0]), np.array([3, 1])) == pytest.approx(177.5)
+    assert p95_util_pct(np.array([2.0, 0.5, 2.0]), np.array([1, 3, 0])) == pytest.approx(177.5)
+    assert p95_util_pct(np.array([]), np.array([], np.int64)) == 0.0
+

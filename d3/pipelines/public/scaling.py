@@ -26,14 +26,25 @@ from d3.services.autoscaling import (
 )
 
 
-def tick_trace(monthly_tokens: np.ndarray, shares: np.ndarray, interval_s: float) -> np.ndarray:
-    """Tokens per hour at every tick of every month (hours of a month sum to its tokens)."""
+def hourly_trace(monthly_tokens: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Tokens per hour of every hour of every month, ``(months × hours,)`` (the hours of a
+    month sum to its tokens: the last hour takes the remainder)."""
+    hourly = np.outer(monthly_tokens, shares)  # (months, hours)
+    hourly[:, -1] = monthly_tokens - hourly[:, :-1].sum(axis=1)
+    return hourly.ravel()
+
+
+def ticks_per_hour(interval_s: float) -> int:
+    """Evaluation ticks in an hour. Raises ValueError unless the interval divides an hour."""
     per_hour = 3600.0 / interval_s
     if abs(per_hour - round(per_hour)) > 1e-9:
         raise ValueError(f"evaluation_interval_s {interval_s} must divide an hour")
-    hourly = np.outer(monthly_tokens, shares)  # (months, hours)
-    hourly[:, -1] = monthly_tokens - hourly[:, :-1].sum(axis=1)
-    return np.repeat(hourly.ravel(), int(round(per_hour)))
+    return int(round(per_hour))
+
+
+def tick_trace(monthly_tokens: np.ndarray, shares: np.ndarray, interval_s: float) -> np.ndarray:
+    """Tokens per hour at every tick of every month, constant within the hour."""
+    return np.repeat(hourly_trace(monthly_tokens, shares), ticks_per_hour(interval_s))
 
 
 def noisy_trace(trace: np.ndarray, interval_s: float, gen: np.random.Generator) -> np.ndarray:
@@ -84,12 +95,15 @@ def _trace_run(model: str, gpu: str, tps: float, instance_eur_hr: float, name: s
     """One trace through the autoscaler, with its events (without: an empty events table)."""
     monthly = np.frombuffer(monthly_bytes, dtype=np.float64)
     shares = np.frombuffer(shares_bytes, dtype=np.float64)
-    trace = tick_trace(monthly, shares, policy.evaluation_interval_s)
+    # Without tick noise the simulator reads the hourly trace, each hour held for its ticks.
+    trace, repeat = hourly_trace(monthly, shares), ticks_per_hour(policy.evaluation_interval_s)
     if tick_noise == "poisson":
         gen = sim_stream(seed, "public_tap", f"autoscaler.{model}.{name}", grid_index, 0)
-        trace = noisy_trace(trace, policy.evaluation_interval_s, gen)
+        trace = noisy_trace(np.repeat(trace, repeat), policy.evaluation_interval_s, gen)
+        repeat = 1
     result = simulate_autoscaler(trace, tps * 3600.0, policy, model=model, gpu=gpu,
-                                 instance_eur_hr=instance_eur_hr, with_events=with_events)
+                                 instance_eur_hr=instance_eur_hr, with_events=with_events,
+                                 ticks_per_value=repeat)
     planned = [planner_instances_needed(tokens * peak_share, tps, policy.target_utilization_pct,
                                         policy.min_instances_per_model,
                                         policy.max_instances_per_model)
