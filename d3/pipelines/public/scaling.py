@@ -9,9 +9,12 @@ the ``sim`` stream ``autoscaler.<model>.<trace>``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,8 @@ from d3.services.autoscaling import (
     planner_instances_needed,
     simulate_autoscaler,
 )
+
+T = TypeVar("T")
 
 
 def hourly_trace(monthly_tokens: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -73,19 +78,37 @@ def run_traces(*, model: str, gpu: str, tps: float, instance_eur_hr: float,
     exact inputs (the trace as bytes): an evaluation whose knob leaves the demand paths
     unchanged (a price, the loan) replays nothing; events are never cached (they can be
     millions of rows)."""
+    return list(in_threads(trace_calls(
+        model=model, gpu=gpu, tps=tps, instance_eur_hr=instance_eur_hr, traces=traces,
+        shares=shares, peak_share=peak_share, hours_in_month=hours_in_month, policy=policy,
+        tick_noise=tick_noise, seed=seed, grid_index=grid_index, keep_events=keep_events)))
+
+
+def trace_calls(*, model: str, gpu: str, tps: float, instance_eur_hr: float,
+                traces: dict[str, np.ndarray], shares: np.ndarray, peak_share: float,
+                hours_in_month: int, policy: AutoscalingPolicy, tick_noise: str, seed: int,
+                grid_index: int, keep_events: bool = True) -> list[Callable[[], TraceRun]]:
+    """One call per trace of :func:`run_traces`, not yet run (pure: any order, any thread)."""
     if tick_noise != "poisson":  # the stream key matters only with tick noise: share the cache
         seed, grid_index = 0, 0
-    if keep_events:
-        return [_trace_run(model, gpu, float(tps), float(instance_eur_hr), name,
-                           np.asarray(monthly, dtype=np.float64).tobytes(),
-                           np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
-                           int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
-                for name, monthly in traces.items()]
-    return [_trace_kpis(model, gpu, float(tps), float(instance_eur_hr), name,
-                        np.asarray(monthly, dtype=np.float64).tobytes(),
-                        np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
-                        int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
+    run = _trace_run if keep_events else _trace_kpis
+    return [partial(run, model, gpu, float(tps), float(instance_eur_hr), name,
+                    np.asarray(monthly, dtype=np.float64).tobytes(),
+                    np.asarray(shares, dtype=np.float64).tobytes(), float(peak_share),
+                    int(hours_in_month), policy, tick_noise, int(seed), int(grid_index))
             for name, monthly in traces.items()]
+
+
+def in_threads(calls: Sequence[Callable[[], T]]) -> Iterator[T]:
+    """``call()`` for each call, yielded in order, run on up to one thread per core: the
+    autoscaler's compiled loop releases the GIL (``nogil``), so the traces of a grid point
+    run side by side; every call is pure, so the results do not depend on the threads."""
+    workers = min(len(calls), len(os.sched_getaffinity(0)))
+    if workers <= 1:
+        yield from (call() for call in calls)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(lambda call: call(), calls)
 
 
 def _trace_run(model: str, gpu: str, tps: float, instance_eur_hr: float, name: str,
@@ -150,16 +173,19 @@ def grid_autoscaler_runs(public, inp, percentile_tokens: Mapping[str, Sequence[f
     scaler = AutoscalingPolicy.from_operator(public.autoscaling)
     shares = hourly_weights(public.demand_profile.type, public.demand_profile.hourly_weights,
                             hours_in_month)
+    calls: list[list[Callable[[], TraceRun]]] = [
+        trace_calls(model=m.model, gpu=m.gpu, tps=m.tps, instance_eur_hr=m.instance_eur_hr,
+                    traces={name: np.array(percentile_tokens[key][:horizon]) * m.mix_frac
+                            for name, key in keys.items()},
+                    shares=shares, peak_share=inp.capacity_policy.peak_share,
+                    hours_in_month=hours_in_month, policy=scaler,
+                    tick_noise=public.autoscaling.tick_noise, seed=seed,
+                    grid_index=grid_index, keep_events=keep_events)
+        for m in inp.models]
+    done = in_threads([call for model_calls in calls for call in model_calls])
     runs: list[TraceRun] = []
-    for m in inp.models:
-        traces = {name: np.array(percentile_tokens[key][:horizon]) * m.mix_frac
-                  for name, key in keys.items()}
-        runs += run_traces(model=m.model, gpu=m.gpu, tps=m.tps,
-                           instance_eur_hr=m.instance_eur_hr, traces=traces, shares=shares,
-                           peak_share=inp.capacity_policy.peak_share,
-                           hours_in_month=hours_in_month, policy=scaler,
-                           tick_noise=public.autoscaling.tick_noise, seed=seed,
-                           grid_index=grid_index, keep_events=keep_events)
+    for m, model_calls in zip(inp.models, calls, strict=True):
+        runs += [next(done) for _ in model_calls]
         if on_model is not None:
             on_model(m.model)
     return scaler, runs

@@ -70,3 +70,27 @@ def test_cached_autoscaler_kpis_keep_no_events():
     hits = _trace_kpis.cache_info().hits
     run_traces(traces=traces, seed=2, keep_events=False, **kwargs)
     assert _trace_kpis.cache_info().hits == hits + 1
+
+
+def test_traces_on_threads_are_the_traces_one_after_another(monkeypatch):
+    # The traces of a grid point run on one thread per core; results come back in call order
+    # and equal a single-threaded run (events and KPIs), with tick noise on.
+    import numpy as np
+
+    import d3.pipelines.public.scaling as scaling
+    from d3.services.autoscaling import AutoscalingPolicy
+
+    policy = AutoscalingPolicy(target_utilization_pct=70, min_instances_per_model=1,
+                               max_instances_per_model=10, evaluation_interval_s=60,
+                               scale_up_threshold_pct=80, scale_down_threshold_pct=30)
+    kwargs = dict(model="m", gpu="g", tps=100.0, instance_eur_hr=1.0, shares=np.ones(24) / 24,
+                  peak_share=0.1, hours_in_month=24, policy=policy, tick_noise="poisson",
+                  grid_index=0, seed=3)
+    traces = {f"t{i}": np.array([5e6, 1e7 * (1 + i), 2e6]) for i in range(5)}
+    threaded = scaling.run_traces(traces=traces, **kwargs)
+    monkeypatch.setattr(scaling.os, "sched_getaffinity", lambda pid: {0})
+    alone = scaling.run_traces(traces=traces, **kwargs)
+    assert [r.trace for r in threaded] == [f"t{i}" for i in range(5)]
+    assert [r.kpis for r in threaded] == [r.kpis for r in alone]
+    assert all(a.events.equals(b.events) for a, b in zip(threaded, alone, strict=True))
+    assert len({r.kpis.sla_violations for r in alone}) > 1  # the traces differ
