@@ -32,13 +32,13 @@ def monthly_percentiles(values: np.ndarray, qs: Sequence[int], *,
 
 
 def multiset_percentile(ordered: np.ndarray, copies: np.ndarray, q: float) -> float:
-    """``np.percentile(x, q, method="linear")`` of the multiset ``x`` holding ``copies[i]``
-    copies of ``ordered[i]`` (``ordered`` ascending, ``(n,)``; ``copies`` ≥ 0 integers,
+    """``np.percentile(x, q, method="linear")`` of the multiset ``x`` holding ``copies[i]`` copies
+    of ``ordered[i]`` (``ordered`` ascending, ties allowed, ``(n,)``; ``copies`` ≥ 0 integers,
     ``(n,)``), without building ``x``: numpy's virtual index ``(m − 1) × q / 100`` over the
-    multiset's size ``m``, its two neighbours found by the running count of copies, and
-    numpy's interpolation (``_lerp``: from the upper neighbour when the fraction is ≥ ½), so
-    the result equals numpy's (the sign of a zero aside: numpy gives −0.0 for a multiset of
-    −0.0 alone). ``ordered`` must be finite (the caller drops NaN and ±inf, as
+    multiset's size ``m``, its two neighbours found by the running count of copies, and numpy's
+    interpolation (``_lerp``: from the upper neighbour when the fraction is ≥ ½), so the result
+    equals numpy's (the sign of a zero aside: numpy gives −0.0 for a multiset of −0.0 alone).
+    ``ordered`` must be finite (the caller drops NaN and ±inf, as
     :func:`d3.core.percentiles.percentiles` does). NaN when the multiset is empty."""
     running = np.cumsum(copies)
     m = int(running[-1]) if running.size else 0

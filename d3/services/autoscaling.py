@@ -186,9 +186,8 @@ def p95_util_pct(run_values: np.ndarray, run_counts: np.ndarray) -> float:
     replica was ever ready."""
     if run_values.size == 0:
         return 0.0
-    ordered, which = np.unique(run_values, return_inverse=True)
-    copies = np.bincount(which, weights=run_counts, minlength=ordered.size).astype(np.int64)
-    return float(multiset_percentile(ordered, copies, 95) * 100.0)
+    order = np.argsort(run_values)  # equal values may stay in separate runs: same multiset
+    return float(multiset_percentile(run_values[order], run_counts[order], 95) * 100.0)
 
 
 def autoscaler_kpis(demand: np.ndarray, repeat: int, capacity: float,
