@@ -84,11 +84,11 @@ def _binomial_ppf_low(u: float, n: int, p: float) -> int:  # pragma: no cover - 
     return k
 
 
-@numba.vectorize(["int64(float64, int64, float64)"], cache=True)
-def _binomial_search(u: float, n: int, p: float) -> int:  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True)
+def _binomial_one(u: float, n: int, p: float) -> int:  # pragma: no cover - compiled
     """Smallest ``k`` with ``P(X ≤ k) ≥ u`` for ``X ~ Binomial(n, p)`` (``n ≤ 0`` or ``p ≤ 0``
     → 0; ``p ≥ 1`` → n). For ``p > 0.5`` it inverts ``n − Binomial(n, 1 − p)`` at ``1 − u``
-    (the same distribution, summed from its light tail). Broadcasts like a ufunc."""
+    (the same distribution, summed from its light tail)."""
     if n <= 0 or p <= 0.0:
         return 0
     if p >= 1.0:
@@ -99,6 +99,49 @@ def _binomial_search(u: float, n: int, p: float) -> int:  # pragma: no cover - c
     # The smallest k with F_X(k) ≥ u is n − j, j the smallest with F_Y(j) ≥ 1 − u when no
     # step of F_Y sits exactly at 1 − u (probability zero for a continuous u).
     return n - _binomial_ppf_low(1.0 - u, n, 1.0 - p)
+
+
+@numba.vectorize(["int64(float64, int64, float64)"], cache=True)
+def _binomial_search(u: float, n: int, p: float) -> int:  # pragma: no cover - compiled
+    """:func:`_binomial_one` elementwise (broadcasts like a ufunc)."""
+    return _binomial_one(u, n, p)
+
+
+@numba.njit(cache=True, nogil=True)
+def _churned_active(u: np.ndarray, new: np.ndarray,
+                    churn_frac: float) -> np.ndarray:  # pragma: no cover - compiled
+    """``active[i, m] = active[i, m−1] − Binomial⁻¹(u[i, m]; active[i, m−1], churn_frac) +
+    new[i, m]`` (``active[i, −1] = 0``), one sample at a time: the month loop of
+    :func:`active_after_churn` in one compiled pass."""
+    sims, months = new.shape
+    active = np.empty((sims, months))
+    for i in range(sims):
+        previous = 0
+        for m in range(months):
+            previous = previous - _binomial_one(u[i, m], previous, churn_frac) + new[i, m]
+            active[i, m] = previous
+    return active
+
+
+def active_after_churn(u: np.ndarray, new: np.ndarray, churn_frac: float) -> np.ndarray:
+    """Active customers ``(simulations, months)`` (float64 counts) from new customers ``new``
+    (counts, any numeric dtype, truncated to int64) and one churn uniform per sample and month
+    ``u``: ``churned_m = binomial_ppf(u_m, active_{m−1}, churn_frac)``, ``active_m =
+    active_{m−1} − churned_m + new_m``, ``active_{−1} = 0``. The same numbers as that month loop
+    over :func:`binomial_ppf`; compiled in one pass when no draw can reach the bisection
+    (``active ≤`` a sample's total new customers, so ``total × min(p, 1 − p) ≤
+    SEARCH_MAX_MEAN`` bounds every draw), else by the loop itself."""
+    new = np.asarray(new).astype(np.int64)
+    totals = new.sum(axis=1) if new.size else np.zeros(1, dtype=np.int64)
+    if float(totals.max(initial=0)) * min(churn_frac, 1.0 - churn_frac) <= SEARCH_MAX_MEAN:
+        return _churned_active(np.ascontiguousarray(u, dtype=np.float64), new,
+                               float(churn_frac))
+    active = np.empty(new.shape)
+    previous = np.zeros(new.shape[0], dtype=np.int64)
+    for m in range(new.shape[1]):
+        previous = previous - binomial_ppf(u[:, m], previous, churn_frac) + new[:, m]
+        active[:, m] = previous
+    return active
 
 
 def poisson_ppf(u, lam) -> np.ndarray:

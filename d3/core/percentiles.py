@@ -28,7 +28,15 @@ def monthly_percentiles(values: np.ndarray, qs: Sequence[int], *,
     finite, and their per-month sort is vectorised (the default)."""
     if not finite_only:
         return np.percentile(values, list(qs), axis=0, method="linear")
-    return np.vstack([percentiles(values[:, m], qs) for m in range(values.shape[1])]).T
+    # Months without a non-finite value in one vectorised sort (numpy's per-column arithmetic
+    # is the 1-D one, so the numbers are the same); the others one by one.
+    whole = np.isfinite(values).all(axis=0)
+    out = np.empty((len(qs), values.shape[1]))
+    if whole.any():
+        out[:, whole] = np.percentile(values[:, whole], list(qs), axis=0, method="linear")
+    for m in np.flatnonzero(~whole):
+        out[:, m] = percentiles(values[:, m], qs)
+    return out
 
 
 def multiset_percentile(ordered: np.ndarray, copies: np.ndarray, q: float) -> float:

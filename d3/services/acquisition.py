@@ -176,17 +176,9 @@ def mc_new(gen: np.random.Generator, lam: np.ndarray) -> np.ndarray:
 def mc_active(gen: np.random.Generator, new: np.ndarray, churn_frac: float) -> np.ndarray:
     """Active customers with ``churned_m ~ Binomial(active_{m−1}, churn)``, month by month, by
     inversion of one uniform per sample and month (:mod:`d3.core.inverse_sampling`)."""
-    from d3.core.inverse_sampling import binomial_ppf, month_major_uniforms  # see _samplers
+    from d3.core.inverse_sampling import active_after_churn, month_major_uniforms  # _samplers
 
-    sims, months = new.shape
-    active = np.empty((sims, months))
-    previous = np.zeros(sims, dtype=np.int64)
-    u = month_major_uniforms(gen, sims, months)
-    for m in range(months):
-        churned = binomial_ppf(u[:, m], previous, churn_frac)
-        previous = previous - churned + new[:, m].astype(np.int64)
-        active[:, m] = previous
-    return active
+    return active_after_churn(month_major_uniforms(gen, *new.shape), new, churn_frac)
 
 
 Sales = float | np.ndarray

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from d3.core.inverse_sampling import binomial_ppf, month_major_uniforms, poisson_ppf
+from d3.core.inverse_sampling import (
+    SEARCH_MAX_MEAN,
+    active_after_churn,
+    binomial_ppf,
+    month_major_uniforms,
+    poisson_ppf,
+)
 
 
 @pytest.mark.parametrize("lam", [0.0, 1e-9, 0.3, 4.0, 37.5, 699.0, 701.0, 2_500.0, 1e5])
@@ -89,3 +95,45 @@ def test_huge_means_are_inverted_by_bisection_on_the_exact_cdf():
         assert np.array_equal(poisson_ppf(u, lam), stats.poisson.ppf(u, lam).astype(np.int64))
     for n, p in ((199_999, 0.05), (300_000, 0.05), (50_000, 0.7)):
         assert np.array_equal(binomial_ppf(u, n, p), stats.binom.ppf(u, n, p).astype(np.int64))
+
+
+def _active_by_month_loop(u, new, churn_frac):
+    """The reference: the month loop over binomial_ppf that active_after_churn replaces."""
+    active, previous = np.empty(new.shape), np.zeros(new.shape[0], dtype=np.int64)
+    for m in range(new.shape[1]):
+        previous = previous - binomial_ppf(u[:, m], previous, churn_frac) + \
+            new[:, m].astype(np.int64)
+        active[:, m] = previous
+    return active
+
+
+def test_active_after_churn_by_hand():
+    # One sample, churn 0.5, new = [2, 0, 1]. Month 1: active_0 = 0, nobody churns → 2.
+    # Month 2: Binomial(2, 0.5) has P(0) = 0.25, P(≤1) = 0.75; u = 0.8 → 2 churn → 0.
+    # Month 3: active 0 → none churn, + 1 new → 1.
+    u = np.array([[0.3, 0.8, 0.1]])
+    assert active_after_churn(u, np.array([[2.0, 0.0, 1.0]]), 0.5).tolist() == [[2.0, 0.0, 1.0]]
+    # u = 0.5 in month 2: 1 churns → 1; month 3: Binomial(1, 0.5), u = 0.1 ≤ 0.5 → 0 churn → 2.
+    u = np.array([[0.3, 0.5, 0.1]])
+    assert active_after_churn(u, np.array([[2.0, 0.0, 1.0]]), 0.5).tolist() == [[2.0, 1.0, 2.0]]
+
+
+@pytest.mark.parametrize("churn_frac", [0.0, 1e-6, 0.04, 0.5, 0.7, 1.0])
+def test_active_after_churn_equals_the_month_loop(churn_frac):
+    # The compiled pass draws exactly what the per-month loop does, for either tail (p ≤ 0.5
+    # and p > 0.5) and for the degenerate rates.
+    rng = np.random.default_rng(5)
+    new = rng.poisson(rng.uniform(0, 40, size=(300, 1)), size=(300, 60)).astype(np.float64)
+    u = rng.random((300, 60))
+    assert np.array_equal(active_after_churn(u, new, churn_frac),
+                          _active_by_month_loop(u, new, churn_frac))
+
+
+def test_active_after_churn_hands_large_counts_to_the_bisection_loop():
+    # 250 000 new customers a month at churn 0.3: by month 2 the churn draw's mean passes
+    # SEARCH_MAX_MEAN, where only binomial_ppf's bisection is used; the loop runs instead.
+    rng = np.random.default_rng(6)
+    new = np.full((4, 6), 250_000.0)
+    u = rng.random((4, 6))
+    assert SEARCH_MAX_MEAN < 250_000 * 0.3
+    assert np.array_equal(active_after_churn(u, new, 0.3), _active_by_month_loop(u, new, 0.3))

@@ -28,3 +28,19 @@ def test_nan_months_propagate_unless_finite_only():
     plain = monthly_percentiles(v, [50])
     assert np.isnan(plain[0, 0]) and plain[0, 1] == 20.0
     assert monthly_percentiles(v, [50], finite_only=True).tolist() == [[1.5, 20.0]]
+
+
+def test_finite_only_mixes_the_vectorised_and_the_column_paths_exactly():
+    # Months 0 and 2 hold NaN / inf (their percentiles over the finite values, one by one);
+    # months 1 and 3 are whole (one vectorised sort): every number equals the 1-D oracle.
+    rng = np.random.default_rng(8)
+    v = np.round(rng.normal(size=(257, 4)), 1)  # rounded: many ties
+    v[[3, 90], 0] = np.nan
+    v[17, 2] = np.inf
+    qs = (10, 50, 90)
+    oracle = np.array([[np.percentile(v[np.isfinite(v[:, m]), m], q, method="linear")
+                        for m in range(4)] for q in qs])
+    assert np.array_equal(monthly_percentiles(v, qs, finite_only=True), oracle)
+    # A month with no finite value at all is NaN.
+    v[:, 3] = np.nan
+    assert np.isnan(monthly_percentiles(v, qs, finite_only=True)[:, 3]).all()
