@@ -120,25 +120,32 @@ def chunk_outcome(work: SampleWork, start: int, stop: int) -> ChunkOutcome:
                               work.months, pub and pub.series, pri and pri.series,
                               driver=work.overhead_allocation_driver,
                               hours=work.hours_in_month)
-    parts = tuple(_grid_part(work, int(g), index.grid_index == g, index, results, pub, pri)
-                  for g in _in_order(index.grid_index))
+    parts = tuple(_grid_part(work, g, rows, index, results, pub, pri)
+                  for g, rows in grid_runs(index.grid_index))
     if not work.keep_lines:
         return ChunkOutcome(parts)
     return ChunkOutcome(parts, pub, pri)
 
 
-def _in_order(grid_index: np.ndarray) -> list[int]:
-    """The grid points of a chunk in the order their (contiguous) blocks come."""
-    firsts = np.unique(grid_index, return_index=True)[1]
-    return [int(grid_index[i]) for i in sorted(firsts)]
+def grid_runs(grid_index: np.ndarray) -> list[tuple[int, slice]]:
+    """The runs of equal grid index in a chunk's samples, in order, each as (grid point, its
+    rows): a chunk's blocks are grid-major, so a grid point's samples are one run and a slice
+    selects them without a copy (a grid point split in two runs would give two parts, which
+    :func:`grid_parts` joins again)."""
+    if grid_index.size == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, grid_index[1:] != grid_index[:-1]])
+    stops = np.r_[starts[1:], grid_index.size]
+    return [(int(grid_index[a]), slice(int(a), int(b))) for a, b in zip(starts, stops,
+                                                                        strict=True)]
 
 
-def _grid_part(work: SampleWork, g: int, sel: np.ndarray, index: ChunkResult,
+def _grid_part(work: SampleWork, g: int, rows: slice, index: ChunkResult,
                results: Series, pub: ChunkResult | None,
                pri: ChunkResult | None) -> GridPart:
-    finance = {k: v[sel] for k, v in results.items()}
-    demand = {k: v[sel] for k, v in pub.series.items()} if pub is not None else None
-    clients = {k: v[sel] for k, v in pri.series.items()} if pri is not None else None
+    finance = {k: v[rows] for k, v in results.items()}
+    demand = {k: v[rows] for k, v in pub.series.items()} if pub is not None else None
+    clients = {k: v[rows] for k, v in pri.series.items()} if pri is not None else None
     kpis = grid_kpis(finance, demand, work.horizon_months, min_dscr=work.min_dscr,
                      cash_buffer_eur=work.cash_buffer_eur[g], distributions=work.distributions)
     evidence = path_evidence(
@@ -146,14 +153,14 @@ def _grid_part(work: SampleWork, g: int, sel: np.ndarray, index: ChunkResult,
         clients["active_clients"] if clients else None, horizon=work.horizon_months,
         public_growth_min_mom_pct=work.public_growth_min_mom_pct)
     keep = slice(None) if work.kept_per_block is None else \
-        index.mc_index[sel] < work.kept_per_block
+        index.mc_index[rows] < work.kept_per_block
     names = finance if work.finance_kept is None else work.finance_kept
     kept = {k: finance[k][keep] for k in names}
     if demand is not None:
         kept.update({f"public.{k}": demand[k][keep] for k in work.demand_kept})
     if clients is not None:
         kept.update({f"private.{k}": clients[k][keep] for k in work.clients_kept})
-    return GridPart(g, index.replicate_index[sel], kpis, evidence, kept,
+    return GridPart(g, index.replicate_index[rows], kpis, evidence, kept,
                     balance_sheet_difference_eur(finance))
 
 

@@ -7,8 +7,9 @@ import numpy as np
 
 # Absolute slack, in units of the ratio: an exact multiple computed with float noise
 # (3 × capacity / capacity = 3.0000000000000004) is not pushed one unit up. Every caller uses
-# this one value; the compiled autoscaler oracle (d3/services/autoscaling_kernel.py) receives
-# it as an argument.
+# this one value; the compiled kernels (the autoscaler oracle in
+# d3/services/autoscaling_kernel.py, the prepaid ledger in d3/pipelines/private/prepaid_blocks.py)
+# receive it as an argument.
 CEIL_TOLERANCE = 1e-9
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from d3.model import evaluate, model_inputs
-from d3.streaming import ChunkOutcome, chunk_outcome
+from d3.streaming import ChunkOutcome, chunk_outcome, grid_runs
 from tests.helpers import MINIMAL
 
 CHUNKS = "params.yaml:run.chunk_blocks"
@@ -86,3 +86,12 @@ def test_percentile_subsample_is_the_first_paths_of_every_block(minimal, whole):
     assert sub.grid[0].percentile_paths["revenue_public_eur"][1, 11] == pytest.approx(expected)
     # Every sample (≥ 2 × 10) asked for: the same as no subsample.
     _same(whole, evaluate(minimal, overrides={CHUNKS: 6}, paths=True, percentile_samples=20))
+
+
+def test_grid_runs_are_the_chunks_runs_of_equal_grid_index():
+    # Samples of grid points 2, 2, 2, 3, 3 (a chunk across a grid boundary): rows 0..2 and 3..4.
+    assert grid_runs(np.array([2, 2, 2, 3, 3])) == [(2, slice(0, 3)), (3, slice(3, 5))]
+    # A grid point in two runs gives two parts (grid_parts joins consecutive equal parts).
+    assert grid_runs(np.array([0, 1, 1, 0])) == [(0, slice(0, 1)), (1, slice(1, 3)),
+                                                 (0, slice(3, 4))]
+    assert grid_runs(np.array([], dtype=np.int64)) == []

@@ -11,17 +11,17 @@ each sample's aggregate client base as one pooled balance, month by month:
 3. the month's hours are drawn from the balance, oldest blocks first (FIFO).
 
 Arrays are ``(samples, months)``, hours; the months loop is sequential (a balance depends on the
-previous one), every step is vectorised over samples and over the ``expiry_months`` live
-vintages.
+previous one): one compiled pass per sample over its months and live vintages.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from d3.core.rounding import robust_ceil
+from d3.core.rounding import CEIL_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -33,23 +33,63 @@ class BlockLedger:
     balance_hours: np.ndarray  # unused, unexpired hours at month end (deferred), ≥ 0
 
 
-def blocks_per_client(shortfall_hours: np.ndarray, active: np.ndarray,
-                      block_hours: float) -> np.ndarray:
+@numba.njit(cache=True, nogil=True)
+def _blocks_per_client(shortfall_hours: float, active: float, block_hours: float,
+                       tolerance: float) -> float:  # pragma: no cover - compiled
     """Whole blocks each active client buys to cover its equal share of ``shortfall_hours``:
-    ``ceil(shortfall / active / block_hours)``; 0 without a shortfall or without clients.
-    Shapes ``(samples,)``."""
-    share = np.divide(shortfall_hours, active, out=np.zeros_like(shortfall_hours),
-                      where=active > 0)
-    # robust_ceil: a shortfall exactly k blocks wide (with float noise) buys k blocks.
-    return robust_ceil(share / block_hours)
+    ``ceil(shortfall / active / block_hours)`` (:func:`d3.core.rounding.robust_ceil`: a
+    shortfall exactly k blocks wide, float noise aside, buys k blocks); 0 without clients."""
+    share = shortfall_hours / active if active > 0 else 0.0
+    blocks = np.ceil(share / block_hours - tolerance)
+    return blocks if blocks > 0 else 0.0
 
 
-def fifo_draw(vintages: np.ndarray, hours: np.ndarray) -> np.ndarray:
-    """Hours drawn from each vintage, oldest first. ``vintages`` ``(k, samples)``: unused hours
-    by purchase month, oldest row first; ``hours`` ``(samples,)`` to draw. The draw stops at
-    the balance, so a vintage never goes below 0."""
-    before = np.cumsum(vintages, axis=0) - vintages
-    return np.clip(hours - before, 0.0, vintages)
+@numba.njit(cache=True, nogil=True)
+def _live_hours(vintages: np.ndarray, first: int, last: int, s: int) -> float:  # pragma: no cover
+    """Unused hours of sample ``s`` in vintages ``first..last``, summed oldest first."""
+    total = vintages[first, s]
+    for j in range(first + 1, last + 1):
+        total += vintages[j, s]
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _fifo_draw(vintages: np.ndarray, first: int, last: int, s: int,
+               hours: float) -> None:  # pragma: no cover - compiled
+    """Draw ``hours`` from sample ``s``'s vintages ``first..last``, oldest first, each down to
+    0 at most: what came before a vintage is the running total of the older ones."""
+    running = 0.0
+    for j in range(first, last + 1):
+        v = vintages[j, s]
+        running = v if j == first else running + v
+        wanted = hours - (running - v)
+        drawn = 0.0 if wanted < 0.0 else wanted
+        vintages[j, s] = v - (v if drawn > v else drawn)
+
+
+@numba.njit(cache=True, nogil=True)
+def _ledger(hours: np.ndarray, active: np.ndarray, block_hours: float, expiry_months: int,
+            tolerance: float):  # pragma: no cover - compiled
+    """The ledger of the module docstring on months-major ``(months, samples)`` arrays:
+    (purchased, expired, balance)."""
+    months, samples = hours.shape
+    vintages = np.zeros((months, samples))  # row j: unused hours of the blocks bought in month j
+    purchased, expired, balance = (np.zeros((months, samples)), np.zeros((months, samples)),
+                                   np.zeros((months, samples)))
+    for m in range(months):
+        first = max(0, m - expiry_months + 1)
+        for s in range(samples):
+            if m >= expiry_months:
+                expired[m, s] = vintages[m - expiry_months, s]
+                vintages[m - expiry_months, s] = 0.0
+            gap = hours[m, s] - _live_hours(vintages, first, m, s)
+            bought = active[m, s] * block_hours * _blocks_per_client(
+                gap if gap > 0.0 else 0.0, active[m, s], block_hours, tolerance)
+            purchased[m, s] = bought
+            vintages[m, s] = bought
+            _fifo_draw(vintages, first, m, s, hours[m, s])
+            balance[m, s] = _live_hours(vintages, first, m, s)
+    return purchased, expired, balance
 
 
 def block_ledger(hours: np.ndarray, active: np.ndarray, *, block_hours: float,
@@ -59,17 +99,7 @@ def block_ledger(hours: np.ndarray, active: np.ndarray, *, block_hours: float,
     in months j..j+expiry_months−1 and its remainder expires in month j+expiry_months.
     Computed months-major (each month's samples contiguous), returned ``(samples, months)``."""
     hours, active = np.broadcast_arrays(np.asarray(hours, float), np.asarray(active, float))
-    h, a = np.ascontiguousarray(hours.T), np.ascontiguousarray(active.T)
-    vintages = np.zeros_like(h)  # row j: unused hours of the blocks bought in month j
-    purchased, expired, balance = (np.zeros_like(h) for _ in range(3))
-    for m in range(h.shape[0]):
-        if m >= expiry_months:
-            expired[m] = vintages[m - expiry_months]
-            vintages[m - expiry_months] = 0.0
-        live = vintages[max(0, m - expiry_months + 1): m + 1]  # a view: edits land in vintages
-        shortfall = np.maximum(h[m] - live.sum(axis=0), 0.0)
-        purchased[m] = a[m] * block_hours * blocks_per_client(shortfall, a[m], block_hours)
-        vintages[m] = purchased[m]
-        live -= fifo_draw(live, h[m])
-        balance[m] = live.sum(axis=0)
+    purchased, expired, balance = _ledger(
+        np.ascontiguousarray(hours.T), np.ascontiguousarray(active.T), float(block_hours),
+        int(expiry_months), CEIL_TOLERANCE)
     return BlockLedger(purchased.T.copy(), expired.T.copy(), balance.T.copy())

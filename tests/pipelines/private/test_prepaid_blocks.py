@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from d3.core.rounding import robust_ceil
 from d3.pipelines.private.clients import ClientInputs, expected_clients
-from d3.pipelines.private.prepaid_blocks import block_ledger, blocks_per_client, fifo_draw
+from d3.pipelines.private.prepaid_blocks import block_ledger
 
 
 def ledger(hours, active=1.0, block_hours=100.0, expiry_months=12):
@@ -62,18 +63,58 @@ def test_every_active_client_tops_up_its_share_of_the_shortfall_in_whole_blocks(
     bought, _, balance = ledger([600, 300, 300], active=[10, 5, 5])
     assert bought == [1000, 0, 500]
     assert balance == [400, 100, 300]
-    # 250 h per client against 100-h blocks: ceil(2.5) = 3 blocks each.
-    assert blocks_per_client(np.array([500.0]), np.array([2.0]), 100.0).tolist() == [3.0]
-    # an exact multiple (float noise aside) buys exactly that many
-    assert blocks_per_client(np.array([300.0 + 1e-12]), np.array([1.0]), 100.0).tolist() == [3.0]
+    # 500 h for 2 clients = 250 h each against 100-h blocks: ceil(2.5) = 3 blocks each → 600 h.
+    assert ledger([500.0], active=2.0)[0] == [600.0]
+    # an exact multiple (float noise aside) buys exactly that many: 300 h → 3 blocks, not 4
+    assert ledger([300.0 + 1e-12])[0] == [300.0]
 
 
-def test_fifo_draw_takes_the_oldest_hours_first_and_stops_at_the_balance():
-    # one sample; vintages oldest first: 30, 50, 100 h. 60 h: all 30 of the oldest, 30 of the
-    # next; 500 h: everything (230), never below 0.
-    v = np.array([[30.0], [50.0], [100.0]])
-    assert fifo_draw(v, np.array([60.0])).tolist() == [[30.0], [30.0], [0.0]]
-    assert fifo_draw(v, np.array([500.0])).tolist() == [[30.0], [50.0], [100.0]]
+def test_the_oldest_hours_are_drawn_first_and_never_below_zero():
+    # Expiry 3, 100-h blocks. m1 30 h: buy A = 100, A 70. m2 0 h. m3 150 h: live 70 < 150 →
+    # ceil(80/100) = 1 block B; draw 150 oldest first: A 70 → 0, B 80 → 20. m4: A expires with
+    # 0 left (nothing lost: the oldest were drawn first); 20 h used → B 0.
+    bought, expired, balance = ledger([30, 0, 150, 20], expiry_months=3)
+    assert bought == [100, 0, 100, 0]
+    assert expired == [0, 0, 0, 0]
+    assert balance == [70, 70, 20, 0]
+
+
+def _ledger_by_vectorised_months(hours, active, block_hours, expiry_months):
+    """The reference: the months loop vectorised over samples and live vintages (numpy),
+    which the compiled ledger replaced; (purchased, expired, balance) ``(samples, months)``."""
+    h, a = np.ascontiguousarray(hours.T), np.ascontiguousarray(active.T)
+    vintages = np.zeros_like(h)
+    purchased, expired, balance = (np.zeros_like(h) for _ in range(3))
+    for m in range(h.shape[0]):
+        if m >= expiry_months:
+            expired[m] = vintages[m - expiry_months]
+            vintages[m - expiry_months] = 0.0
+        live = vintages[max(0, m - expiry_months + 1): m + 1]
+        shortfall = np.maximum(h[m] - live.sum(axis=0), 0.0)
+        share = np.divide(shortfall, a[m], out=np.zeros_like(shortfall), where=a[m] > 0)
+        purchased[m] = a[m] * block_hours * robust_ceil(share / block_hours)
+        vintages[m] = purchased[m]
+        before = np.cumsum(live, axis=0) - live
+        live -= np.clip(h[m] - before, 0.0, live)
+        balance[m] = live.sum(axis=0)
+    return purchased.T, expired.T, balance.T
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 61), st.integers(1, 14),
+       st.sampled_from([10.0, 37.5, 100.0, 160.0]), st.integers(0, 2**32 - 1))
+def test_the_compiled_ledger_equals_the_vectorised_months_loop_bit_for_bit(
+        samples, months, expiry, block_hours, seed):
+    # Bytes, not values: the sign of a zero hour shows in the CSVs, so it must match too.
+    rng = np.random.default_rng(seed)
+    active = rng.poisson(rng.uniform(0, 8), size=(samples, months)).astype(float)
+    hours = active * rng.choice([0.0, 15.25, 60.0, 100.0], size=(samples, months)) \
+        * rng.uniform(0.5, 1.5, size=(samples, months))
+    led = block_ledger(hours, active, block_hours=block_hours, expiry_months=expiry)
+    expected = _ledger_by_vectorised_months(hours, active, block_hours, expiry)
+    for got, want in zip((led.purchased_hours, led.expired_hours, led.balance_hours), expected,
+                         strict=True):
+        assert got.tobytes() == np.ascontiguousarray(want).tobytes()
 
 
 @settings(max_examples=60, deadline=None)
