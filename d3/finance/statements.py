@@ -25,13 +25,14 @@ import numpy as np
 
 from d3.finance.distributions import (
     DistributionPolicy,
-    OwnerDistributions,
     dividend_withholding_eur,
     social_security_eur,
 )
 from d3.finance.money import cents
 
 DAYS_PER_MONTH = 30.0
+# _compiled: d3.finance.cash_recursion (numba) is imported where the recursion runs; the report
+# stage imports this module for its helpers and would otherwise load numba (≈ 0.5 s) for nothing.
 # Cost categories that carry no input VAT, by a word in their name: pay, insurance (VAT-exempt
 # in NL), a founder's personal costs and a buffer (no supplier invoice behind either).
 VAT_EXEMPT_COST_WORDS = ("salary", "salaries", "payroll", "wage", "insurance", "personal",
@@ -88,36 +89,6 @@ def fiscal_months(months: int, *, start_month: int, fiscal_year_start_month: int
     """Month of the fiscal year (1..12) of each plan month, ``(months,)``; plan month 1 is
     calendar month ``start_month``."""
     return (start_month - fiscal_year_start_month + np.arange(months)) % 12 + 1
-
-
-class FiscalYearTax:
-    """Running corporate-tax assessment per sample, stepped month by month.
-
-    Within a fiscal year the tax to date is ``rate × max(EBT to date − losses brought forward,
-    0)``; the month's accrual is that minus the previous month's tax to date (a loss month
-    reverses tax accrued earlier in the year). At the year's last month (fiscal month 12) the
-    tax to date is the assessment, due ``lag`` months later; losses carried into the next year
-    are ``max(losses − year EBT, 0)`` (none without ``carry_forward``)."""
-
-    def __init__(self, samples: int, *, rate_pct: float, lag_months: int, carry_forward: bool):
-        self.rate, self.lag, self.carry_forward = rate_pct / 100.0, lag_months, carry_forward
-        self.ebt_ytd = np.zeros(samples)
-        self.losses = np.zeros(samples)
-        self.tax_ytd = np.zeros(samples)
-        self.due: dict[int, np.ndarray] = {}
-
-    def step(self, month: int, fiscal_month: int, ebt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Month ``month`` (0-based) → (tax accrued, tax paid), each ``(samples,)`` EUR."""
-        if fiscal_month == 1 and month > 0:
-            self.losses = np.maximum(self.losses - self.ebt_ytd, 0.0) if self.carry_forward \
-                else np.zeros_like(self.losses)
-            self.ebt_ytd, self.tax_ytd = np.zeros_like(self.ebt_ytd), np.zeros_like(self.tax_ytd)
-        self.ebt_ytd = self.ebt_ytd + ebt
-        tax_ytd = cents(self.rate * np.maximum(self.ebt_ytd - self.losses, 0.0))
-        accrued, self.tax_ytd = tax_ytd - self.tax_ytd, tax_ytd
-        if fiscal_month == 12:
-            self.due[month + self.lag] = self.due.get(month + self.lag, 0.0) + tax_ytd
-        return accrued, np.broadcast_to(self.due.pop(month, 0.0), ebt.shape)
 
 
 @dataclass(frozen=True)
@@ -244,35 +215,36 @@ def bank_financing(ebt_before_overdraft: np.ndarray, cash_flow_before_financing:
                    g: GeneralSchedules, vat_owed: np.ndarray | None = None) -> Financing:
     """Net cash month by month: the opening overdraft and funding gap cost
     ``overdraft_interest_rate_pct``/12 (a P&L expense and a cash outflow, which also lowers
-    the tax), tax is paid per :class:`FiscalYearTax`, then the owner's distributions are paid
-    per :class:`OwnerDistributions` out of free cash (net cash − ``vat_owed`` − tax owed)
-    above ``g.reserve_floor_eur``. ``cash_flow_before_financing`` excludes overdraft interest,
-    tax paid and distributions."""
-    n, t = ebt_before_overdraft.shape
-    rate = g.overdraft_interest_rate_pct / 100.0 / 12.0
-    fiscal = fiscal_month_of(g, t)
-    tax = FiscalYearTax(n, rate_pct=g.corporate_tax_pct,
-                        lag_months=g.corporate_tax_payment_lag_months,
-                        carry_forward=g.loss_carry_forward)
-    owner = OwnerDistributions(n, g.distribution_policy) if g.distribution_policy.pays else None
-    floor = np.zeros(t) if g.reserve_floor_eur is None else cents(g.reserve_floor_eur)
-    owed = np.zeros((n, t)) if vat_owed is None else vat_owed
-    interest, accrued, paid, net_cash, draw, dividend = (np.zeros((n, t)) for _ in range(6))
-    net, tax_owed = np.full(n, float(cents(g.opening_cash_eur))), np.zeros(n)
-    for m in range(t):
-        interest[:, m] = cents(rate * np.maximum(-net, 0.0))
-        accrued[:, m], paid[:, m] = tax.step(m, int(fiscal[m]),
-                                             ebt_before_overdraft[:, m] - interest[:, m])
-        net = net + cash_flow_before_financing[:, m] - interest[:, m] - paid[:, m]
-        if owner is not None:
-            tax_owed = tax_owed + (accrued[:, m] - paid[:, m])
-            draw[:, m], dividend[:, m] = owner.step(
-                m, int(fiscal[m]), ebt_before_overdraft[:, m] - interest[:, m] - accrued[:, m],
-                net - owed[:, m] - tax_owed, float(floor[m]))
-            net = net - draw[:, m] - dividend[:, m]
-        net_cash[:, m] = net
+    the tax), corporate tax is assessed per fiscal year and paid
+    ``corporate_tax_payment_lag_months`` after it, then the owner's distributions
+    (``g.distribution_policy``) are paid out of free cash (net cash − ``vat_owed`` − tax owed)
+    above ``g.reserve_floor_eur``: the compiled recursion
+    :func:`d3.finance.cash_recursion.financing_paths` (its docstring states the rules).
+    ``cash_flow_before_financing`` excludes overdraft interest, tax paid and distributions.
+    Arrays ``(samples, months)`` EUR."""
+    from d3.finance.cash_recursion import DRAW_KINDS, financing_paths  # see _compiled
+
+    shape = np.shape(ebt_before_overdraft)
+    t = shape[1]
+    policy = g.distribution_policy
+    interest, accrued, paid, net_cash, draw, dividend = financing_paths(
+        _c64(ebt_before_overdraft, shape), _c64(cash_flow_before_financing, shape),
+        _c64(np.zeros(shape) if vat_owed is None else vat_owed, shape),
+        np.ascontiguousarray(fiscal_month_of(g, t), dtype=np.int64),
+        _c64(np.zeros(t) if g.reserve_floor_eur is None else cents(g.reserve_floor_eur), (t,)),
+        float(cents(g.opening_cash_eur)), g.overdraft_interest_rate_pct / 100.0 / 12.0,
+        float(g.corporate_tax_pct), int(g.corporate_tax_payment_lag_months),
+        bool(g.loss_carry_forward), bool(policy.pays), DRAW_KINDS[policy.founder_draw],
+        float(cents(policy.founder_draw_eur_per_month)),
+        float(policy.founder_draw_pct_of_profit), float(policy.dividend_pct),
+        int(policy.payment_lag_months))
     return Financing(interest, CorporateTax(accrued, paid, np.cumsum(accrued - paid, axis=-1)),
                      net_cash, draw, dividend)
+
+
+def _c64(x, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` broadcast to ``shape`` as a C-contiguous float64 array (the kernel's layout)."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=np.float64), shape))
 
 
 def cash_overdraft_and_gap(net_cash: np.ndarray, limit_eur: float):

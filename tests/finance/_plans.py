@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from d3.finance.statements import CorporateTax, FiscalYearTax, GeneralSchedules, LineResults
+from d3.finance.statements import CorporateTax, GeneralSchedules, LineResults, bank_financing
 
 
 def line(n, t, revenue=0.0, cogs=0.0, acquisition=0.0, cash=None, deferred=0.0, ar=0.0, ap=0.0):
@@ -31,11 +31,11 @@ def schedules(t, **kw) -> GeneralSchedules:
 def corporate_tax_by_fiscal_year(ebt: np.ndarray, *, rate_pct: float, fiscal_month: np.ndarray,
                                  payment_lag_months: int,
                                  carry_forward: bool = True) -> CorporateTax:
-    """Tax on each fiscal year's EBT (``(samples, months)``): :class:`FiscalYearTax` stepped
-    month by month on its own, as ``bank_financing`` steps it beside the overdraft."""
-    tax = FiscalYearTax(ebt.shape[0], rate_pct=rate_pct, lag_months=payment_lag_months,
-                        carry_forward=carry_forward)
-    accrued, paid = np.zeros_like(ebt), np.zeros_like(ebt)
-    for m in range(ebt.shape[-1]):
-        accrued[:, m], paid[:, m] = tax.step(m, int(fiscal_month[m]), ebt[:, m])
-    return CorporateTax(accrued, paid, np.cumsum(accrued - paid, axis=-1))
+    """Tax on each fiscal year's EBT (``(samples, months)``) on its own: the cash recursion of
+    ``bank_financing`` with no overdraft interest, cash flow or distributions, so the tax is
+    the only thing it books."""
+    t = ebt.shape[-1]
+    g = schedules(t, corporate_tax_pct=rate_pct, fiscal_month=np.asarray(fiscal_month),
+                  corporate_tax_payment_lag_months=payment_lag_months,
+                  loss_carry_forward=carry_forward)
+    return bank_financing(np.asarray(ebt, dtype=float), np.zeros(ebt.shape), g).tax

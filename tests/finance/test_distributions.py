@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from d3.finance.distributions import DistributionPolicy, founder_draw_wanted_eur
+from d3.finance.cash_recursion import DRAW_KINDS, founder_draw_wanted_eur
+from d3.finance.distributions import DistributionPolicy
 from d3.finance.statements import fiscal_months, pnl_and_cashflow
 from d3.finance.tables import CASH_SERIES, OptionalLines
 from tests.finance._plans import line, schedules
@@ -106,13 +107,16 @@ def test_percent_of_profit_draw_takes_its_share_of_the_months_positive_net_incom
 
 
 def test_draw_wanted_before_the_caps():
-    ni = np.array([-100.0, 0.0, 333.33])
+    def wanted(policy, ni):
+        return [founder_draw_wanted_eur(DRAW_KINDS[policy.founder_draw],
+                                        float(policy.founder_draw_eur_per_month),
+                                        policy.founder_draw_pct_of_profit, x) for x in ni]
+    ni = [-100.0, 0.0, 333.33]
     # 15 % of 333.33 = 49.9995 → 50.00 to the cent; nothing on a loss or a zero month
-    assert founder_draw_wanted_eur(DistributionPolicy(founder_draw="percent_of_profit",
-                                                      founder_draw_pct_of_profit=15.0),
-                                   ni).tolist() == [0.0, 0.0, 50.0]
-    assert founder_draw_wanted_eur(FLAT_1000, ni).tolist() == [1000.0] * 3
-    assert founder_draw_wanted_eur(DistributionPolicy(), ni).tolist() == [0.0] * 3
+    assert wanted(DistributionPolicy(founder_draw="percent_of_profit",
+                                     founder_draw_pct_of_profit=15.0), ni) == [0.0, 0.0, 50.0]
+    assert wanted(FLAT_1000, ni) == [1000.0] * 3
+    assert wanted(DistributionPolicy(), ni) == [0.0] * 3
     assert not DistributionPolicy().pays and FLAT_1000.pays
     assert DistributionPolicy(dividend_pct=10.0).pays
 
