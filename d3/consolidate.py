@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from d3.core.chunks import equal_runs
 from d3.core.variables import Variable, overrides_of, reference_values, with_overrides
 from d3.finance.distributions import DistributionPolicy, reserve_floor_eur, social_security_eur
 from d3.finance.kpis import distribution_kpis, sample_kpis
@@ -310,28 +311,31 @@ def rows_of(series: Mapping[str, np.ndarray] | None, rows) -> dict[str, np.ndarr
                                         if k not in ("grid_index", "replicate_index", "mc_index")}
 
 
-def samples_finance(rows: np.ndarray, block_ids: np.ndarray,
+def samples_finance(block_ids: np.ndarray,
                     blocks: Sequence[Mapping[str, Any]], configs: GeneralConfigs,
                     premiums: Mapping[str, float], months: int,
                     demand: Mapping[str, np.ndarray] | None,
                     clients: Mapping[str, np.ndarray] | None, *, driver: str,
                     hours: float) -> dict[str, np.ndarray]:
-    """P&L, cash flow and balance sheet of the samples ``rows`` (indices into the lines'
-    per-sample series and ``block_ids``), EUR ``(len(rows), months)`` per series. Each block
-    gets its own general configuration; overhead is then allocated by ``driver``."""
+    """P&L, cash flow and balance sheet of every sample of the lines' per-sample series (one
+    chunk: ``block_ids`` ``(samples,)``, each sample's block), EUR ``(samples, months)`` per
+    series. Each block gets its own general configuration (a block's samples are one run:
+    sliced, not copied); overhead is then allocated by ``driver``."""
     out: dict[str, np.ndarray] = {}
-    for block in np.unique(block_ids[rows]):
-        sub = rows[block_ids[rows] == block]
-        at = np.searchsorted(rows, sub)
-        sched = general_schedules(configs.at(blocks[int(block)]), premiums, months)
-        pub = public_line(rows_of(demand, sub)) if demand is not None else None
-        pri = private_line(rows_of(clients, sub)) if clients is not None else None
-        for k, v in consolidated(pub, pri, sched, (len(sub), months)).items():
-            out.setdefault(k, np.zeros((len(rows), months)))[at] = v
+    n = len(block_ids)
+    for block, rows in equal_runs(block_ids):
+        sched = general_schedules(configs.at(blocks[block]), premiums, months)
+        pub = public_line(rows_of(demand, rows)) if demand is not None else None
+        pri = private_line(rows_of(clients, rows)) if clients is not None else None
+        for k, v in consolidated(pub, pri, sched, (rows.stop - rows.start, months)).items():
+            if k not in out:  # not setdefault: that would allocate the default on every call
+                out[k] = np.zeros((n, months))
+            out[k][rows] = v
+    every = slice(None)
     out.update(overhead_allocation(
         out,
-        public_driver=allocation_driver(driver, rows_of(demand, rows), hours, "public"),
-        private_driver=allocation_driver(driver, rows_of(clients, rows), hours, "private")))
+        public_driver=allocation_driver(driver, rows_of(demand, every), hours, "public"),
+        private_driver=allocation_driver(driver, rows_of(clients, every), hours, "private")))
     return out
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from d3.acceptance import path_evidence
 from d3.consolidate import GeneralConfigs, grid_kpis, optional_lines, samples_finance
 from d3.consolidation import percentile_series
-from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.chunks import chunk_ranges, equal_runs, iter_ranges
 from d3.core.sample_run import ChunkResult
 from d3.core.variables import Variable
 from d3.finance.tables import OptionalLines, balance_sheet_difference_eur
@@ -115,29 +115,15 @@ def chunk_outcome(work: SampleWork, start: int, stop: int) -> ChunkOutcome:
         if work.clients is not None else None
     index = pub if pub is not None else pri
     block_ids = index.grid_index.astype(np.int64) * work.replicates + index.replicate_index
-    rows = np.arange(len(block_ids))
-    results = samples_finance(rows, block_ids, work.blocks, work.configs, work.premiums,
+    results = samples_finance(block_ids, work.blocks, work.configs, work.premiums,
                               work.months, pub and pub.series, pri and pri.series,
                               driver=work.overhead_allocation_driver,
                               hours=work.hours_in_month)
     parts = tuple(_grid_part(work, g, rows, index, results, pub, pri)
-                  for g, rows in grid_runs(index.grid_index))
+                  for g, rows in equal_runs(index.grid_index))
     if not work.keep_lines:
         return ChunkOutcome(parts)
     return ChunkOutcome(parts, pub, pri)
-
-
-def grid_runs(grid_index: np.ndarray) -> list[tuple[int, slice]]:
-    """The runs of equal grid index in a chunk's samples, in order, each as (grid point, its
-    rows): a chunk's blocks are grid-major, so a grid point's samples are one run and a slice
-    selects them without a copy (a grid point split in two runs would give two parts, which
-    :func:`grid_parts` joins again)."""
-    if grid_index.size == 0:
-        return []
-    starts = np.flatnonzero(np.r_[True, grid_index[1:] != grid_index[:-1]])
-    stops = np.r_[starts[1:], grid_index.size]
-    return [(int(grid_index[a]), slice(int(a), int(b))) for a, b in zip(starts, stops,
-                                                                        strict=True)]
 
 
 def _grid_part(work: SampleWork, g: int, rows: slice, index: ChunkResult,

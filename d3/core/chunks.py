@@ -21,6 +21,8 @@ from concurrent.futures import CancelledError, ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from typing import Any, TypeVar
 
+import numpy as np
+
 from d3.core.executor import ExecutorUnavailable, active_client, call_range
 from d3.core.interrupts import interrupts_held
 
@@ -68,6 +70,18 @@ def chunk_ranges(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be ≥ 1, got {chunk_size}")
     return [(start, min(start + chunk_size, n_items)) for start in range(0, n_items, chunk_size)]
+
+
+def equal_runs(values: np.ndarray) -> list[tuple[int, slice]]:
+    """The runs of equal values in ``values`` ``(n,)`` (integers), in order, each as (value,
+    its positions as a slice). A chunk's samples come block by block and its blocks grid point
+    by grid point, so a block's (or a grid point's) samples are one run, selected by a slice
+    without a copy."""
+    if values.size == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    stops = np.r_[starts[1:], values.size]
+    return [(int(values[a]), slice(int(a), int(b))) for a, b in zip(starts, stops, strict=True)]
 
 
 def map_ranges(
