@@ -19,6 +19,7 @@ from d3.acceptance import (
 from d3.catalog import Market, market_of
 from d3.consolidate import reference_finance_of
 from d3.consolidation import percentile_paths
+from d3.core.chunks import evaluation_chunk_blocks
 from d3.core.errors import Issue, ValidationError
 from d3.core.percentiles import monthly_percentiles
 from d3.core.sample_run import kept_per_block
@@ -175,8 +176,10 @@ def _prepared(inputs: ModelInputs, max_concurrency: int,
     if given is None:
         space = SampleSpace(grid, plan.run.random_runs_per_simulation,
                             plan.stochastic.simulations_per_run, plan.stochastic.sampling)
+        # A block's variable values are one draw: chunks as large as two per worker allow.
         values = all_blocks_values(inputs.variables, inputs.seeds, space,
-                                   chunk_blocks=plan.run.chunk_blocks,
+                                   chunk_blocks=evaluation_chunk_blocks(
+                                       plan.run.chunk_blocks, 1, space.blocks, max_concurrency),
                                    max_concurrency=max_concurrency)
     else:
         space = SampleSpace(1, len(given), plan.stochastic.simulations_per_run,
@@ -302,7 +305,10 @@ def _grid_evaluations(run: _Run, demand: DemandContext | None, clients: ClientCo
     lines = LineChunks()
     margins = _class_margins(run, clients) if clients is not None and criteria else None
     out = {}
-    for part in grid_parts(work, len(run.blocks), run.inputs.plan.run.chunk_blocks,
+    chunk_blocks = evaluation_chunk_blocks(
+        i.plan.run.chunk_blocks, i.plan.stochastic.simulations_per_run, len(run.blocks),
+        run.max_concurrency)
+    for part in grid_parts(work, len(run.blocks), chunk_blocks,
                            max_concurrency=run.max_concurrency, lines=lines):
         g = part.grid_index
         reference = _reference(run, work, g, demand, clients)
