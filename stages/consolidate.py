@@ -18,6 +18,7 @@ from d3.consolidation import (
     GridTables,
     grid_tables,
 )
+from d3.core.chunks import evaluation_chunk_blocks
 from d3.core.runner import StageIO
 from d3.core.sample_run import kept_per_block, progress_chunk_blocks
 from d3.core.variables import grid_label, reference_values
@@ -84,10 +85,11 @@ def consolidation_of(io: StageIO) -> tuple[Consolidation, Iterator[GridPart]]:
         driver=work.overhead_allocation_driver, hours=work.hours_in_month,
         calendar=(general.calendar.start_year, general.calendar.start_month),
         months=work.months, lines_on=lines_on)
-    # Progress-sized chunks: both workers busy even when every block fits in one chunk
-    # (chunking never changes a number).
-    chunk_blocks = progress_chunk_blocks(len(work.blocks),
-                                         io.options.chunk_blocks or p["run.chunk_blocks"])
+    # Small blocks grouped (a task's fixed cost), then progress-sized chunks: both workers
+    # busy even when every block fits in one chunk (chunking never changes a number).
+    chunk_blocks = progress_chunk_blocks(len(work.blocks), evaluation_chunk_blocks(
+        io.options.chunk_blocks or p["run.chunk_blocks"], p["stochastic.simulations_per_run"],
+        len(work.blocks), io.options.max_concurrency))
     return c, grid_parts(
         work, len(work.blocks), chunk_blocks,
         max_concurrency=io.options.max_concurrency,
