@@ -29,7 +29,8 @@ def run(io: StageIO) -> None:
     by_grid, _ = run_samples(
         simulate=simulate_fn(ctx), finish=partial(chunk_result, ctx), n_blocks=len(blocks),
         chunk_blocks=io.options.chunk_blocks or p["run.chunk_blocks"],
-        max_concurrency=io.options.max_concurrency, series=SERIES, months=months,
+        samples_per_block=ctx.simulations, max_concurrency=io.options.max_concurrency,
+        series=SERIES, months=months,
         path=io.audit_out("private_clients_samples"), keep=PERCENTILE_SERIES,
         emitter=io.emitter, label="private clients", pipeline="private",
         kept_per_block=kept_per_block(p["stochastic.percentile_samples"], ctx.replicates,

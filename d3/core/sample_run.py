@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from d3.core.chunks import chunk_ranges, iter_ranges
+from d3.core.chunks import chunk_ranges, evaluation_chunk_blocks, iter_ranges
 from d3.core.progress import Emitter
 from d3.io.parquet_stream import SampleWriter, sample_schema, sample_table
 
@@ -105,6 +105,7 @@ def chunk_work(simulate: Callable, finish: Callable, keep: Sequence[str],
 
 
 def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_blocks: int,
+                samples_per_block: int,
                 max_concurrency: int, series: Sequence[str], months: int, path: Path | None,
                 keep: Sequence[str], emitter: Emitter, label: str, pipeline: str,
                 kept_per_block: int | None = None,
@@ -114,10 +115,13 @@ def run_samples(*, simulate: Callable, finish: Callable, n_blocks: int, chunk_bl
     :func:`chunk_work`. ``path``: also stream every sample's series to that Parquet file
     (an audit out; ``None``: nothing written).
     ``kept_per_block``: keep only the first ``k`` Monte Carlo samples of every block (the
-    plan's ``stochastic.percentile_samples`` subsample; ``None``: every sample). Chunks hold
-    at most :func:`progress_chunk_blocks` blocks, so that progress (``job_done``, the bar)
-    moves while the stage runs even when all blocks fit in one ``chunk_blocks``."""
-    ranges = chunk_ranges(n_blocks, progress_chunk_blocks(n_blocks, chunk_blocks))
+    plan's ``stochastic.percentile_samples`` subsample; ``None``: every sample). Small
+    blocks (``samples_per_block`` Monte Carlo paths) are grouped as an evaluation groups them
+    (:func:`d3.core.chunks.evaluation_chunk_blocks`), and chunks hold at most
+    :func:`progress_chunk_blocks` blocks, so that progress (``job_done``, the bar) moves while
+    the stage runs even when all blocks fit in one ``chunk_blocks``."""
+    ranges = chunk_ranges(n_blocks, progress_chunk_blocks(n_blocks, evaluation_chunk_blocks(
+        chunk_blocks, samples_per_block, n_blocks, max_concurrency)))
     schema = sample_schema(series, months)
     work, received = chunk_work(simulate, finish, keep, kept_per_block, path is not None)
     by_grid: dict[int, dict[str, list[np.ndarray]]] = {}

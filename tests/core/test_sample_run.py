@@ -80,6 +80,7 @@ def _run(tmp_path, *, path, kept, workers, chunk_blocks):
     log = _Log()
     by_grid, prices = run_samples(
         simulate=_simulate, finish=_finish, n_blocks=6, chunk_blocks=chunk_blocks,
+        samples_per_block=3,
         max_concurrency=workers, series=("a", "b"), months=1,
         path=tmp_path / path if path else None, keep=("a",), emitter=log, label="t",
         pipeline="public", kept_per_block=kept)
