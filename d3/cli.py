@@ -384,8 +384,9 @@ def run(
                                         "it)."),
     chunk_blocks: int | None = typer.Option(None, "--chunk-blocks", metavar="N",
                                             callback=at_least_one, help="Blocks per "
-                                            "work chunk (results never depend on it; default: "
-                                            "run.chunk_blocks of the plan)."),
+                                            "work chunk, at least: small blocks are grouped to "
+                                            "≥ 2 000 samples (results never depend on it; "
+                                            "default: run.chunk_blocks of the plan)."),
     executor: str | None = typer.Option(None, "--executor", metavar="local|dask",
                                         help=EXECUTOR_HELP),
     scheduler: str | None = typer.Option(None, "--scheduler", metavar="ADDRESS",

@@ -28,8 +28,8 @@ from d3.core.interrupts import interrupts_held
 
 T = TypeVar("T")
 ORPHAN_POLL_S = 0.5
-# Samples a chunk of small blocks is raised to (a few MB of monthly series; see
-# evaluation_chunk_blocks).
+# Samples a chunk of small blocks is raised to (≈ 100 MB of a worker's monthly series at 60
+# months; see evaluation_chunk_blocks).
 MIN_CHUNK_SAMPLES = 2_000
 
 
@@ -77,13 +77,15 @@ def chunk_ranges(n_items: int, chunk_size: int) -> list[tuple[int, int]]:
 
 def evaluation_chunk_blocks(chunk_blocks: int, samples_per_block: int, n_blocks: int,
                             max_concurrency: int) -> int:
-    """Blocks per chunk of an in-process evaluation: ``run.chunk_blocks``, raised for small
-    blocks until a chunk holds ``MIN_CHUNK_SAMPLES`` samples, but never so far that fewer than
-    two chunks per worker remain. A task costs ≈ 10 ms whatever its size (the work sent to the
-    worker, its configurations rebuilt): the solver's 20-path blocks in chunks of 2 spent more
-    on that than on their samples. A chunk still holds at most ``max(chunk_blocks ×
-    samples_per_block, MIN_CHUNK_SAMPLES + samples_per_block)`` samples, and chunking never
-    changes a number."""
+    """Blocks per chunk of an evaluation or a sampling stage: ``run.chunk_blocks`` (or
+    ``--chunk-blocks``), raised for small blocks until a chunk holds ``MIN_CHUNK_SAMPLES``
+    samples, but never so far that fewer than two chunks per worker remain. A task costs
+    ≈ 10 ms whatever its size (the work sent to the worker, its configurations rebuilt): the
+    solver's 20-path blocks in chunks of 2 spent more on that than on their samples. So
+    ``chunk_blocks`` is a lower bound for small blocks: a chunk holds at most
+    ``max(chunk_blocks × samples_per_block, MIN_CHUNK_SAMPLES + samples_per_block)`` samples
+    (≈ 100 MB of monthly series per worker at MIN_CHUNK_SAMPLES), and chunking never changes a
+    number."""
     wanted = -(-MIN_CHUNK_SAMPLES // max(1, samples_per_block))
     spread = max(1, -(-n_blocks // (2 * max(1, max_concurrency))))
     return max(chunk_blocks, min(wanted, spread))

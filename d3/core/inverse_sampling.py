@@ -129,11 +129,14 @@ def active_after_churn(u: np.ndarray, new: np.ndarray, churn_frac: float) -> np.
     ``u``: ``churned_m = binomial_ppf(u_m, active_{m−1}, churn_frac)``, ``active_m =
     active_{m−1} − churned_m + new_m``, ``active_{−1} = 0``. The same numbers as that month loop
     over :func:`binomial_ppf`; compiled in one pass when no draw can reach the bisection
-    (``active ≤`` a sample's total new customers, so ``total × min(p, 1 − p) ≤
-    SEARCH_MAX_MEAN`` bounds every draw), else by the loop itself."""
+    (``active_{m−1} ≤`` the running total of new customers, so the largest running total ×
+    ``min(p, 1 − p) ≤ SEARCH_MAX_MEAN`` bounds every draw), else by the loop itself. Raises
+    ``ValueError`` when ``u`` and ``new`` differ in shape."""
     new = np.asarray(new).astype(np.int64)
-    totals = new.sum(axis=1) if new.size else np.zeros(1, dtype=np.int64)
-    if float(totals.max(initial=0)) * min(churn_frac, 1.0 - churn_frac) <= SEARCH_MAX_MEAN:
+    if np.shape(u) != new.shape:
+        raise ValueError(f"uniforms {np.shape(u)} and new customers {new.shape} differ in shape")
+    running = np.cumsum(new, axis=1).max(initial=0) if new.size else 0
+    if float(running) * min(churn_frac, 1.0 - churn_frac) <= SEARCH_MAX_MEAN:
         return _churned_active(np.ascontiguousarray(u, dtype=np.float64), new,
                                float(churn_frac))
     active = np.empty(new.shape)

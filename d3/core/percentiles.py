@@ -23,14 +23,14 @@ def monthly_percentiles(values: np.ndarray, qs: Sequence[int], *,
     shape ``(len(qs), months)``, linear interpolation.
 
     ``finite_only``: each month over its finite values only (:func:`percentiles`), for finance
-    series that are NaN where undefined (a DSCR without debt service). Without it, one
-    non-finite value makes its month NaN (numpy's rule); the lines' demand series are always
-    finite, and their per-month sort is vectorised (the default)."""
+    series that are NaN where undefined (a DSCR without debt service); months without a
+    non-finite value are still sorted together. Without it, one non-finite value makes its
+    month NaN (numpy's rule); the lines' demand series are always finite."""
     if not finite_only:
         return np.percentile(values, list(qs), axis=0, method="linear")
     # Months without a non-finite value in one vectorised sort (numpy's per-column arithmetic
     # is the 1-D one, so the numbers are the same); the others one by one.
-    whole = np.isfinite(values).all(axis=0)
+    whole = np.isfinite(values).all(axis=0) & (values.shape[0] > 0)  # no samples: NaN below
     out = np.empty((len(qs), values.shape[1]))
     if whole.any():
         out[:, whole] = np.percentile(values[:, whole], list(qs), axis=0, method="linear")

@@ -22,16 +22,20 @@ rules (docs/FINANCE.md, "Corporate tax" and "Distributions"), per sample and mon
    capped the same way (what a cap cuts stays in the company); net cash −= draw + dividend.
 
 Every amount is booked in whole cents with numpy's rounding (:func:`cents_one`), and every
-``max``/``min`` is numpy's (:func:`_larger`, :func:`_smaller`, ties to the second argument),
-so the numbers — the sign of a zero included — are those of the same recursion in numpy
-(``tests/finance/test_cash_recursion.py`` checks both against a vectorised step-by-step
-reference on random plans).
+``max``/``min`` is numpy's (:mod:`d3.core.scalar_math`: NaN propagates, ties to the second
+argument), so on finite inputs the numbers — the sign of a zero included — are those of the
+same recursion in numpy (``tests/finance/test_cash_recursion.py`` checks the bytes against a
+vectorised step-by-step reference on random plans). A NaN input gives NaN where numpy does,
+possibly with another sign bit. ``tax_lag_months`` and ``dividend_lag_months`` must be ≥ 0
+(:func:`d3.finance.statements.bank_financing` checks).
 """
 
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+from d3.core.scalar_math import larger, smaller
 
 DRAW_NONE, DRAW_FLAT, DRAW_PERCENT = 0, 1, 2
 DRAW_KINDS = {"none": DRAW_NONE, "flat": DRAW_FLAT, "percent_of_profit": DRAW_PERCENT}
@@ -45,22 +49,6 @@ def cents_one(x: float) -> float:  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _larger(a: float, b: float) -> float:  # pragma: no cover - compiled
-    """``np.maximum(a, b)``: NaN propagates, ``b`` on a tie (so −0.0 vs 0.0 matches)."""
-    if a != a:
-        return a
-    return a if a > b else b
-
-
-@numba.njit(cache=True, nogil=True)
-def _smaller(a: float, b: float) -> float:  # pragma: no cover - compiled
-    """``np.minimum(a, b)``: NaN propagates, ``b`` on a tie."""
-    if a != a:
-        return a
-    return a if a < b else b
-
-
-@numba.njit(cache=True, nogil=True)
 def founder_draw_wanted_eur(kind: int, flat_eur: float, pct_of_profit: float,
                             net_income_eur: float) -> float:  # pragma: no cover - compiled
     """The month's draw before the caps (EUR): ``flat_eur`` (already in cents) under
@@ -69,7 +57,7 @@ def founder_draw_wanted_eur(kind: int, flat_eur: float, pct_of_profit: float,
     if kind == DRAW_FLAT:
         return flat_eur
     if kind == DRAW_PERCENT:
-        return cents_one(pct_of_profit / 100.0 * _larger(net_income_eur, 0.0))
+        return cents_one(pct_of_profit / 100.0 * larger(net_income_eur, 0.0))
     return 0.0
 
 
@@ -98,12 +86,12 @@ def financing_paths(ebt_before_overdraft, flow_before_financing, vat_owed, fisca
         for m in range(t):
             fiscal = fiscal_month[m]
             new_year = fiscal == 1 and m > 0
-            owed_interest = cents_one(overdraft_rate_monthly * _larger(-net, 0.0))
+            owed_interest = cents_one(overdraft_rate_monthly * larger(-net, 0.0))
             if new_year:
-                losses = _larger(losses - ebt_ytd, 0.0) if loss_carry_forward else 0.0
+                losses = larger(losses - ebt_ytd, 0.0) if loss_carry_forward else 0.0
                 ebt_ytd, tax_ytd = 0.0, 0.0
             ebt_ytd = ebt_ytd + (ebt_before_overdraft[i, m] - owed_interest)
-            tax_to_date = cents_one(tax_frac * _larger(ebt_ytd - losses, 0.0))
+            tax_to_date = cents_one(tax_frac * larger(ebt_ytd - losses, 0.0))
             tax_accrued, tax_ytd = tax_to_date - tax_ytd, tax_to_date
             if fiscal == 12 and m + tax_lag_months < t:
                 tax_due[m + tax_lag_months] += tax_to_date
@@ -117,16 +105,16 @@ def financing_paths(ebt_before_overdraft, flow_before_financing, vat_owed, fisca
                     year_income, year_draws = 0.0, 0.0
                 retained = retained + net_income
                 year_income = year_income + net_income
-                room = _larger(free_cash - reserve_floor[m], 0.0)
+                room = larger(free_cash - reserve_floor[m], 0.0)
                 wanted = founder_draw_wanted_eur(draw_kind, draw_flat_eur, draw_pct_of_profit,
                                                  net_income)
-                drawn = _smaller(_smaller(wanted, _larger(retained, 0.0)), room)
+                drawn = smaller(smaller(wanted, larger(retained, 0.0)), room)
                 retained = retained - drawn
                 year_draws = year_draws + drawn
                 if fiscal == 12 and dividend_pct > 0 and m + dividend_lag_months < t:
                     dividend_due[m + dividend_lag_months] = cents_one(
-                        dividend_pct / 100.0 * _larger(year_income - year_draws, 0.0))
-                paid_out = _smaller(_smaller(dividend_due[m], _larger(retained, 0.0)),
+                        dividend_pct / 100.0 * larger(year_income - year_draws, 0.0))
+                paid_out = smaller(smaller(dividend_due[m], larger(retained, 0.0)),
                                     room - drawn)
                 retained = retained - paid_out
                 net = net - drawn - paid_out

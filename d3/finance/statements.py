@@ -221,12 +221,17 @@ def bank_financing(ebt_before_overdraft: np.ndarray, cash_flow_before_financing:
     above ``g.reserve_floor_eur``: the compiled recursion
     :func:`d3.finance.cash_recursion.financing_paths` (its docstring states the rules).
     ``cash_flow_before_financing`` excludes overdraft interest, tax paid and distributions.
-    Arrays ``(samples, months)`` EUR."""
+    Arrays ``(samples, months)`` EUR. Raises ``ValueError`` for a negative tax or dividend
+    payment lag (the operator schema refuses both first)."""
     from d3.finance.cash_recursion import DRAW_KINDS, financing_paths  # see _compiled
+
+    policy = g.distribution_policy
+    if g.corporate_tax_payment_lag_months < 0 or policy.payment_lag_months < 0:
+        raise ValueError("payment lags must be ≥ 0 months, got "
+                         f"{g.corporate_tax_payment_lag_months} and {policy.payment_lag_months}")
 
     shape = np.shape(ebt_before_overdraft)
     t = shape[1]
-    policy = g.distribution_policy
     interest, accrued, paid, net_cash, draw, dividend = financing_paths(
         _c64(ebt_before_overdraft, shape), _c64(cash_flow_before_financing, shape),
         _c64(np.zeros(shape) if vat_owed is None else vat_owed, shape),

@@ -118,7 +118,8 @@ NOTES = {
     "prepaid_policy.private_tap.expiry_months": "unused block hours expire (breakage) after "
     "this",
     "run.random_runs_per_simulation": "replicates per grid point",
-    "run.chunk_blocks": "(grid, replicate) blocks per work unit; never changes results",
+    "run.chunk_blocks": "(grid, replicate) blocks per work unit, at least (small blocks are "
+                        "grouped to ≥ 2 000 samples); never changes results",
     "stochastic.simulations_per_run": "Monte Carlo iterations per replicate",
     "stochastic.percentiles": "ascending, within 1..99",
     "stochastic.percentile_samples": "null: every sample; N: the monthly statistics over about "

@@ -3,7 +3,9 @@ a number (tests/model/test_streaming.py checks results for any chunking)."""
 
 from __future__ import annotations
 
-from d3.core.chunks import MIN_CHUNK_SAMPLES, evaluation_chunk_blocks
+import numpy as np
+
+from d3.core.chunks import MIN_CHUNK_SAMPLES, equal_runs, evaluation_chunk_blocks
 
 
 def test_small_blocks_are_grouped_until_a_chunk_holds_enough_samples():
@@ -26,3 +28,12 @@ def test_the_plans_chunk_stands_when_its_blocks_are_large_enough():
     assert evaluation_chunk_blocks(2, 1, 999, 2) == 250
     # One worker: ⌈333 / 2⌉ = 167 ≥ 100 wanted → 100.
     assert evaluation_chunk_blocks(2, 20, 333, 1) == 100
+
+
+def test_equal_runs_are_the_runs_of_equal_values():
+    # Samples of grid points 2, 2, 2, 3, 3 (a chunk across a grid boundary): rows 0..2 and 3..4.
+    assert equal_runs(np.array([2, 2, 2, 3, 3])) == [(2, slice(0, 3)), (3, slice(3, 5))]
+    # A value in two runs gives two runs (grid_parts joins consecutive parts of a grid point).
+    assert equal_runs(np.array([0, 1, 1, 0])) == [(0, slice(0, 1)), (1, slice(1, 3)),
+                                                  (0, slice(3, 4))]
+    assert equal_runs(np.array([], dtype=np.int64)) == []

@@ -129,11 +129,23 @@ def test_active_after_churn_equals_the_month_loop(churn_frac):
                           _active_by_month_loop(u, new, churn_frac))
 
 
-def test_active_after_churn_hands_large_counts_to_the_bisection_loop():
+def test_active_after_churn_hands_large_counts_to_the_bisection_loop(monkeypatch):
     # 250 000 new customers a month at churn 0.3: by month 2 the churn draw's mean passes
-    # SEARCH_MAX_MEAN, where only binomial_ppf's bisection is used; the loop runs instead.
+    # SEARCH_MAX_MEAN, where only binomial_ppf's bisection is used; the loop runs instead
+    # (the compiled pass would raise here).
+    import d3.core.inverse_sampling as inv
+
+    def not_compiled(*_):
+        raise AssertionError("the compiled pass must not run")
+
+    monkeypatch.setattr(inv, "_churned_active", not_compiled)
     rng = np.random.default_rng(6)
     new = np.full((4, 6), 250_000.0)
     u = rng.random((4, 6))
     assert SEARCH_MAX_MEAN < 250_000 * 0.3
     assert np.array_equal(active_after_churn(u, new, 0.3), _active_by_month_loop(u, new, 0.3))
+
+
+def test_active_after_churn_refuses_uniforms_of_another_shape():
+    with pytest.raises(ValueError, match="differ in shape"):
+        active_after_churn(np.zeros((2, 3)), np.ones((2, 4)), 0.1)

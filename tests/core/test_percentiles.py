@@ -44,3 +44,8 @@ def test_finite_only_mixes_the_vectorised_and_the_column_paths_exactly():
     # A month with no finite value at all is NaN.
     v[:, 3] = np.nan
     assert np.isnan(monthly_percentiles(v, qs, finite_only=True)[:, 3]).all()
+
+
+def test_no_samples_gives_nan_months():
+    out = monthly_percentiles(np.zeros((0, 3)), (10, 50), finite_only=True)
+    assert out.shape == (2, 3) and np.isnan(out).all()

@@ -123,3 +123,11 @@ def test_cents_one_is_numpys_round_to_the_cent():
     x = np.concatenate([rng.normal(0, 1e6, 20_000), np.round(rng.normal(0, 1e4, 20_000), 3),
                         [0.0, -0.0, 0.005, -0.005, 1e15, -1e-12]])
     assert np.array([cents_one(v) for v in x]).tobytes() == cents(x).tobytes()
+
+
+def test_a_negative_payment_lag_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="payment lags"):
+        bank_financing(np.zeros((1, 3)), np.zeros((1, 3)),
+                       schedules(3, corporate_tax_payment_lag_months=-1))

@@ -9,7 +9,6 @@ import pickle
 import numpy as np
 import pytest
 
-from d3.core.chunks import equal_runs
 from d3.model import evaluate, model_inputs
 from d3.streaming import ChunkOutcome, chunk_outcome
 from tests.helpers import MINIMAL
@@ -88,11 +87,3 @@ def test_percentile_subsample_is_the_first_paths_of_every_block(minimal, whole):
     # Every sample (≥ 2 × 10) asked for: the same as no subsample.
     _same(whole, evaluate(minimal, overrides={CHUNKS: 6}, paths=True, percentile_samples=20))
 
-
-def test_equal_runs_are_the_chunks_runs_of_equal_values():
-    # Samples of grid points 2, 2, 2, 3, 3 (a chunk across a grid boundary): rows 0..2 and 3..4.
-    assert equal_runs(np.array([2, 2, 2, 3, 3])) == [(2, slice(0, 3)), (3, slice(3, 5))]
-    # A value in two runs gives two runs (grid_parts joins consecutive parts of a grid point).
-    assert equal_runs(np.array([0, 1, 1, 0])) == [(0, slice(0, 1)), (1, slice(1, 3)),
-                                                 (0, slice(3, 4))]
-    assert equal_runs(np.array([], dtype=np.int64)) == []

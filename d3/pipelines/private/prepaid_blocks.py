@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from d3.core.rounding import CEIL_TOLERANCE
+from d3.core.scalar_math import larger, smaller
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,7 @@ def _blocks_per_client(shortfall_hours: float, active: float, block_hours: float
     ``ceil(shortfall / active / block_hours)`` (:func:`d3.core.rounding.robust_ceil`: a
     shortfall exactly k blocks wide, float noise aside, buys k blocks); 0 without clients."""
     share = shortfall_hours / active if active > 0 else 0.0
-    blocks = np.ceil(share / block_hours - tolerance)
-    return blocks if blocks > 0 else 0.0
+    return larger(np.ceil(share / block_hours - tolerance), 0.0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -62,9 +62,7 @@ def _fifo_draw(vintages: np.ndarray, first: int, last: int, s: int,
     for j in range(first, last + 1):
         v = vintages[j, s]
         running = v if j == first else running + v
-        wanted = hours - (running - v)
-        drawn = 0.0 if wanted < 0.0 else wanted
-        vintages[j, s] = v - (v if drawn > v else drawn)
+        vintages[j, s] = v - smaller(larger(hours - (running - v), 0.0), v)  # np.clip
 
 
 @numba.njit(cache=True, nogil=True)
@@ -82,9 +80,9 @@ def _ledger(hours: np.ndarray, active: np.ndarray, block_hours: float, expiry_mo
             if m >= expiry_months:
                 expired[m, s] = vintages[m - expiry_months, s]
                 vintages[m - expiry_months, s] = 0.0
-            gap = hours[m, s] - _live_hours(vintages, first, m, s)
+            gap = larger(hours[m, s] - _live_hours(vintages, first, m, s), 0.0)
             bought = active[m, s] * block_hours * _blocks_per_client(
-                gap if gap > 0.0 else 0.0, active[m, s], block_hours, tolerance)
+                gap, active[m, s], block_hours, tolerance)
             purchased[m, s] = bought
             vintages[m, s] = bought
             _fifo_draw(vintages, first, m, s, hours[m, s])
@@ -97,7 +95,10 @@ def block_ledger(hours: np.ndarray, active: np.ndarray, *, block_hours: float,
     """Purchases, breakage and balance of prepaid blocks (module docstring). ``hours`` and
     ``active`` ``(samples, months)`` (broadcast together); a block bought in month j is usable
     in months j..j+expiry_months−1 and its remainder expires in month j+expiry_months.
-    Computed months-major (each month's samples contiguous), returned ``(samples, months)``."""
+    Computed months-major (each month's samples contiguous), returned ``(samples, months)``.
+    Raises ``ValueError`` when ``expiry_months`` < 1 (the operator schema refuses it first)."""
+    if expiry_months < 1:
+        raise ValueError(f"expiry_months must be ≥ 1, got {expiry_months}")
     hours, active = np.broadcast_arrays(np.asarray(hours, float), np.asarray(active, float))
     purchased, expired, balance = _ledger(
         np.ascontiguousarray(hours.T), np.ascontiguousarray(active.T), float(block_hours),

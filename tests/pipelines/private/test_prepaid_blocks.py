@@ -162,3 +162,8 @@ def test_without_blocks_usage_and_fees_are_invoiced_monthly():
     e = {k: v[0].tolist() for k, v in expected_clients(BASE).items()}  # block_hours 0
     assert e["invoiced_eur"] == [170] * 4 == e["revenue_eur"]  # 60 × 2 + 50
     assert e["block_purchases_eur"] == e["deferred_eur"] == e["expired_eur"] == [0] * 4
+
+
+def test_an_expiry_below_one_month_is_refused():
+    with pytest.raises(ValueError, match="expiry_months"):
+        block_ledger(np.ones((1, 3)), np.ones((1, 3)), block_hours=10.0, expiry_months=0)
