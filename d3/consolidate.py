@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 
-from d3.core.chunks import equal_runs
 from d3.core.variables import Variable, overrides_of, reference_values, with_overrides
 from d3.finance.distributions import DistributionPolicy, reserve_floor_eur, social_security_eur
 from d3.finance.kpis import distribution_kpis, sample_kpis
@@ -305,37 +304,24 @@ class GeneralConfigs:
         return self.at(reference_values(self.variables, grid_index))
 
 
-def rows_of(series: Mapping[str, np.ndarray] | None, rows) -> dict[str, np.ndarray] | None:
-    """The samples ``rows`` of a line's per-sample series (index columns dropped)."""
-    return None if series is None else {k: v[rows] for k, v in series.items()
-                                        if k not in ("grid_index", "replicate_index", "mc_index")}
-
-
-def samples_finance(block_ids: np.ndarray,
-                    blocks: Sequence[Mapping[str, Any]], configs: GeneralConfigs,
-                    premiums: Mapping[str, float], months: int,
-                    demand: Mapping[str, np.ndarray] | None,
-                    clients: Mapping[str, np.ndarray] | None, *, driver: str,
-                    hours: float) -> dict[str, np.ndarray]:
-    """P&L, cash flow and balance sheet of every sample of the lines' per-sample series (one
-    chunk: ``block_ids`` ``(samples,)``, each sample's block), EUR ``(samples, months)`` per
-    series. Each block gets its own general configuration (a block's samples are one run:
-    sliced, not copied); overhead is then allocated by ``driver``."""
-    out: dict[str, np.ndarray] = {}
-    n = len(block_ids)
-    for block, rows in equal_runs(block_ids):
-        sched = general_schedules(configs.at(blocks[block]), premiums, months)
-        pub = public_line(rows_of(demand, rows)) if demand is not None else None
-        pri = private_line(rows_of(clients, rows)) if clients is not None else None
-        for k, v in consolidated(pub, pri, sched, (rows.stop - rows.start, months)).items():
-            if k not in out:  # not setdefault: that would allocate the default on every call
-                out[k] = np.zeros((n, months))
-            out[k][rows] = v
-    every = slice(None)
+def block_finance(general: GeneralOperator, premiums: Mapping[str, float], months: int,
+                  demand: Mapping[str, np.ndarray] | None,
+                  clients: Mapping[str, np.ndarray] | None, *, driver: str,
+                  hours: float) -> dict[str, np.ndarray]:
+    """P&L, cash flow and balance sheet of one block's samples under its general
+    configuration ``general``: EUR ``(samples, months)`` per series, from the lines' series of
+    the block (``demand`` / ``clients``, ``None`` when a line is not run; same shape), with
+    the shared overhead allocated by ``driver``. Every operation is per sample (row), so a
+    block's rows do not depend on the other blocks computed with them."""
+    shape = (demand if demand is not None else clients)["revenue_eur"].shape
+    pub = public_line(demand) if demand is not None else None
+    pri = private_line(clients) if clients is not None else None
+    # Own float64 rows for every series (a constant line may come back broadcast).
+    out = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in consolidated(
+        pub, pri, general_schedules(general, premiums, months), shape).items()}
     out.update(overhead_allocation(
-        out,
-        public_driver=allocation_driver(driver, rows_of(demand, every), hours, "public"),
-        private_driver=allocation_driver(driver, rows_of(clients, every), hours, "private")))
+        out, public_driver=allocation_driver(driver, demand, hours, "public"),
+        private_driver=allocation_driver(driver, clients, hours, "private")))
     return out
 
 

@@ -4,7 +4,8 @@ and sends back only what the results need — per-sample KPIs and criteria evide
 scalars per sample) and the monthly series kept for the percentile paths (issue 14 item 3,
 issue 18 item 3). Nothing here depends on the chunking: every per-sample number is computed
 block by block (each block has its own configuration and keyed random streams), so the
-concatenation of the chunks in block order equals the whole run computed at once.
+concatenation of the chunks in block order equals the whole run computed at once. A block's
+series are dropped once its KPIs and kept rows are taken: nothing chunk-wide is stacked.
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ from typing import Any
 import numpy as np
 
 from d3.acceptance import path_evidence
-from d3.consolidate import GeneralConfigs, grid_kpis, optional_lines, samples_finance
+from d3.consolidate import GeneralConfigs, block_finance, grid_kpis, optional_lines
 from d3.consolidation import percentile_series
 from d3.core.chunks import chunk_ranges, equal_runs, iter_ranges
 from d3.core.sample_run import ChunkResult
+from d3.core.sample_run import chunk_result as stacked
 from d3.core.variables import Variable
 from d3.finance.tables import OptionalLines, balance_sheet_difference_eur
 from d3.pipelines.private.client_blocks import ClientContext
-from d3.pipelines.private.client_blocks import chunk_result as client_chunk_result
-from d3.pipelines.private.client_blocks import simulate_range as simulate_clients
+from d3.pipelines.private.client_blocks import block_result as client_block
 from d3.pipelines.public.demand_blocks import DemandContext
-from d3.pipelines.public.demand_blocks import chunk_result as demand_chunk_result
-from d3.pipelines.public.demand_blocks import simulate_range as simulate_demand
+from d3.pipelines.public.demand_blocks import block_result as demand_block
 
 Series = dict[str, np.ndarray]
 
@@ -106,47 +106,59 @@ class SampleWork:
 
 
 def chunk_outcome(work: SampleWork, start: int, stop: int) -> ChunkOutcome:
-    """Blocks ``start..stop-1`` evaluated: both lines drawn and derived, every sample's
-    finance, then per grid point its KPIs, criteria evidence and kept series (pure; runs in a
-    worker process or a Dask worker)."""
-    pub = demand_chunk_result(work.demand, simulate_demand(work.demand, start, stop)) \
-        if work.demand is not None else None
-    pri = client_chunk_result(work.clients, simulate_clients(work.clients, start, stop)) \
-        if work.clients is not None else None
-    index = pub if pub is not None else pri
-    block_ids = index.grid_index.astype(np.int64) * work.replicates + index.replicate_index
-    results = samples_finance(block_ids, work.blocks, work.configs, work.premiums,
-                              work.months, pub and pub.series, pri and pri.series,
-                              driver=work.overhead_allocation_driver,
-                              hours=work.hours_in_month)
-    parts = tuple(_grid_part(work, g, rows, index, results, pub, pri)
-                  for g, rows in equal_runs(index.grid_index))
+    """Blocks ``start..stop-1`` evaluated: per block both lines drawn and derived, every
+    sample's finance, its KPIs, criteria evidence and kept series; then each grid point's
+    blocks joined (pure; runs in a worker process or a Dask worker). A block's series live
+    only while it is evaluated, unless the work keeps the lines (``keep_lines``)."""
+    outcomes = [_block_outcome(work, block) for block in range(start, stop)]
+    grids = np.array([b.part.grid_index for b in outcomes], dtype=np.int64)
+    parts = tuple(joined([b.part for b in outcomes[rows]]) for _, rows in equal_runs(grids))
     if not work.keep_lines:
         return ChunkOutcome(parts)
-    return ChunkOutcome(parts, pub, pri)
+    s = (work.demand if work.demand is not None else work.clients).simulations
+    n = stop - start
+    return ChunkOutcome(parts, *(
+        stacked(start, n, work.replicates, s, [b.lines[k][1] for b in outcomes],
+                [b.lines[k][0] for b in outcomes]) if on else None
+        for k, on in enumerate((work.demand is not None, work.clients is not None))))
 
 
-def _grid_part(work: SampleWork, g: int, rows: slice, index: ChunkResult,
-               results: Series, pub: ChunkResult | None,
-               pri: ChunkResult | None) -> GridPart:
-    finance = {k: v[rows] for k, v in results.items()}
-    demand = {k: v[rows] for k, v in pub.series.items()} if pub is not None else None
-    clients = {k: v[rows] for k, v in pri.series.items()} if pri is not None else None
+@dataclass(frozen=True)
+class _BlockOutcome:
+    part: GridPart
+    lines: tuple[tuple[float, Series] | None, ...]  # per line: (blended price, series)
+
+
+def _block_outcome(work: SampleWork, block: int) -> _BlockOutcome:
+    """One block: its lines' series, the finance of its samples and its grid part."""
+    pub = demand_block(work.demand, block) if work.demand is not None else None
+    pri = client_block(work.clients, block) if work.clients is not None else None
+    finance = block_finance(work.configs.at(work.blocks[block]), work.premiums, work.months,
+                            pub and pub[1], pri and pri[1],
+                            driver=work.overhead_allocation_driver, hours=work.hours_in_month)
+    part = _grid_part(work, block, finance, pub and pub[1], pri and pri[1])
+    return _BlockOutcome(part, (pub, pri) if work.keep_lines else ())
+
+
+def _grid_part(work: SampleWork, block: int, finance: Series, demand: Series | None,
+               clients: Series | None) -> GridPart:
+    g, r = divmod(block, work.replicates)
     kpis = grid_kpis(finance, demand, work.horizon_months, min_dscr=work.min_dscr,
                      cash_buffer_eur=work.cash_buffer_eur[g], distributions=work.distributions)
     evidence = path_evidence(
         demand["active_customers"] if demand else None,
         clients["active_clients"] if clients else None, horizon=work.horizon_months,
         public_growth_min_mom_pct=work.public_growth_min_mom_pct)
-    keep = slice(None) if work.kept_per_block is None else \
-        index.mc_index[rows] < work.kept_per_block
+    # The first k Monte Carlo samples of the block (a stratified subsample).
+    keep = slice(None) if work.kept_per_block is None else slice(0, work.kept_per_block)
     names = finance if work.finance_kept is None else work.finance_kept
     kept = {k: finance[k][keep] for k in names}
     if demand is not None:
         kept.update({f"public.{k}": demand[k][keep] for k in work.demand_kept})
     if clients is not None:
         kept.update({f"private.{k}": clients[k][keep] for k in work.clients_kept})
-    return GridPart(g, index.replicate_index[rows], kpis, evidence, kept,
+    samples = len(finance["revenue_eur"])
+    return GridPart(g, np.full(samples, r, dtype=np.int64), kpis, evidence, kept,
                     balance_sheet_difference_eur(finance))
 
 

@@ -84,8 +84,8 @@ def evaluation_chunk_blocks(chunk_blocks: int, samples_per_block: int, n_blocks:
     solver's 20-path blocks in chunks of 2 spent more on that than on their samples. So
     ``chunk_blocks`` is a lower bound for small blocks: a chunk holds at most
     ``max(chunk_blocks × samples_per_block, MIN_CHUNK_SAMPLES + samples_per_block)`` samples
-    (≈ 100 MB of monthly series per worker at MIN_CHUNK_SAMPLES), and chunking never changes a
-    number."""
+    (a worker holds one block's monthly series at a time, and the chunk's KPIs and kept
+    series), and chunking never changes a number."""
     wanted = -(-MIN_CHUNK_SAMPLES // max(1, samples_per_block))
     spread = max(1, -(-n_blocks // (2 * max(1, max_concurrency))))
     return max(chunk_blocks, min(wanted, spread))

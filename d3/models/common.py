@@ -73,6 +73,8 @@ def _oversized(value: Any) -> tuple[str, float] | None:
 
 def _no_bool_for_number(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
     """Refuse what pydantic's lax mode would coerce silently: ``true`` read as 1."""
+    if not isinstance(value, bool | list | dict):
+        return value  # a number, a text or a model: nothing to look for (the common case)
     where = _bool_for_number(cls.model_fields[info.field_name].annotation, value)
     if where is not None:
         raise ValueError(f"must be a number, got a boolean{' at ' + where if where else ''}"
@@ -83,6 +85,10 @@ def _no_bool_for_number(cls: type[BaseModel], value: Any, info: ValidationInfo) 
 def _bounded_magnitude(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
     """Refuse magnitudes no plan needs (``1e308`` EUR overflows the sums); seeds are ids,
     not quantities, and are exempt."""
+    if type(value) in (int, float) and magnitude_ok(value):
+        return value  # the common case, without the generic walk
+    if not isinstance(value, int | float | dict | list | tuple) or isinstance(value, bool):
+        return value  # a text, a model or a boolean holds no number to bound
     if info.field_name == "seed" or info.field_name.endswith("random_seed"):
         return value
     found = _oversized(value)

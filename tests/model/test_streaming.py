@@ -87,3 +87,42 @@ def test_percentile_subsample_is_the_first_paths_of_every_block(minimal, whole):
     # Every sample (≥ 2 × 10) asked for: the same as no subsample.
     _same(whole, evaluate(minimal, overrides={CHUNKS: 6}, paths=True, percentile_samples=20))
 
+
+
+def test_block_by_block_equals_the_stacked_chunk(minimal):
+    """A worker evaluates one block at a time (its series freed before the next): its lines
+    equal the line stages' stacked chunk (``simulate_range`` then ``chunk_result``) bit for
+    bit, and KPIs computed per block then joined equal the KPIs of the stacked finance."""
+    from dataclasses import replace
+
+    from d3.consolidate import block_finance, grid_kpis
+    from d3.model.evaluate import _client_context, _demand_context, _prepared, _sample_work
+    from d3.pipelines.private import client_blocks
+    from d3.pipelines.public import demand_blocks
+
+    run = _prepared(minimal, 1)
+    demand, clients = _demand_context(run), _client_context(run)
+    work, _ = _sample_work(run, demand, clients, paths=False, criteria=True,
+                           keep_series=False, percentile_samples=None)
+    out = chunk_outcome(replace(work, keep_lines=True), 0, 2)  # grid 0: replicates 0 and 1
+    for got, module, ctx in ((out.public, demand_blocks, demand),
+                             (out.private, client_blocks, clients)):
+        stacked = module.chunk_result(ctx, module.simulate_range(ctx, 0, 2))
+        for field in ("grid_index", "replicate_index", "mc_index", "block_price"):
+            assert np.array_equal(getattr(got, field), getattr(stacked, field))
+        assert got.series.keys() == stacked.series.keys()
+        for k, v in stacked.series.items():
+            assert got.series[k].tobytes() == v.tobytes(), k
+    # Both blocks share grid 0's general configuration here (no general-scope variable).
+    config = work.configs.at(work.blocks[0])
+    assert config == work.configs.at(work.blocks[1])
+    finance = block_finance(config, work.premiums, work.months, out.public.series,
+                            out.private.series, driver=work.overhead_allocation_driver,
+                            hours=work.hours_in_month)
+    kpis = grid_kpis(finance, out.public.series, work.horizon_months, min_dscr=work.min_dscr,
+                     cash_buffer_eur=work.cash_buffer_eur[0], distributions=work.distributions)
+    (part,) = out.parts
+    assert part.replicate_index.tolist() == [0] * 10 + [1] * 10
+    assert part.kpis.keys() == kpis.keys()
+    for name, (_, values) in kpis.items():
+        assert part.kpis[name][1].tobytes() == values.tobytes(), name

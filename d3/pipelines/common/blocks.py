@@ -94,6 +94,17 @@ def simulated_chunk(ctx: BlockContext, start: int, stop: int,
                                                            strict=True)))
 
 
+def block_series(ctx: BlockContext, block: int, simulate_block: BlockSimulator,
+                 series: Callable[..., dict[str, np.ndarray]]
+                 ) -> tuple[float, dict[str, np.ndarray]]:
+    """Block number ``block`` drawn and derived: its blended sell price and every series,
+    ``(simulations, months)`` each — the block's rows of :func:`simulated_chunk` then
+    :func:`chunk_series`, without stacking a chunk (pure; runs in a worker process)."""
+    g, r = noise_block(ctx, block)
+    b = simulate_block(ctx, ctx.block_values[block], g, r)
+    return b.price, series(b.inputs, *b.paths)
+
+
 def chunk_series(ctx: BlockContext, chunk: ChunkPaths,
                  series: Callable[..., dict[str, np.ndarray]]) -> ChunkResult:
     """Every series of a chunk: ``series(inputs, *paths)`` per block, stacked with the

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar
 
+import numpy as np
+
 from d3.core.sample_run import ChunkResult
 from d3.pipelines.common.blocks import (
     BlockContext,
     BlockPaths,
     ChunkPaths,
+    block_series,
     chunk_series,
     simulated_chunk,
 )
@@ -50,6 +53,12 @@ def block_clients(ctx: ClientContext, values: Mapping[str, Any], grid_index: int
 def simulate_range(ctx: ClientContext, start: int, stop: int) -> ChunkPaths:
     """Random client paths of blocks ``start..stop-1`` (pure; runs in a worker process)."""
     return simulated_chunk(ctx, start, stop, block_clients)
+
+
+def block_result(ctx: ClientContext, block: int) -> tuple[float, dict[str, np.ndarray]]:
+    """Block number ``block``'s blended sell price and every client series
+    (:func:`d3.pipelines.common.blocks.block_series`)."""
+    return block_series(ctx, block, block_clients, client_series)
 
 
 def chunk_result(ctx: ClientContext, chunk: ChunkPaths) -> ChunkResult:

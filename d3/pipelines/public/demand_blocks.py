@@ -15,6 +15,7 @@ from d3.pipelines.common.blocks import (
     BlockContext,
     BlockPaths,
     ChunkPaths,
+    block_series,
     chunk_series,
     simulated_chunk,
 )
@@ -116,6 +117,12 @@ def block_customers(ctx: DemandContext, values: Mapping[str, Any], grid_index: i
 def simulate_range(ctx: DemandContext, start: int, stop: int) -> ChunkPaths:
     """Random customer paths of blocks ``start..stop-1`` (pure; runs in a worker process)."""
     return simulated_chunk(ctx, start, stop, block_customers)
+
+
+def block_result(ctx: DemandContext, block: int) -> tuple[float, dict[str, np.ndarray]]:
+    """Block number ``block``'s blended sell price and every demand series
+    (:func:`d3.pipelines.common.blocks.block_series`)."""
+    return block_series(ctx, block, block_customers, demand_series)
 
 
 def chunk_result(ctx: DemandContext, chunk: ChunkPaths) -> ChunkResult:
