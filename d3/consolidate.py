@@ -316,7 +316,8 @@ def block_finance(general: GeneralOperator, premiums: Mapping[str, float], month
     shape = (demand if demand is not None else clients)["revenue_eur"].shape
     pub = public_line(demand) if demand is not None else None
     pri = private_line(clients) if clients is not None else None
-    # Own float64 rows for every series (a constant line may come back broadcast).
+    # C-contiguous float64 (a constant line may come back broadcast). Statement lines that
+    # are the same number share one array (cash and bs_cash): nothing writes into them.
     out = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in consolidated(
         pub, pri, general_schedules(general, premiums, months), shape).items()}
     out.update(overhead_allocation(

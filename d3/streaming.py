@@ -109,18 +109,17 @@ def chunk_outcome(work: SampleWork, start: int, stop: int) -> ChunkOutcome:
     """Blocks ``start..stop-1`` evaluated: per block both lines drawn and derived, every
     sample's finance, its KPIs, criteria evidence and kept series; then each grid point's
     blocks joined (pure; runs in a worker process or a Dask worker). A block's series live
-    only while it is evaluated, unless the work keeps the lines (``keep_lines``)."""
+    only while it is evaluated (what its part keeps is copied out when it is a subsample),
+    unless the work keeps the lines (``keep_lines``)."""
     outcomes = [_block_outcome(work, block) for block in range(start, stop)]
     grids = np.array([b.part.grid_index for b in outcomes], dtype=np.int64)
     parts = tuple(joined([b.part for b in outcomes[rows]]) for _, rows in equal_runs(grids))
     if not work.keep_lines:
         return ChunkOutcome(parts)
-    s = (work.demand if work.demand is not None else work.clients).simulations
-    n = stop - start
     return ChunkOutcome(parts, *(
-        stacked(start, n, work.replicates, s, [b.lines[k][1] for b in outcomes],
-                [b.lines[k][0] for b in outcomes]) if on else None
-        for k, on in enumerate((work.demand is not None, work.clients is not None))))
+        stacked(start, stop - start, work.replicates, ctx.simulations,
+                [b.lines[k][1] for b in outcomes], [b.lines[k][0] for b in outcomes])
+        if ctx is not None else None for k, ctx in enumerate((work.demand, work.clients))))
 
 
 @dataclass(frozen=True)
@@ -149,17 +148,31 @@ def _grid_part(work: SampleWork, block: int, finance: Series, demand: Series | N
         demand["active_customers"] if demand else None,
         clients["active_clients"] if clients else None, horizon=work.horizon_months,
         public_growth_min_mom_pct=work.public_growth_min_mom_pct)
-    # The first k Monte Carlo samples of the block (a stratified subsample).
-    keep = slice(None) if work.kept_per_block is None else slice(0, work.kept_per_block)
+    # The first k Monte Carlo samples of the block (a stratified subsample), copied: a view
+    # would hold the block's whole series until the chunk is joined.
+    if work.kept_per_block is None:
+        def take(a: np.ndarray) -> np.ndarray:
+            return a
+    else:
+        def take(a: np.ndarray) -> np.ndarray:
+            return a[:max(0, work.kept_per_block)].copy()
     names = finance if work.finance_kept is None else work.finance_kept
-    kept = {k: finance[k][keep] for k in names}
+    kept = {k: take(finance[k]) for k in names}
     if demand is not None:
-        kept.update({f"public.{k}": demand[k][keep] for k in work.demand_kept})
+        kept.update({f"public.{k}": take(demand[k]) for k in work.demand_kept})
     if clients is not None:
-        kept.update({f"private.{k}": clients[k][keep] for k in work.clients_kept})
+        kept.update({f"private.{k}": take(clients[k]) for k in work.clients_kept})
     samples = len(finance["revenue_eur"])
-    return GridPart(g, np.full(samples, r, dtype=np.int64), kpis, evidence, kept,
+    return GridPart(g, np.full(samples, r, dtype=np.int64),
+                    {m: (unit, _owned(v)) for m, (unit, v) in kpis.items()},
+                    {k: None if v is None else _owned(v) for k, v in evidence.items()}, kept,
                     balance_sheet_difference_eur(finance))
+
+
+def _owned(a: np.ndarray) -> np.ndarray:
+    """``a``, copied when it is a view (a KPI such as the closing cash at the horizon is a
+    column of a block's series, which it would otherwise keep alive)."""
+    return a if a.base is None else a.copy()
 
 
 def grid_cash_buffers(configs: GeneralConfigs, grid_points: Sequence[int]) -> dict[int, float]:
@@ -256,4 +269,4 @@ def joined(parts: Sequence[GridPart]) -> GridPart:
         {k: None if v is None else np.concatenate([p.evidence[k] for p in parts])
          for k, v in first.evidence.items()},
         {k: np.concatenate([p.kept[k] for p in parts]) for k in first.kept},
-        max(p.balance_sheet_difference_eur for p in parts))
+        float(np.max([p.balance_sheet_difference_eur for p in parts])))  # NaN propagates

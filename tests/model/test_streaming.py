@@ -88,23 +88,27 @@ def test_percentile_subsample_is_the_first_paths_of_every_block(minimal, whole):
     _same(whole, evaluate(minimal, overrides={CHUNKS: 6}, paths=True, percentile_samples=20))
 
 
-
 def test_block_by_block_equals_the_stacked_chunk(minimal):
     """A worker evaluates one block at a time (its series freed before the next): its lines
     equal the line stages' stacked chunk (``simulate_range`` then ``chunk_result``) bit for
     bit, and KPIs computed per block then joined equal the KPIs of the stacked finance."""
     from dataclasses import replace
 
+    from d3.acceptance import path_evidence
     from d3.consolidate import block_finance, grid_kpis
+    from d3.finance.tables import balance_sheet_difference_eur
     from d3.model.evaluate import _client_context, _demand_context, _prepared, _sample_work
     from d3.pipelines.private import client_blocks
     from d3.pipelines.public import demand_blocks
+    from d3.streaming import _block_outcome
 
     run = _prepared(minimal, 1)
     demand, clients = _demand_context(run), _client_context(run)
     work, _ = _sample_work(run, demand, clients, paths=False, criteria=True,
                            keep_series=False, percentile_samples=None)
-    out = chunk_outcome(replace(work, keep_lines=True), 0, 2)  # grid 0: replicates 0 and 1
+    # Grid 0's replicates 0 and 1; every finance series kept for the first 3 of 10 paths.
+    work = replace(work, keep_lines=True, kept_per_block=3, finance_kept=None)
+    out = chunk_outcome(work, 0, 2)
     for got, module, ctx in ((out.public, demand_blocks, demand),
                              (out.private, client_blocks, clients)):
         stacked = module.chunk_result(ctx, module.simulate_range(ctx, 0, 2))
@@ -126,3 +130,33 @@ def test_block_by_block_equals_the_stacked_chunk(minimal):
     assert part.kpis.keys() == kpis.keys()
     for name, (_, values) in kpis.items():
         assert part.kpis[name][1].tobytes() == values.tobytes(), name
+    first3 = np.tile(np.arange(10), 2) < 3  # Monte Carlo index within each block
+    # Every finance series, and the autoscaler's trace (the demanded tokens).
+    assert part.kept.keys() == {*finance, "public.tokens_demanded"}
+    expected = {**finance, "public.tokens_demanded": out.public.series["tokens_demanded"]}
+    for k, v in expected.items():
+        assert part.kept[k].tobytes() == v[first3].tobytes(), k
+    # One block's part owns what it keeps (copies, not views), so its series can be freed.
+    one = _block_outcome(work, 0).part
+    assert all(v.base is None for v in one.kept.values())
+    assert all(v.base is None for _, v in one.kpis.values())
+    evidence = path_evidence(out.public.series["active_customers"],
+                             out.private.series["active_clients"],
+                             horizon=work.horizon_months,
+                             public_growth_min_mom_pct=work.public_growth_min_mom_pct)
+    for k, v in evidence.items():
+        assert part.evidence[k].tobytes() == v.tobytes(), k
+    assert part.balance_sheet_difference_eur == balance_sheet_difference_eur(finance)
+
+
+def test_a_nan_balance_sheet_difference_survives_the_join():
+    """The integrity check's maximum propagates NaN whichever block holds it (Python's
+    ``max`` would keep NaN only when it came first)."""
+    from d3.streaming import GridPart, joined
+
+    def part(diff: float) -> GridPart:
+        return GridPart(0, np.zeros(1, dtype=np.int64), {}, {}, {}, diff)
+
+    assert np.isnan(joined([part(0.0), part(float("nan"))]).balance_sheet_difference_eur)
+    assert np.isnan(joined([part(float("nan")), part(0.0)]).balance_sheet_difference_eur)
+    assert joined([part(0.01), part(0.02)]).balance_sheet_difference_eur == 0.02

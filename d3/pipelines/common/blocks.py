@@ -2,8 +2,10 @@
 
 Each block gets its own operator configuration (the variables' values of that block), its own
 inputs and its own keyed random streams, so the result of a block does not depend on which
-chunk or process computes it. A line supplies two functions: the random paths of one block
-(in a worker), and the series derived from a block's paths (in the parent).
+chunk or process computes it. A line supplies two functions: the random paths of one block,
+and the series derived from a block's paths. The line stages draw a chunk's blocks in a worker
+and derive the series in the parent (``simulated_chunk``, ``chunk_series``); an evaluation
+does both in the worker, one block at a time (``block_series``).
 """
 
 from __future__ import annotations
